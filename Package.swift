@@ -1,0 +1,106 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Linker flags every Swift plugin needs: never unload (`-z nodelete`, DESIGN.md §3) and
+/// export nothing but the ABI entry symbol (`Plugins/plugin.exports`).
+let pluginLinkerSettings: [LinkerSetting] = [
+    .unsafeFlags([
+        "-Xlinker", "-z", "-Xlinker", "nodelete",
+        "-Xlinker", "--version-script=\(Context.packageDirectory)/Plugins/plugin.exports",
+    ])
+]
+
+let package = Package(
+    name: "switchyard",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "switchyard", targets: ["switchyard"]),
+        .library(name: "SwitchyardCore", targets: ["SwitchyardCore"]),
+        .library(name: "SwitchyardPluginHost", targets: ["SwitchyardPluginHost"]),
+        .library(name: "SwitchyardPluginKit", targets: ["SwitchyardPluginKit"]),
+        .library(name: "StandardBalancing", targets: ["StandardBalancing"]),
+        // Plugins: loaded with dlopen at startup, never linked by the proxy.
+        .library(name: "StandardResolvers", type: .dynamic, targets: ["StandardResolvers"]),
+        .library(name: "StandardBalancers", type: .dynamic, targets: ["StandardBalancers"]),
+        .library(name: "ExampleCBalancer", type: .dynamic, targets: ["ExampleCBalancer"]),
+        .library(name: "ExampleTeamResolver", type: .dynamic, targets: ["ExampleTeamResolver"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // The ABI: one header, written as the spec.
+        .target(name: "CSwitchyardPlugin"),
+
+        // The domain, no networking.
+        .target(name: "SwitchyardCore"),
+
+        // Swift bridging of the C ABI types, shared by the host and the plugin kit.
+        .target(name: "SwitchyardABI", dependencies: ["CSwitchyardPlugin", "SwitchyardCore"]),
+
+        // dlopen loader, registry, Swift wrappers over resolvers and balancers.
+        .target(
+            name: "SwitchyardPluginHost",
+            dependencies: [
+                "SwitchyardABI",
+                "SwitchyardCore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // Swift SDK for plugin authors.
+        .target(name: "SwitchyardPluginKit", dependencies: ["SwitchyardABI", "SwitchyardCore"]),
+
+        // The CLI.
+        .executableTarget(
+            name: "switchyard",
+            dependencies: [
+                "SwitchyardPluginHost",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // The default plugin set.
+        .target(
+            name: "StandardResolvers",
+            dependencies: ["SwitchyardPluginKit"],
+            path: "Plugins/StandardResolvers",
+            linkerSettings: pluginLinkerSettings
+        ),
+        .target(
+            name: "StandardBalancing",
+            dependencies: ["SwitchyardPluginKit"],
+            path: "Plugins/StandardBalancers/Balancing"
+        ),
+        .target(
+            name: "StandardBalancers",
+            dependencies: ["StandardBalancing", "SwitchyardPluginKit"],
+            path: "Plugins/StandardBalancers/Plugin",
+            linkerSettings: pluginLinkerSettings
+        ),
+
+        // Examples a plugin author starts from.
+        .target(
+            name: "ExampleCBalancer",
+            dependencies: ["CSwitchyardPlugin"],
+            path: "examples/c-balancer",
+            exclude: ["README.md", "include/README.txt"]
+        ),
+        .target(
+            name: "ExampleTeamResolver",
+            dependencies: ["SwitchyardPluginKit"],
+            path: "examples/swift-resolver",
+            exclude: ["README.md"],
+            linkerSettings: pluginLinkerSettings
+        ),
+
+        .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"]),
+        .testTarget(name: "SwitchyardPluginKitTests", dependencies: ["SwitchyardPluginKit"]),
+        .testTarget(name: "SwitchyardPluginHostTests", dependencies: ["SwitchyardPluginHost"]),
+        .testTarget(name: "StandardPluginsTests", dependencies: ["SwitchyardPluginHost"]),
+        .testTarget(name: "SwitchyardCLITests", dependencies: ["SwitchyardPluginHost"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
