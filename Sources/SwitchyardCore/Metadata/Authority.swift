@@ -1,0 +1,71 @@
+/// A `host:port` pair as written in config and in `Host` / `:authority` headers.
+///
+/// Accepts `name:port`, `1.2.3.4:port`, `[::1]:port`, and, where a default port applies,
+/// the same without the port.
+public struct Authority: Hashable, Sendable, CustomStringConvertible {
+    /// Host part, without brackets for IPv6.
+    public let host: String
+    /// Port, 1-65535.
+    public let port: UInt16
+
+    /// Creates an authority from its parts.
+    public init(host: String, port: UInt16) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `text`. With `defaultPort` nil the port is required.
+    /// - Throws: ``AuthorityError`` naming what is wrong.
+    public init(parsing text: String, defaultPort: UInt16? = nil) throws(AuthorityError) {
+        var hostPart = Substring(text)
+        var portPart: Substring?
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { throw AuthorityError(text, "unclosed '['") }
+            hostPart = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.first == ":" else { throw AuthorityError(text, "expected ':' after ']'") }
+                portPart = rest.dropFirst()
+            }
+        } else if let colon = text.lastIndex(of: ":") {
+            hostPart = text[..<colon]
+            portPart = text[text.index(after: colon)...]
+            if hostPart.contains(":") { throw AuthorityError(text, "IPv6 addresses need brackets, as in [::1]:80") }
+        }
+        guard !hostPart.isEmpty else { throw AuthorityError(text, "empty host") }
+        guard hostPart.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "/" && $0 != "@" }) else {
+            throw AuthorityError(text, "host has characters not allowed in an authority")
+        }
+        let port: UInt16
+        if let portPart {
+            guard let p = UInt16(portPart), p > 0 else { throw AuthorityError(text, "port must be 1-65535") }
+            port = p
+        } else if let defaultPort {
+            port = defaultPort
+        } else {
+            throw AuthorityError(text, "missing port")
+        }
+        self.init(host: String(hostPart), port: port)
+    }
+
+    /// `host:port`, with brackets around an IPv6 host.
+    public var description: String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+}
+
+/// Why a string is not an authority.
+public struct AuthorityError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The text that failed to parse.
+    public let text: String
+    /// What is wrong with it.
+    public let reason: String
+
+    init(_ text: String, _ reason: String) {
+        self.text = text
+        self.reason = reason
+    }
+
+    /// `'text' is not host:port (reason)`.
+    public var description: String { "'\(text)' is not host:port (\(reason))" }
+}
