@@ -1,0 +1,116 @@
+import SwitchyardABI
+import SwitchyardCore
+
+/// One balancer instance serving one backend on one event loop, and the load table it picks
+/// over. Not thread-safe by design: the ABI promises plugins that every call on an instance
+/// comes from one thread, and the host keeps that promise by owning the instance per loop.
+///
+/// The load table is one contiguous buffer of `sy_endpoint_load`, updated in place by the
+/// data path (readiness, in-flight counts, costs) and handed to the plugin as is: a pick
+/// allocates nothing and takes no lock.
+public final class BalancerInstance {
+    /// What it is an instance of.
+    public let definition: BalancerDefinition
+    /// The load model the plugin asked for.
+    public let loadModel: LoadModel
+    private let instance: UnsafeMutableRawPointer
+    private let pickHook: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<sy_pick>?) -> Int32
+    private var loads: UnsafeMutableBufferPointer<sy_endpoint_load>
+    /// How many endpoints are ready.
+    public private(set) var readyCount = 0
+
+    init(definition: BalancerDefinition, instance: UnsafeMutableRawPointer, loadModel: LoadModel) {
+        self.definition = definition
+        self.instance = instance
+        self.loadModel = loadModel
+        self.pickHook = definition.def.pointer.pointee.pick
+        self.loads = .allocate(capacity: 0)
+        update([])
+    }
+
+    deinit {
+        definition.def.pointer.pointee.destroy(instance)
+        loads.deallocate()
+    }
+
+    /// Number of endpoints.
+    public var count: Int { loads.count }
+
+    /// Replaces the endpoint set: every endpoint starts ready, idle, at the default RTT cost.
+    public func update(_ endpoints: [BalancerEndpoint]) {
+        withSyStrs(endpoints.map(\.address)) { addresses in
+            let cEndpoints = endpoints.indices.map {
+                sy_endpoint(
+                    struct_size: UInt32(MemoryLayout<sy_endpoint>.size), weight: UInt32(clamping: max(endpoints[$0].weight, 1)),
+                    address: addresses[$0])
+            }
+            cEndpoints.withUnsafeBufferPointer { buffer in
+                definition.def.pointer.pointee.update(
+                    instance, buffer.baseAddress, UInt32(buffer.count), UInt32(MemoryLayout<sy_endpoint>.stride))
+            }
+        }
+        loads.deallocate()
+        loads = .allocate(capacity: endpoints.count)
+        let idleCost = Double(loadModel.defaultRtt.nanoseconds)
+        for (i, endpoint) in endpoints.enumerated() {
+            loads.initializeElement(
+                at: i,
+                to: sy_endpoint_load(ready: 1, weight: UInt32(clamping: max(endpoint.weight, 1)), in_flight: 0, reserved: 0, cost: idleCost))
+        }
+        readyCount = endpoints.count
+    }
+
+    /// Marks endpoint `index` ready or not (its breaker open or shut).
+    public func setReady(_ index: Int, _ ready: Bool) {
+        let flag: UInt32 = ready ? 1 : 0
+        guard loads[index].ready != flag else { return }
+        loads[index].ready = flag
+        readyCount += ready ? 1 : -1
+    }
+
+    /// Whether endpoint `index` is ready.
+    public func isReady(_ index: Int) -> Bool { loads[index].ready != 0 }
+
+    /// Sets the load of endpoint `index`: requests in flight and peak-EWMA cost.
+    @inline(__always)
+    public func setLoad(_ index: Int, inFlight: Int, cost: Double) {
+        loads[index].in_flight = UInt32(clamping: inFlight)
+        loads[index].cost = cost
+    }
+
+    /// Asks the plugin for an endpoint: the index of a ready one, or nil when none can take the
+    /// request. A bad answer is a plugin fault, answered with the first ready endpoint.
+    public func pick(hash: UInt64? = nil) -> Int? {
+        guard readyCount > 0 else { return nil }
+        var request = sy_pick(
+            struct_size: UInt32(MemoryLayout<sy_pick>.size), count: UInt32(loads.count), ready_count: UInt32(readyCount),
+            load_size: UInt32(MemoryLayout<sy_endpoint_load>.stride), loads: UnsafePointer(loads.baseAddress),
+            has_hash: hash == nil ? 0 : 1, reserved: 0, hash: hash ?? 0)
+        let choice = Int(pickHook(instance, &request))
+        if choice >= 0, choice < loads.count, loads[choice].ready != 0 { return choice }
+        if choice == Int(SY_PICK_NONE) { return nil }
+        return answerFault(choice)
+    }
+
+    private func answerFault(_ choice: Int) -> Int? {
+        let why = choice >= 0 && choice < loads.count
+            ? "pick returned endpoint \(choice), which is not ready"
+            : "pick returned \(choice), outside 0..<\(loads.count)"
+        definition.context.fault(definition.name, why)
+        return loads.firstIndex { $0.ready != 0 }
+    }
+}
+
+/// An endpoint as a balancer is told about it.
+public struct BalancerEndpoint: Hashable, Sendable {
+    /// The address, its identity across updates.
+    public var address: String
+    /// Relative weight, ≥ 1.
+    public var weight: Int
+
+    /// Creates an endpoint description.
+    public init(address: String, weight: Int = 1) {
+        self.address = address
+        self.weight = weight
+    }
+}

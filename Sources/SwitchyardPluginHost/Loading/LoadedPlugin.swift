@@ -1,0 +1,39 @@
+import SwitchyardABI
+
+/// A plugin file the host has loaded and checked: its identity and what it exports.
+/// Plugins are never unloaded, so neither is this.
+public final class LoadedPlugin: Sendable {
+    /// The file, as resolved (symlinks followed).
+    public let file: String
+    /// The plugin's name from its descriptor, e.g. `standard-balancers`.
+    public let name: String
+    /// The plugin's version text, e.g. `1.0.0`.
+    public let version: String
+    /// The ABI major version it was built for.
+    public let abiMajor: Int
+    /// The ABI minor version it was built for.
+    public let abiMinor: Int
+    /// The resolvers it exports, in descriptor order.
+    public let resolvers: [ResolverDefinition]
+    /// The balancers it exports, in descriptor order.
+    public let balancers: [BalancerDefinition]
+    /// Its host-side context: logger and fault count.
+    public let context: PluginContext
+
+    init(
+        file: String, name: String, version: String, abiMajor: Int, abiMinor: Int,
+        resolvers: [ResolverDefinition], balancers: [BalancerDefinition], context: PluginContext
+    ) {
+        self.file = file
+        self.name = name
+        self.version = version
+        self.abiMajor = abiMajor
+        self.abiMinor = abiMinor
+        self.resolvers = resolvers
+        self.balancers = balancers
+        self.context = context
+    }
+
+    /// How many faults its implementations have made.
+    public var faults: Int { context.faults }
+}

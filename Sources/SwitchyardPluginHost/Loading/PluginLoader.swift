@@ -1,0 +1,153 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Logging
+import SwitchyardABI
+import Synchronization
+
+/// Opens plugin files and checks their descriptors (DESIGN.md §3).
+///
+/// Files are opened with `dlopen(RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)` and never closed.
+/// A file is loaded at most once per process, keyed by its resolved path: loading it again
+/// returns the same ``LoadedPlugin`` without calling its entry function again.
+public enum PluginLoader {
+    private static let loaded = Mutex<[String: LoadedPlugin]>([:])
+
+    /// Loads `path` (or returns the plugin already loaded from that file).
+    /// - Parameter logger: where the plugin's log lines and faults go.
+    /// - Throws: ``PluginError`` naming the file and what is wrong.
+    public static func load(_ path: String, logger: Logger) throws(PluginError) -> LoadedPlugin {
+        guard let resolved = realpath(path, nil) else { throw PluginError(file: path, .notFound) }
+        let file = String(cString: resolved)
+        free(resolved)
+        // Loading is rare and startup-only: hold the lock across it so two threads loading the
+        // same file cannot both run its entry function.
+        return try loaded.withLock { cache throws(PluginError) in
+            if let plugin = cache[file] { return plugin }
+            let plugin = try open(file, logger: logger)
+            cache[file] = plugin
+            return plugin
+        }
+    }
+
+    private static func open(_ file: String, logger: Logger) throws(PluginError) -> LoadedPlugin {
+        guard let handle = dlopen(file, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
+            let reason = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
+            throw PluginError(file: file, .notLoadable(reason))
+        }
+        // Never dlclose: RTLD_NODELETE keeps the code mapped anyway, and unloading Swift code
+        // crashes the process.
+        guard let symbol = dlsym(handle, entrySymbol) else { throw PluginError(file: file, .noEntrySymbol) }
+        let entry = unsafeBitCast(symbol, to: sy_plugin_entry_v1_fn.self)
+        let context = PluginContext(file: file, logger: logger)
+        guard let descriptor = entry(context.makeServicesTable()) else { throw PluginError(file: file, .noDescriptor) }
+        return try DescriptorReader(file: file, context: context).read(descriptor)
+    }
+}
+
+/// Checks a descriptor field by field, reading only what its struct_size covers.
+private struct DescriptorReader {
+    let file: String
+    let context: PluginContext
+
+    func read(_ descriptor: UnsafePointer<sy_plugin_descriptor>) throws(PluginError) -> LoadedPlugin {
+        // struct_size and the two version fields come first in every version of the ABI.
+        let header = UnsafeRawPointer(descriptor)
+        let size = Int(header.load(as: UInt32.self))
+        guard size >= 8 else {
+            throw PluginError(file: file, .structTooSmall(structName: "sy_plugin_descriptor", size: size, required: 8))
+        }
+        let major = Int(header.load(fromByteOffset: 4, as: UInt16.self))
+        let minor = Int(header.load(fromByteOffset: 6, as: UInt16.self))
+        guard major == hostABIMajor else { throw PluginError(file: file, .wrongMajor(plugin: major, host: hostABIMajor)) }
+        try requireSize(size, of: sy_plugin_descriptor.self, "sy_plugin_descriptor")
+
+        let d = descriptor.pointee
+        let name = try string(d.name, "plugin name", limit: Int(SY_NAME_MAX), isName: true)
+        let version = try string(d.version, "plugin version", limit: Int(SY_SUMMARY_MAX), isName: false)
+        context.named(name)
+        let resolvers = try table(d.resolvers, count: d.resolver_count, "resolvers").map { def throws(PluginError) in
+            try resolver(def, plugin: name)
+        }
+        let balancers = try table(d.balancers, count: d.balancer_count, "balancers").map { def throws(PluginError) in
+            try balancer(def, plugin: name)
+        }
+        try requireUnique(resolvers.map(\.name), .resolver)
+        try requireUnique(balancers.map(\.name), .balancer)
+        return LoadedPlugin(
+            file: file, name: name, version: version, abiMajor: major, abiMinor: minor,
+            resolvers: resolvers, balancers: balancers, context: context)
+    }
+
+    private func resolver(_ def: UnsafePointer<sy_resolver_def>, plugin: String) throws(PluginError) -> ResolverDefinition {
+        try requireSize(Int(def.pointee.struct_size), of: sy_resolver_def.self, "sy_resolver_def")
+        let d = def.pointee
+        let name = try string(d.name, "resolver name", limit: Int(SY_NAME_MAX), isName: true)
+        let summary = try d.summary.map { p throws(PluginError) in try string(p, "summary of resolver '\(name)'", limit: Int(SY_SUMMARY_MAX), isName: false) } ?? ""
+        guard d.create != nil else { throw PluginError(file: file, .missingHook(kind: .resolver, name: name, hook: "create")) }
+        guard d.destroy != nil else { throw PluginError(file: file, .missingHook(kind: .resolver, name: name, hook: "destroy")) }
+        guard d.resolve_service != nil || d.resolve_endpoint != nil else {
+            throw PluginError(file: file, .missingHook(kind: .resolver, name: name, hook: "resolve_service or resolve_endpoint"))
+        }
+        return ResolverDefinition(def: def, name: name, summary: summary, context: context)
+    }
+
+    private func balancer(_ def: UnsafePointer<sy_balancer_def>, plugin: String) throws(PluginError) -> BalancerDefinition {
+        try requireSize(Int(def.pointee.struct_size), of: sy_balancer_def.self, "sy_balancer_def")
+        let d = def.pointee
+        let name = try string(d.name, "balancer name", limit: Int(SY_NAME_MAX), isName: true)
+        let summary = try d.summary.map { p throws(PluginError) in try string(p, "summary of balancer '\(name)'", limit: Int(SY_SUMMARY_MAX), isName: false) } ?? ""
+        for (hook, present) in [("create", d.create != nil), ("destroy", d.destroy != nil), ("update", d.update != nil), ("pick", d.pick != nil)]
+        where !present {
+            throw PluginError(file: file, .missingHook(kind: .balancer, name: name, hook: hook))
+        }
+        return BalancerDefinition(def: def, name: name, summary: summary, context: context)
+    }
+
+    /// The size of `T` as ABI 1.0 first defined it. Minor versions only append, so a
+    /// struct_size at least this big holds every field this host reads.
+    private func requireSize<T>(_ size: Int, of type: T.Type, _ structName: String) throws(PluginError) {
+        let required = MemoryLayout<T>.size
+        guard size >= required else {
+            throw PluginError(file: file, .structTooSmall(structName: structName, size: size, required: required))
+        }
+    }
+
+    private func table<T>(_ base: UnsafePointer<UnsafePointer<T>?>?, count: UInt32, _ what: String) throws(PluginError) -> [UnsafePointer<T>] {
+        guard count > 0 else { return [] }
+        guard count <= 1024 else { throw PluginError(file: file, .malformed("\(count) \(what) is more than 1024")) }
+        guard let base else { throw PluginError(file: file, .malformed("\(what) table is NULL but its count is \(count)")) }
+        return try (0..<Int(count)).map { i throws(PluginError) in
+            guard let def = base[i] else { throw PluginError(file: file, .malformed("\(what)[\(i)] is NULL")) }
+            return def
+        }
+    }
+
+    private func string(_ pointer: UnsafePointer<CChar>?, _ what: String, limit: Int, isName: Bool) throws(PluginError) -> String {
+        guard let pointer else { throw PluginError(file: file, .malformed("\(what) is NULL")) }
+        let length = strnlen(pointer, limit + 1)
+        guard length <= limit else { throw PluginError(file: file, .malformed("\(what) is longer than \(limit) bytes")) }
+        let bytes = UnsafeRawBufferPointer(start: pointer, count: length)
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw PluginError(file: file, .malformed("\(what) is not UTF-8")) }
+        if isName {
+            let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789._-".utf8)
+            guard let first = text.utf8.first, first != UInt8(ascii: "."), first != UInt8(ascii: "-"), first != UInt8(ascii: "_"),
+                text.utf8.allSatisfy(allowed.contains)
+            else {
+                throw PluginError(file: file, .malformed("\(what) '\(text)' must be lower-case letters, digits, '.', '_' or '-', starting with a letter or digit"))
+            }
+        } else if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw PluginError(file: file, .malformed("\(what) contains control characters"))
+        }
+        return text
+    }
+
+    private func requireUnique(_ names: [String], _ kind: ImplementationKind) throws(PluginError) {
+        var seen = Set<String>()
+        for name in names where !seen.insert(name).inserted {
+            throw PluginError(file: file, .duplicateImplementation(kind: kind, name: name, plugin: context.name, loadedFrom: file))
+        }
+    }
+}
