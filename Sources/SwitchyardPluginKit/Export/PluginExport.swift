@@ -1,0 +1,221 @@
+import SwitchyardABI
+
+/// The host services pointer handed to a plugin's entry function (opaque to plugin authors).
+public typealias PluginHostHandle = UnsafeRawPointer?
+/// The descriptor pointer a plugin's entry function returns (opaque to plugin authors).
+public typealias PluginDescriptorHandle = UnsafeRawPointer?
+
+/// Turns Swift resolver and balancer types into the C ABI's descriptor. A plugin's whole
+/// export is one function:
+///
+/// ```swift
+/// import SwitchyardPluginKit
+///
+/// @_cdecl("switchyard_plugin_entry_v1")
+/// public func switchyardPluginEntry(_ host: PluginHostHandle) -> PluginDescriptorHandle {
+///     PluginExport.entry(host: host, name: "my-plugin", version: "1.0.0", resolvers: [TeamLabel.self])
+/// }
+/// ```
+public enum PluginExport {
+    /// Builds (once) and returns the plugin's descriptor, keeping `host` for ``PluginHost``.
+    /// Later calls return the same descriptor.
+    public static func entry(
+        host: PluginHostHandle,
+        name: String,
+        version: String,
+        resolvers: [any Resolver.Type] = [],
+        balancers: [any Balancer.Type] = []
+    ) -> PluginDescriptorHandle {
+        let descriptor = exportState.withLock { state in
+            if let descriptor = state.descriptor { return descriptor }
+            if let host {
+                state.host = SharedPointer(table: host.assumingMemoryBound(to: sy_host_services.self))
+            }
+            let resolverDefs = resolvers.map { makeResolverDef($0) }
+            let balancerDefs = balancers.map { makeBalancerDef($0) }
+            let descriptor = UnsafeMutablePointer<sy_plugin_descriptor>.allocate(capacity: 1)
+            descriptor.initialize(
+                to: sy_plugin_descriptor(
+                    struct_size: UInt32(MemoryLayout<sy_plugin_descriptor>.size),
+                    abi_major: UInt16(SY_ABI_MAJOR), abi_minor: UInt16(SY_ABI_MINOR),
+                    name: staticCString(name), version: staticCString(version),
+                    resolvers: staticArray(resolverDefs), resolver_count: UInt32(resolverDefs.count),
+                    balancer_count: UInt32(balancerDefs.count), balancers: staticArray(balancerDefs)))
+            state.descriptor = SharedPointer(table: UnsafePointer(descriptor))
+            return state.descriptor!
+        }
+        return UnsafeRawPointer(descriptor.table)
+    }
+}
+
+// MARK: - Static tables (allocated once, never freed: plugins are never unloaded)
+
+private func staticCString(_ string: String) -> UnsafePointer<CChar> {
+    let bytes = Array(string.utf8CString)
+    let buffer = UnsafeMutableBufferPointer<CChar>.allocate(capacity: bytes.count)
+    _ = buffer.initialize(from: bytes)
+    return UnsafePointer(buffer.baseAddress!)
+}
+
+private func staticArray<T>(_ elements: [UnsafePointer<T>]) -> UnsafePointer<UnsafePointer<T>?>? {
+    guard !elements.isEmpty else { return nil }
+    let buffer = UnsafeMutableBufferPointer<UnsafePointer<T>?>.allocate(capacity: elements.count)
+    _ = buffer.initialize(from: elements.map { Optional($0) })
+    return UnsafePointer(buffer.baseAddress!)
+}
+
+private func staticDef<T>(_ def: T) -> UnsafePointer<T> {
+    let pointer = UnsafeMutablePointer<T>.allocate(capacity: 1)
+    pointer.initialize(to: def)
+    return UnsafePointer(pointer)
+}
+
+/// Reports a refusal for `call` through the host and returns SY_ERROR.
+func fail(_ call: OpaquePointer?, _ error: some Error) -> sy_status {
+    if let host = PluginHost.table {
+        withSyStrs([String(describing: error)]) { host.pointee.fail(call, $0[0]) }
+    }
+    return SY_ERROR
+}
+
+// MARK: - Resolvers
+
+/// A resolver type, kept behind the def's `context` pointer.
+private final class ResolverFactory {
+    let make: (PluginConfig) throws(PluginConfigError) -> ResolverBox
+    init<R: Resolver>(_ type: R.Type) {
+        make = { config throws(PluginConfigError) in ResolverBox(try R(config: config)) }
+    }
+}
+
+/// A resolver instance, behind the `void *instance` pointer.
+private final class ResolverBox: Sendable {
+    let service: (any ServiceResolver)?
+    let endpoint: (any EndpointResolver)?
+    init(_ resolver: some Resolver) {
+        service = resolver as? any ServiceResolver
+        endpoint = resolver as? any EndpointResolver
+    }
+}
+
+private func makeResolverDef<R: Resolver>(_ type: R.Type) -> UnsafePointer<sy_resolver_def> {
+    let resolveService: (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<sy_service_query>?, OpaquePointer?) -> sy_status)? =
+        R.self is any ServiceResolver.Type
+        ? { instance, query, call in
+            let box = Unmanaged<ResolverBox>.fromOpaque(instance!).takeUnretainedValue()
+            let q = query!.pointee
+            let question = ServiceQuery(authority: q.authority.string, host: q.host.string, port: UInt16(truncatingIfNeeded: q.port))
+            return answer(box.service!.resolve(service: question), call)
+        } : nil
+    let resolveEndpoint: (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<sy_endpoint_query>?, OpaquePointer?) -> sy_status)? =
+        R.self is any EndpointResolver.Type
+        ? { instance, query, call in
+            let box = Unmanaged<ResolverBox>.fromOpaque(instance!).takeUnretainedValue()
+            let q = query!.pointee
+            var labels: [String: String] = [:]
+            for i in 0..<Int(q.label_count) {
+                let label = loadElement(q.labels, Int(q.label_size), i, as: sy_label.self)
+                labels[label.key.string] = label.value.string
+            }
+            let question = EndpointQuery(
+                address: q.address.string, host: q.host.string, port: UInt16(truncatingIfNeeded: q.port), labels: labels)
+            return answer(box.endpoint!.resolve(endpoint: question), call)
+        } : nil
+    return staticDef(
+        sy_resolver_def(
+            struct_size: UInt32(MemoryLayout<sy_resolver_def>.size),
+            name: staticCString(R.name), summary: staticCString(R.summary),
+            context: Unmanaged.passRetained(ResolverFactory(type)).toOpaque(),
+            create: { context, config, call, instance in
+                let factory = Unmanaged<ResolverFactory>.fromOpaque(context!).takeUnretainedValue()
+                do {
+                    let parsed = try PluginConfig(json: config.string)
+                    let box = try factory.make(parsed)
+                    try parsed.rejectUnknownKeys()
+                    instance!.pointee = Unmanaged.passRetained(box).toOpaque()
+                    return SY_OK
+                } catch {
+                    return fail(call, error)
+                }
+            },
+            destroy: { instance in
+                if let instance { Unmanaged<ResolverBox>.fromOpaque(instance).release() }
+            },
+            resolve_service: resolveService,
+            resolve_endpoint: resolveEndpoint))
+}
+
+/// Sends a resolver's answer (or "not mine") back to the host.
+private func answer(_ meta: Meta?, _ call: OpaquePointer?) -> sy_status {
+    guard let meta else { return SY_DECLINE }
+    guard let host = PluginHost.table else { return SY_DECLINE }
+    meta.withSyMeta { host.pointee.answer_meta(call, $0) }
+    return SY_OK
+}
+
+/// Reads element `index` of a boundary array whose elements are `size` bytes apart.
+private func loadElement<T>(_ base: UnsafePointer<T>?, _ size: Int, _ index: Int, as: T.Type) -> T {
+    UnsafeRawPointer(base!).load(fromByteOffset: size * index, as: T.self)
+}
+
+// MARK: - Balancers
+
+/// A balancer type, kept behind the def's `context` pointer.
+private final class BalancerFactory {
+    let make: (PluginConfig, inout BalancerSetup) throws(PluginConfigError) -> any Balancer
+    init<B: Balancer>(_ type: B.Type) {
+        make = { config, setup throws(PluginConfigError) in try B(config: config, setup: &setup) }
+    }
+}
+
+/// A balancer instance, behind the `void *instance` pointer.
+private final class BalancerBox {
+    let balancer: any Balancer
+    init(_ balancer: any Balancer) { self.balancer = balancer }
+}
+
+private func makeBalancerDef<B: Balancer>(_ type: B.Type) -> UnsafePointer<sy_balancer_def> {
+    staticDef(
+        sy_balancer_def(
+            struct_size: UInt32(MemoryLayout<sy_balancer_def>.size),
+            name: staticCString(B.name), summary: staticCString(B.summary),
+            context: Unmanaged.passRetained(BalancerFactory(type)).toOpaque(),
+            create: { context, params, model, call, instance in
+                let factory = Unmanaged<BalancerFactory>.fromOpaque(context!).takeUnretainedValue()
+                let p = params!.pointee
+                var setup = BalancerSetup(
+                    seed: p.seed, loopIndex: Int(p.loop_index),
+                    defaultRtt: .nanoseconds(Int64(clamping: model!.pointee.default_rtt_ns)),
+                    decay: .nanoseconds(Int64(clamping: model!.pointee.decay_ns)))
+                do {
+                    let parsed = try PluginConfig(json: p.config_json.string)
+                    let balancer = try factory.make(parsed, &setup)
+                    try parsed.rejectUnknownKeys()
+                    model!.pointee.default_rtt_ns = UInt64(max(setup.defaultRtt.nanoseconds, 1))
+                    model!.pointee.decay_ns = UInt64(max(setup.decay.nanoseconds, 1))
+                    instance!.pointee = Unmanaged.passRetained(BalancerBox(balancer)).toOpaque()
+                    return SY_OK
+                } catch {
+                    return fail(call, error)
+                }
+            },
+            destroy: { instance in
+                if let instance { Unmanaged<BalancerBox>.fromOpaque(instance).release() }
+            },
+            update: { instance, endpoints, count, size in
+                let infos = (0..<Int(count)).map { i in
+                    let endpoint = loadElement(endpoints, Int(size), i, as: sy_endpoint.self)
+                    return EndpointInfo(address: endpoint.address.string, weight: Int(endpoint.weight))
+                }
+                Unmanaged<BalancerBox>.fromOpaque(instance!)._withUnsafeGuaranteedRef { $0.balancer.update(infos) }
+            },
+            pick: { instance, pick in
+                guard Int(pick!.pointee.load_size) >= MemoryLayout<sy_endpoint_load>.size else { return SY_PICK_NONE }
+                let request = PickRequest(pick!)
+                guard request.readyCount > 0 else { return SY_PICK_NONE }
+                let choice = Unmanaged<BalancerBox>.fromOpaque(instance!)._withUnsafeGuaranteedRef {
+                    $0.balancer.pick(request)
+                }
+                return choice.map { Int32(truncatingIfNeeded: $0) } ?? SY_PICK_NONE
+            }))
+}
