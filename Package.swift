@@ -96,11 +96,13 @@ let package = Package(
             linkerSettings: pluginLinkerSettings
         ),
 
+        // Tests load the built plugins with dlopen, as the proxy does; they never link them.
+        .target(name: "SwitchyardTestSupport", path: "Tests/SwitchyardTestSupport"),
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"]),
         .testTarget(name: "SwitchyardPluginKitTests", dependencies: ["SwitchyardPluginKit"]),
-        .testTarget(name: "SwitchyardPluginHostTests", dependencies: ["SwitchyardPluginHost"]),
-        .testTarget(name: "StandardPluginsTests", dependencies: ["SwitchyardPluginHost"]),
-        .testTarget(name: "SwitchyardCLITests", dependencies: ["SwitchyardPluginHost"]),
+        .testTarget(name: "SwitchyardPluginHostTests", dependencies: ["SwitchyardPluginHost", "SwitchyardTestSupport"]),
+        .testTarget(name: "StandardPluginsTests", dependencies: ["SwitchyardPluginHost", "SwitchyardTestSupport"]),
+        .testTarget(name: "SwitchyardCLITests", dependencies: ["SwitchyardTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

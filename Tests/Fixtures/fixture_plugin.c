@@ -1,0 +1,192 @@
+/*
+ * A deliberately configurable plugin for the host's tests. Built by the test suite with
+ * `cc -shared -fPIC -D...`; each variant breaks one rule of switchyard_plugin.h:
+ *
+ *   -DPLUGIN_NAME='"x"'   plugin name (default "fixture")
+ *   -DIMPL_PREFIX='"x"'   prefix of the implementation names (default "fixture")
+ *   -DNO_ENTRY            export no entry symbol
+ *   -DNULL_DESCRIPTOR     entry returns NULL
+ *   -DWRONG_MAJOR         descriptor says ABI major 2
+ *   -DSMALL_DESCRIPTOR    descriptor struct_size of 8 bytes
+ *   -DMISSING_PICK        the balancer has no pick hook
+ *   -DDUPLICATE_BALANCER  two balancers with the same name
+ *   -DBAD_NAME            an implementation name with upper case and spaces
+ *
+ * At run time the config block picks a behaviour (matched by substring):
+ *   resolver: "refuse", "overlong", "twice", "silent-ok", "bad-utf8", "error", "bad-status", "section"
+ *   balancer: "refuse", "out-of-range", "not-ready", "none"
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "switchyard_plugin.h"
+
+#ifndef PLUGIN_NAME
+#define PLUGIN_NAME "fixture"
+#endif
+#ifndef IMPL_PREFIX
+#define IMPL_PREFIX "fixture"
+#endif
+
+static const sy_host_services *host;
+
+static sy_str lit(const char *s) { return (sy_str){s, strlen(s)}; }
+
+static int has(sy_str config, const char *needle) {
+    size_t n = strlen(needle);
+    for (size_t i = 0; i + n <= config.len; i++)
+        if (memcmp(config.ptr + i, needle, n) == 0) return 1;
+    return 0;
+}
+
+/* ---- resolver: behaviour chosen by its config ---------------------------------------- */
+
+typedef struct { char mode[32]; } resolver;
+
+static sy_status resolver_create(void *context, sy_str config, sy_call *call, void **instance) {
+    (void)context;
+    if (has(config, "refuse")) {
+        host->fail(call, lit("mode: refused on purpose"));
+        return SY_ERROR;
+    }
+    resolver *self = calloc(1, sizeof *self);
+    const char *modes[] = {"overlong", "twice", "silent-ok", "bad-utf8", "error", "bad-status", "section", "decline"};
+    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++)
+        if (has(config, modes[i])) strcpy(self->mode, modes[i]);
+    *instance = self;
+    return SY_OK;
+}
+
+static void resolver_destroy(void *instance) { free(instance); }
+
+static sy_status answer(resolver *self, sy_str name, uint32_t port, sy_call *call) {
+    char big[400];
+    sy_meta meta = {sizeof(sy_meta), SY_META_RESOURCE, lit("fixture.io"), lit("Thing"), lit("ns"), name, {NULL, 0}, port};
+    if (strcmp(self->mode, "decline") == 0) return SY_DECLINE;
+    if (strcmp(self->mode, "overlong") == 0) {
+        memset(big, 'x', sizeof big);
+        meta.name = (sy_str){big, sizeof big};
+    } else if (strcmp(self->mode, "bad-utf8") == 0) {
+        meta.ns = (sy_str){"\xff\xfe", 2};
+    } else if (strcmp(self->mode, "section") == 0) {
+        meta.section = lit("http");
+    } else if (strcmp(self->mode, "error") == 0) {
+        host->fail(call, lit("lookup failed"));
+        return SY_ERROR;
+    } else if (strcmp(self->mode, "silent-ok") == 0) {
+        return SY_OK;
+    } else if (strcmp(self->mode, "bad-status") == 0) {
+        return 42;
+    }
+    host->answer_meta(call, &meta);
+    if (strcmp(self->mode, "twice") == 0) host->answer_meta(call, &meta);
+    return SY_OK;
+}
+
+static sy_status resolve_service(void *instance, const sy_service_query *query, sy_call *call) {
+    return answer(instance, query->host, query->port, call);
+}
+
+static sy_status resolve_endpoint(void *instance, const sy_endpoint_query *query, sy_call *call) {
+    /* Answer with the value of the first label, to prove labels cross intact. */
+    sy_str name = query->label_count > 0
+        ? SY_ELEMENT(const sy_label, query->labels, query->label_size, 0)->value : query->host;
+    return answer(instance, name, query->port, call);
+}
+
+static const sy_resolver_def resolver_def = {
+    sizeof(sy_resolver_def), IMPL_PREFIX "-resolver", "test fixture", NULL,
+    resolver_create, resolver_destroy, resolve_service, resolve_endpoint,
+};
+
+/* ---- balancer: behaviour chosen by its config ---------------------------------------- */
+
+typedef struct { int mode; } balancer;
+
+static sy_status balancer_create(void *context, const sy_balancer_params *params, sy_load_model *model,
+                                 sy_call *call, void **instance) {
+    (void)context;
+    if (has(params->config_json, "refuse")) {
+        host->fail(call, lit("mode: refused on purpose"));
+        return SY_ERROR;
+    }
+    balancer *self = calloc(1, sizeof *self);
+    if (has(params->config_json, "out-of-range")) self->mode = 1;
+    if (has(params->config_json, "not-ready")) self->mode = 2;
+    if (has(params->config_json, "none")) self->mode = 3;
+    model->default_rtt_ns = 5000000; /* 5 ms: proves the model crosses back */
+    *instance = self;
+    return SY_OK;
+}
+
+static void balancer_destroy(void *instance) { free(instance); }
+
+static void balancer_update(void *instance, const sy_endpoint *endpoints, uint32_t count, uint32_t size) {
+    (void)instance; (void)endpoints; (void)count; (void)size;
+}
+
+__attribute__((unused)) static int32_t balancer_pick(void *instance, const sy_pick *pick) {
+    balancer *self = instance;
+    switch (self->mode) {
+    case 1: return (int32_t)pick->count + 5;
+    case 2:
+        for (uint32_t i = 0; i < pick->count; i++)
+            if (!SY_ELEMENT(const sy_endpoint_load, pick->loads, pick->load_size, i)->ready) return (int32_t)i;
+        return 0;
+    case 3: return SY_PICK_NONE;
+    default:
+        for (uint32_t i = 0; i < pick->count; i++)
+            if (SY_ELEMENT(const sy_endpoint_load, pick->loads, pick->load_size, i)->ready) return (int32_t)i;
+        return SY_PICK_NONE;
+    }
+}
+
+static const sy_balancer_def balancer_def = {
+    sizeof(sy_balancer_def),
+#ifdef BAD_NAME
+    "Fixture Balancer",
+#else
+    IMPL_PREFIX "-balancer",
+#endif
+    "test fixture", NULL, balancer_create, balancer_destroy, balancer_update,
+#ifdef MISSING_PICK
+    NULL,
+#else
+    balancer_pick,
+#endif
+};
+
+static const sy_resolver_def *const resolvers[] = {&resolver_def};
+#ifdef DUPLICATE_BALANCER
+static const sy_balancer_def *const balancers[] = {&balancer_def, &balancer_def};
+#else
+static const sy_balancer_def *const balancers[] = {&balancer_def};
+#endif
+
+__attribute__((unused)) static const sy_plugin_descriptor descriptor = {
+#ifdef SMALL_DESCRIPTOR
+    8,
+#else
+    sizeof(sy_plugin_descriptor),
+#endif
+#ifdef WRONG_MAJOR
+    2,
+#else
+    SY_ABI_MAJOR,
+#endif
+    SY_ABI_MINOR, PLUGIN_NAME, "0.0.1",
+    resolvers, 1, sizeof balancers / sizeof *balancers, balancers,
+};
+
+#ifdef NO_ENTRY
+const sy_plugin_descriptor *switchyard_plugin_entry_v0(const sy_host_services *services) {
+#else
+const sy_plugin_descriptor *switchyard_plugin_entry_v1(const sy_host_services *services) {
+#endif
+    host = services;
+#ifdef NULL_DESCRIPTOR
+    return NULL;
+#else
+    return &descriptor;
+#endif
+}

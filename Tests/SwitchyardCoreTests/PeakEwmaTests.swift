@@ -1,0 +1,35 @@
+import SwitchyardCore
+import Testing
+
+@Suite("Peak-EWMA")
+struct PeakEwmaTests {
+    let second: UInt64 = 1_000_000_000
+
+    @Test("starts at the default RTT; cost = estimate × (in-flight + 1)")
+    func initialCost() {
+        let ewma = PeakEwma(defaultRtt: .milliseconds(30), decay: .seconds(10), now: 0)
+        #expect(ewma.estimateNanoseconds == 30_000_000)
+        #expect(ewma.cost(inFlight: 0) == 30_000_000)
+        #expect(ewma.cost(inFlight: 3) == 120_000_000)
+    }
+
+    @Test("a sample above the estimate replaces it at once")
+    func peak() {
+        var ewma = PeakEwma(defaultRtt: .milliseconds(30), decay: .seconds(10), now: 0)
+        ewma.observe(rttNanoseconds: 500_000_000, now: 1)
+        #expect(ewma.estimateNanoseconds == 500_000_000)
+    }
+
+    @Test("a sample below decays toward it with weight exp(-elapsed/decay)")
+    func decay() {
+        var ewma = PeakEwma(defaultRtt: .milliseconds(100), decay: .seconds(10), now: 0)
+        ewma.observe(rttNanoseconds: 0, now: 10 * second)  // one time constant: e⁻¹ of the old estimate stays
+        #expect(abs(ewma.estimateNanoseconds - 100_000_000 * 0.36787944117144233) < 1)
+        var instant = PeakEwma(defaultRtt: .milliseconds(100), decay: .seconds(10), now: 5)
+        instant.observe(rttNanoseconds: 10_000_000, now: 5)  // no time passed: the estimate holds
+        #expect(instant.estimateNanoseconds == 100_000_000)
+        var long = PeakEwma(defaultRtt: .milliseconds(100), decay: .seconds(1), now: 0)
+        long.observe(rttNanoseconds: 10_000_000, now: 100 * second)  // long ago: the sample wins
+        #expect(abs(long.estimateNanoseconds - 10_000_000) < 1)
+    }
+}

@@ -1,0 +1,88 @@
+import Logging
+import SwitchyardCore
+import SwitchyardPluginHost
+import SwitchyardTestSupport
+import Testing
+
+/// A plugin's bad answers are faults: counted, and answered safely, never a crash.
+@Suite("Plugin faults")
+struct FaultTests {
+    let registry: PluginRegistry
+    let plugin: LoadedPlugin
+
+    init() throws {
+        registry = PluginRegistry(logger: Logger(label: "test"))
+        let name = "faulty-\(UInt32.random(in: 0 ... .max))"
+        plugin = try registry.load(try FixturePlugin.build(["PLUGIN_NAME=\"\(name)\"", "IMPL_PREFIX=\"\(name)\""]))
+    }
+
+    func resolver(_ mode: String) throws -> ResolverInstance {
+        try plugin.resolvers[0].makeInstance(configJSON: #"{"mode": "\#(mode)"}"#)
+    }
+
+    @Test("a well-formed answer is read field by field; labels and ports cross intact")
+    func goodAnswers() throws {
+        let service = try resolver("plain").resolve(service: Authority(host: "web.prod", port: 8080))
+        #expect(service == .resource(group: "fixture.io", kind: "Thing", namespace: "ns", name: "web.prod", port: 8080))
+        let endpoint = try resolver("section").resolve(
+            endpoint: Authority(host: "127.0.0.1", port: 9000), labels: [("first", "label-value"), ("second", "x")])
+        #expect(endpoint == .resource(group: "fixture.io", kind: "Thing", namespace: "ns", name: "label-value", section: "http", port: 9000))
+        #expect(try resolver("decline").resolve(service: Authority(host: "a", port: 1)) == nil)
+        #expect(plugin.faults == 0)
+    }
+
+    @Test("malformed or misused answers are faults, treated as not mine", arguments: ["overlong", "bad-utf8", "twice", "silent-ok", "error", "bad-status"])
+    func badAnswers(mode: String) throws {
+        let before = plugin.faults
+        #expect(try resolver(mode).resolve(service: Authority(host: "web", port: 80)) == nil)
+        #expect(plugin.faults == before + 1)
+    }
+
+    @Test("a chain moves past a faulty resolver to the next")
+    func chainSkipsFaults() throws {
+        let faulty = try resolver("overlong")
+        let good = try resolver("plain")
+        let chain = [faulty, good]
+        let answer = chain.lazy.compactMap { $0.resolve(service: Authority(host: "web", port: 80)) }.first
+        #expect(answer?.name == "web")
+    }
+
+    @Test("an out-of-range pick is a fault answered with the first ready endpoint")
+    func outOfRangePick() throws {
+        let balancer = try plugin.balancers[0].makeInstance(configJSON: #"{"mode": "out-of-range"}"#, seed: 1)
+        balancer.update([BalancerEndpoint(address: "127.0.0.1:1"), BalancerEndpoint(address: "127.0.0.1:2")])
+        balancer.setReady(0, false)
+        let before = plugin.faults
+        #expect(balancer.pick() == 1)
+        #expect(plugin.faults == before + 1)
+    }
+
+    @Test("picking an endpoint that is not ready is a fault")
+    func notReadyPick() throws {
+        let balancer = try plugin.balancers[0].makeInstance(configJSON: #"{"mode": "not-ready"}"#, seed: 1)
+        balancer.update([BalancerEndpoint(address: "127.0.0.1:1"), BalancerEndpoint(address: "127.0.0.1:2")])
+        balancer.setReady(0, false)
+        let before = plugin.faults
+        #expect(balancer.pick() == 1)
+        #expect(plugin.faults == before + 1)
+    }
+
+    @Test("no ready endpoint means no pick, without asking the plugin")
+    func noneReady() throws {
+        let balancer = try plugin.balancers[0].makeInstance(seed: 1)
+        #expect(balancer.pick() == nil)
+        balancer.update([BalancerEndpoint(address: "127.0.0.1:1")])
+        #expect(balancer.pick() == 0)
+        balancer.setReady(0, false)
+        #expect(balancer.readyCount == 0)
+        #expect(balancer.pick() == nil)
+        let refusing = try plugin.balancers[0].makeInstance(configJSON: #"{"mode": "none"}"#, seed: 1)
+        refusing.update([BalancerEndpoint(address: "127.0.0.1:1")])
+        #expect(refusing.pick() == nil)
+    }
+
+    @Test("the load model a balancer asks for crosses back to the host")
+    func loadModel() throws {
+        #expect(try plugin.balancers[0].validate(configJSON: "{}") == LoadModel(defaultRtt: .milliseconds(5), decay: .seconds(10)))
+    }
+}

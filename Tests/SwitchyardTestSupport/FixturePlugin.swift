@@ -1,0 +1,44 @@
+import Foundation
+
+/// Builds variants of `Tests/Fixtures/fixture_plugin.c` with the system C compiler, the way a
+/// plugin author would (`cc -shared`), each into a fresh temporary folder.
+public enum FixturePlugin {
+    /// Compiles a variant and returns the `.so` path.
+    /// - Parameters:
+    ///   - defines: preprocessor flags such as `WRONG_MAJOR` or `PLUGIN_NAME="x"`.
+    ///   - source: the C file under `Tests/Fixtures`.
+    public static func build(_ defines: [String] = [], source: String = "fixture_plugin.c") throws -> String {
+        let root = BuildProducts.repositoryRoot
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-fixture-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let output = folder.appendingPathComponent("libfixture.so").path
+        let arguments = ["-shared", "-fPIC", "-Wall", "-Werror", "-I", "\(root)/Sources/CSwitchyardPlugin/include"]
+            + defines.map { "-D\($0)" } + ["-o", output, "\(root)/\(sourcePath(source))"]
+        let result = try Subprocess.run("/usr/bin/env", ["cc"] + arguments)
+        guard result.status == 0 else {
+            throw FixtureError(message: "cc failed (\(result.status)): \(result.standardError)")
+        }
+        return output
+    }
+
+    private static func sourcePath(_ source: String) -> String {
+        source.hasPrefix("examples/") ? source : "Tests/Fixtures/\(source)"
+    }
+
+    /// Writes `contents` to a fresh temporary file named `name` and returns its path.
+    public static func writeFile(named name: String, contents: String) throws -> String {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-fixture-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let path = folder.appendingPathComponent(name).path
+        try contents.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+}
+
+/// A fixture could not be built.
+public struct FixtureError: Error, CustomStringConvertible {
+    /// What went wrong.
+    public let message: String
+    /// The message.
+    public var description: String { message }
+}
