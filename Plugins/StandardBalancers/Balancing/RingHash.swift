@@ -1,18 +1,21 @@
 import SwitchyardPluginKit
 
-/// `ring-hash`, consistent hashing on a ring (Karger et al.; Envoy's RING_HASH). Each
-/// endpoint owns points on a 64-bit ring in proportion to its weight, placed by hashing its
-/// address, so the ring depends only on the endpoint set: removing one endpoint moves only the
-/// keys it owned. A request goes to the owner of the first point at or after its hash, walking
-/// on past endpoints that are not ready. Without a request hash the pick is random.
+/// `ring-hash`, consistent hashing on a ring (Karger et al.; ketama). Each endpoint owns
+/// `replicas × weight` points on a 64-bit ring, placed by hashing its address, so its points
+/// depend on nothing but itself: removing an endpoint moves only the keys it owned, and adding
+/// one takes keys only for itself. (Envoy instead scales every endpoint's points to fill a
+/// minimum ring size, which reshuffles some keys on any change.) A request goes to the owner
+/// of the first point at or after its hash, walking on past endpoints that are not ready.
+/// Without a request hash the pick is random.
 ///
-/// Config: `minRingSize` (default 1024) and `maxRingSize` (default 8388608), bounds on the
-/// number of points.
+/// Config: `replicas` (points per unit of weight, default 160, 1-10000) and `maxRingSize`
+/// (default 8388608): a ring that would be larger is scaled down to it, giving up some of the
+/// stability for memory.
 public final class RingHash: Balancer {
     public static let name = "ring-hash"
     public static let summary = "consistent hashing on a ring of weighted points (needs hashPolicy)"
 
-    private let minRingSize: Int
+    private let replicas: Int
     private let maxRingSize: Int
     private var random: Xoshiro256
     /// Point hashes, ascending, and the endpoint owning each (parallel arrays).
@@ -20,22 +23,19 @@ public final class RingHash: Balancer {
     private var owners: [Int32] = []
 
     public init(config: PluginConfig, setup: inout BalancerSetup) throws(PluginConfigError) {
-        minRingSize = try config.int("minRingSize", default: 1024, range: 1...8_388_608)
+        replicas = try config.int("replicas", default: 160, range: 1...10_000)
         maxRingSize = try config.int("maxRingSize", default: 8_388_608, range: 1...8_388_608)
-        guard minRingSize <= maxRingSize else {
-            throw PluginConfigError(key: "minRingSize", message: "must not exceed maxRingSize (\(maxRingSize)), got \(minRingSize)")
-        }
         random = Xoshiro256(seed: setup.seed)
     }
 
     public func update(_ endpoints: [EndpointInfo]) {
-        let totalWeight = endpoints.reduce(0) { $0 + max($1.weight, 1) }
-        let ringSize = min(max(minRingSize, endpoints.count), maxRingSize)
+        let totalPoints = endpoints.reduce(0) { $0 + replicas * max($1.weight, 1) }
+        let scale = totalPoints > maxRingSize ? Double(maxRingSize) / Double(totalPoints) : 1
         var ring: [(hash: UInt64, owner: Int32)] = []
-        ring.reserveCapacity(ringSize + endpoints.count)
+        ring.reserveCapacity(min(totalPoints, maxRingSize) + endpoints.count)
         for (index, endpoint) in endpoints.enumerated() {
-            let share = Double(ringSize) * Double(max(endpoint.weight, 1)) / Double(max(totalWeight, 1))
-            for replica in 0..<max(1, Int(share.rounded())) {
+            let points = Double(replicas * max(endpoint.weight, 1)) * scale
+            for replica in 0..<max(1, Int(points.rounded())) {
                 ring.append((StableHash.hash("\(endpoint.address)_\(replica)"), Int32(index)))
             }
         }

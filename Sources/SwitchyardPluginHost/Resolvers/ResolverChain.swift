@@ -17,6 +17,12 @@ public struct ResolverChain: Sendable {
         public let meta: Meta
         /// The resolver that answered.
         public let resolver: String
+
+        /// Creates a resolution.
+        public init(meta: Meta, resolver: String) {
+            self.meta = meta
+            self.resolver = resolver
+        }
     }
 
     /// The kind of thing it resolves.
@@ -77,6 +83,13 @@ public struct ResolverChainError: Error, Hashable, Sendable, CustomStringConvert
     public let kind: ResolverChain.Kind
     /// What is wrong.
     public let message: String
+
+    /// Creates an error about entry `index` of a `kind` chain.
+    public init(index: Int, kind: ResolverChain.Kind, message: String) {
+        self.index = index
+        self.kind = kind
+        self.message = message
+    }
 
     /// `resolvers.services[1]: message`.
     public var description: String { "resolvers.\(kind.rawValue)[\(index)]: \(message)" }

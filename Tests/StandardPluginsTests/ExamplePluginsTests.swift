@@ -1,0 +1,54 @@
+import Logging
+import SwitchyardCore
+import SwitchyardPluginHost
+import SwitchyardTestSupport
+import Testing
+
+/// The two examples a plugin author starts from, loaded as the proxy would load them.
+@Suite("Example plugins")
+struct ExamplePluginsTests {
+    func checkLeastCost(_ path: String) throws {
+        let registry = PluginRegistry(logger: Logger(label: "test"))
+        try registry.load(path)
+        let definition = try #require(registry.balancer(named: "least-cost"))
+        let balancer = try definition.makeInstance(seed: 3)
+        balancer.update((1...4).map { BalancerEndpoint(address: "10.0.0.\($0):80") })
+        for (index, cost) in [40.0, 10, 30, 10].enumerated() { balancer.setLoad(index, inFlight: 0, cost: cost) }
+        let picks = (0..<8).compactMap { _ in balancer.pick() }
+        #expect(Set(picks) == [1, 3])  // the two cheapest share the load
+        #expect(picks.filter { $0 == 1 }.count == 4)
+        balancer.setReady(1, false)
+        balancer.setReady(3, false)
+        #expect(balancer.pick() == 2)
+        let error = #expect(throws: PluginError.self) { try definition.validate(configJSON: #"{"x": 1}"#) }
+        guard case .configRefused(_, _, _, let message) = error?.problem else { return }
+        #expect(message == "least-cost takes no config; remove the config block")
+        #expect(registry.plugins[0].faults == 0)
+    }
+
+    @Test("the C balancer, built by SwiftPM, picks the lowest cost and refuses config")
+    func cBalancerFromSwiftPM() throws {
+        try checkLeastCost(BuildProducts.plugin("ExampleCBalancer"))
+    }
+
+    @Test("the C balancer also builds with the one-line cc command of its README")
+    func cBalancerFromCC() throws {
+        try checkLeastCost(try FixturePlugin.build([], source: "examples/c-balancer/least_cost.c"))
+    }
+
+    @Test("the Swift resolver reads the team label, declines without it, and checks its config")
+    func swiftResolver() throws {
+        let registry = PluginRegistry(logger: Logger(label: "test"))
+        try registry.load(BuildProducts.plugin("ExampleTeamResolver"))
+        try registry.load(BuildProducts.plugin("StandardResolvers"))
+        let chain = try ResolverChain(.endpoints, names: ["team-label", "k8s-pod-labels", "unknown"], registry: registry)
+        let address = try Authority(parsing: "127.0.0.1:18081")
+        #expect(
+            chain.resolve(endpoint: address, labels: [("team", "payments"), ("dst_namespace", "prod")])
+                == .init(meta: .resource(group: "example.switchyard.dev", kind: "Team", namespace: "prod", name: "payments", port: 18081), resolver: "team-label"))
+        #expect(chain.resolve(endpoint: address, labels: [("dst_namespace", "prod")])?.resolver == "k8s-pod-labels")
+        let custom = try #require(registry.resolver(named: "team-label")).makeInstance(configJSON: #"{"group": "teams.acme.io"}"#)
+        #expect(custom.resolve(endpoint: address, labels: [("team", "a")])?.group == "teams.acme.io")
+        #expect(throws: PluginError.self) { try registry.resolver(named: "team-label")!.makeInstance(configJSON: #"{"group": ""}"#) }
+    }
+}
