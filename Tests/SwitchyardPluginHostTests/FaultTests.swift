@@ -47,19 +47,11 @@ struct FaultTests {
         #expect(answer?.name == "web")
     }
 
-    @Test("an out-of-range pick is a fault answered with the first ready endpoint")
-    func outOfRangePick() throws {
-        let balancer = try plugin.balancers[0].makeInstance(configJSON: #"{"mode": "out-of-range"}"#, seed: 1)
-        balancer.update([BalancerEndpoint(address: "127.0.0.1:1"), BalancerEndpoint(address: "127.0.0.1:2")])
-        balancer.setReady(0, false)
-        let before = plugin.faults
-        #expect(balancer.pick() == 1)
-        #expect(plugin.faults == before + 1)
-    }
-
-    @Test("picking an endpoint that is not ready is a fault")
-    func notReadyPick() throws {
-        let balancer = try plugin.balancers[0].makeInstance(configJSON: #"{"mode": "not-ready"}"#, seed: 1)
+    @Test(
+        "a pick out of range, or of an endpoint that is not ready, is a fault answered with the first ready endpoint",
+        arguments: ["out-of-range", "not-ready"])
+    func badPick(mode: String) throws {
+        let balancer = try plugin.balancers[0].makeInstance(configJSON: #"{"mode": "\#(mode)"}"#, seed: 1)
         balancer.update([BalancerEndpoint(address: "127.0.0.1:1"), BalancerEndpoint(address: "127.0.0.1:2")])
         balancer.setReady(0, false)
         let before = plugin.faults

@@ -40,13 +40,13 @@ public final class PluginContext: Sendable {
     /// How many faults (bad answers) the plugin has made.
     public var faults: Int { faultCount.load(ordering: .relaxed) }
 
-    /// Records a fault of `implementation`: counted every time, logged once per kind of fault.
+    /// Records a fault of `implementation`: counted every time, logged the first time that
+    /// implementation faults (a plugin answering badly per request must not flood the log).
     func fault(_ implementation: String, _ what: String) {
         faultCount.add(1, ordering: .relaxed)
-        let key = "\(implementation): \(what)"
-        let first = reportedFaults.withLock { $0.insert(key).inserted }
+        let first = reportedFaults.withLock { $0.insert(implementation).inserted }
         if first {
-            logger.error("plugin fault in \(implementation): \(what) (answered safely; further faults of this kind are counted, not logged)")
+            logger.error("plugin fault in \(implementation): \(what) (answered safely; later faults are counted, not logged)")
         }
     }
 
