@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "SwitchyardCore", targets: ["SwitchyardCore"]),
         .library(name: "SwitchyardPluginHost", targets: ["SwitchyardPluginHost"]),
         .library(name: "SwitchyardPluginKit", targets: ["SwitchyardPluginKit"]),
+        .library(name: "SwitchyardProxy", targets: ["SwitchyardProxy"]),
         .library(name: "StandardBalancing", targets: ["StandardBalancing"]),
         // Plugins: loaded with dlopen at startup, never linked by the proxy.
         .library(name: "StandardResolvers", type: .dynamic, targets: ["StandardResolvers"]),
@@ -28,6 +29,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // The ABI: one header, written as the spec.
@@ -49,6 +53,21 @@ let package = Package(
             ]
         ),
 
+        // The SwiftNIO data path: listeners, routing, backends, upstream pools, config.
+        .target(
+            name: "SwitchyardProxy",
+            dependencies: [
+                "SwitchyardCore",
+                "SwitchyardPluginHost",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+
         // Swift SDK for plugin authors.
         .target(name: "SwitchyardPluginKit", dependencies: ["SwitchyardABI", "SwitchyardCore"]),
 
@@ -57,6 +76,7 @@ let package = Package(
             name: "switchyard",
             dependencies: [
                 "SwitchyardPluginHost",
+                "SwitchyardProxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -2,9 +2,9 @@ import ArgumentParser
 
 /// The `switchyard` command.
 @main
-struct Switchyard: ParsableCommand {
+struct Switchyard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "An outbound HTTP/1.1, HTTP/2 and gRPC proxy with plugin-defined policy.",
-        subcommands: [Plugins.self]
+        subcommands: [Run.self, Check.self, Plugins.self]
     )
 }

@@ -1,0 +1,119 @@
+import NIOCore
+import SwitchyardCore
+import SwitchyardPluginHost
+import Synchronization
+
+/// What every event loop's runtime of one backend shares: the fail-fast gate. When one loop's
+/// queue times out, every loop sheds new requests until an endpoint is ready again.
+final class BackendGate: Sendable {
+    private let failFast = Atomic<Bool>(false)
+
+    var isShut: Bool { failFast.load(ordering: .relaxed) }
+
+    func set(shut: Bool) {
+        failFast.store(shut, ordering: .relaxed)
+    }
+}
+
+/// One backend on one event loop (DESIGN.md §2 step 6-7): the queue that holds requests until
+/// the balancer has a ready endpoint, the fail-fast gate, and the endpoints.
+final class BackendRuntime {
+    let index: Int
+    let config: RoutingTable.Backend
+    let balancer: BalancerInstance
+    let endpoints: [EndpointRuntime]
+    let eventLoop: EventLoop
+    private var queue = CircularBuffer<Exchange>()
+    private var failfastTimer: Scheduled<Void>?
+    private let gate: BackendGate
+
+    init(index: Int, config: RoutingTable.Backend, balancer: BalancerInstance, gate: BackendGate, eventLoop: EventLoop) throws {
+        self.index = index
+        self.gate = gate
+        self.config = config
+        self.balancer = balancer
+        self.eventLoop = eventLoop
+        let endpoints = try config.endpoints.enumerated().map { i, endpoint in
+            try EndpointRuntime(index: i, config: endpoint, loadModel: balancer.loadModel, proto: config.proto)
+        }
+        self.endpoints = endpoints
+        balancer.update(config.endpoints.map { BalancerEndpoint(address: $0.address.description, weight: $0.weight) })
+        for endpoint in endpoints { endpoint.backend = self }
+    }
+
+    /// While true, new requests are shed (503) until an endpoint is ready again.
+    var inFailFast: Bool { gate.isShut }
+
+    /// Whether a distribution may choose this backend now.
+    var isAvailable: Bool { !gate.isShut }
+
+    /// Renders an error raised in this backend's stack: `Service web.prod: <message>`.
+    func describe(_ message: String) -> String { config.backend.meta.describe(error: message) }
+
+    /// Sends `exchange` to an endpoint now, or queues it.
+    func dispatch(_ exchange: Exchange) {
+        if queue.isEmpty, let endpoint = pick(for: exchange) {
+            endpoint.start(exchange)
+            return
+        }
+        if inFailFast {
+            exchange.fail(.loadShed(describe("service unavailable: load shed while in fail-fast")))
+        } else if queue.count >= config.queueCapacity {
+            exchange.fail(.loadShed(describe("service unavailable: queue is full")))
+        } else {
+            queue.append(exchange)
+            exchange.state = .queued(self)
+            if failfastTimer == nil {
+                failfastTimer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(config.failfastTimeout.nanoseconds)) {
+                    self.enterFailFast()
+                }
+            }
+        }
+    }
+
+    private func pick(for exchange: Exchange) -> EndpointRuntime? {
+        guard balancer.readyCount > 0 else { return nil }
+        var hash: UInt64?
+        if let header = config.hashHeader, let value = exchange.requestHead.headers.first(name: header) {
+            hash = StableHash.hash(value)
+        }
+        return balancer.pick(hash: hash).map { endpoints[$0] }
+    }
+
+    /// Takes a queued exchange out (its client went away).
+    func remove(_ exchange: Exchange) {
+        if let i = queue.firstIndex(where: { $0 === exchange }) { queue.remove(at: i) }
+        if queue.isEmpty { cancelTimer() }
+    }
+
+    /// Waited `failfastTimeout` without a ready endpoint: fail the queue (504) and shed new
+    /// requests (503) until an endpoint is ready.
+    private func enterFailFast() {
+        failfastTimer = nil
+        guard !queue.isEmpty else { return }
+        gate.set(shut: true)
+        while let exchange = queue.popFirst() {
+            exchange.fail(.failFast(describe("service in fail-fast")))
+        }
+    }
+
+    /// An endpoint became ready: leave fail-fast and drain the queue into the balancer.
+    func endpointReady() {
+        gate.set(shut: false)
+        while let exchange = queue.first, let endpoint = pick(for: exchange) {
+            _ = queue.popFirst()
+            endpoint.start(exchange)
+        }
+        if queue.isEmpty { cancelTimer() }
+    }
+
+    private func cancelTimer() {
+        failfastTimer?.cancel()
+        failfastTimer = nil
+    }
+
+    /// Publishes an endpoint's load to the balancer's table.
+    func publishLoad(_ endpoint: EndpointRuntime) {
+        balancer.setLoad(endpoint.index, inFlight: endpoint.inFlight, cost: endpoint.ewma.cost(inFlight: endpoint.inFlight))
+    }
+}

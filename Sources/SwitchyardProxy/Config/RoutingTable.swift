@@ -1,0 +1,195 @@
+import Logging
+import SwitchyardCore
+import SwitchyardPluginHost
+
+/// The resolved table a config turns into once plugins are loaded and metadata resolved
+/// (DESIGN.md §2): what the data path routes with. Built off the request path, immutable.
+public final class RoutingTable: Sendable {
+    /// A service and its router.
+    public struct Service: Sendable {
+        /// Metadata, authority, protocol and routes.
+        public let policy: ServicePolicy
+        /// Which resolver gave the parent's metadata (`config` when the config did).
+        public let resolvedBy: String
+        /// The breaker parameters, if the service has failure accrual.
+        public let failureAccrual: FailureAccrualPolicy?
+        /// The precomputed rule chooser.
+        public let router: Router
+    }
+
+    /// A backend: where its requests go and how it balances them.
+    public struct Backend: Sendable {
+        /// The backend's metadata.
+        public let backend: BackendRef
+        /// Which resolver gave it.
+        public let resolvedBy: String
+        /// The authority routes name it by.
+        public let authority: Authority
+        /// The balancer plugin implementation.
+        public let balancer: BalancerDefinition
+        /// The balancer's config block (JSON text).
+        public let balancerConfig: String
+        /// The load model the balancer asked for.
+        public let loadModel: LoadModel
+        /// Header hashed for hash-based balancers.
+        public let hashHeader: String?
+        /// Queue capacity.
+        public let queueCapacity: Int
+        /// How long a request may wait for a ready endpoint.
+        public let failfastTimeout: Duration
+        /// Its endpoints.
+        public let endpoints: [Endpoint]
+        /// How it speaks to them (the protocol of the services routing to it; HTTP/1.1 unless a
+        /// service of protocol http2 or grpc routes to it).
+        public let proto: ServiceProtocol
+    }
+
+    /// An endpoint of a backend.
+    public struct Endpoint: Sendable {
+        /// The endpoint's metadata.
+        public let endpoint: EndpointRef
+        /// Which resolver gave it.
+        public let resolvedBy: String
+        /// Its address.
+        public let address: Authority
+        /// Its weight.
+        public let weight: Int
+    }
+
+    /// The config it was built from.
+    public let config: ProxyConfig
+    /// The loaded plugins.
+    public let registry: PluginRegistry
+    /// Services, in config order.
+    public let services: [Service]
+    /// Backends, in config order.
+    public let backends: [Backend]
+    private let serviceIndex: [Authority: Int]
+
+    /// Loads the config's plugins from `pluginDirectory`, resolves all metadata and checks every
+    /// balancer config.
+    /// - Throws: ``ConfigError`` naming the path of the first problem.
+    public init(config: ProxyConfig, pluginDirectory: String, logger: Logger) throws(ConfigError) {
+        self.config = config
+        let registry = PluginRegistry(logger: logger)
+        for (i, file) in config.plugins.enumerated() {
+            do {
+                try registry.load(file.hasPrefix("/") ? file : "\(pluginDirectory)/\(file)")
+            } catch {
+                throw ConfigError(path: "plugins[\(i)]", error.description)
+            }
+        }
+        self.registry = registry
+        let serviceChain: ResolverChain
+        let endpointChain: ResolverChain
+        do {
+            serviceChain = try ResolverChain(.services, names: config.serviceResolvers, registry: registry)
+            endpointChain = try ResolverChain(.endpoints, names: config.endpointResolvers, registry: registry)
+        } catch let error as ResolverChainError {
+            throw ConfigError(path: "", error.description)
+        } catch {
+            throw ConfigError(path: "resolvers", "\(error)")
+        }
+
+        func resolve(_ explicit: Meta?, _ authority: Authority, _ path: String) throws(ConfigError) -> (Meta, String) {
+            if let explicit { return (explicit, "config") }
+            guard let answer = serviceChain.resolve(service: authority) else {
+                throw ConfigError(path: path, "no resolver in [\(config.serviceResolvers.joined(separator: ", "))] answered for \(authority); end the chain with 'unknown'")
+            }
+            return (answer.meta, answer.resolver)
+        }
+
+        // Which backends are spoken to over HTTP/2: those a http2 or grpc service routes to.
+        var h2Backends = Set<Authority>()
+        for service in config.services where service.proto != .http1 {
+            if service.routes.isEmpty { h2Backends.insert(service.authority) }
+            for route in service.routes {
+                for rule in route.rules {
+                    for backend in rule.backends {
+                        if case .service(let authority) = backend.target { h2Backends.insert(authority) }
+                    }
+                }
+            }
+        }
+
+        var backends: [Backend] = []
+        for backend in config.backends {
+            let (meta, resolvedBy) = try resolve(backend.metadata, backend.authority, backend.path)
+            guard let balancer = registry.balancer(named: backend.balancer) else {
+                throw ConfigError(
+                    path: backend.path + ".balancer.name",
+                    "no loaded plugin exports a balancer named '\(backend.balancer)' (known: \(registry.balancerNames.joined(separator: ", ")))")
+            }
+            let loadModel: LoadModel
+            do {
+                loadModel = try balancer.validate(configJSON: backend.balancerConfig)
+            } catch {
+                throw ConfigError(path: backend.path + ".balancer.config", error.description)
+            }
+            let endpoints = try backend.endpoints.map { e throws(ConfigError) -> Endpoint in
+                if let explicit = e.metadata {
+                    return Endpoint(endpoint: EndpointRef(explicit), resolvedBy: "config", address: e.address, weight: e.weight)
+                }
+                guard let answer = endpointChain.resolve(endpoint: e.address, labels: e.labels) else {
+                    throw ConfigError(path: e.path, "no resolver in [\(config.endpointResolvers.joined(separator: ", "))] answered for \(e.address); end the chain with 'unknown'")
+                }
+                return Endpoint(endpoint: EndpointRef(answer.meta), resolvedBy: answer.resolver, address: e.address, weight: e.weight)
+            }
+            backends.append(
+                Backend(
+                    backend: BackendRef(meta), resolvedBy: resolvedBy, authority: backend.authority, balancer: balancer,
+                    balancerConfig: backend.balancerConfig, loadModel: loadModel, hashHeader: backend.hashHeader,
+                    queueCapacity: backend.queueCapacity, failfastTimeout: backend.failfastTimeout, endpoints: endpoints,
+                    proto: h2Backends.contains(backend.authority) ? .http2 : .http1))
+        }
+        let backendIndex = Dictionary(uniqueKeysWithValues: backends.enumerated().map { ($1.authority, $0) })
+
+        var services: [Service] = []
+        for service in config.services {
+            let (meta, resolvedBy) = try resolve(service.metadata, service.authority, service.path)
+            let defaultName = service.proto == .grpc ? "grpc" : "http"
+            var routes: [RoutePolicy] = service.routes.map { route in
+                RoutePolicy(
+                    route: RouteRef(route.metadata ?? .default(name: defaultName)),
+                    rules: route.rules.map { rule in
+                        RouteRule(
+                            matches: rule.matches, filters: rule.filters, distribution: rule.distribution,
+                            backends: rule.backends.map { b in
+                                switch b.target {
+                                case .service(let authority):
+                                    let index = backendIndex[authority]!  // checked when the config was read
+                                    return RouteBackend(backend: b.metadata.map(BackendRef.init) ?? backends[index].backend, weight: b.weight, target: .backend(index))
+                                case .fail(let message):
+                                    return RouteBackend(
+                                        backend: BackendRef(b.metadata ?? .default(name: "fail")), weight: b.weight,
+                                        target: .fail(message: message ?? "request failed by a fail backend"))
+                                }
+                            })
+                    })
+            }
+            if routes.isEmpty {
+                let index = backendIndex[service.authority]!  // checked when the config was read
+                let matches: RuleMatches = service.proto == .grpc ? .grpc([]) : .http([])
+                routes = [
+                    RoutePolicy(
+                        route: RouteRef(.default(name: defaultName)),
+                        rules: [
+                            RouteRule(
+                                matches: matches, filters: [], distribution: .firstAvailable,
+                                backends: [RouteBackend(backend: backends[index].backend, weight: 1, target: .backend(index))])
+                        ])
+                ]
+            }
+            let policy = ServicePolicy(parent: ParentRef(meta), authority: service.authority, proto: service.proto, routes: routes)
+            services.append(Service(policy: policy, resolvedBy: resolvedBy, failureAccrual: service.failureAccrual, router: Router(routes: routes)))
+        }
+        self.services = services
+        self.backends = backends
+        self.serviceIndex = Dictionary(uniqueKeysWithValues: services.enumerated().map { ($1.policy.authority, $0) })
+    }
+
+    /// The index of the service named by `authority` (port 80 when absent), if any.
+    public func serviceIndex(for authority: Authority) -> Int? {
+        serviceIndex[authority]
+    }
+}

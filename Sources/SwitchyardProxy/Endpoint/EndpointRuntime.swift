@@ -1,0 +1,174 @@
+import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+import NIOPosix
+import SwitchyardCore
+import SwitchyardPluginHost
+
+/// How long the proxy waits for a TCP connection to an endpoint.
+let connectTimeout = TimeAmount.seconds(2)
+/// Idle HTTP/1.1 connections kept per endpoint per event loop; more are closed.
+let maxIdleConnections = 256
+
+/// One endpoint of a backend on one event loop: its load (in-flight count and peak-EWMA RTT)
+/// and its upstream connections, a pool of keep-alive HTTP/1.1 connections or one HTTP/2
+/// connection multiplexing every request.
+final class EndpointRuntime {
+    let index: Int
+    let config: RoutingTable.Endpoint
+    let proto: ServiceProtocol
+    let socketAddress: SocketAddress
+    weak var backend: BackendRuntime?
+    private(set) var ewma: PeakEwma
+    private(set) var inFlight = 0
+    private var idle: [UpstreamConnection] = []
+    private var http2: HTTP2Upstream?
+
+    init(index: Int, config: RoutingTable.Endpoint, loadModel: LoadModel, proto: ServiceProtocol) throws {
+        self.index = index
+        self.config = config
+        self.proto = proto
+        self.socketAddress = try SocketAddress.makeAddressResolvingHost(config.address.host, port: Int(config.address.port))
+        self.ewma = PeakEwma(defaultRtt: loadModel.defaultRtt, decay: loadModel.decay, now: NIODeadline.now().uptimeNanoseconds)
+    }
+
+    /// Takes a request: counts it in flight, then leases it an upstream channel.
+    func start(_ exchange: Exchange) {
+        inFlight += 1
+        backend?.publishLoad(self)
+        exchange.state = .connecting(self)
+        if proto == .http1 {
+            if let connection = idle.popLast() {
+                exchange.attach(connection)
+            } else {
+                connectHTTP1(for: exchange)
+            }
+        } else {
+            if http2 == nil { http2 = HTTP2Upstream(endpoint: self) }
+            http2!.openStream(for: exchange)
+        }
+    }
+
+    /// A request's response ended (or failed): it is no longer in flight.
+    func requestFinished() {
+        inFlight -= 1
+        backend?.publishLoad(self)
+    }
+
+    /// Folds a round-trip time into the endpoint's peak-EWMA.
+    func observe(rttNanoseconds: UInt64, now: UInt64) {
+        ewma.observe(rttNanoseconds: rttNanoseconds, now: now)
+        backend?.publishLoad(self)
+    }
+
+    /// Returns a finished HTTP/1.1 connection to the pool.
+    func release(_ connection: UpstreamConnection) {
+        guard connection.isPooled, connection.channel.isActive, idle.count < maxIdleConnections else {
+            connection.channel.close(promise: nil)
+            return
+        }
+        idle.append(connection)
+    }
+
+    private func forget(_ channel: Channel) {
+        idle.removeAll { $0.channel === channel }
+    }
+
+    private func connectHTTP1(for exchange: Exchange) {
+        let eventLoop = exchange.eventLoop
+        ClientBootstrap(group: eventLoop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(connectTimeout)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
+                }
+            }
+            .connect(to: socketAddress)
+            .assumeIsolated()
+            .whenComplete { result in
+                switch result {
+                case .success(let channel):
+                    let handler = try! channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
+                    handler.onClose = { [weak self] in self?.forget(channel) }
+                    exchange.attach(UpstreamConnection(channel: channel, handler: handler, isPooled: true))
+                case .failure(let error):
+                    exchange.connectFailed(error)
+                }
+            }
+    }
+
+    /// The HTTP/2 connection went away: the next request opens a new one.
+    func http2Closed() {
+        http2 = nil
+    }
+}
+
+/// One HTTP/2 connection to an endpoint, on one event loop: every request is a stream.
+final class HTTP2Upstream {
+    private unowned let endpoint: EndpointRuntime
+    private var multiplexer: NIOHTTP2Handler.StreamMultiplexer?
+    private var waiting: [Exchange] = []
+    private var connecting = false
+
+    init(endpoint: EndpointRuntime) {
+        self.endpoint = endpoint
+    }
+
+    func openStream(for exchange: Exchange) {
+        guard let multiplexer else {
+            waiting.append(exchange)
+            if !connecting { connect(on: exchange.eventLoop) }
+            return
+        }
+        let promise = exchange.eventLoop.makePromise(of: Channel.self)
+        multiplexer.createStreamChannel(promise: promise) { stream in
+            stream.eventLoop.makeCompletedFuture {
+                try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: .http))
+                try stream.pipeline.syncOperations.addHandler(UpstreamHandler())
+            }
+        }
+        promise.futureResult.assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let stream):
+                let handler = try! stream.pipeline.syncOperations.handler(type: UpstreamHandler.self)
+                exchange.attach(UpstreamConnection(channel: stream, handler: handler, isPooled: false))
+            case .failure(let error):
+                exchange.connectFailed(error)
+            }
+        }
+    }
+
+    private func connect(on eventLoop: EventLoop) {
+        connecting = true
+        ClientBootstrap(group: eventLoop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(connectTimeout)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
+                        mode: .client, connectionConfiguration: .init(), streamConfiguration: .init()
+                    ) { stream in stream.close() }  // the upstream may not open streams
+                }
+            }
+            .connect(to: endpoint.socketAddress)
+            .assumeIsolated()
+            .whenComplete { result in
+                self.connecting = false
+                let waiting = self.waiting
+                self.waiting = []
+                switch result {
+                case .success(let channel):
+                    self.multiplexer = try! channel.pipeline.syncOperations.handler(type: NIOHTTP2Handler.self).syncMultiplexer()
+                    channel.closeFuture.assumeIsolated().whenComplete { [weak endpoint = self.endpoint] _ in
+                        endpoint?.http2Closed()
+                    }
+                    for exchange in waiting { self.openStream(for: exchange) }
+                case .failure(let error):
+                    self.endpoint.http2Closed()
+                    for exchange in waiting { exchange.connectFailed(error) }
+                }
+            }
+    }
+}

@@ -1,0 +1,91 @@
+import NIOCore
+import NIOHTTP1
+
+/// One upstream request channel: a pooled HTTP/1.1 connection, or one HTTP/2 stream.
+final class UpstreamConnection {
+    let channel: Channel
+    let handler: UpstreamHandler
+    /// Whether it may carry another request after this one (HTTP/1.1 keep-alive).
+    let isPooled: Bool
+
+    init(channel: Channel, handler: UpstreamHandler, isPooled: Bool) {
+        self.channel = channel
+        self.handler = handler
+        self.isPooled = isPooled
+    }
+}
+
+/// The last handler of an upstream channel: hands response parts to the exchange that leased
+/// the channel, and holds reads while the client cannot take more (backpressure).
+final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    /// The exchange using the channel now; nil while it idles in a pool.
+    var exchange: Exchange?
+    /// Called once when the channel closes (the pool forgets it).
+    var onClose: (() -> Void)?
+    private var context: ChannelHandlerContext?
+    private var readsHeld = false
+    private var readPending = false
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        if let exchange {
+            exchange.upstreamResponse(part)
+        } else if case .head = part {
+            // A response nobody asked for: the connection is out of step; drop it.
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let exchange = self.exchange
+        self.exchange = nil
+        onClose?()
+        onClose = nil
+        exchange?.upstreamClosed()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        exchange?.upstreamError(error)
+        context.close(promise: nil)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        exchange?.upstreamWritabilityChanged(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if readsHeld {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    /// Stops or resumes reading from the upstream.
+    func holdReads(_ hold: Bool) {
+        readsHeld = hold
+        if !hold, readPending, let context {
+            readPending = false
+            context.read()
+        }
+    }
+
+    /// Writes a request part (flushing when asked).
+    func write(_ part: HTTPClientRequestPart, flush: Bool) {
+        guard let context else { return }
+        if flush {
+            context.writeAndFlush(wrapOutboundOut(part), promise: nil)
+        } else {
+            context.write(wrapOutboundOut(part), promise: nil)
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+
+/// The first handler of every accepted connection: reads until it can tell HTTP/2 with prior
+/// knowledge (the client preface `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`) from HTTP/1.x, builds
+/// the matching pipeline behind itself, replays the bytes it read, and steps aside.
+final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private static let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
+    private let loop: LoopState
+    private var buffered: ByteBuffer?
+
+    init(loop: LoopState) {
+        self.loop = loop
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        if var buffered {
+            buffered.writeBuffer(&bytes)
+            bytes = buffered
+        }
+        let seen = bytes.readableBytesView.prefix(Self.preface.count)
+        guard seen.elementsEqual(Self.preface.prefix(seen.count)) else {
+            switchTo(http2: false, context: context, replay: bytes)
+            return
+        }
+        if seen.count < Self.preface.count {
+            buffered = bytes
+        } else {
+            switchTo(http2: true, context: context, replay: bytes)
+        }
+    }
+
+    private func switchTo(http2: Bool, context: ChannelHandlerContext, replay: ByteBuffer) {
+        buffered = nil
+        let loop = NIOLoopBound(self.loop, eventLoop: context.eventLoop)
+        do {
+            let pipeline = context.pipeline.syncOperations
+            if http2 {
+                _ = try pipeline.configureHTTP2Pipeline(
+                    mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()
+                ) { stream in
+                    stream.eventLoop.makeCompletedFuture {
+                        try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                        try stream.pipeline.syncOperations.addHandler(ProxyServerHandler(loop: loop.value))
+                    }
+                }
+            } else {
+                try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                try pipeline.addHandler(ProxyServerHandler(loop: loop.value))
+            }
+        } catch {
+            context.close(promise: nil)
+            return
+        }
+        context.fireChannelRead(wrapInboundOut(replay))
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+}

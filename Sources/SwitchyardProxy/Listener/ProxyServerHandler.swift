@@ -1,0 +1,259 @@
+import NIOCore
+import NIOHTTP1
+import SwitchyardCore
+
+/// The last handler of a client connection (HTTP/1.1) or stream (HTTP/2, behind the
+/// HTTP/2-to-HTTP/1 codec): routes each request (DESIGN.md §2 steps 2-5) and hands it to an
+/// ``Exchange``, or answers it with a synthetic error.
+final class ProxyServerHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let loop: LoopState
+    private var context: ChannelHandlerContext?
+    private var exchange: Exchange?
+    /// The request head of the request being answered (for version and keep-alive).
+    private var requestHead: HTTPRequestHead?
+    /// True from a synthetic answer until the request's end: its body is dropped.
+    private var discarding = false
+    private var readPending = false
+    /// The last Host seen on this connection and the service it named (connections rarely
+    /// change Host, so this skips parsing and the table lookup).
+    private var lastHost: String?
+    private var lastService: Int?
+
+    init(loop: LoopState) {
+        self.loop = loop
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    var clientVersion: HTTPVersion { requestHead?.version ?? .http1_1 }
+    var isClientWritable: Bool { context?.channel.isWritable ?? false }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        switch part {
+        case .head(let head):
+            requestHead = head
+            discarding = false
+            route(head)
+        case .body, .end:
+            if let exchange {
+                exchange.requestPart(part)
+            } else if discarding, case .end = part {
+                discarding = false
+            }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        exchange?.clientGone()
+        exchange = nil
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        exchange?.clientWritabilityChanged(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        exchange?.clientGone()
+        exchange = nil
+        context.close(promise: nil)
+    }
+
+    // MARK: Backpressure
+
+    func read(context: ChannelHandlerContext) {
+        if let exchange, exchange.holdsClientReads {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    /// Re-issues a held read once the exchange can take more of the body.
+    func resumeReadsIfPossible() {
+        guard readPending, let context, !(exchange?.holdsClientReads ?? false) else { return }
+        readPending = false
+        context.read()
+    }
+
+    // MARK: Routing
+
+    private func route(_ head: HTTPRequestHead) {
+        guard let serviceIndex = service(for: head) else {
+            respond(with: .notFound("no service for authority \(head.headers.first(name: "host") ?? "(none)")"), isGRPC: false)
+            discarding = true
+            return
+        }
+        let service = loop.table.services[serviceIndex]
+        let isGRPC = service.policy.proto == .grpc
+        let parent = service.policy.parent.meta
+        guard let selection = service.router.route(RequestView(head)) else {
+            respond(with: .notFound(parent.describe(error: "no route")), isGRPC: isGRPC)
+            discarding = true
+            return
+        }
+        let rule = service.policy.routes[selection.route].rules[selection.rule]
+        var head = head
+        for filter in rule.filters {
+            if let answer = apply(filter, to: &head) {
+                respond(with: answer, isGRPC: isGRPC)
+                discarding = true
+                return
+            }
+        }
+        guard let backend = choose(rule) else {
+            respond(with: .loadShed(parent.describe(error: "no backend available")), isGRPC: isGRPC)
+            discarding = true
+            return
+        }
+        switch backend.target {
+        case .fail(let message):
+            respond(with: .badGateway(backend.backend.meta.describe(error: message)), isGRPC: isGRPC)
+            discarding = true
+        case .backend(let index):
+            if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
+                head.headers.remove(name: "expect")
+                writeResponse(.head(HTTPResponseHead(version: head.version, status: .continue)), flush: true)
+            }
+            let exchange = Exchange(server: self, eventLoop: loop.eventLoop, requestHead: head, isGRPC: isGRPC)
+            self.exchange = exchange
+            loop.backends[index].dispatch(exchange)
+        }
+    }
+
+    private func service(for head: HTTPRequestHead) -> Int? {
+        guard let host = head.headers.first(name: "host") else { return nil }
+        if host == lastHost { return lastService }
+        let index = (try? Authority(parsing: host.lowercased(), defaultPort: 80)).flatMap { loop.table.serviceIndex(for: $0) }
+        lastHost = host
+        lastService = index
+        return index
+    }
+
+    /// Applies a filter; returns a synthetic answer when the filter answers instead.
+    private func apply(_ filter: RouteFilter, to head: inout HTTPRequestHead) -> SyntheticError? {
+        switch filter {
+        case .requestHeaderModifier(let modifier):
+            for name in modifier.remove { head.headers.remove(name: name) }
+            for (name, value) in modifier.set { head.headers.replaceOrAdd(name: name, value: value) }
+            for (name, value) in modifier.add { head.headers.add(name: name, value: value) }
+            return nil
+        case .failureInjector(let injector):
+            let roll = Double(loop.random.next() >> 11) / Double(1 << 53)
+            return roll < injector.ratio ? .injected(status: injector.status, message: injector.message) : nil
+        case .requestRedirect(let redirect):
+            let authority = (try? Authority(parsing: head.headers.first(name: "host") ?? "", defaultPort: 80))
+            let host = redirect.hostname ?? authority?.host ?? "localhost"
+            let scheme = redirect.scheme ?? "http"
+            let port = redirect.port ?? (redirect.hostname == nil ? authority.map { Int($0.port) } : nil)
+            let defaultPort = scheme == "https" ? 443 : 80
+            let portText = port.map { $0 == defaultPort ? "" : ":\($0)" } ?? ""
+            let path = redirect.path ?? head.uri
+            var answer = SyntheticError(
+                status: HTTPResponseStatus(statusCode: redirect.statusCode), grpcStatus: 2,
+                message: "redirected to \(scheme)://\(host)\(portText)\(path)")
+            answer.headers = [("location", "\(scheme)://\(host)\(portText)\(path)")]
+            return answer
+        }
+    }
+
+    /// The rule's distribution: weighted random among available backends, or the first available.
+    private func choose(_ rule: RouteRule) -> RouteBackend? {
+        func available(_ backend: RouteBackend) -> Bool {
+            if case .backend(let index) = backend.target { return loop.backends[index].isAvailable }
+            return true
+        }
+        switch rule.distribution {
+        case .firstAvailable:
+            return rule.backends.first(where: available)
+        case .randomAvailable:
+            var total = 0
+            for backend in rule.backends where available(backend) { total += backend.weight }
+            guard total > 0 else { return nil }
+            var point = loop.random.next(below: total)
+            for backend in rule.backends where available(backend) {
+                if point < backend.weight { return backend }
+                point -= backend.weight
+            }
+            return nil
+        }
+    }
+
+    // MARK: Outbound
+
+    func writeResponse(_ part: HTTPServerResponsePart, flush: Bool) {
+        guard let context else { return }
+        if flush {
+            context.writeAndFlush(wrapOutboundOut(part), promise: nil)
+        } else {
+            context.write(wrapOutboundOut(part), promise: nil)
+        }
+    }
+
+    /// Answers the current request with a synthetic response (DESIGN.md §7).
+    func respond(with error: SyntheticError, isGRPC: Bool) {
+        guard let context else { return }
+        var headers = HTTPHeaders()
+        headers.add(name: "switchyard-proxy-error", value: error.message)
+        for (name, value) in error.headers { headers.add(name: name, value: value) }
+        if isGRPC {
+            headers.add(name: "content-type", value: "application/grpc")
+            writeResponse(.head(HTTPResponseHead(version: clientVersion, status: .ok, headers: headers)), flush: false)
+            var trailers = HTTPHeaders()
+            trailers.add(name: "grpc-status", value: String(error.grpcStatus))
+            trailers.add(name: "grpc-message", value: GRPCMessage.percentEncode(error.message))
+            writeResponse(.end(trailers), flush: true)
+        } else {
+            let body = context.channel.allocator.buffer(string: error.message)
+            headers.add(name: "content-type", value: "text/plain; charset=utf-8")
+            headers.add(name: "content-length", value: String(body.readableBytes))
+            writeResponse(.head(HTTPResponseHead(version: clientVersion, status: error.status, headers: headers)), flush: false)
+            writeResponse(.body(.byteBuffer(body)), flush: false)
+            writeResponse(.end(nil), flush: true)
+        }
+        finishResponse()
+    }
+
+    /// Closes the client connection (a response broke off mid-stream).
+    func closeClient() {
+        context?.close(promise: nil)
+    }
+
+    /// The exchange's response ended.
+    func exchangeFinished(_ finished: Exchange) {
+        guard exchange === finished else { return }
+        exchange = nil
+        finishResponse()
+        resumeReadsIfPossible()
+    }
+
+    private func finishResponse() {
+        if let requestHead, !requestHead.isKeepAlive, requestHead.version.major == 1 {
+            context?.close(promise: nil)
+        }
+    }
+}
+
+/// gRPC's percent-encoding of `grpc-message`: bytes outside 0x20-0x7E, and `%`, become `%XX`.
+enum GRPCMessage {
+    static func percentEncode(_ message: String) -> String {
+        var out = ""
+        for byte in message.utf8 {
+            if byte >= 0x20, byte <= 0x7E, byte != UInt8(ascii: "%") {
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                out += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
+            }
+        }
+        return out
+    }
+}

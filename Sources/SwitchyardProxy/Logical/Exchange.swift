@@ -1,0 +1,217 @@
+import NIOCore
+import NIOHTTP1
+import SwitchyardCore
+
+/// One proxied request, from the moment routing chose a backend until its response ends:
+/// it queues, gets an endpoint and an upstream channel, streams the request body up and the
+/// response down with backpressure both ways, and records the endpoint's RTT.
+///
+/// Lives on the client connection's event loop; every method runs there.
+final class Exchange {
+    enum State {
+        case routing
+        case queued(BackendRuntime)
+        case connecting(EndpointRuntime)
+        case proxying(EndpointRuntime)
+        case done
+    }
+
+    private unowned let server: ProxyServerHandler
+    let eventLoop: EventLoop
+    /// The request head as it will be sent upstream (filters applied, hop-by-hop removed).
+    private(set) var requestHead: HTTPRequestHead
+    /// Whether errors answer in gRPC form.
+    let isGRPC: Bool
+    var state: State = .routing
+    private var pending = CircularBuffer<HTTPServerRequestPart>()
+    private var requestEnded = false
+    private var upstream: UpstreamConnection?
+    private var dispatchedAt: UInt64 = 0
+    private var sawFirstByte = false
+    private var responseStarted = false
+    private var upstreamKeepAlive = true
+
+    init(server: ProxyServerHandler, eventLoop: EventLoop, requestHead: HTTPRequestHead, isGRPC: Bool) {
+        self.server = server
+        self.eventLoop = eventLoop
+        self.requestHead = requestHead
+        self.isGRPC = isGRPC
+        HopByHop.strip(&self.requestHead.headers)
+        self.requestHead.version = .http1_1
+    }
+
+    /// Whether the client's reads should wait: nothing can take the body yet, or the
+    /// upstream is not writable.
+    var holdsClientReads: Bool {
+        guard let upstream else { return !requestEnded }
+        return !upstream.channel.isWritable
+    }
+
+    // MARK: Request side
+
+    /// A body part or the end of the request, from the client.
+    func requestPart(_ part: HTTPServerRequestPart) {
+        guard !requestEnded else { return }
+        if case .end = part { requestEnded = true }
+        guard let upstream else {
+            pending.append(part)
+            return
+        }
+        forward(part, to: upstream, flush: true)
+    }
+
+    private func forward(_ part: HTTPServerRequestPart, to upstream: UpstreamConnection, flush: Bool) {
+        switch part {
+        case .head: break
+        case .body(let bytes): upstream.handler.write(.body(.byteBuffer(bytes)), flush: flush)
+        case .end(let trailers): upstream.handler.write(.end(trailers), flush: true)
+        }
+    }
+
+    /// An upstream channel is ready for this request: send the head and what was buffered.
+    func attach(_ connection: UpstreamConnection) {
+        guard case .connecting(let endpoint) = state else {
+            // The client went away while it connected: nothing will use it.
+            connection.channel.close(promise: nil)
+            return
+        }
+        state = .proxying(endpoint)
+        upstream = connection
+        connection.handler.exchange = self
+        dispatchedAt = NIODeadline.now().uptimeNanoseconds
+        connection.handler.write(.head(requestHead), flush: pending.isEmpty)
+        while let part = pending.popFirst() {
+            forward(part, to: connection, flush: pending.isEmpty)
+        }
+        server.resumeReadsIfPossible()
+    }
+
+    /// The upstream could not be reached.
+    func connectFailed(_ error: Error) {
+        guard case .connecting(let endpoint) = state else { return }
+        fail(.badGateway(endpoint.backend.map { $0.describe("connect to \(endpoint.config.address) failed: \(Self.reason(error))") } ?? "\(error)"))
+    }
+
+    func upstreamWritabilityChanged(_ writable: Bool) {
+        if writable { server.resumeReadsIfPossible() }
+    }
+
+    // MARK: Response side
+
+    /// A response part from the upstream.
+    func upstreamResponse(_ part: HTTPClientResponsePart) {
+        guard case .proxying(let endpoint) = state else { return }
+        switch part {
+        case .head(var head):
+            if head.status.code < 200 { return }  // the proxy sent no Expect; ignore stray 1xx
+            responseStarted = true
+            upstreamKeepAlive = head.isKeepAlive
+            HopByHop.strip(&head.headers)
+            head.version = server.clientVersion
+            server.writeResponse(.head(head), flush: false)
+        case .body(let bytes):
+            recordFirstByte(endpoint)
+            server.writeResponse(.body(.byteBuffer(bytes)), flush: true)
+            if !server.isClientWritable { upstream?.handler.holdReads(true) }
+        case .end(let trailers):
+            recordFirstByte(endpoint)
+            server.writeResponse(.end(trailers), flush: true)
+            complete(endpoint)
+        }
+    }
+
+    private func recordFirstByte(_ endpoint: EndpointRuntime) {
+        guard !sawFirstByte else { return }
+        sawFirstByte = true
+        let now = NIODeadline.now().uptimeNanoseconds
+        endpoint.observe(rttNanoseconds: now &- dispatchedAt, now: now)
+    }
+
+    /// The client can take more again.
+    func clientWritabilityChanged(_ writable: Bool) {
+        upstream?.handler.holdReads(!writable)
+    }
+
+    private func complete(_ endpoint: EndpointRuntime) {
+        state = .done
+        endpoint.requestFinished()
+        if let upstream {
+            self.upstream = nil
+            upstream.handler.exchange = nil
+            upstream.handler.holdReads(false)
+            if upstream.isPooled, requestEnded, upstreamKeepAlive {
+                endpoint.release(upstream)
+            } else {
+                upstream.channel.close(promise: nil)
+            }
+        }
+        server.exchangeFinished(self)
+    }
+
+    /// The upstream channel closed.
+    func upstreamClosed() {
+        guard case .proxying = state else { return }
+        upstream = nil
+        fail(.badGateway(describeInBackend("upstream closed the connection before the response ended")))
+    }
+
+    /// The upstream channel failed.
+    func upstreamError(_ error: Error) {
+        guard case .proxying = state else { return }
+        fail(.badGateway(describeInBackend("upstream error: \(Self.reason(error))")))
+    }
+
+    private func describeInBackend(_ message: String) -> String {
+        switch state {
+        case .proxying(let endpoint), .connecting(let endpoint): endpoint.backend?.describe(message) ?? message
+        case .queued(let backend): backend.describe(message)
+        default: message
+        }
+    }
+
+    // MARK: Ending
+
+    /// Ends the exchange with a synthetic error (or, once a response has started, by closing
+    /// the client connection: a partial response cannot be turned into an error).
+    func fail(_ error: SyntheticError) {
+        let wasStarted = responseStarted
+        abandon()
+        if wasStarted {
+            server.closeClient()
+        } else {
+            server.respond(with: error, isGRPC: isGRPC)
+        }
+        server.exchangeFinished(self)
+    }
+
+    /// The client went away: stop everything, return nothing to pools.
+    func clientGone() {
+        abandon()
+    }
+
+    private func abandon() {
+        switch state {
+        case .queued(let backend):
+            backend.remove(self)
+        case .connecting(let endpoint), .proxying(let endpoint):
+            endpoint.requestFinished()
+        case .routing, .done:
+            break
+        }
+        state = .done
+        pending.removeAll()
+        if let upstream {
+            self.upstream = nil
+            upstream.handler.exchange = nil
+            upstream.channel.close(promise: nil)
+        }
+    }
+
+    static func reason(_ error: Error) -> String {
+        switch error {
+        case let error as IOError: error.description
+        case is ChannelError: "\(error)"
+        default: String(describing: error)
+        }
+    }
+}

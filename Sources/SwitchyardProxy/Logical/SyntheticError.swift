@@ -1,0 +1,38 @@
+import NIOHTTP1
+
+/// A response the proxy makes up instead of proxying (DESIGN.md §7): the HTTP status and gRPC
+/// status for its cause, and the message carried in `switchyard-proxy-error` and the body (or
+/// `grpc-message`).
+struct SyntheticError: Error {
+    /// HTTP status for HTTP services.
+    let status: HTTPResponseStatus
+    /// gRPC status code for gRPC services.
+    let grpcStatus: Int
+    /// The message.
+    let message: String
+    /// Extra headers (a redirect's `location`).
+    var headers: [(String, String)] = []
+
+    /// No service for the authority, or no route: 404, NOT_FOUND.
+    static func notFound(_ message: String) -> SyntheticError { .init(status: .notFound, grpcStatus: 5, message: message) }
+    /// Queue full or gate shut: 503, UNAVAILABLE.
+    static func loadShed(_ message: String) -> SyntheticError { .init(status: .serviceUnavailable, grpcStatus: 14, message: message) }
+    /// Waited the failfast timeout in the queue: 504, DEADLINE_EXCEEDED.
+    static func failFast(_ message: String) -> SyntheticError { .init(status: .gatewayTimeout, grpcStatus: 4, message: message) }
+    /// A fail backend, or an upstream connect or protocol error: 502, UNAVAILABLE.
+    static func badGateway(_ message: String) -> SyntheticError { .init(status: .badGateway, grpcStatus: 14, message: message) }
+
+    /// A configured failure (failure injector): the gRPC status follows gRPC's HTTP mapping.
+    static func injected(status: Int, message: String) -> SyntheticError {
+        let grpc: Int =
+            switch status {
+            case 400: 13  // INTERNAL
+            case 401: 16  // UNAUTHENTICATED
+            case 403: 7  // PERMISSION_DENIED
+            case 404: 12  // UNIMPLEMENTED
+            case 429, 502, 503, 504: 14  // UNAVAILABLE
+            default: 2  // UNKNOWN
+            }
+        return .init(status: HTTPResponseStatus(statusCode: status), grpcStatus: grpc, message: message)
+    }
+}
