@@ -89,7 +89,8 @@ final class ProxyServerHandler: ChannelDuplexHandler {
 
     private func route(_ head: HTTPRequestHead) {
         guard let serviceIndex = service(for: head) else {
-            respond(with: .notFound("no service for authority \(head.headers.first(name: "host") ?? "(none)")"), isGRPC: false)
+            let isGRPC = head.headers.first(name: "content-type")?.hasPrefix("application/grpc") ?? false
+            respond(with: .notFound("no service for authority \(head.headers.first(name: "host") ?? "(none)")"), isGRPC: isGRPC)
             discarding = true
             return
         }

@@ -30,6 +30,8 @@ final class Exchange {
     private var sawFirstByte = false
     private var responseStarted = false
     private var upstreamKeepAlive = true
+    /// gRPC status fields of a trailers-only upstream response, sent downstream as trailers.
+    private var trailersOnly: HTTPHeaders?
 
     init(server: ProxyServerHandler, eventLoop: EventLoop, requestHead: HTTPRequestHead, isGRPC: Bool) {
         self.server = server
@@ -108,6 +110,17 @@ final class Exchange {
             upstreamKeepAlive = head.isKeepAlive
             HopByHop.strip(&head.headers)
             head.version = server.clientVersion
+            if head.headers.contains(name: "grpc-status") {
+                // A trailers-only gRPC response: the HTTP/2-to-HTTP/1 codec delivers its single
+                // HEADERS frame as a head; its status belongs in the trailers downstream.
+                var trailers = HTTPHeaders()
+                for name in ["grpc-status", "grpc-message", "grpc-status-details-bin"] {
+                    for value in head.headers[name] { trailers.add(name: name, value: value) }
+                    head.headers.remove(name: name)
+                }
+                head.headers.remove(name: "content-length")
+                trailersOnly = trailers
+            }
             server.writeResponse(.head(head), flush: false)
         case .body(let bytes):
             recordFirstByte(endpoint)
@@ -115,7 +128,7 @@ final class Exchange {
             if !server.isClientWritable { upstream?.handler.holdReads(true) }
         case .end(let trailers):
             recordFirstByte(endpoint)
-            server.writeResponse(.end(trailers), flush: true)
+            server.writeResponse(.end(trailers ?? trailersOnly), flush: true)
             complete(endpoint)
         }
     }
