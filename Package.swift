@@ -123,6 +123,7 @@ let package = Package(
         .testTarget(name: "SwitchyardPluginHostTests", dependencies: ["SwitchyardPluginHost", "SwitchyardTestSupport"]),
         .testTarget(name: "StandardPluginsTests", dependencies: ["SwitchyardPluginHost", "SwitchyardTestSupport"]),
         .testTarget(name: "SwitchyardCLITests", dependencies: ["SwitchyardTestSupport"]),
+        .testTarget(name: "SwitchyardProxyTests", dependencies: ["SwitchyardProxy", "SwitchyardTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -61,14 +61,20 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try options.makeLogger()
+        // Watch for signals before anything starts, so an early SIGTERM is not lost.
+        let (stopRequests, requestStop) = AsyncStream<Void>.makeStream()
+        let watch = SignalWatch([SIGTERM, SIGINT]) { requestStop.yield() }
+        defer { watch.cancel() }
         let table = try options.loadTable(logger: logger)
         let server = try await ProxyServer.start(table: table, threads: threads ?? ProxyServer.defaultThreadCount, logger: logger)
-        let stop = SignalWatch([SIGTERM, SIGINT]) {
-            logger.info("stopping")
-            Task { try? await server.stop() }
+        Task {
+            for await _ in stopRequests {
+                logger.info("stopping")
+                try? await server.stop()
+                break
+            }
         }
         try await server.waitUntilClosed()
-        stop.cancel()
     }
 }
 

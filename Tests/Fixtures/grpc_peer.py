@@ -2,6 +2,7 @@
 generated code): `server PORT NAME` serves /test.Echo/Unary, /test.Echo/Stream and
 /test.Echo/Fail; `client TARGET AUTHORITY CALL [ARG]` makes one call and prints JSON."""
 import json
+import signal
 import sys
 from concurrent import futures
 
@@ -29,9 +30,9 @@ def serve(port, name):
     }
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("test.Echo", handlers),))
-    server.add_insecure_port(f"127.0.0.1:{port}")
+    bound = server.add_insecure_port(f"127.0.0.1:{port}")
     server.start()
-    print("ready", flush=True)
+    print(f"ready {bound}", flush=True)
     server.wait_for_termination()
 
 
@@ -57,6 +58,9 @@ def call(target, authority, method, argument):
 
 
 if __name__ == "__main__":
+    # The test runner may hand its children SIGTERM ignored or blocked; tests stop peers with it.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
     if sys.argv[1] == "server":
         serve(int(sys.argv[2]), sys.argv[3])
     else:

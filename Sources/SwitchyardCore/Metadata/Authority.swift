@@ -14,9 +14,10 @@ public struct Authority: Hashable, Sendable, CustomStringConvertible {
         self.port = port
     }
 
-    /// Parses `text`. With `defaultPort` nil the port is required.
+    /// Parses `text`. With `defaultPort` nil the port is required. Port 0 ("any free port",
+    /// for listeners) is accepted only with `allowsPortZero`.
     /// - Throws: ``AuthorityError`` naming what is wrong.
-    public init(parsing text: String, defaultPort: UInt16? = nil) throws(AuthorityError) {
+    public init(parsing text: String, defaultPort: UInt16? = nil, allowsPortZero: Bool = false) throws(AuthorityError) {
         var hostPart = Substring(text)
         var portPart: Substring?
         if text.hasPrefix("[") {
@@ -38,7 +39,9 @@ public struct Authority: Hashable, Sendable, CustomStringConvertible {
         }
         let port: UInt16
         if let portPart {
-            guard let p = UInt16(portPart), p > 0 else { throw AuthorityError(text, "port must be 1-65535") }
+            guard let p = UInt16(portPart), p > 0 || allowsPortZero else {
+                throw AuthorityError(text, allowsPortZero ? "port must be 0-65535" : "port must be 1-65535")
+            }
             port = p
         } else if let defaultPort {
             port = defaultPort

@@ -75,10 +75,10 @@ struct ConfigNode {
         return value
     }
 
-    func authority(defaultPort: UInt16? = nil) throws(ConfigError) -> Authority {
+    func authority(defaultPort: UInt16? = nil, allowsPortZero: Bool = false) throws(ConfigError) -> Authority {
         let text = try string()
         do {
-            return try Authority(parsing: text, defaultPort: defaultPort)
+            return try Authority(parsing: text, defaultPort: defaultPort, allowsPortZero: allowsPortZero)
         } catch {
             throw self.error(error.description)
         }

@@ -102,8 +102,8 @@ extension ProxyConfig {
             throw ConfigError(path: "", "not valid YAML: \(error)")
         }
         let top = try ConfigNode(node: root, path: "").mapping(allowed: ["admin", "listen", "plugins", "resolvers", "services", "backends"])
-        admin = try top["admin"]?.authority() ?? Authority(host: "127.0.0.1", port: 4191)
-        listen = try top["listen"]?.authority() ?? Authority(host: "127.0.0.1", port: 4140)
+        admin = try top["admin"]?.authority(allowsPortZero: true) ?? Authority(host: "127.0.0.1", port: 4191)
+        listen = try top["listen"]?.authority(allowsPortZero: true) ?? Authority(host: "127.0.0.1", port: 4140)
         plugins = try top["plugins"]?.strings() ?? Self.defaultPlugins
         serviceResolvers = ["k8s-service-name", "unknown"]
         endpointResolvers = ["k8s-pod-labels", "unknown"]

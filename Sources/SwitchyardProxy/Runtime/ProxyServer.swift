@@ -47,7 +47,7 @@ public final class ProxyServer: Sendable {
                 }
                 .bind(host: listen.host, port: Int(listen.port))
                 .get()
-            logger.info("listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")", "threads": "\(threads)"])
+            logger.info("listening on \(listen.host):\(channel.localAddress?.port ?? 0) with \(threads) event loops")
             return ProxyServer(table: table, group: group, channel: channel, logger: logger)
         } catch {
             try? await group.shutdownGracefully()

@@ -1,0 +1,143 @@
+import Foundation
+import SwitchyardTestSupport
+import Testing
+
+/// Routing over real sockets: curl → switchyard → Python upstreams, each upstream answering
+/// `hello from <name>` so the body says which rule's backend got the request.
+@Suite("Routing end to end", .serialized)
+final class RoutingEndToEndTests {
+    let upstreams: BackgroundProcess
+    let proxy: BackgroundProcess
+    let port: Int
+    let host = "web.test.svc.cluster.local"
+
+    init() throws {
+        let names = ["a", "b", "c", "d", "e", "f", "g", "h"]
+        let (upstreams, ports) = try Peers.httpUpstreams(names)
+        self.upstreams = upstreams
+        func to(_ name: String, weight: Int = 1) -> String { "{ service: \(name).test.svc.cluster.local:80, weight: \(weight) }" }
+        let config = """
+            listen: 127.0.0.1:0
+            services:
+              - authority: web.test.svc.cluster.local:80
+                routes:
+                  - metadata: { group: policy.linkerd.io, kind: HTTPRoute, namespace: test, name: main }
+                    rules:
+                      - matches: [{ path: { prefix: /api } }]
+                        backends: [\(to("a"))]
+                      - matches: [{ path: { prefix: /api/v2 } }]
+                        backends: [\(to("b"))]
+                      - matches: [{ path: { exact: /api/v2/exact } }]
+                        backends: [\(to("c"))]
+                      - matches: [{ path: { prefix: /api }, headers: [{ name: X-Canary, exact: "1" }] }]
+                        backends: [\(to("d"))]
+                      - matches: [{ path: { prefix: /api }, queryParams: [{ name: q, exact: "1" }] }]
+                        backends: [\(to("e"))]
+                      - matches: [{ path: { prefix: /api }, method: DELETE }]
+                        backends: [\(to("f"))]
+                      - matches: [{ path: { regex: "/items/[0-9]+" } }]
+                        backends: [\(to("g"))]
+                      - matches: [{ path: { prefix: /hdr } }]
+                        filters: [{ requestHeaderModifier: { set: { x-routed: "yes" }, add: { x-added: "1" }, remove: [x-drop] } }]
+                        backends: [\(to("a"))]
+                      - matches: [{ path: { prefix: /split } }]
+                        backends: [\(to("a", weight: 90)), \(to("b", weight: 10))]
+                  - metadata: { group: policy.linkerd.io, kind: HTTPRoute, namespace: test, name: other }
+                    rules:
+                      - matches: [{ path: { prefix: /api/v2/other } }]
+                        backends: [\(to("h"))]
+            backends:
+            \(names.map { "  - { authority: \($0).test.svc.cluster.local:80, endpoints: [{ address: 127.0.0.1:\(ports[$0]!) }] }" }.joined(separator: "\n"))
+            """
+        (proxy, port) = try Peers.proxy(config: config)
+    }
+
+    deinit {
+        proxy.stop()
+        upstreams.stop()
+    }
+
+    func served(_ path: String, method: String? = nil, headers: [String] = [], http2: Bool = false) throws -> String {
+        let response = try Curl.request(port: port, host: host, path: path, method: method, headers: headers, http2: http2)
+        #expect(response.status == 200, "\(path): \(response.status) \(response.body)")
+        return response.headers["x-upstream"] ?? "none"
+    }
+
+    @Test("path, header, query and method matches pick their rule by precedence")
+    func precedence() throws {
+        #expect(try served("/api/x") == "a")
+        #expect(try served("/api") == "a")
+        #expect(try served("/api/v2/y") == "b")  // longer prefix wins over config order
+        #expect(try served("/api/v2/exact") == "c")  // exact beats prefix
+        #expect(try served("/api/x", headers: ["X-Canary: 1"]) == "d")  // same path, more headers
+        #expect(try served("/api/x?q=1") == "e")  // same path, more query params
+        #expect(try served("/api/x?q=1", headers: ["x-canary: 1"]) == "d")  // headers outrank query params
+        #expect(try served("/api/x", method: "DELETE") == "f")  // a method match breaks the last tie
+        #expect(try served("/items/42") == "g")
+        #expect(try served("/api/v2/other/z") == "h")  // precedence holds across routes
+        #expect(try Curl.request(port: port, host: host, path: "/apix").status == 404)  // prefixes match whole segments
+    }
+
+    @Test("no rule matching answers 404 'no route' naming the service")
+    func noRoute() throws {
+        let response = try Curl.request(port: port, host: host, path: "/items/abc")
+        #expect(response.status == 404)
+        #expect(response.headers["switchyard-proxy-error"] == "Service web.test: no route")
+        #expect(response.body == "Service web.test: no route")
+    }
+
+    @Test("the header modifier runs; hop-by-hop headers are not forwarded")
+    func headersAndHopByHop() throws {
+        let response = try Curl.request(
+            port: port, host: host, path: "/hdr?echo",
+            headers: ["x-drop: 1", "x-keep: 1", "Connection: x-hop", "x-hop: 1", "keep-alive: timeout=5", "x-routed: no"])
+        let json = try #require(response.body.split(separator: "\n").last)
+        let echoed = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let headers = try #require(echoed["headers"] as? [String: String])
+        #expect(headers["x-routed"] == "yes")
+        #expect(headers["x-added"] == "1")
+        #expect(headers["x-keep"] == "1")
+        #expect(headers["x-drop"] == nil)
+        #expect(headers["x-hop"] == nil)
+        #expect(headers["keep-alive"] == nil)
+        #expect(headers["host"] == host)
+    }
+
+    @Test("a 90/10 split lands within 2.5 points over 2000 requests on one keep-alive connection")
+    func weightedSplit() throws {
+        let result = try Subprocess.run(
+            "/usr/bin/env", ["curl", "-s", "--max-time", "120", "-H", "host: \(host)", "http://127.0.0.1:\(port)/split/[1-2000]"])
+        let lines = result.standardOutput.split(separator: "\n")
+        #expect(lines.count == 2000)
+        let b = lines.filter { $0 == "hello from b" }.count
+        let a = lines.filter { $0 == "hello from a" }.count
+        #expect(a + b == 2000)
+        #expect(abs(b - 200) <= 50, "b got \(b) of 2000")
+    }
+
+    @Test("HTTP/2 with prior knowledge on the same port routes the same way")
+    func http2() throws {
+        #expect(try served("/api/v2/y", http2: true) == "b")
+        #expect(try served("/api/x", headers: ["x-canary: 1"], http2: true) == "d")
+    }
+
+    @Test("pipelined HTTP/1.1 requests are answered in order")
+    func pipelining() throws {
+        let script = """
+            import socket
+            s = socket.create_connection(("127.0.0.1", \(port)))
+            req = "GET {} HTTP/1.1\\r\\nHost: \(host)\\r\\n\\r\\n"
+            s.sendall((req.format("/api/v2/y") + req.format("/api/x") + req.format("/items/7")).encode())
+            data = b""
+            s.settimeout(20)
+            while data.count(b"hello from") < 3:
+                chunk = s.recv(65536)
+                if not chunk: break
+                data += chunk
+            import re
+            print(" ".join(re.findall(r"hello from (\\w+)", data.decode())))
+            """
+        let result = try Subprocess.run("/usr/bin/env", ["python3", "-c", script])
+        #expect(result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines) == "b a g", "\(result.standardError)")
+    }
+}

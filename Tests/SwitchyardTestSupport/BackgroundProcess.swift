@@ -1,0 +1,67 @@
+import Foundation
+
+/// A process a test starts and must stop: its output is collected as it comes, so a test can
+/// wait for a line (a port answering is announced in the log) with a generous deadline.
+public final class BackgroundProcess: @unchecked Sendable {
+    private let process = Process()
+    private let lock = NSLock()
+    private var output = ""
+
+    /// Starts `executable` with `arguments`; standard output and error are merged.
+    public init(_ executable: String, _ arguments: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardInput = FileHandle.nullDevice
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self, !data.isEmpty else { return }
+            self.lock.withLock { self.output += String(decoding: data, as: UTF8.self) }
+        }
+        try process.run()
+    }
+
+    deinit { stop() }
+
+    /// The process id.
+    public var pid: Int32 { process.processIdentifier }
+
+    /// Everything it printed so far.
+    public var text: String { lock.withLock { output } }
+
+    /// Waits until a line containing `needle` appears and returns that line.
+    public func waitForLine(containing needle: String, timeout: TimeInterval = 60) throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        var exitedAt: Date?
+        while Date() < deadline {
+            if let line = text.split(separator: "\n").first(where: { $0.contains(needle) }) { return String(line) }
+            if !process.isRunning {
+                // Give the pipe a moment to deliver the last of its output.
+                if let exitedAt, Date().timeIntervalSince(exitedAt) > 0.5 { break }
+                exitedAt = exitedAt ?? Date()
+            }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        throw FixtureError(message: "no line containing '\(needle)' within \(timeout)s; output so far:\n\(text)")
+    }
+
+    /// Stops it (SIGTERM, then SIGKILL after 5 s) and waits for it to exit.
+    public func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    /// Resident memory high-water mark (VmHWM), in KiB, from /proc.
+    public var peakResidentKiB: Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+        else { return nil }
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true)[1])
+    }
+}

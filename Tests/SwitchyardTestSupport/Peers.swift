@@ -1,0 +1,95 @@
+import Foundation
+
+/// Real peers for end-to-end tests: HTTP/1.1 upstreams and gRPC servers in Python, and the
+/// proxy itself, each on an ephemeral port of 127.0.0.1.
+public enum Peers {
+    /// Starts `Tests/Fixtures/http_upstream.py` serving one port per name; returns the process
+    /// and each name's port.
+    public static func httpUpstreams(_ names: [String]) throws -> (BackgroundProcess, [String: Int]) {
+        let process = try BackgroundProcess("/usr/bin/env", ["python3", "-u", "\(BuildProducts.repositoryRoot)/Tests/Fixtures/http_upstream.py"] + names)
+        let line = try process.waitForLine(containing: "ready ")
+        var ports: [String: Int] = [:]
+        for pair in line.split(separator: " ").dropFirst() {
+            let parts = pair.split(separator: "=")
+            ports[String(parts[0])] = Int(parts[1])
+        }
+        return (process, ports)
+    }
+
+    /// Starts a gRPC server (`Tests/Fixtures/grpc_peer.py`) named `name`; returns it and its port.
+    public static func grpcServer(_ name: String) throws -> (BackgroundProcess, Int) {
+        let process = try BackgroundProcess("/usr/bin/env", ["python3", "-u", "\(BuildProducts.repositoryRoot)/Tests/Fixtures/grpc_peer.py", "server", "0", name])
+        let line = try process.waitForLine(containing: "ready ")
+        return (process, Int(line.split(separator: " ")[1])!)
+    }
+
+    /// Makes one gRPC call through `port` with `authority`; returns the client's JSON report.
+    public static func grpcCall(port: Int, authority: String, method: String, argument: String = "") throws -> [String: Any] {
+        let result = try Subprocess.run(
+            "/usr/bin/env", ["python3", "\(BuildProducts.repositoryRoot)/Tests/Fixtures/grpc_peer.py", "client", "127.0.0.1:\(port)", authority, method, argument])
+        guard let data = result.standardOutput.data(using: .utf8),
+            let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { throw FixtureError(message: "grpc client failed: \(result.standardOutput) \(result.standardError)") }
+        return object
+    }
+
+    /// Starts `switchyard run` with `config` (which should listen on port 0); returns the
+    /// process and the port it listens on.
+    public static func proxy(config: String, extraArguments: [String] = []) throws -> (BackgroundProcess, Int) {
+        let path = try FixturePlugin.writeFile(named: "switchyard.yaml", contents: config)
+        let process = try BackgroundProcess(BuildProducts.switchyard, ["run", "--config", path, "--threads", "1"] + extraArguments)
+        let line = try process.waitForLine(containing: "listening on ")
+        guard let port = line.split(separator: " ").first(where: { $0.hasPrefix("127.0.0.1:") }).flatMap({ Int($0.split(separator: ":")[1]) }) else {
+            throw FixtureError(message: "could not read the port from: \(line)")
+        }
+        return (process, port)
+    }
+}
+
+/// One HTTP exchange made with curl.
+public struct CurlResponse: Sendable {
+    /// Status code.
+    public let status: Int
+    /// Response headers, names lower-cased (last value wins).
+    public let headers: [String: String]
+    /// Response body.
+    public let body: String
+}
+
+/// curl, as a user runs it.
+public enum Curl {
+    /// Requests `path` on the proxy at `port` with `Host: host`.
+    public static func request(
+        port: Int, host: String, path: String = "/", method: String? = nil, headers: [String] = [], http2: Bool = false,
+        extra: [String] = []
+    ) throws -> CurlResponse {
+        var arguments = ["-s", "-S", "-i", "--max-time", "30", "-H", "host: \(host)"]
+        if let method { arguments += ["-X", method] }
+        if http2 { arguments.append("--http2-prior-knowledge") }
+        for header in headers { arguments += ["-H", header] }
+        arguments += extra + ["http://127.0.0.1:\(port)\(path)"]
+        let result = try Subprocess.run("/usr/bin/env", ["curl"] + arguments)
+        guard result.status == 0 else { throw FixtureError(message: "curl failed (\(result.status)): \(result.standardError)") }
+        return parse(result.standardOutput)
+    }
+
+    static func parse(_ text: String) -> CurlResponse {
+        // Skip interim 1xx responses; headers end at the first blank line after the final status.
+        var rest = Substring(text)
+        while true {
+            guard let end = rest.range(of: "\r\n\r\n") else { return CurlResponse(status: 0, headers: [:], body: String(rest)) }
+            let head = rest[..<end.lowerBound]
+            rest = rest[end.upperBound...]
+            let lines = head.split(separator: "\r\n")
+            let status = Int(lines.first?.split(separator: " ")[1] ?? "0") ?? 0
+            if status >= 200 || status == 0 {
+                var headers: [String: String] = [:]
+                for line in lines.dropFirst() {
+                    guard let colon = line.firstIndex(of: ":") else { continue }
+                    headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                }
+                return CurlResponse(status: status, headers: headers, body: String(rest))
+            }
+        }
+    }
+}
