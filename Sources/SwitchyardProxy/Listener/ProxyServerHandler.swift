@@ -167,21 +167,27 @@ final class ProxyServerHandler: ChannelDuplexHandler {
         }
     }
 
-    /// The rule's distribution: weighted random among available backends, or the first available.
+    /// The rule's distribution: weighted random among available backends, or the first
+    /// available. When none is available the choice ignores availability, so the request
+    /// reaches a backend that sheds it with its own message; only an empty list gives nil.
     private func choose(_ rule: RouteRule) -> RouteBackend? {
         func available(_ backend: RouteBackend) -> Bool {
             if case .backend(let index) = backend.target { return loop.backends[index].isAvailable }
             return true
         }
+        return choose(rule, where: available) ?? choose(rule, where: { _ in true })
+    }
+
+    private func choose(_ rule: RouteRule, where eligible: (RouteBackend) -> Bool) -> RouteBackend? {
         switch rule.distribution {
         case .firstAvailable:
-            return rule.backends.first(where: available)
+            return rule.backends.first(where: eligible)
         case .randomAvailable:
             var total = 0
-            for backend in rule.backends where available(backend) { total += backend.weight }
+            for backend in rule.backends where eligible(backend) { total += backend.weight }
             guard total > 0 else { return nil }
             var point = loop.random.next(below: total)
-            for backend in rule.backends where available(backend) {
+            for backend in rule.backends where eligible(backend) {
                 if point < backend.weight { return backend }
                 point -= backend.weight
             }
