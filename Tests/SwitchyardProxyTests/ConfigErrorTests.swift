@@ -1,0 +1,108 @@
+import SwitchyardProxy
+import SwitchyardTestSupport
+import Testing
+
+/// Bad configs are refused with the path of the problem (DESIGN.md §10).
+@Suite("Config errors")
+struct ConfigErrorTests {
+    static let backend = "backends:\n  - { authority: web.prod.svc.cluster.local:80, endpoints: [{ address: 127.0.0.1:18081 }] }\n"
+
+    static let cases: [(yaml: String, error: String)] = [
+        ("listen: 127.0.0.1:4140\nbogus: 1\n", "bogus: unknown key (expected one of: admin, listen, plugins, resolvers, services, backends)"),
+        ("listen: localhost\n", "listen: 'localhost' is not host:port (missing port)"),
+        ("listen: 127.0.0.1:99999\n", "listen: '127.0.0.1:99999' is not host:port (port must be 0-65535)"),
+        (backend.replacingOccurrences(of: "127.0.0.1:18081", with: "127.0.0.1"), "backends[0].endpoints[0].address: '127.0.0.1' is not host:port (missing port)"),
+        (backend + "services:\n  - authority: web.prod.svc.cluster.local:80\n    routes:\n      - rules:\n          - backends: [{ service: web.prod.svc.cluster.local:80, weight: -1 }]\n",
+         "services[0].routes[0].rules[0].backends[0].weight: must be between 0 and 1000000"),
+        ("services:\n  - authority: web.prod.svc.cluster.local:80\n    routes:\n      - rules:\n          - backends: [{ service: other.prod.svc.cluster.local:80 }]\n",
+         "services[0].routes[0].rules[0].backends[0].service: backend other.prod.svc.cluster.local:80 is not defined under backends"),
+        ("services:\n  - authority: lonely.prod.svc.cluster.local:80\n",
+         "services[0]: has no routes, so its default route sends to lonely.prod.svc.cluster.local:80, but no backend with that authority is defined"),
+        (backend.replacingOccurrences(of: "endpoints:", with: "queue: { failfastTimeout: soon }, endpoints:"),
+         "backends[0].queue.failfastTimeout: expected a duration such as 250ms, 3s or 1m"),
+        (backend + "services:\n  - authority: web.prod.svc.cluster.local:80\n    protocol: http3\n", "services[0].protocol: must be one of http1, http2, grpc"),
+        (backend + "services:\n  - authority: web.prod.svc.cluster.local:80\n    routes:\n      - rules:\n          - matches: [{ path: { prefix: api } }]\n            backends: []\n",
+         "services[0].routes[0].rules[0].matches[0].path.prefix: must start with '/'"),
+        (backend + "services:\n  - authority: web.prod.svc.cluster.local:80\n    routes:\n      - rules:\n          - matches: [{ path: { regex: \"(\" } }]\n            backends: []\n",
+         "services[0].routes[0].rules[0].matches[0].path.regex: invalid regular expression"),
+        (backend + "services:\n  - authority: web.prod.svc.cluster.local:80\n    failureAccrual: { consecutive: { minPenalty: 2m, maxPenalty: 1m } }\n",
+         "services[0].failureAccrual.consecutive.minPenalty: must not exceed maxPenalty (1m)"),
+        (backend + "services:\n  - authority: web.prod.svc.cluster.local:80\n    failureAccrual: { consecutive: { jitter: 101 } }\n",
+         "services[0].failureAccrual.consecutive.jitter: must be between 0.0 and 100.0"),
+        (backend + "services:\n  - authority: web.prod.svc.cluster.local:80\n    failureAccrual: { consecutive: { maxFailures: 0 } }\n",
+         "services[0].failureAccrual.consecutive.maxFailures: must be between 1 and 4294967295"),
+        (backend + backend.dropFirst("backends:\n".count), "backends[1].authority: backend web.prod.svc.cluster.local:80 is defined twice"),
+        ("services: [\n", "not valid YAML"),
+    ]
+
+    @Test("each bad config names its path and the problem", arguments: cases)
+    func refused(yaml: String, expected: String) {
+        do {
+            _ = try ProxyConfig(yaml: yaml)
+            Issue.record("accepted:\n\(yaml)")
+        } catch {
+            #expect(error.description.hasPrefix(expected), "got: \(error)")
+        }
+    }
+
+    @Test("defaults fill what is left out")
+    func defaults() throws {
+        let config = try ProxyConfig(yaml: Self.backend + "services:\n  - authority: web.prod.svc.cluster.local\n")
+        #expect(config.admin.description == "127.0.0.1:4191")
+        #expect(config.listen.description == "127.0.0.1:4140")
+        #expect(config.plugins == ["libStandardResolvers.so", "libStandardBalancers.so"])
+        #expect(config.serviceResolvers == ["k8s-service-name", "unknown"])
+        #expect(config.endpointResolvers == ["k8s-pod-labels", "unknown"])
+        #expect(config.services[0].authority.port == 80)
+        #expect(config.services[0].proto == .http1)
+        #expect(config.services[0].failureAccrual == nil)
+        #expect(config.backends[0].balancer == "p2c-peak-ewma")
+        #expect(config.backends[0].queueCapacity == 10_000)
+        #expect(config.backends[0].failfastTimeout == .seconds(3))
+    }
+}
+
+/// `switchyard check`, run as a user runs it: plugin-level problems also name their path.
+@Suite("switchyard check")
+struct CheckCommandTests {
+    func check(_ yaml: String) throws -> Subprocess.Result {
+        let path = try FixturePlugin.writeFile(named: "check.yaml", contents: yaml)
+        return try Subprocess.run(BuildProducts.switchyard, ["check", "--config", path])
+    }
+
+    @Test("a good config prints the resolved table")
+    func good() throws {
+        let result = try check(
+            """
+            services:
+              - authority: web.prod.svc.cluster.local:80
+            backends:
+              - authority: web.prod.svc.cluster.local:80
+                balancer: { name: round-robin }
+                endpoints: [{ address: 127.0.0.1:18081, labels: { dst_pod: web-0, dst_namespace: prod } }]
+            """)
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput.contains("web.prod.svc.cluster.local:80 [http1] Resource(core/Service prod/web port=80) via k8s-service-name"))
+        #expect(result.standardOutput.contains("route Default(http)"))
+        #expect(result.standardOutput.contains("balancer: round-robin"))
+        #expect(result.standardOutput.contains("endpoint 127.0.0.1:18081 weight=1 Resource(core/Pod prod/web-0 port=18081) via k8s-pod-labels"))
+    }
+
+    @Test(
+        "plugin-level problems name the path",
+        arguments: [
+            ("plugins: [libNothing.so]\n", "plugins[0]: "),
+            ("resolvers: { services: [k8s-nope] }\n", "resolvers.services[0]: no loaded plugin exports a resolver named 'k8s-nope'"),
+            ("resolvers: { endpoints: [k8s-service-name] }\n", "resolvers.endpoints[0]: resolver 'k8s-service-name' does not resolve endpoints"),
+            ("backends:\n  - { authority: a:80, balancer: { name: fastest } }\n", "backends[0].balancer.name: no loaded plugin exports a balancer named 'fastest'"),
+            ("backends:\n  - { authority: a:80, balancer: { name: p2c-peak-ewma, config: { decay: 0s } } }\n",
+             "backends[0].balancer.config: decay: must be at least 1ms, got \"0s\" (refused by balancer 'p2c-peak-ewma' of plugin 'standard-balancers'"),
+            ("resolvers: { services: [k8s-service-name] }\nbackends:\n  - { authority: a:80 }\n",
+             "backends[0]: no resolver in [k8s-service-name] answered for a:80"),
+        ])
+    func refused(yaml: String, error: String) throws {
+        let result = try check(yaml)
+        #expect(result.status != 0)
+        #expect(result.standardError.contains(error), "got: \(result.standardError)")
+    }
+}
