@@ -5,6 +5,6 @@ import ArgumentParser
 struct Switchyard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "An outbound HTTP/1.1, HTTP/2 and gRPC proxy with plugin-defined policy.",
-        subcommands: [Run.self, Check.self, Plugins.self]
+        subcommands: [Run.self, Check.self, Demo.self, Plugins.self]
     )
 }

@@ -4,6 +4,7 @@ import Foundation
 /// wait for a line (a port answering is announced in the log) with a generous deadline.
 public final class BackgroundProcess: @unchecked Sendable {
     private let process = Process()
+    private let pipe = Pipe()
     private let lock = NSLock()
     private var output = ""
 
@@ -12,7 +13,6 @@ public final class BackgroundProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.standardInput = FileHandle.nullDevice
-        let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
         pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
@@ -38,8 +38,14 @@ public final class BackgroundProcess: @unchecked Sendable {
         while Date() < deadline {
             if let line = text.split(separator: "\n").first(where: { $0.contains(needle) }) { return String(line) }
             if !process.isRunning {
-                // Give the pipe a moment to deliver the last of its output.
-                if let exitedAt, Date().timeIntervalSince(exitedAt) > 0.5 { break }
+                // Give the pipe a moment to deliver the last of its output, then drain it.
+                if let exitedAt, Date().timeIntervalSince(exitedAt) > 0.5 {
+                    pipe.fileHandleForReading.readabilityHandler = nil
+                    let rest = pipe.fileHandleForReading.readDataToEndOfFile()
+                    lock.withLock { output += String(decoding: rest, as: UTF8.self) }
+                    if let line = text.split(separator: "\n").first(where: { $0.contains(needle) }) { return String(line) }
+                    break
+                }
                 exitedAt = exitedAt ?? Date()
             }
             Thread.sleep(forTimeInterval: 0.02)
