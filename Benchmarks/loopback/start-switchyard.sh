@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# EXTRA_CMD for ../shared/bench/run.sh: writes a config that round-robins over the harness's
+# backends (as nginx, HAProxy and Envoy do there) and execs the release build of switchyard.
+#
+#   swift build -c release
+#   EXTRA_NAME=switchyard EXTRA_PORT=18099 EXTRA_H2_PORT=18099 \
+#   EXTRA_CMD="exec $PWD/Benchmarks/loopback/start-switchyard.sh" ../shared/bench/run.sh
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+port="${BENCH_LISTEN_PORT:?run me from bench/run.sh}"
+config="$(mktemp /tmp/switchyard-bench-XXXXXX.yaml)"
+{
+    echo "listen: 127.0.0.1:$port"
+    echo "services:"
+    echo "  - authority: 127.0.0.1:$port"
+    echo "backends:"
+    echo "  - authority: 127.0.0.1:$port"
+    echo "    balancer: { name: round-robin }"
+    echo "    endpoints:"
+    for backend in ${BENCH_BACKENDS//,/ }; do echo "      - { address: $backend }"; done
+} >"$config"
+exec "$root/.build/release/switchyard" run --config "$config" --threads "${BENCH_WORKERS:-1}" --log-level warning
