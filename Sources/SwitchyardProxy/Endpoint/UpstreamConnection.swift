@@ -43,6 +43,11 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    func channelReadComplete(context: ChannelHandlerContext) {
+        exchange?.upstreamReadComplete()
+        context.fireChannelReadComplete()
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         let exchange = self.exchange
         self.exchange = nil
@@ -81,11 +86,24 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Writes a request part (flushing when asked).
     func write(_ part: HTTPClientRequestPart, flush: Bool) {
-        guard let context else { return }
+        context?.write(wrapOutboundOut(part), flush: flush)
+    }
+
+    /// Flushes request parts written so far.
+    func flush() {
+        context?.flush()
+    }
+}
+
+extension ChannelHandlerContext {
+    /// Writes `data`, flushing when asked; without a promise (failures surface as errors and
+    /// closes on the channel).
+    @inline(__always)
+    func write(_ data: NIOAny, flush: Bool) {
         if flush {
-            context.writeAndFlush(wrapOutboundOut(part), promise: nil)
+            writeAndFlush(data, promise: nil)
         } else {
-            context.write(wrapOutboundOut(part), promise: nil)
+            write(data, promise: nil)
         }
     }
 }

@@ -50,7 +50,9 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
                     }
                 }
             } else {
-                try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                // Pipelining is ordered by ProxyServerHandler itself: NIO's assistant stops reading
+                // during every response, which costs two epoll_ctl calls per request.
+                try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
                 try pipeline.addHandler(ProxyServerHandler(loop: loop.value))
             }
         } catch {

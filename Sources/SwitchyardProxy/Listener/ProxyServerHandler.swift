@@ -18,6 +18,14 @@ final class ProxyServerHandler: ChannelDuplexHandler {
     /// True from a synthetic answer until the request's end: its body is dropped.
     private var discarding = false
     private var readPending = false
+    /// True between a read and its read-complete: writes upstream wait for the
+    /// read-complete's single flush instead of flushing part by part.
+    private(set) var isReading = false
+    /// Pipelined HTTP/1.1 request parts that arrived while an earlier response was still
+    /// going; replayed in order when it ends (so responses stay in request order).
+    private var backlog = CircularBuffer<HTTPServerRequestPart>(initialCapacity: 0)
+    /// Parts the backlog may hold before the connection stops reading.
+    private static let backlogLimit = 64
     /// The last Host seen on this connection and the service it named (connections rarely
     /// change Host, so this skips parsing and the table lookup).
     private var lastHost: String?
@@ -36,7 +44,21 @@ final class ProxyServerHandler: ChannelDuplexHandler {
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        isReading = true
         let part = unwrapInboundIn(data)
+        if !backlog.isEmpty || (exchange != nil && isHead(part)) {
+            backlog.append(part)
+        } else {
+            handle(part)
+        }
+    }
+
+    private func isHead(_ part: HTTPServerRequestPart) -> Bool {
+        if case .head = part { return true }
+        return false
+    }
+
+    private func handle(_ part: HTTPServerRequestPart) {
         switch part {
         case .head(let head):
             requestHead = head
@@ -49,6 +71,12 @@ final class ProxyServerHandler: ChannelDuplexHandler {
                 discarding = false
             }
         }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        isReading = false
+        exchange?.flushUpstream()
+        context.fireChannelReadComplete()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -71,7 +99,7 @@ final class ProxyServerHandler: ChannelDuplexHandler {
     // MARK: Backpressure
 
     func read(context: ChannelHandlerContext) {
-        if let exchange, exchange.holdsClientReads {
+        if backlog.count >= Self.backlogLimit || (exchange?.holdsClientReads ?? false) {
             readPending = true
         } else {
             context.read()
@@ -80,7 +108,7 @@ final class ProxyServerHandler: ChannelDuplexHandler {
 
     /// Re-issues a held read once the exchange can take more of the body.
     func resumeReadsIfPossible() {
-        guard readPending, let context, !(exchange?.holdsClientReads ?? false) else { return }
+        guard readPending, let context, backlog.count < Self.backlogLimit, !(exchange?.holdsClientReads ?? false) else { return }
         readPending = false
         context.read()
     }
@@ -198,12 +226,12 @@ final class ProxyServerHandler: ChannelDuplexHandler {
     // MARK: Outbound
 
     func writeResponse(_ part: HTTPServerResponsePart, flush: Bool) {
-        guard let context else { return }
-        if flush {
-            context.writeAndFlush(wrapOutboundOut(part), promise: nil)
-        } else {
-            context.write(wrapOutboundOut(part), promise: nil)
-        }
+        context?.write(wrapOutboundOut(part), flush: flush)
+    }
+
+    /// Flushes response parts written so far.
+    func flushResponse() {
+        context?.flush()
     }
 
     /// Answers the current request with a synthetic response (DESIGN.md §7).
@@ -240,6 +268,11 @@ final class ProxyServerHandler: ChannelDuplexHandler {
         guard exchange === finished else { return }
         exchange = nil
         finishResponse()
+        // Replay pipelined requests until one of them is in flight again.
+        while let part = backlog.first, exchange == nil || !isHead(part) {
+            backlog.removeFirst()
+            handle(part)
+        }
         resumeReadsIfPossible()
     }
 

@@ -59,15 +59,21 @@ final class Exchange {
             pending.append(part)
             return
         }
-        forward(part, to: upstream, flush: true)
+        // Inside a client read, the read-complete flushes once for all parts.
+        forward(part, to: upstream, flush: !server.isReading)
     }
 
     private func forward(_ part: HTTPServerRequestPart, to upstream: UpstreamConnection, flush: Bool) {
         switch part {
         case .head: break
         case .body(let bytes): upstream.handler.write(.body(.byteBuffer(bytes)), flush: flush)
-        case .end(let trailers): upstream.handler.write(.end(trailers), flush: true)
+        case .end(let trailers): upstream.handler.write(.end(trailers), flush: flush)
         }
+    }
+
+    /// The client's read ended: send what it delivered.
+    func flushUpstream() {
+        upstream?.handler.flush()
     }
 
     /// An upstream channel is ready for this request: send the head and what was buffered.
@@ -81,10 +87,11 @@ final class Exchange {
         upstream = connection
         connection.handler.exchange = self
         dispatchedAt = NIODeadline.now().uptimeNanoseconds
-        connection.handler.write(.head(requestHead), flush: pending.isEmpty)
+        connection.handler.write(.head(requestHead), flush: false)
         while let part = pending.popFirst() {
-            forward(part, to: connection, flush: pending.isEmpty)
+            forward(part, to: connection, flush: false)
         }
+        if !server.isReading { connection.handler.flush() }
         server.resumeReadsIfPossible()
     }
 
@@ -124,12 +131,15 @@ final class Exchange {
             server.writeResponse(.head(head), flush: false)
         case .body(let bytes):
             recordFirstByte(endpoint)
-            server.writeResponse(.body(.byteBuffer(bytes)), flush: true)
+            server.writeResponse(.body(.byteBuffer(bytes)), flush: false)
             if !server.isClientWritable { upstream?.handler.holdReads(true) }
         case .end(let trailers):
             recordFirstByte(endpoint)
-            server.writeResponse(.end(trailers ?? trailersOnly), flush: true)
+            // Settle the upstream side first: writing the end may close an HTTP/2 stream at
+            // once, and the client side's close must find nothing left to abandon.
             complete(endpoint)
+            server.writeResponse(.end(trailers ?? trailersOnly), flush: true)
+            server.exchangeFinished(self)
         }
     }
 
@@ -138,6 +148,11 @@ final class Exchange {
         sawFirstByte = true
         let now = NIODeadline.now().uptimeNanoseconds
         endpoint.observe(rttNanoseconds: now &- dispatchedAt, now: now)
+    }
+
+    /// The upstream's read ended: send the client what it delivered.
+    func upstreamReadComplete() {
+        server.flushResponse()
     }
 
     /// The client can take more again.
@@ -158,7 +173,6 @@ final class Exchange {
                 upstream.channel.close(promise: nil)
             }
         }
-        server.exchangeFinished(self)
     }
 
     /// The upstream channel closed.
