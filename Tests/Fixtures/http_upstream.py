@@ -5,16 +5,20 @@ port per name on 127.0.0.1 (ephemeral) and prints `ready NAME=PORT ...` once all
   GET  /download?bytes=N  streams N bytes
   GET  /slow?ms=N         answers after N ms
   POST (any path)         reads the body in chunks (never all at once), answers its length
-  anything else           `hello from NAME` and, in header x-seen-headers, the request's
-                          header names; JSON of method, path and headers in the body after a
-                          newline when ?echo is in the query
+  anything else           `hello from NAME`; JSON of method, path and headers in the body
+                          after a newline when ?echo is in the query
+Responses carry x-upstream (the name) and x-connection-id (which TCP connection served it).
 """
+import itertools
 import json
 import signal
 import sys
 import threading
 import time
 import http.server
+
+
+connection_ids = itertools.count(1)
 
 
 def handler_for(name):
@@ -24,10 +28,15 @@ def handler_for(name):
         wbufsize = 65536
         disable_nagle_algorithm = True
 
+        def setup(self):
+            super().setup()
+            self.connection_id = next(connection_ids)
+
         def reply(self, status, body, headers=()):
             self.send_response(status)
             self.send_header("content-length", str(len(body)))
             self.send_header("x-upstream", name)
+            self.send_header("x-connection-id", str(self.connection_id))
             for key, value in headers:
                 self.send_header(key, value)
             self.end_headers()

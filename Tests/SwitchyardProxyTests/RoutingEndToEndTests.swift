@@ -121,6 +121,17 @@ final class RoutingEndToEndTests {
         #expect(try served("/api/x", headers: ["x-canary: 1"], http2: true) == "d")
     }
 
+    @Test("upstream connections are pooled and reused, for HTTP/1.1 and HTTP/2 clients alike")
+    func pooling() throws {
+        var connections = Set<String>()
+        for http2 in [false, true, false, true] {
+            let response = try Curl.request(port: port, host: host, path: "/api/v2/pool", http2: http2)
+            #expect(response.headers["x-upstream"] == "b")
+            connections.insert(try #require(response.headers["x-connection-id"]))
+        }
+        #expect(connections.count == 1, "upstream connections used: \(connections)")
+    }
+
     @Test("pipelined HTTP/1.1 requests are answered in order")
     func pipelining() throws {
         let script = """

@@ -15,12 +15,17 @@ public final class BackgroundProcess: @unchecked Sendable {
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = pipe
         process.standardError = pipe
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self, !data.isEmpty else { return }
-            self.lock.withLock { self.output += String(decoding: data, as: UTF8.self) }
-        }
         try process.run()
+        // A reader thread of its own: blocking reads until end of file lose nothing, even
+        // when the process exits at once.
+        let handle = pipe.fileHandleForReading
+        Thread.detachNewThread { [weak self] in
+            while true {
+                let data = handle.availableData
+                guard !data.isEmpty, let self else { return }
+                self.lock.withLock { self.output += String(decoding: data, as: UTF8.self) }
+            }
+        }
     }
 
     deinit { stop() }
@@ -38,14 +43,8 @@ public final class BackgroundProcess: @unchecked Sendable {
         while Date() < deadline {
             if let line = text.split(separator: "\n").first(where: { $0.contains(needle) }) { return String(line) }
             if !process.isRunning {
-                // Give the pipe a moment to deliver the last of its output, then drain it.
-                if let exitedAt, Date().timeIntervalSince(exitedAt) > 0.5 {
-                    pipe.fileHandleForReading.readabilityHandler = nil
-                    let rest = pipe.fileHandleForReading.readDataToEndOfFile()
-                    lock.withLock { output += String(decoding: rest, as: UTF8.self) }
-                    if let line = text.split(separator: "\n").first(where: { $0.contains(needle) }) { return String(line) }
-                    break
-                }
+                // Give the reader a moment to deliver the last of the output.
+                if let exitedAt, Date().timeIntervalSince(exitedAt) > 0.5 { break }
                 exitedAt = exitedAt ?? Date()
             }
             Thread.sleep(forTimeInterval: 0.02)
