@@ -4,21 +4,22 @@ import SwitchyardPluginHost
 import Synchronization
 
 /// What every event loop's runtime of one backend shares: the fail-fast gate. When one loop's
-/// queue times out, every loop sheds new requests until an endpoint is ready again.
+/// queue times out, every loop sheds new requests. (It opens again when an endpoint becomes
+/// ready; nothing makes an endpoint ready at run time until failure accrual and reload land.)
 final class BackendGate: Sendable {
     private let failFast = Atomic<Bool>(false)
 
     var isShut: Bool { failFast.load(ordering: .relaxed) }
 
-    func set(shut: Bool) {
-        failFast.store(shut, ordering: .relaxed)
+    /// Shuts the gate: new requests are shed.
+    func shut() {
+        failFast.store(true, ordering: .relaxed)
     }
 }
 
 /// One backend on one event loop (DESIGN.md §2 step 6-7): the queue that holds requests until
 /// the balancer has a ready endpoint, the fail-fast gate, and the endpoints.
 final class BackendRuntime {
-    let index: Int
     let config: RoutingTable.Backend
     let balancer: BalancerInstance
     let endpoints: [EndpointRuntime]
@@ -27,8 +28,7 @@ final class BackendRuntime {
     private var failfastTimer: Scheduled<Void>?
     private let gate: BackendGate
 
-    init(index: Int, config: RoutingTable.Backend, balancer: BalancerInstance, gate: BackendGate, eventLoop: EventLoop) throws {
-        self.index = index
+    init(config: RoutingTable.Backend, balancer: BalancerInstance, gate: BackendGate, eventLoop: EventLoop) throws {
         self.gate = gate
         self.config = config
         self.balancer = balancer
@@ -91,20 +91,10 @@ final class BackendRuntime {
     private func enterFailFast() {
         failfastTimer = nil
         guard !queue.isEmpty else { return }
-        gate.set(shut: true)
+        gate.shut()
         while let exchange = queue.popFirst() {
             exchange.fail(.failFast(describe("service in fail-fast")))
         }
-    }
-
-    /// An endpoint became ready: leave fail-fast and drain the queue into the balancer.
-    func endpointReady() {
-        gate.set(shut: false)
-        while let exchange = queue.first, let endpoint = pick(for: exchange) {
-            _ = queue.popFirst()
-            endpoint.start(exchange)
-        }
-        if queue.isEmpty { cancelTimer() }
     }
 
     private func cancelTimer() {

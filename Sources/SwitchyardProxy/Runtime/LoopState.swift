@@ -18,7 +18,7 @@ final class LoopState {
         var backends: [BackendRuntime] = []
         for (index, backend) in table.backends.enumerated() {
             let balancer = try backend.balancer.makeInstance(configJSON: backend.balancerConfig, seed: random.next(), loopIndex: loopIndex)
-            backends.append(try BackendRuntime(index: index, config: backend, balancer: balancer, gate: gates[index], eventLoop: eventLoop))
+            backends.append(try BackendRuntime(config: backend, balancer: balancer, gate: gates[index], eventLoop: eventLoop))
         }
         self.backends = backends
         self.random = random

@@ -10,7 +10,6 @@ public final class ProxyServer: Sendable {
     public let table: RoutingTable
     private let group: MultiThreadedEventLoopGroup
     private let channel: Channel
-    private let logger: Logger
 
     /// One event loop per core.
     public static var defaultThreadCount: Int { System.coreCount }
@@ -48,18 +47,17 @@ public final class ProxyServer: Sendable {
                 .bind(host: listen.host, port: Int(listen.port))
                 .get()
             logger.info("listening on \(listen.host):\(channel.localAddress?.port ?? 0) with \(threads) event loops")
-            return ProxyServer(table: table, group: group, channel: channel, logger: logger)
+            return ProxyServer(table: table, group: group, channel: channel)
         } catch {
             try? await group.shutdownGracefully()
             throw error
         }
     }
 
-    private init(table: RoutingTable, group: MultiThreadedEventLoopGroup, channel: Channel, logger: Logger) {
+    private init(table: RoutingTable, group: MultiThreadedEventLoopGroup, channel: Channel) {
         self.table = table
         self.group = group
         self.channel = channel
-        self.logger = logger
     }
 
     /// Waits until the listener closes.
