@@ -7,6 +7,8 @@ port per name on 127.0.0.1 (ephemeral) and prints `ready NAME=PORT ...` once all
   POST (any path)         reads the body in chunks (never all at once), answers its length
   anything else           `hello from NAME`; JSON of method, path and headers in the body
                           after a newline when ?echo is in the query
+A NAME starting with "flaky" answers 500 to everything until GET /control/healthy on its own
+port (GET /control/unhealthy flips it back).
 Responses carry x-upstream (the name) and x-connection-id (which TCP connection served it).
 """
 import itertools
@@ -19,6 +21,7 @@ import http.server
 
 
 connection_ids = itertools.count(1)
+healthy = {}
 
 
 def handler_for(name):
@@ -45,7 +48,12 @@ def handler_for(name):
 
         def do_GET(self):
             path, _, query = self.path.partition("?")
-            if path.startswith("/status/"):
+            if path.startswith("/control/"):
+                healthy[name] = path == "/control/healthy"
+                self.reply(200, b"ok\n")
+            elif name.startswith("flaky") and not healthy.get(name):
+                self.reply(500, f"{name} is failing\n".encode())
+            elif path.startswith("/status/"):
                 code = int(path.split("/")[2])
                 self.reply(code, f"{name} answered {code}\n".encode())
             elif path == "/download":

@@ -92,6 +92,11 @@ public struct FailureAccrual: Sendable {
         }
     }
 
+    /// The probe ended without an outcome (its client went away): the next request may probe.
+    public mutating func releaseProbe(now: UInt64) {
+        if case .probing(let trips) = state { state = .open(until: now, trips: trips) }
+    }
+
     private mutating func trip(trips: Int, now: UInt64, random: inout some RandomNumberGenerator) -> Transition {
         let penalty = penaltyNanoseconds(trips: trips, jitterDraw: Double.random(in: 0...1, using: &random))
         state = .open(until: now &+ penalty, trips: trips + 1)

@@ -4,8 +4,7 @@ import SwitchyardPluginHost
 import Synchronization
 
 /// What every event loop's runtime of one backend shares: the fail-fast gate. When one loop's
-/// queue times out, every loop sheds new requests. (It opens again when an endpoint becomes
-/// ready; nothing makes an endpoint ready at run time until failure accrual and reload land.)
+/// queue times out, every loop sheds new requests until an endpoint is ready again.
 final class BackendGate: Sendable {
     private let failFast = Atomic<Bool>(false)
 
@@ -14,6 +13,11 @@ final class BackendGate: Sendable {
     /// Shuts the gate: new requests are shed.
     func shut() {
         failFast.store(true, ordering: .relaxed)
+    }
+
+    /// Opens the gate again.
+    func open() {
+        failFast.store(false, ordering: .relaxed)
     }
 }
 
@@ -28,17 +32,21 @@ final class BackendRuntime {
     private var failfastTimer: Scheduled<Void>?
     private let gate: BackendGate
 
-    init(config: RoutingTable.Backend, balancer: BalancerInstance, gate: BackendGate, eventLoop: EventLoop) throws {
+    init(config: RoutingTable.Backend, balancer: BalancerInstance, gate: BackendGate, healths: [EndpointHealth?], eventLoop: EventLoop) throws {
         self.gate = gate
         self.config = config
         self.balancer = balancer
         self.eventLoop = eventLoop
         let endpoints = try config.endpoints.enumerated().map { i, endpoint in
-            try EndpointRuntime(index: i, config: endpoint, loadModel: balancer.loadModel, proto: config.proto)
+            try EndpointRuntime(
+                index: i, config: endpoint, loadModel: balancer.loadModel, proto: config.proto, health: healths[i], eventLoop: eventLoop)
         }
         self.endpoints = endpoints
         balancer.update(config.endpoints.map { BalancerEndpoint(address: $0.address.description, weight: $0.weight) })
-        for endpoint in endpoints { endpoint.backend = self }
+        for endpoint in endpoints {
+            endpoint.backend = self
+            endpoint.health?.register(endpoint)
+        }
     }
 
     /// While true, new requests are shed (503) until an endpoint is ready again.
@@ -71,13 +79,38 @@ final class BackendRuntime {
         }
     }
 
+    /// The balancer's choice for `exchange`, admitted by the endpoint's breaker. A refusal
+    /// (another loop took the probe) takes the endpoint out here too, and the balancer picks again.
     private func pick(for exchange: Exchange) -> EndpointRuntime? {
-        guard balancer.readyCount > 0 else { return nil }
         var hash: UInt64?
         if let header = config.hashHeader, let value = exchange.requestHead.headers.first(name: header) {
             hash = StableHash.hash(value)
         }
-        return balancer.pick(hash: hash).map { endpoints[$0] }
+        while balancer.readyCount > 0, let index = balancer.pick(hash: hash) {
+            let endpoint = endpoints[index]
+            guard let health = endpoint.health else { return endpoint }
+            switch health.admit() {
+            case .admitted: return endpoint
+            case .probe:
+                exchange.isProbe = true
+                return endpoint
+            case .refused:
+                balancer.setReady(index, false)
+            }
+        }
+        return nil
+    }
+
+    /// Marks an endpoint ready or not; a ready endpoint ends fail-fast and drains the queue.
+    func setReady(_ endpoint: EndpointRuntime, _ ready: Bool) {
+        balancer.setReady(endpoint.index, ready)
+        guard ready else { return }
+        gate.open()
+        while let exchange = queue.first, let endpoint = pick(for: exchange) {
+            _ = queue.popFirst()
+            endpoint.start(exchange)
+        }
+        if queue.isEmpty { cancelTimer() }
     }
 
     /// Takes a queued exchange out (its client went away).

@@ -26,6 +26,15 @@ public struct ProxyConfig: Sendable {
         public var metadata: Meta?
         public var failureAccrual: FailureAccrualPolicy?
         public var routes: [Route]
+
+        /// The backends its routes send to (its own authority when it has no routes).
+        public var backendAuthorities: [Authority] {
+            guard !routes.isEmpty else { return [authority] }
+            return routes.flatMap { $0.rules.flatMap { $0.backends } }.compactMap {
+                if case .service(let authority) = $0.target { return authority }
+                return nil
+            }
+        }
     }
 
     /// A route entry.

@@ -42,6 +42,8 @@ public final class RoutingTable: Sendable {
         /// How it speaks to them (the protocol of the services routing to it; HTTP/1.1 unless a
         /// service of protocol http2 or grpc routes to it).
         public let proto: ServiceProtocol
+        /// The breaker parameters of its endpoints, if a service routing to it has them.
+        public let failureAccrual: FailureAccrualPolicy?
     }
 
     /// An endpoint of a backend.
@@ -99,16 +101,15 @@ public final class RoutingTable: Sendable {
             return (answer.meta, answer.resolver)
         }
 
-        // Which backends are spoken to over HTTP/2: those a http2 or grpc service routes to.
+        // Backends spoken to over HTTP/2 are those an http2 or grpc service routes to. A
+        // backend's breaker takes the failure accrual of the first service (in config order)
+        // that has one and routes to it.
         var h2Backends = Set<Authority>()
-        for service in config.services where service.proto != .http1 {
-            if service.routes.isEmpty { h2Backends.insert(service.authority) }
-            for route in service.routes {
-                for rule in route.rules {
-                    for backend in rule.backends {
-                        if case .service(let authority) = backend.target { h2Backends.insert(authority) }
-                    }
-                }
+        var accrual: [Authority: FailureAccrualPolicy] = [:]
+        for service in config.services {
+            for authority in service.backendAuthorities {
+                if service.proto != .http1 { h2Backends.insert(authority) }
+                if let policy = service.failureAccrual, accrual[authority] == nil { accrual[authority] = policy }
             }
         }
 
@@ -140,7 +141,8 @@ public final class RoutingTable: Sendable {
                     backend: BackendRef(meta), resolvedBy: resolvedBy, authority: backend.authority, balancer: balancer,
                     balancerConfig: backend.balancerConfig, loadModel: loadModel, hashHeader: backend.hashHeader,
                     queueCapacity: backend.queueCapacity, failfastTimeout: backend.failfastTimeout, endpoints: endpoints,
-                    proto: h2Backends.contains(backend.authority) ? .http2 : .http1))
+                    proto: h2Backends.contains(backend.authority) ? .http2 : .http1,
+                    failureAccrual: accrual[backend.authority]))
         }
         let backendIndex = Dictionary(uniqueKeysWithValues: backends.enumerated().map { ($1.authority, $0) })
 

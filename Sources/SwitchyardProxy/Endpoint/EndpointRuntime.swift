@@ -18,16 +18,24 @@ final class EndpointRuntime {
     let config: RoutingTable.Endpoint
     let proto: ServiceProtocol
     let socketAddress: SocketAddress
+    let eventLoop: EventLoop
+    /// The shared breaker, when the backend has failure accrual.
+    let health: EndpointHealth?
     weak var backend: BackendRuntime?
     private(set) var ewma: PeakEwma
     private(set) var inFlight = 0
     private var idle: [UpstreamConnection] = []
     private var http2: HTTP2Upstream?
 
-    init(index: Int, config: RoutingTable.Endpoint, loadModel: LoadModel, proto: ServiceProtocol) throws {
+    init(
+        index: Int, config: RoutingTable.Endpoint, loadModel: LoadModel, proto: ServiceProtocol, health: EndpointHealth?,
+        eventLoop: EventLoop
+    ) throws {
         self.index = index
         self.config = config
         self.proto = proto
+        self.health = health
+        self.eventLoop = eventLoop
         self.socketAddress = try SocketAddress.makeAddressResolvingHost(config.address.host, port: Int(config.address.port))
         self.ewma = PeakEwma(defaultRtt: loadModel.defaultRtt, decay: loadModel.decay, now: NIODeadline.now().uptimeNanoseconds)
     }
@@ -47,6 +55,11 @@ final class EndpointRuntime {
             if http2 == nil { http2 = HTTP2Upstream(endpoint: self) }
             http2!.openStream(for: exchange)
         }
+    }
+
+    /// The breaker let the endpoint back in (or took it out): tell this loop's balancer.
+    func setReady(_ ready: Bool) {
+        backend?.setReady(self, ready)
     }
 
     /// A request's response ended (or failed): it is no longer in flight.

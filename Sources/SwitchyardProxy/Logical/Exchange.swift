@@ -32,6 +32,13 @@ final class Exchange {
     private var upstreamKeepAlive = true
     /// gRPC status fields of a trailers-only upstream response, sent downstream as trailers.
     private var trailersOnly: HTTPHeaders?
+    /// Whether this request is its endpoint's failure-accrual probe.
+    var isProbe = false
+    private var responseStatus = 0
+    private var grpcStatus: Int?
+    /// gRPC codes that count as failures (DESIGN.md §5): UNKNOWN, DEADLINE_EXCEEDED,
+    /// PERMISSION_DENIED, INTERNAL, UNAVAILABLE, DATA_LOSS.
+    private static let failingGRPCCodes: Set<Int> = [2, 4, 7, 13, 14, 15]
 
     init(server: ProxyServerHandler, eventLoop: EventLoop, requestHead: HTTPRequestHead, isGRPC: Bool) {
         self.server = server
@@ -98,6 +105,7 @@ final class Exchange {
     /// The upstream could not be reached.
     func connectFailed(_ error: Error) {
         guard case .connecting(let endpoint) = state else { return }
+        endpoint.health?.record(failure: true)
         fail(.badGateway(endpoint.backend.map { $0.describe("connect to \(endpoint.config.address) failed: \(Self.reason(error))") } ?? "\(error)"))
     }
 
@@ -114,6 +122,7 @@ final class Exchange {
         case .head(var head):
             if head.status.code < 200 { return }  // the proxy sent no Expect; ignore stray 1xx
             responseStarted = true
+            responseStatus = Int(head.status.code)
             upstreamKeepAlive = head.isKeepAlive
             HopByHop.strip(&head.headers)
             head.version = server.clientVersion
@@ -126,6 +135,7 @@ final class Exchange {
                     head.headers.remove(name: name)
                 }
                 head.headers.remove(name: "content-length")
+                grpcStatus = trailers.first(name: "grpc-status").flatMap { Int($0) }
                 trailersOnly = trailers
             }
             server.writeResponse(.head(head), flush: false)
@@ -135,6 +145,7 @@ final class Exchange {
             if !server.isClientWritable { upstream?.handler.holdReads(true) }
         case .end(let trailers):
             recordFirstByte(endpoint)
+            if let status = trailers?.first(name: "grpc-status") { grpcStatus = Int(status) }
             // Settle the upstream side first: writing the end may close an HTTP/2 stream at
             // once, and the client side's close must find nothing left to abandon.
             complete(endpoint)
@@ -163,6 +174,9 @@ final class Exchange {
     private func complete(_ endpoint: EndpointRuntime) {
         state = .done
         endpoint.requestFinished()
+        // A 5xx or a failing gRPC status is a failure; a 429, or no grpc-status, is not.
+        let failed = responseStatus >= 500 || grpcStatus.map { Self.failingGRPCCodes.contains($0) } ?? false
+        endpoint.health?.record(failure: failed)
         if let upstream {
             self.upstream = nil
             upstream.handler.exchange = nil
@@ -177,14 +191,16 @@ final class Exchange {
 
     /// The upstream channel closed.
     func upstreamClosed() {
-        guard case .proxying = state else { return }
+        guard case .proxying(let endpoint) = state else { return }
+        endpoint.health?.record(failure: true)
         upstream = nil
         fail(.badGateway(describeInBackend("upstream closed the connection before the response ended")))
     }
 
     /// The upstream channel failed.
     func upstreamError(_ error: Error) {
-        guard case .proxying = state else { return }
+        guard case .proxying(let endpoint) = state else { return }
+        endpoint.health?.record(failure: true)
         fail(.badGateway(describeInBackend("upstream error: \(Self.reason(error))")))
     }
 
@@ -211,8 +227,14 @@ final class Exchange {
         server.exchangeFinished(self)
     }
 
-    /// The client went away: stop everything, return nothing to pools.
+    /// The client went away: stop everything, return nothing to pools. A probe that ends
+    /// without an outcome frees the probe for the next request.
     func clientGone() {
+        switch state {
+        case .connecting(let endpoint), .proxying(let endpoint):
+            if isProbe { endpoint.health?.releaseProbe() }
+        default: break
+        }
         abandon()
     }
 

@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import SwitchyardCore
 import SwitchyardPluginHost
@@ -11,16 +12,35 @@ final class LoopState {
     let backends: [BackendRuntime]
     var random: Xoshiro256
 
-    init(eventLoop: EventLoop, loopIndex: Int, table: RoutingTable, gates: [BackendGate], seed: UInt64) throws {
+    init(eventLoop: EventLoop, loopIndex: Int, table: RoutingTable, shared: [BackendShared], seed: UInt64) throws {
         self.eventLoop = eventLoop
         self.table = table
         var random = Xoshiro256(seed: seed)
         var backends: [BackendRuntime] = []
         for (index, backend) in table.backends.enumerated() {
             let balancer = try backend.balancer.makeInstance(configJSON: backend.balancerConfig, seed: random.next(), loopIndex: loopIndex)
-            backends.append(try BackendRuntime(config: backend, balancer: balancer, gate: gates[index], eventLoop: eventLoop))
+            backends.append(try BackendRuntime(
+                    config: backend, balancer: balancer, gate: shared[index].gate, healths: shared[index].healths, eventLoop: eventLoop))
         }
         self.backends = backends
         self.random = random
+    }
+}
+
+/// What one backend's runtimes on every loop share: the fail-fast gate and, with failure
+/// accrual, each endpoint's breaker.
+struct BackendShared: Sendable {
+    let gate = BackendGate()
+    let healths: [EndpointHealth?]
+
+    init(_ backend: RoutingTable.Backend, logger: Logger) {
+        healths = backend.endpoints.map { endpoint in
+            backend.failureAccrual.map { policy in
+                var logger = logger
+                logger[metadataKey: "service"] = "\(backend.backend.meta.errorSubject)"
+                logger[metadataKey: "endpoint"] = "\(endpoint.address)"
+                return EndpointHealth(policy: policy, logger: logger)
+            }
+        }
     }
 }

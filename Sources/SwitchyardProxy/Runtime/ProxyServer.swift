@@ -21,12 +21,12 @@ public final class ProxyServer: Sendable {
     public static func start(table: RoutingTable, threads: Int, logger: Logger) async throws -> ProxyServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(threads, 1))
         do {
-            let gates = table.backends.map { _ in BackendGate() }
+            let shared = table.backends.map { BackendShared($0, logger: logger) }
             var states: [(ObjectIdentifier, NIOLoopBound<LoopState>)] = []
             for (index, loop) in group.makeIterator().enumerated() {
                 let seed = UInt64.random(in: .min ... .max)
                 let state = try await loop.submit {
-                    NIOLoopBound(try LoopState(eventLoop: loop, loopIndex: index, table: table, gates: gates, seed: seed), eventLoop: loop)
+                    NIOLoopBound(try LoopState(eventLoop: loop, loopIndex: index, table: table, shared: shared, seed: seed), eventLoop: loop)
                 }.get()
                 states.append((ObjectIdentifier(loop), state))
             }

@@ -1,0 +1,80 @@
+import Logging
+import NIOCore
+import SwitchyardCore
+import Synchronization
+
+/// The failure-accrual breaker of one endpoint, shared by every event loop (an operator's
+/// "7 consecutive failures" count every request, whichever loop sent it).
+///
+/// Only endpoints of backends with failure accrual have one. Each loop's runtime of the
+/// endpoint registers itself; a transition reaches every loop's balancer through its event
+/// loop, so the balancers themselves stay lock-free.
+final class EndpointHealth: Sendable {
+    private let accrual: Mutex<FailureAccrual>
+    private let random = Mutex(Xoshiro256(seed: UInt64.random(in: .min ... .max)))
+    private let replicas = Mutex<[NIOLoopBound<EndpointRuntime>]>([])
+    private let logger: Logger
+
+    init(policy: FailureAccrualPolicy, logger: Logger) {
+        self.accrual = Mutex(FailureAccrual(policy: policy))
+        self.logger = logger
+    }
+
+    /// Registers one loop's runtime of the endpoint (called on that loop).
+    func register(_ endpoint: EndpointRuntime) {
+        let bound = NIOLoopBound(endpoint, eventLoop: endpoint.eventLoop)
+        replicas.withLock { $0.append(bound) }
+    }
+
+    /// Whether `endpoint`'s loop may send it a request now; the first request after a
+    /// penalty is the probe, and every loop stops picking the endpoint until it answers.
+    func admit() -> FailureAccrual.Admission {
+        let now = NIODeadline.now().uptimeNanoseconds
+        let admission = accrual.withLock { $0.admit(now: now) }
+        if admission == .probe { broadcast(ready: false) }
+        return admission
+    }
+
+    /// Records a request's outcome; trips or reopens the breaker when it should.
+    func record(failure: Bool) {
+        let now = NIODeadline.now().uptimeNanoseconds
+        let transition = random.withLock { random in
+            accrual.withLock { $0.record(failure: failure, now: now, random: &random) }
+        }
+        switch transition {
+        case .tripped(let penalty)?:
+            logger.info("Consecutive failure-accrual breaker tripped", metadata: ["penalty": "\(DurationText.format(.nanoseconds(Int64(penalty))))"])
+            broadcast(ready: false)
+            scheduleProbe(after: penalty)
+        case .reopened?:
+            logger.info("Consecutive failure-accrual breaker reopened")
+            broadcast(ready: true)
+        case nil:
+            break
+        }
+    }
+
+    /// The probe's client went away before an outcome: let the next request probe.
+    func releaseProbe() {
+        accrual.withLock { $0.releaseProbe(now: NIODeadline.now().uptimeNanoseconds) }
+        broadcast(ready: true)
+    }
+
+    private func scheduleProbe(after penalty: UInt64) {
+        guard let first = replicas.withLock({ $0.first }) else { return }
+        first.eventLoop.scheduleTask(in: .nanoseconds(Int64(clamping: penalty))) { [self] in
+            let ready = accrual.withLock { $0.isReady(now: NIODeadline.now().uptimeNanoseconds) }
+            if ready { broadcast(ready: true) }
+        }
+    }
+
+    private func broadcast(ready: Bool) {
+        for replica in replicas.withLock({ $0 }) {
+            if replica.eventLoop.inEventLoop {
+                replica.value.setReady(ready)
+            } else {
+                replica.eventLoop.execute { replica.value.setReady(ready) }
+            }
+        }
+    }
+}
