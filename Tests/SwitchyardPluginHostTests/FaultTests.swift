@@ -40,11 +40,13 @@ struct FaultTests {
 
     @Test("a chain moves past a faulty resolver to the next")
     func chainSkipsFaults() throws {
-        let faulty = try resolver("overlong")
-        let good = try resolver("plain")
-        let chain = [faulty, good]
-        let answer = chain.lazy.compactMap { $0.resolve(service: Authority(host: "web", port: 80)) }.first
-        #expect(answer?.name == "web")
+        try registry.load(BuildProducts.plugin("StandardResolvers"))
+        let faulty = plugin.resolvers[0].name
+        let chain = try ResolverChain(
+            .services, names: [faulty, "unknown"], registry: registry, configs: [faulty: #"{"mode": "overlong"}"#])
+        let before = plugin.faults
+        #expect(chain.resolve(service: Authority(host: "web", port: 80)) == .init(meta: .default(name: "unknown"), resolver: "unknown"))
+        #expect(plugin.faults == before + 1)
     }
 
     @Test(

@@ -10,13 +10,13 @@ import Synchronization
 /// endpoint registers itself; a transition reaches every loop's balancer through its event
 /// loop, so the balancers themselves stay lock-free.
 final class EndpointHealth: Sendable {
-    private let accrual: Mutex<FailureAccrual>
-    private let random = Mutex(Xoshiro256(seed: UInt64.random(in: .min ... .max)))
+    /// The breaker and the generator for its jitter, behind one lock.
+    private let accrual: Mutex<(breaker: FailureAccrual, random: Xoshiro256)>
     private let replicas = Mutex<[NIOLoopBound<EndpointRuntime>]>([])
     private let logger: Logger
 
     init(policy: FailureAccrualPolicy, logger: Logger) {
-        self.accrual = Mutex(FailureAccrual(policy: policy))
+        self.accrual = Mutex((FailureAccrual(policy: policy), Xoshiro256(seed: UInt64.random(in: .min ... .max))))
         self.logger = logger
     }
 
@@ -30,7 +30,7 @@ final class EndpointHealth: Sendable {
     /// penalty is the probe, and every loop stops picking the endpoint until it answers.
     func admit() -> FailureAccrual.Admission {
         let now = NIODeadline.now().uptimeNanoseconds
-        let admission = accrual.withLock { $0.admit(now: now) }
+        let admission = accrual.withLock { $0.breaker.admit(now: now) }
         if admission == .probe { broadcast(ready: false) }
         return admission
     }
@@ -38,9 +38,7 @@ final class EndpointHealth: Sendable {
     /// Records a request's outcome; trips or reopens the breaker when it should.
     func record(failure: Bool) {
         let now = NIODeadline.now().uptimeNanoseconds
-        let transition = random.withLock { random in
-            accrual.withLock { $0.record(failure: failure, now: now, random: &random) }
-        }
+        let transition = accrual.withLock { $0.breaker.record(failure: failure, now: now, random: &$0.random) }
         switch transition {
         case .tripped(let penalty)?:
             logger.info("Consecutive failure-accrual breaker tripped", metadata: ["penalty": "\(DurationText.format(.nanoseconds(Int64(penalty))))"])
@@ -56,14 +54,14 @@ final class EndpointHealth: Sendable {
 
     /// The probe's client went away before an outcome: let the next request probe.
     func releaseProbe() {
-        accrual.withLock { $0.releaseProbe(now: NIODeadline.now().uptimeNanoseconds) }
+        accrual.withLock { $0.breaker.releaseProbe(now: NIODeadline.now().uptimeNanoseconds) }
         broadcast(ready: true)
     }
 
     private func scheduleProbe(after penalty: UInt64) {
         guard let first = replicas.withLock({ $0.first }) else { return }
         first.eventLoop.scheduleTask(in: .nanoseconds(Int64(clamping: penalty))) { [self] in
-            let ready = accrual.withLock { $0.isReady(now: NIODeadline.now().uptimeNanoseconds) }
+            let ready = accrual.withLock { $0.breaker.isReady(now: NIODeadline.now().uptimeNanoseconds) }
             if ready { broadcast(ready: true) }
         }
     }
