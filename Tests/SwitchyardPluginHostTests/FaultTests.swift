@@ -57,8 +57,11 @@ struct FaultTests {
         balancer.update([BalancerEndpoint(address: "127.0.0.1:1"), BalancerEndpoint(address: "127.0.0.1:2")])
         balancer.setReady(0, false)
         let before = plugin.faults
+        let balancerBefore = plugin.balancers[0].faults.count
         #expect(balancer.pick() == 1)
         #expect(plugin.faults == before + 1)
+        // Counted against the implementation that made it, as /plugins and the metric show.
+        #expect(plugin.balancers[0].faults.count == balancerBefore + 1)
     }
 
     @Test("no ready endpoint means no pick, without asking the plugin")

@@ -11,12 +11,15 @@ public final class BalancerDefinition: Sendable {
     public let summary: String
     /// The plugin that exports it.
     public let context: PluginContext
+    /// Its bad answers.
+    public let faults: FaultRecord
 
     init(def: UnsafePointer<sy_balancer_def>, name: String, summary: String, context: PluginContext) {
         self.def = SendablePointer(def)
         self.name = name
         self.summary = summary
         self.context = context
+        self.faults = FaultRecord(implementation: name, context: context)
     }
 
     /// Checks a config block by creating (and destroying) one instance, and returns the load
@@ -49,7 +52,7 @@ public final class BalancerDefinition: Sendable {
             }
         }
         guard status == SY_OK, let instance else {
-            if status == SY_OK { context.fault(name, "create returned SY_OK without an instance") }
+            if status == SY_OK { faults.record("create returned SY_OK without an instance") }
             throw PluginError(
                 file: context.file,
                 .configRefused(kind: .balancer, name: name, plugin: context.name, message: call.failure ?? "(the plugin gave no reason)"))

@@ -96,7 +96,7 @@ public final class BalancerInstance {
         let why = choice >= 0 && choice < loads.count
             ? "pick returned endpoint \(choice), which is not ready"
             : "pick returned \(choice), outside 0..<\(loads.count)"
-        definition.context.fault(definition.name, why)
+        definition.faults.record(why)
         return loads.firstIndex { $0.ready != 0 }
     }
 }

@@ -9,14 +9,12 @@ let hostABIMinor = Int(SY_ABI_MINOR)
 /// The entry symbol of the ABI major this host speaks.
 let entrySymbol = SY_ENTRY_SYMBOL_V1
 
-/// What the host knows about one plugin while serving its calls: its logger, and its fault
-/// count. Lives as long as the process, like the plugin itself.
+/// What the host knows about one plugin while serving its calls: its name and logger. Lives as
+/// long as the process, like the plugin itself.
 public final class PluginContext: Sendable {
     /// The plugin file.
     public let file: String
     private let identity: Mutex<(name: String, logger: Logger)>
-    private let faultCount = Atomic<Int>(0)
-    private let reportedFaults = Mutex<Set<String>>([])
 
     init(file: String, logger: Logger) {
         self.file = file
@@ -34,19 +32,6 @@ public final class PluginContext: Sendable {
         identity.withLock {
             $0.name = name
             $0.logger[metadataKey: "plugin"] = "\(name)"
-        }
-    }
-
-    /// How many faults (bad answers) the plugin has made.
-    public var faults: Int { faultCount.load(ordering: .relaxed) }
-
-    /// Records a fault of `implementation`: counted every time, logged the first time that
-    /// implementation faults (a plugin answering badly per request must not flood the log).
-    func fault(_ implementation: String, _ what: String) {
-        faultCount.add(1, ordering: .relaxed)
-        let first = reportedFaults.withLock { $0.insert(implementation).inserted }
-        if first {
-            logger.error("plugin fault in \(implementation): \(what) (answered safely; later faults are counted, not logged)")
         }
     }
 

@@ -17,7 +17,7 @@ public final class LoadedPlugin: Sendable {
     public let resolvers: [ResolverDefinition]
     /// The balancers it exports, in descriptor order.
     public let balancers: [BalancerDefinition]
-    /// Its host-side context: logger and fault count.
+    /// Its host-side context: name and logger.
     public let context: PluginContext
 
     init(
@@ -35,5 +35,7 @@ public final class LoadedPlugin: Sendable {
     }
 
     /// How many faults its implementations have made.
-    public var faults: Int { context.faults }
+    public var faults: Int {
+        resolvers.reduce(0) { $0 + $1.faults.count } + balancers.reduce(0) { $0 + $1.faults.count }
+    }
 }

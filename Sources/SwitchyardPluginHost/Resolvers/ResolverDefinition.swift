@@ -11,12 +11,15 @@ public final class ResolverDefinition: Sendable {
     public let summary: String
     /// The plugin that exports it.
     public let context: PluginContext
+    /// Its bad answers.
+    public let faults: FaultRecord
 
     init(def: UnsafePointer<sy_resolver_def>, name: String, summary: String, context: PluginContext) {
         self.def = SendablePointer(def)
         self.name = name
         self.summary = summary
         self.context = context
+        self.faults = FaultRecord(implementation: name, context: context)
     }
 
     /// Whether it answers for services (parents and backends).
@@ -32,7 +35,7 @@ public final class ResolverDefinition: Sendable {
             CallState.run { call in def.pointer.pointee.create(def.pointer.pointee.context, strings[0], call, &instance) }
         }
         guard status == SY_OK, let instance else {
-            if status == SY_OK { context.fault(name, "create returned SY_OK without an instance") }
+            if status == SY_OK { faults.record("create returned SY_OK without an instance") }
             throw PluginError(
                 file: context.file,
                 .configRefused(kind: .resolver, name: name, plugin: context.name, message: call.failure ?? "(the plugin gave no reason)"))
@@ -75,24 +78,24 @@ public final class ResolverDefinition: Sendable {
     private func check(_ outcome: (sy_status, CallState)) -> Meta? {
         let (status, call) = outcome
         if let misuse = call.misuse {
-            context.fault(name, misuse)
+            faults.record(misuse)
             return nil
         }
         switch (status, call.answer) {
         case (SY_OK, .success(let meta)?):
             return meta
         case (SY_OK, .failure(let error)?):
-            context.fault(name, "malformed metadata answer: \(error)")
+            faults.record("malformed metadata answer: \(error)")
         case (SY_OK, nil):
-            context.fault(name, "returned SY_OK without calling answer_meta()")
+            faults.record("returned SY_OK without calling answer_meta()")
         case (SY_DECLINE, nil):
             return nil
         case (SY_DECLINE, _?):
-            context.fault(name, "called answer_meta() but returned SY_DECLINE")
+            faults.record("called answer_meta() but returned SY_DECLINE")
         case (SY_ERROR, _):
-            context.fault(name, "resolve failed: \(call.failure ?? "(no message)")")
+            faults.record("resolve failed: \(call.failure ?? "(no message)")")
         default:
-            context.fault(name, "returned unknown status \(status)")
+            faults.record("returned unknown status \(status)")
         }
         return nil
     }
