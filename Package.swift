@@ -32,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // The ABI: one header, written as the spec.
@@ -65,6 +66,7 @@ let package = Package(
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: [
                 // The request path touches class state many times per request; release builds
@@ -80,6 +82,7 @@ let package = Package(
         .executableTarget(
             name: "switchyard",
             dependencies: [
+                "SwitchyardCore",
                 "SwitchyardPluginHost",
                 "SwitchyardProxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -130,7 +133,9 @@ let package = Package(
         .testTarget(name: "SwitchyardPluginHostTests", dependencies: ["SwitchyardPluginHost", "SwitchyardTestSupport"]),
         .testTarget(name: "StandardPluginsTests", dependencies: ["SwitchyardPluginHost", "SwitchyardTestSupport"]),
         .testTarget(name: "SwitchyardCLITests", dependencies: ["SwitchyardTestSupport"]),
-        .testTarget(name: "SwitchyardProxyTests", dependencies: ["SwitchyardProxy", "SwitchyardTestSupport"]),
+        .testTarget(
+            name: "SwitchyardProxyTests",
+            dependencies: ["SwitchyardProxy", "SwitchyardTestSupport", .product(name: "NIOCore", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -31,9 +31,14 @@ final class BackendRuntime {
     private var queue = CircularBuffer<Exchange>()
     private var failfastTimer: Scheduled<Void>?
     private let gate: BackendGate
+    private let metrics: BalancerMetrics
 
-    init(config: RoutingTable.Backend, balancer: BalancerInstance, gate: BackendGate, healths: [EndpointHealth?], eventLoop: EventLoop) throws {
+    init(
+        config: RoutingTable.Backend, balancer: BalancerInstance, gate: BackendGate, healths: [EndpointHealth?], metrics: BalancerMetrics,
+        eventLoop: EventLoop
+    ) throws {
         self.gate = gate
+        self.metrics = metrics
         self.config = config
         self.balancer = balancer
         self.eventLoop = eventLoop
@@ -70,6 +75,7 @@ final class BackendRuntime {
             exchange.fail(.loadShed(describe("service unavailable: queue is full")))
         } else {
             queue.append(exchange)
+            metrics.queueLength.increment()
             exchange.state = .queued(self)
             if failfastTimer == nil {
                 failfastTimer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(config.failfastTimeout.nanoseconds)) {
@@ -108,6 +114,7 @@ final class BackendRuntime {
         gate.open()
         while let exchange = queue.first, let endpoint = pick(for: exchange) {
             _ = queue.popFirst()
+            metrics.queueLength.decrement()
             endpoint.start(exchange)
         }
         if queue.isEmpty { cancelTimer() }
@@ -115,7 +122,10 @@ final class BackendRuntime {
 
     /// Takes a queued exchange out (its client went away).
     func remove(_ exchange: Exchange) {
-        if let i = queue.firstIndex(where: { $0 === exchange }) { queue.remove(at: i) }
+        if let i = queue.firstIndex(where: { $0 === exchange }) {
+            queue.remove(at: i)
+            metrics.queueLength.decrement()
+        }
         if queue.isEmpty { cancelTimer() }
     }
 
@@ -126,6 +136,7 @@ final class BackendRuntime {
         guard !queue.isEmpty else { return }
         gate.shut()
         while let exchange = queue.popFirst() {
+            metrics.queueLength.decrement()
             exchange.fail(.failFast(describe("service in fail-fast")))
         }
     }

@@ -13,10 +13,12 @@ final class EndpointHealth: Sendable {
     /// The breaker and the generator for its jitter, behind one lock.
     private let accrual: Mutex<(breaker: FailureAccrual, random: Xoshiro256)>
     private let replicas = Mutex<[NIOLoopBound<EndpointRuntime>]>([])
+    private let metrics: BreakerMetrics
     private let logger: Logger
 
-    init(policy: FailureAccrualPolicy, logger: Logger) {
+    init(policy: FailureAccrualPolicy, metrics: BreakerMetrics, logger: Logger) {
         self.accrual = Mutex((FailureAccrual(policy: policy), Xoshiro256(seed: UInt64.random(in: .min ... .max))))
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -31,20 +33,28 @@ final class EndpointHealth: Sendable {
     func admit() -> FailureAccrual.Admission {
         let now = NIODeadline.now().uptimeNanoseconds
         let admission = accrual.withLock { $0.breaker.admit(now: now) }
-        if admission == .probe { broadcast(ready: false) }
+        if admission == .probe {
+            metrics.didProbe()
+            broadcast(ready: false)
+        }
         return admission
     }
 
     /// Records a request's outcome; trips or reopens the breaker when it should.
     func record(failure: Bool) {
         let now = NIODeadline.now().uptimeNanoseconds
-        let transition = accrual.withLock { $0.breaker.record(failure: failure, now: now, random: &$0.random) }
+        let (transition, wasClosed) = accrual.withLock { accrual in
+            let wasClosed = if case .closed = accrual.breaker.state { true } else { false }
+            return (accrual.breaker.record(failure: failure, now: now, random: &accrual.random), wasClosed)
+        }
         switch transition {
         case .tripped(let penalty)?:
+            metrics.didTrip(wasReady: wasClosed)
             logger.info("Consecutive failure-accrual breaker tripped", metadata: ["penalty": "\(DurationText.format(.nanoseconds(Int64(penalty))))"])
             broadcast(ready: false)
             scheduleProbe(after: penalty)
         case .reopened?:
+            metrics.didReopen()
             logger.info("Consecutive failure-accrual breaker reopened")
             broadcast(ready: true)
         case nil:

@@ -139,13 +139,17 @@ final class ProxyServerHandler: ChannelDuplexHandler {
                 return
             }
         }
-        guard let backend = choose(rule) else {
+        guard let chosen = choose(rule) else {
             respond(with: .loadShed(parent.describe(error: "no backend available")), isGRPC: isGRPC)
             discarding = true
             return
         }
+        let backend = rule.backends[chosen]
+        let metrics = loop.metrics.routeBackends[serviceIndex][selection.route][selection.rule][chosen]
+        metrics.requests.increment()
         switch backend.target {
         case .fail(let message):
+            loop.responseStatuses.record(metrics, status: -1, error: .badGateway)
             respond(with: .badGateway(backend.backend.meta.describe(error: message)), isGRPC: isGRPC)
             discarding = true
         case .backend(let index):
@@ -153,7 +157,7 @@ final class ProxyServerHandler: ChannelDuplexHandler {
                 head.headers.remove(name: "expect")
                 writeResponse(.head(HTTPResponseHead(version: head.version, status: .continue)), flush: true)
             }
-            let exchange = Exchange(server: self, eventLoop: loop.eventLoop, requestHead: head, isGRPC: isGRPC)
+            let exchange = Exchange(server: self, eventLoop: loop.eventLoop, requestHead: head, isGRPC: isGRPC, metrics: metrics)
             self.exchange = exchange
             loop.backends[index].dispatch(exchange)
         }
@@ -198,7 +202,8 @@ final class ProxyServerHandler: ChannelDuplexHandler {
     /// The rule's distribution: weighted random among available backends, or the first
     /// available. When none is available the choice ignores availability, so the request
     /// reaches a backend that sheds it with its own message; only an empty list gives nil.
-    private func choose(_ rule: RouteRule) -> RouteBackend? {
+    /// Returns the index of the chosen backend in the rule.
+    private func choose(_ rule: RouteRule) -> Int? {
         func available(_ backend: RouteBackend) -> Bool {
             if case .backend(let index) = backend.target { return loop.backends[index].isAvailable }
             return true
@@ -206,17 +211,17 @@ final class ProxyServerHandler: ChannelDuplexHandler {
         return choose(rule, where: available) ?? choose(rule, where: { _ in true })
     }
 
-    private func choose(_ rule: RouteRule, where eligible: (RouteBackend) -> Bool) -> RouteBackend? {
+    private func choose(_ rule: RouteRule, where eligible: (RouteBackend) -> Bool) -> Int? {
         switch rule.distribution {
         case .firstAvailable:
-            return rule.backends.first(where: eligible)
+            return rule.backends.firstIndex(where: eligible)
         case .randomAvailable:
             var total = 0
             for backend in rule.backends where eligible(backend) { total += backend.weight }
             guard total > 0 else { return nil }
             var point = loop.random.next(below: total)
-            for backend in rule.backends where eligible(backend) {
-                if point < backend.weight { return backend }
+            for (index, backend) in rule.backends.enumerated() where eligible(backend) {
+                if point < backend.weight { return index }
                 point -= backend.weight
             }
             return nil

@@ -20,8 +20,10 @@ final class Exchange {
     let eventLoop: EventLoop
     /// The request head as it will be sent upstream (filters applied, hop-by-hop removed).
     private(set) var requestHead: HTTPRequestHead
-    /// Whether errors answer in gRPC form.
+    /// Whether errors answer in gRPC form (and statuses count as gRPC statuses).
     let isGRPC: Bool
+    /// The route backend's series.
+    private let metrics: RouteBackendMetrics
     var state: State = .routing
     private var pending = CircularBuffer<HTTPServerRequestPart>()
     private var requestEnded = false
@@ -40,11 +42,12 @@ final class Exchange {
     /// PERMISSION_DENIED, INTERNAL, UNAVAILABLE, DATA_LOSS.
     private static let failingGRPCCodes: Set<Int> = [2, 4, 7, 13, 14, 15]
 
-    init(server: ProxyServerHandler, eventLoop: EventLoop, requestHead: HTTPRequestHead, isGRPC: Bool) {
+    init(server: ProxyServerHandler, eventLoop: EventLoop, requestHead: HTTPRequestHead, isGRPC: Bool, metrics: RouteBackendMetrics) {
         self.server = server
         self.eventLoop = eventLoop
         self.requestHead = requestHead
         self.isGRPC = isGRPC
+        self.metrics = metrics
         HopByHop.strip(&self.requestHead.headers)
         self.requestHead.version = .http1_1
     }
@@ -173,6 +176,7 @@ final class Exchange {
 
     private func complete(_ endpoint: EndpointRuntime) {
         state = .done
+        record(.none)
         endpoint.requestFinished()
         // A 5xx or a failing gRPC status is a failure; a 429, or no grpc-status, is not.
         let failed = responseStatus >= 500 || grpcStatus.map { Self.failingGRPCCodes.contains($0) } ?? false
@@ -217,6 +221,13 @@ final class Exchange {
     /// Ends the exchange with a synthetic error (or, once a response has started, by closing
     /// the client connection: a partial response cannot be turned into an error).
     func fail(_ error: SyntheticError) {
+        let cause: ResponseError =
+            switch error.status {
+            case .gatewayTimeout: .failFast
+            case .serviceUnavailable: .loadShed
+            default: .badGateway
+            }
+        record(cause)
         let wasStarted = responseStarted
         abandon()
         if wasStarted {
@@ -235,7 +246,15 @@ final class Exchange {
             if isProbe { endpoint.health?.releaseProbe() }
         default: break
         }
+        if case .done = state {} else { record(.cancel) }
         abandon()
+    }
+
+    /// Counts how the response ended: the upstream's status (the gRPC status for gRPC
+    /// services), or none when it never answered.
+    private func record(_ error: ResponseError) {
+        let status = !responseStarted ? -1 : isGRPC ? grpcStatus ?? -1 : responseStatus
+        server.loop.responseStatuses.record(metrics, status: status, error: error)
     }
 
     private func abandon() {

@@ -11,16 +11,23 @@ final class LoopState {
     let table: RoutingTable
     let backends: [BackendRuntime]
     var random: Xoshiro256
+    /// The table's series; the request path only increments them.
+    let metrics: ProxyMetrics
+    /// This loop's response-status handles.
+    var responseStatuses = ResponseStatusCounters()
 
-    init(eventLoop: EventLoop, loopIndex: Int, table: RoutingTable, shared: [BackendShared], seed: UInt64) throws {
+    init(eventLoop: EventLoop, loopIndex: Int, table: RoutingTable, metrics: ProxyMetrics, shared: [BackendShared], seed: UInt64) throws {
         self.eventLoop = eventLoop
         self.table = table
+        self.metrics = metrics
         var random = Xoshiro256(seed: seed)
         var backends: [BackendRuntime] = []
         for (index, backend) in table.backends.enumerated() {
             let balancer = try backend.balancer.makeInstance(configJSON: backend.balancerConfig, seed: random.next(), loopIndex: loopIndex)
-            backends.append(try BackendRuntime(
-                    config: backend, balancer: balancer, gate: shared[index].gate, healths: shared[index].healths, eventLoop: eventLoop))
+            backends.append(
+                try BackendRuntime(
+                    config: backend, balancer: balancer, gate: shared[index].gate, healths: shared[index].healths,
+                    metrics: metrics.balancers[index], eventLoop: eventLoop))
         }
         self.backends = backends
         self.random = random
@@ -33,13 +40,11 @@ struct BackendShared: Sendable {
     let gate = BackendGate()
     let healths: [EndpointHealth?]
 
-    init(_ backend: RoutingTable.Backend, logger: Logger) {
-        healths = backend.endpoints.map { endpoint in
+    init(_ backend: RoutingTable.Backend, breakers: [BreakerMetrics]?, logger: Logger) {
+        let logger = logger.entering(.service(backend.backend.meta)).targeting("switchyard::breaker")
+        healths = backend.endpoints.enumerated().map { index, endpoint in
             backend.failureAccrual.map { policy in
-                var logger = logger
-                logger[metadataKey: "service"] = "\(backend.backend.meta.errorSubject)"
-                logger[metadataKey: "endpoint"] = "\(endpoint.address)"
-                return EndpointHealth(policy: policy, logger: logger)
+                EndpointHealth(policy: policy, metrics: breakers![index], logger: logger.entering(.endpoint(endpoint.address)))
             }
         }
     }

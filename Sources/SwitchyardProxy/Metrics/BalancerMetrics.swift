@@ -1,0 +1,75 @@
+import Prometheus
+import SwitchyardCore
+
+/// The series of one backend's balancer: its endpoints by state, for every parent routing to
+/// it (DESIGN.md §8), and the length of its queue.
+final class BalancerMetrics: Sendable {
+    /// `outbound_http_balancer_endpoints{endpoint_state="ready"}`, one per parent.
+    private let ready: [Gauge]
+    /// `outbound_http_balancer_endpoints{endpoint_state="pending"}`, one per parent.
+    private let pending: [Gauge]
+    /// Requests waiting in the backend's queues (every event loop's).
+    let queueLength: Gauge
+
+    /// Registers the series of `backend`, routed to by `parents`; every endpoint starts ready.
+    init(registry: PrometheusCollectorRegistry, backend: RoutingTable.Backend, parents: [ParentRef]) {
+        let backendLabels = MetricLabels.backend(backend.backend)
+        func endpoints(_ parent: ParentRef, _ state: String) -> Gauge {
+            registry.makeGauge(
+                descriptor: MetricFamilies.balancerEndpoints,
+                labels: MetricLabels.parent(parent) + backendLabels + [("endpoint_state", state)])
+        }
+        ready = parents.map { endpoints($0, "ready") }
+        pending = parents.map { endpoints($0, "pending") }
+        for gauge in ready { gauge.set(Int64(backend.endpoints.count)) }
+        for gauge in pending { gauge.set(Int64(0)) }
+        queueLength = registry.makeGauge(descriptor: MetricFamilies.balancerQueueLength, labels: backendLabels)
+    }
+
+    /// One endpoint left the ready set (its breaker tripped).
+    func endpointPending() {
+        for gauge in ready { gauge.decrement() }
+        for gauge in pending { gauge.increment() }
+    }
+
+    /// One endpoint is back in the ready set (its breaker reopened).
+    func endpointReady() {
+        for gauge in pending { gauge.decrement() }
+        for gauge in ready { gauge.increment() }
+    }
+}
+
+/// The breaker transitions of one endpoint, and the balancer gauges they move.
+final class BreakerMetrics: Sendable {
+    private let tripped: Counter
+    private let probing: Counter
+    private let reopened: Counter
+    private let balancer: BalancerMetrics
+
+    init(registry: PrometheusCollectorRegistry, backend: BackendRef, endpoint: Authority, balancer: BalancerMetrics) {
+        self.balancer = balancer
+        func transitions(_ transition: String) -> Counter {
+            registry.makeCounter(
+                descriptor: MetricFamilies.breakerTransitions,
+                labels: MetricLabels.backend(backend) + [("endpoint_addr", endpoint.description), ("transition", transition)])
+        }
+        tripped = transitions("tripped")
+        probing = transitions("probing")
+        reopened = transitions("reopened")
+    }
+
+    /// The breaker tripped; `wasReady` when it left the ready set by it (not a failed probe).
+    func didTrip(wasReady: Bool) {
+        tripped.increment()
+        if wasReady { balancer.endpointPending() }
+    }
+
+    /// A probe was admitted.
+    func didProbe() { probing.increment() }
+
+    /// The breaker reopened.
+    func didReopen() {
+        reopened.increment()
+        balancer.endpointReady()
+    }
+}

@@ -1,0 +1,49 @@
+import Prometheus
+import SwitchyardCore
+
+/// The name and help text of every metric family the proxy exports (DESIGN.md §8).
+enum MetricFamilies {
+    private static func route(_ proto: ServiceProtocol) -> String { proto == .grpc ? "grpc_route_backend" : "http_route_backend" }
+
+    /// `outbound_{http,grpc}_route_backend_requests_total`.
+    static func routeBackendRequests(_ proto: ServiceProtocol) -> MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "outbound", subsystem: route(proto), metricName: "requests", unitName: "total",
+            helpText: "Requests dispatched to \(proto == .grpc ? "a gRPC" : "an HTTP") route backend.")
+    }
+
+    /// `outbound_{http,grpc}_route_backend_response_statuses_total`.
+    static func routeBackendResponseStatuses(_ proto: ServiceProtocol) -> MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "outbound", subsystem: route(proto), metricName: "response_statuses", unitName: "total",
+            helpText: "Responses of \(proto == .grpc ? "a gRPC" : "an HTTP") route backend by status and error.")
+    }
+
+    /// `outbound_http_balancer_endpoints`.
+    static var balancerEndpoints: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "outbound", subsystem: "http_balancer", metricName: "endpoints", unitName: "",
+            helpText: "Endpoints of a backend's balancer by state: ready, or pending (out of rotation, such as a tripped breaker).")
+    }
+
+    /// `outbound_http_balancer_queue_length`.
+    static var balancerQueueLength: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "outbound", subsystem: "http_balancer", metricName: "queue_length", unitName: "",
+            helpText: "Requests waiting in a backend's queues for a ready endpoint.")
+    }
+
+    /// `outbound_http_breaker_transitions_total`.
+    static var breakerTransitions: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "outbound", subsystem: "http_breaker", metricName: "transitions", unitName: "total",
+            helpText: "Failure-accrual breaker transitions of an endpoint: tripped, probing (a probe admitted), reopened.")
+    }
+
+    /// `switchyard_plugin_faults_total`.
+    static var pluginFaults: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "switchyard", subsystem: "plugin", metricName: "faults", unitName: "total",
+            helpText: "Bad answers from a plugin's resolver or balancer, each answered safely by the host.")
+    }
+}

@@ -1,0 +1,67 @@
+import Prometheus
+import SwitchyardCore
+
+/// The series of one route backend (parent × route × backend): its request counter, made when
+/// the config loads, and its response-status counters, made the first time each status and
+/// error is seen (an event loop keeps the handles it has seen, see ``ResponseStatusCounters``).
+final class RouteBackendMetrics: Sendable {
+    /// Requests dispatched to the route backend.
+    let requests: Counter
+    private let registry: PrometheusCollectorRegistry
+    private let proto: ServiceProtocol
+    private let statusLabel: String
+    private let labels: MetricLabels.Labels
+
+    init(registry: PrometheusCollectorRegistry, proto: ServiceProtocol, labels: MetricLabels.Labels) {
+        self.registry = registry
+        self.labels = labels
+        self.requests = registry.makeCounter(descriptor: MetricFamilies.routeBackendRequests(proto), labels: labels)
+        self.proto = proto
+        self.statusLabel = proto == .grpc ? "grpc_status" : "http_status"
+    }
+
+    /// The counter of responses that ended with `status` (`""` when no response came) and
+    /// `error` (`""` when none).
+    func statusCounter(status: String, error: String) -> Counter {
+        registry.makeCounter(descriptor: MetricFamilies.routeBackendResponseStatuses(proto), labels: labels + [(statusLabel, status), ("error", error)])
+    }
+}
+
+/// How a route backend's response ended, for the `error` label.
+enum ResponseError: String, Sendable {
+    /// The response ended normally.
+    case none = ""
+    /// The request waited the failfast timeout in the queue (504).
+    case failFast = "FAIL_FAST"
+    /// The queue was full or the backend in fail-fast (503).
+    case loadShed = "LOAD_SHED"
+    /// A `fail` backend, an upstream that could not be reached, or one that broke off (502).
+    case badGateway = "BAD_GATEWAY"
+    /// The client went away before the response ended.
+    case cancel = "CANCEL"
+}
+
+/// One event loop's response-status handles: looked up without a lock, made (under the
+/// registry's lock) only the first time a loop sees a route backend answer a status.
+struct ResponseStatusCounters {
+    private struct Key: Hashable {
+        let routeBackend: ObjectIdentifier
+        let status: Int
+        let error: ResponseError
+    }
+
+    private var counters: [Key: Counter] = [:]
+
+    /// Counts one response of `routeBackend`; `status` is the HTTP or gRPC status, or -1 when
+    /// there was none.
+    mutating func record(_ routeBackend: RouteBackendMetrics, status: Int, error: ResponseError) {
+        let key = Key(routeBackend: ObjectIdentifier(routeBackend), status: status, error: error)
+        if let counter = counters[key] {
+            counter.increment()
+            return
+        }
+        let counter = routeBackend.statusCounter(status: status < 0 ? "" : String(status), error: error.rawValue)
+        counters[key] = counter
+        counter.increment()
+    }
+}
