@@ -19,24 +19,19 @@ struct Demo: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the demo's config and exit.")
     var printConfig = false
 
+    @OptionGroup var logging: LogOptions
+
     func run() async throws {
         if printConfig {
             print(DemoConfig.yaml)
             return
         }
-        var logger = Logger(label: "switchyard")
-        logger.logLevel = .info
+        let (logger, level) = try logging.bootstrap()
         let (stopRequests, requestStop) = AsyncStream<Void>.makeStream()
         let watch = SignalWatch([SIGTERM, SIGINT]) { requestStop.yield() }
         defer { watch.cancel() }
 
-        let table: RoutingTable
-        do {
-            table = try RoutingTable(config: try ProxyConfig(yaml: DemoConfig.yaml), pluginDirectory: pluginDir ?? executableDirectory(), logger: logger)
-        } catch {
-            printError("switchyard demo: \(error)")
-            throw ExitCode.failure
-        }
+        let config = try! ProxyConfig(yaml: DemoConfig.yaml)  // a test keeps it valid
         let upstreamGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var upstreams: [DemoUpstream] = []
         for upstream in DemoConfig.upstreams {
@@ -51,8 +46,17 @@ struct Demo: AsyncParsableCommand {
                 throw ExitCode.failure
             }
         }
-        let server = try await ProxyServer.start(table: table, threads: 1, logger: logger)
-        let listen = table.config.listen
+        let runtime: ProxyRuntime
+        do {
+            runtime = try await ProxyRuntime.start(
+                config: config, pluginDirectory: pluginDir ?? executableDirectory(), threads: 1, logLevel: level, logger: logger)
+        } catch {
+            printError("switchyard demo: \(error)")
+            for upstream in upstreams { await upstream.stop() }
+            try? await upstreamGroup.shutdownGracefully()
+            throw ExitCode.failure
+        }
+        let listen = config.listen
         print(
             """
 
@@ -65,17 +69,13 @@ struct Demo: AsyncParsableCommand {
                   # ~90/10 between web-v1 and web-v2; p2c-peak-ewma sends the slow web-v1-1 less
               curl --http2-prior-knowledge -H 'host: web-v2.demo.svc.cluster.local' http://\(listen)/
               curl -i -H 'host: nope.demo' http://\(listen)/      # 404 with switchyard-proxy-error
+              curl -s http://\(config.admin)/metrics | grep route_backend_requests
             The config is examples/quickstart.yaml (switchyard demo --print-config). Ctrl-C stops.
 
             """)
         fflush(nil)
-        Task {
-            for await _ in stopRequests {
-                try? await server.stop()
-                break
-            }
-        }
-        try await server.waitUntilClosed()
+        await runtime.stopRequested(stopRequests, requester: requestStop)
+        await runtime.stop()
         for upstream in upstreams { await upstream.stop() }
         try? await upstreamGroup.shutdownGracefully()
     }

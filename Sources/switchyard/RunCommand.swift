@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Logging
+import SwitchyardCore
 import SwitchyardProxy
 
 #if canImport(Glibc)
@@ -15,40 +16,55 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .long, help: "Folder the config's plugin files are relative to (default: the switchyard binary's folder).")
     var pluginDir: String?
 
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (default: SWITCHYARD_LOG or info).")
-    var logLevel: String?
+    @OptionGroup var logging: LogOptions
 
     var pluginDirectory: String { pluginDir ?? executableDirectory() }
 
-    /// Reads and resolves the config, or exits with the error naming its path.
-    func loadTable(logger: Logger) throws -> RoutingTable {
-        let text: String
+    /// Reads and parses the config, or exits with the error naming its path.
+    func loadConfig() throws -> ProxyConfig {
         do {
-            text = try readFile(config)
-        } catch {
-            printError("switchyard: \(config): \(error)")
-            throw ExitCode.failure
-        }
-        do {
-            let parsed = try ProxyConfig(yaml: text)
-            return try RoutingTable(config: parsed, pluginDirectory: pluginDirectory, logger: logger)
+            return try ProxyConfig(yaml: try readFile(config))
         } catch {
             printError("switchyard: \(config): \(error)")
             throw ExitCode.failure
         }
     }
 
-    func makeLogger() throws -> Logger {
+    /// Reads and resolves the config, or exits with the error naming its path.
+    func loadTable(logger: Logger) throws -> RoutingTable {
+        do {
+            return try RoutingTable(config: try loadConfig(), pluginDirectory: pluginDirectory, logger: logger)
+        } catch let error as ConfigError {
+            printError("switchyard: \(config): \(error)")
+            throw ExitCode.failure
+        }
+    }
+}
+
+/// Logging options: the level (changeable later on the admin port) and the line format.
+struct LogOptions: ParsableArguments {
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (default: SWITCHYARD_LOG or info).")
+    var logLevel: String?
+
+    @Option(name: .long, help: "Log line format: plain or json.")
+    var logFormat: LogFormat = .plain
+
+    /// Installs the proxy's log handler for the whole process; returns the root logger and
+    /// the level control the admin port changes.
+    func bootstrap() throws -> (Logger, LogLevelControl) {
         let text = logLevel ?? getenv("SWITCHYARD_LOG").map { String(cString: $0) } ?? "info"
-        guard let level = Logger.Level(rawValue: text.lowercased()) else {
+        guard let level = LogLevelControl.parse(text) else {
             printError("switchyard: --log-level: '\(text)' is not one of trace, debug, info, notice, warning, error, critical")
             throw ExitCode.validationFailure
         }
-        var logger = Logger(label: "switchyard")
-        logger.logLevel = level
-        return logger
+        let control = LogLevelControl(level)
+        let format = logFormat
+        LoggingSystem.bootstrap { label in SwitchyardLogHandler(label: label, format: format, control: control) }
+        return (Logger(label: "switchyard"), control)
     }
 }
+
+extension LogFormat: ExpressibleByArgument {}
 
 /// `switchyard run`: serve traffic.
 struct Run: AsyncParsableCommand {
@@ -59,23 +75,40 @@ struct Run: AsyncParsableCommand {
     @Option(name: .long, help: "Event-loop threads (default: one per core).")
     var threads: Int?
 
+    @Option(name: .long, help: "Admin address, overriding the config's admin (such as 127.0.0.1:0 for any free port).")
+    var admin: String?
+
     func run() async throws {
-        let logger = try options.makeLogger()
+        let (logger, level) = try options.logging.bootstrap()
+        var adminAddress: Authority?
+        if let admin {
+            do {
+                adminAddress = try Authority(parsing: admin, allowsPortZero: true)
+            } catch {
+                printError("switchyard: --admin: \(error)")
+                throw ExitCode.validationFailure
+            }
+        }
         // Watch for signals before anything starts, so an early SIGTERM is not lost.
         let (stopRequests, requestStop) = AsyncStream<Void>.makeStream()
         let watch = SignalWatch([SIGTERM, SIGINT]) { requestStop.yield() }
         defer { watch.cancel() }
-        let table = try options.loadTable(logger: logger)
-        let server = try await ProxyServer.start(table: table, threads: threads ?? ProxyServer.defaultThreadCount, logger: logger)
-        Task {
-            for await _ in stopRequests {
-                logger.info("stopping")
-                try? await server.stop()
-                break
-            }
+        let config = try options.loadConfig()
+        let runtime: ProxyRuntime
+        do {
+            runtime = try await ProxyRuntime.start(
+                config: config, pluginDirectory: options.pluginDirectory, adminAddress: adminAddress,
+                threads: threads ?? ProxyServer.defaultThreadCount, logLevel: level, logger: logger)
+        } catch {
+            printError("switchyard: \(options.config): \(error)")
+            throw ExitCode.failure
         }
-        try await server.waitUntilClosed()
+        // Stop here, not in the signal's task: the process must not exit while it stops.
+        await runtime.stopRequested(stopRequests, requester: requestStop)
+        logger.info("stopping")
+        await runtime.stop()
     }
+
 }
 
 /// `switchyard check`: validate a config and print the resolved table.
@@ -85,7 +118,7 @@ struct Check: ParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
-        let table = try options.loadTable(logger: try options.makeLogger())
+        let table = try options.loadTable(logger: try options.logging.bootstrap().0)
         print(table.summary)
     }
 }

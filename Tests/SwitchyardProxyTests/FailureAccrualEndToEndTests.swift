@@ -4,13 +4,14 @@ import Testing
 
 /// The consecutive-failures breaker over real sockets: an endpoint answering 500s trips after
 /// maxFailures, gets no traffic during its penalty, gets exactly one probe when the penalty
-/// ends, and comes back when a probe succeeds.
+/// ends, and comes back when a probe succeeds; the endpoints gauge and the log say so.
 @Suite("Failure accrual end to end", .serialized)
 final class FailureAccrualEndToEndTests {
     let upstreams: BackgroundProcess
     let ports: [String: Int]
     let proxy: BackgroundProcess
     let port: Int
+    let admin: Int
     let host = "web.test.svc.cluster.local"
 
     init() throws {
@@ -28,6 +29,17 @@ final class FailureAccrualEndToEndTests {
                       - { address: 127.0.0.1:\(ports["good"]!) }
                       - { address: 127.0.0.1:\(ports["flaky"]!) }
                 """)
+        admin = try Peers.adminPort(of: proxy)
+    }
+
+    /// The balancer's endpoints in `state`, from `/metrics`.
+    func endpoints(_ state: String) throws -> Double? {
+        let labels = """
+            parent_group="core",parent_kind="Service",parent_namespace="test",parent_name="web",parent_port="80",parent_section_name="",\
+            backend_group="core",backend_kind="Service",backend_namespace="test",backend_name="web",backend_port="80",backend_section_name="",\
+            endpoint_state="\(state)"
+            """
+        return Peers.metric(try Peers.admin(admin, "/metrics").body, "outbound_http_balancer_endpoints{\(labels)}")
     }
 
     deinit {
@@ -48,11 +60,14 @@ final class FailureAccrualEndToEndTests {
 
     @Test("trips after maxFailures, sits out its penalty, probes once, reopens")
     func breakerCycle() throws {
+        #expect(try endpoints("ready") == 2 && endpoints("pending") == 0)
         // Round-robin alternates, so six requests reach flaky three times: it trips.
         let first = try (0..<6).map { _ in try Curl.request(port: port, host: host, path: "/x") }
         #expect(first.filter { $0.status == 500 }.count == 3)
-        _ = try proxy.waitForLine(containing: "Consecutive failure-accrual breaker tripped")
-        #expect(proxy.text.contains("endpoint=127.0.0.1:\(ports["flaky"]!)"))
+        let context = "service{ns=test name=web port=80}:endpoint{addr=127.0.0.1:\(ports["flaky"]!)}: switchyard::breaker:"
+        let tripped = try proxy.waitForLine(containing: "Consecutive failure-accrual breaker tripped")
+        #expect(tripped.contains(" INFO \(context) Consecutive failure-accrual breaker tripped"), "\(tripped)")
+        #expect(try endpoints("ready") == 1 && endpoints("pending") == 1)
 
         // Penalty 2 s: nothing reaches flaky for most of it.
         #expect(try traffic(for: 1.5).allSatisfy { $0 == "good" })
@@ -67,9 +82,19 @@ final class FailureAccrualEndToEndTests {
         while !proxy.text.contains("Consecutive failure-accrual breaker reopened"), Date() < deadline {
             _ = try traffic(for: 0.2)
         }
-        _ = try proxy.waitForLine(containing: "Consecutive failure-accrual breaker reopened", timeout: 1)
+        let reopened = try proxy.waitForLine(containing: "Consecutive failure-accrual breaker reopened", timeout: 1)
+        #expect(reopened.contains(" INFO \(context) Consecutive failure-accrual breaker reopened"), "\(reopened)")
         let after = try traffic(for: 0.5)
         #expect(after.contains("flaky") && after.contains("good"), "\(after)")
+        #expect(try endpoints("ready") == 2 && endpoints("pending") == 0)
+        let metrics = try Peers.admin(admin, "/metrics").body
+        let transitions = """
+            outbound_http_breaker_transitions_total{backend_group="core",backend_kind="Service",backend_namespace="test",backend_name="web",\
+            backend_port="80",backend_section_name="",endpoint_addr="127.0.0.1:\(ports["flaky"]!)",transition=
+            """
+        #expect(Peers.metric(metrics, transitions + #""tripped"}"#) == 2)
+        #expect(Peers.metric(metrics, transitions + #""reopened"}"#) == 1)
+        #expect((Peers.metric(metrics, transitions + #""probing"}"#) ?? 0) >= 2)
     }
 }
 

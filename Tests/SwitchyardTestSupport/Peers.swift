@@ -33,16 +33,45 @@ public enum Peers {
         return object
     }
 
-    /// Starts `switchyard run` with `config` (which should listen on port 0); returns the
-    /// process and the port it listens on.
+    /// Starts `switchyard run` with `config` (which should listen on port 0) and its admin port
+    /// on any free port of 127.0.0.1; returns the process and the port it listens on.
     public static func proxy(config: String, extraArguments: [String] = []) throws -> (BackgroundProcess, Int) {
         let path = try FixturePlugin.writeFile(named: "switchyard.yaml", contents: config)
-        let process = try BackgroundProcess(BuildProducts.switchyard, ["run", "--config", path, "--threads", "1"] + extraArguments)
-        let line = try process.waitForLine(containing: "listening on ")
+        let process = try BackgroundProcess(
+            BuildProducts.switchyard, ["run", "--config", path, "--threads", "1", "--admin", "127.0.0.1:0"] + extraArguments)
+        let line = try process.waitForLine(containing: "proxy listening on ")
         guard let port = line.split(separator: " ").first(where: { $0.hasPrefix("127.0.0.1:") }).flatMap({ Int($0.split(separator: ":")[1]) }) else {
             throw FixtureError(message: "could not read the port from: \(line)")
         }
         return (process, port)
+    }
+
+    /// The admin port of a proxy ``proxy(config:extraArguments:)`` started.
+    public static func adminPort(of proxy: BackgroundProcess) throws -> Int {
+        let line = try proxy.waitForLine(containing: "admin listening on ")
+        guard let port = line.split(separator: ":").last.flatMap({ Int($0) }) else {
+            throw FixtureError(message: "could not read the admin port from: \(line)")
+        }
+        return port
+    }
+
+    /// Reads `path` from a proxy's admin port; returns the status and body.
+    public static func admin(_ port: Int, _ path: String, method: String = "GET", body: String? = nil) throws -> (status: Int, body: String) {
+        var arguments = ["curl", "-s", "-S", "--max-time", "30", "-o", "-", "-w", "\n%{http_code}", "-X", method]
+        if let body { arguments += ["--data-binary", body] }
+        let result = try Subprocess.run("/usr/bin/env", arguments + ["http://127.0.0.1:\(port)\(path)"])
+        guard result.status == 0, let newline = result.standardOutput.lastIndex(of: "\n") else {
+            throw FixtureError(message: "curl failed (\(result.status)): \(result.standardError)")
+        }
+        return (Int(result.standardOutput[result.standardOutput.index(after: newline)...]) ?? 0, String(result.standardOutput[..<newline]))
+    }
+
+    /// The value of the exposition line that starts with `series` (name and labels), if any.
+    public static func metric(_ exposition: String, _ series: String) -> Double? {
+        for line in exposition.split(separator: "\n") where line.hasPrefix(series + " ") {
+            return Double(line.dropFirst(series.count + 1))
+        }
+        return nil
     }
 }
 

@@ -42,7 +42,8 @@ extension RoutingTable {
         return lines.joined(separator: "\n")
     }
 
-    private func describe(_ matches: RuleMatches) -> String {
+    /// One line for a rule's matches (`match path prefix /api, header x-canary 1`).
+    func describe(_ matches: RuleMatches) -> String {
         switch matches {
         case .http(let matches) where matches.isEmpty: return "match prefix /"
         case .grpc(let matches) where matches.isEmpty: return "match any rpc"

@@ -17,16 +17,21 @@ public final class ProxyServer: Sendable {
     /// The address it listens on (the real port when the config asked for port 0).
     public var localAddress: SocketAddress? { channel.localAddress }
 
-    /// Starts listening on `table.config.listen` with `threads` event loops.
-    public static func start(table: RoutingTable, threads: Int, logger: Logger) async throws -> ProxyServer {
+    /// Starts listening on `table.config.listen` with `threads` event loops, counting into
+    /// `metrics` (made from the same table).
+    public static func start(table: RoutingTable, metrics: ProxyMetrics, threads: Int, logger: Logger) async throws -> ProxyServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(threads, 1))
         do {
-            let shared = table.backends.map { BackendShared($0, logger: logger) }
+            let shared = table.backends.enumerated().map { index, backend in
+                BackendShared(backend, breakers: metrics.breakers[index], logger: logger)
+            }
             var states: [(ObjectIdentifier, NIOLoopBound<LoopState>)] = []
             for (index, loop) in group.makeIterator().enumerated() {
                 let seed = UInt64.random(in: .min ... .max)
                 let state = try await loop.submit {
-                    NIOLoopBound(try LoopState(eventLoop: loop, loopIndex: index, table: table, shared: shared, seed: seed), eventLoop: loop)
+                    NIOLoopBound(
+                        try LoopState(eventLoop: loop, loopIndex: index, table: table, metrics: metrics, shared: shared, seed: seed),
+                        eventLoop: loop)
                 }.get()
                 states.append((ObjectIdentifier(loop), state))
             }
@@ -46,7 +51,7 @@ public final class ProxyServer: Sendable {
                 }
                 .bind(host: listen.host, port: Int(listen.port))
                 .get()
-            logger.info("listening on \(listen.host):\(channel.localAddress?.port ?? 0) with \(threads) event loops")
+            logger.info("proxy listening on \(listen.host):\(channel.localAddress?.port ?? 0) with \(threads) event loops")
             return ProxyServer(table: table, group: group, channel: channel)
         } catch {
             try? await group.shutdownGracefully()
@@ -60,9 +65,9 @@ public final class ProxyServer: Sendable {
         self.channel = channel
     }
 
-    /// Waits until the listener closes.
-    public func waitUntilClosed() async throws {
-        try await channel.closeFuture.get()
+    /// Calls `callback` once the listener closes.
+    public func whenClosed(_ callback: @escaping @Sendable () -> Void) {
+        channel.closeFuture.whenComplete { _ in callback() }
     }
 
     /// Stops listening and shuts the event loops down.

@@ -1,0 +1,152 @@
+import SwitchyardCore
+import SwitchyardPluginHost
+
+extension PluginRegistry {
+    /// `/plugins`: each loaded file, its ABI version, name and version, and its resolvers and
+    /// balancers with their fault counts.
+    var pluginsJSON: JSONValue {
+        .object([
+            (
+                "plugins",
+                .array(
+                    plugins.map { plugin in
+                        func implementation(_ name: String, _ summary: String, _ faults: FaultRecord) -> JSONValue {
+                            .object([("name", .string(name)), ("summary", .string(summary)), ("faults", .number(Double(faults.count)))])
+                        }
+                        return .object([
+                            ("file", .string(plugin.file)),
+                            ("name", .string(plugin.name)),
+                            ("version", .string(plugin.version)),
+                            ("abi", .string("\(plugin.abiMajor).\(plugin.abiMinor)")),
+                            ("resolvers", .array(plugin.resolvers.map { implementation($0.name, $0.summary, $0.faults) })),
+                            ("balancers", .array(plugin.balancers.map { implementation($0.name, $0.summary, $0.faults) })),
+                            ("faults", .number(Double(plugin.faults))),
+                        ])
+                    })
+            )
+        ])
+    }
+}
+
+extension RoutingTable {
+    /// `/config`: the active resolved table, as `switchyard check` prints it, in JSON.
+    var json: JSONValue {
+        .object([
+            ("admin", .string(config.admin.description)),
+            ("listen", .string(config.listen.description)),
+            ("plugins", .array(registry.plugins.map { .string($0.file) })),
+            (
+                "resolvers",
+                .object([
+                    ("services", .array(config.serviceResolvers.map(JSONValue.string))),
+                    ("endpoints", .array(config.endpointResolvers.map(JSONValue.string))),
+                ])
+            ),
+            ("services", .array(services.map(json))),
+            ("backends", .array(backends.map(json))),
+        ])
+    }
+
+    private func json(_ service: Service) -> JSONValue {
+        let policy = service.policy
+        return .object([
+            ("authority", .string(policy.authority.description)),
+            ("protocol", .string(policy.proto.rawValue)),
+            ("metadata", Self.json(policy.parent.meta)),
+            ("resolvedBy", .string(service.resolvedBy)),
+            ("failureAccrual", service.failureAccrual.map(Self.json) ?? .null),
+            (
+                "routes",
+                .array(
+                    policy.routes.map { route in
+                        .object([
+                            ("metadata", Self.json(route.route.meta)),
+                            ("rules", .array(route.rules.map(json))),
+                        ])
+                    })
+            ),
+        ])
+    }
+
+    private func json(_ rule: RouteRule) -> JSONValue {
+        .object([
+            ("matches", .string(describe(rule.matches))),
+            ("filters", .number(Double(rule.filters.count))),
+            ("distribution", .string(rule.distribution.rawValue)),
+            (
+                "backends",
+                .array(
+                    rule.backends.map { backend in
+                        let target: (String, JSONValue) =
+                            switch backend.target {
+                            case .backend(let index): ("service", .string(backends[index].authority.description))
+                            case .fail(let message): ("fail", .string(message))
+                            }
+                        return .object([target, ("weight", .number(Double(backend.weight))), ("metadata", Self.json(backend.backend.meta))])
+                    })
+            ),
+        ])
+    }
+
+    private func json(_ backend: Backend) -> JSONValue {
+        let balancerConfig = (try? JSONValue(parsing: backend.balancerConfig)) ?? .string(backend.balancerConfig)
+        return .object([
+            ("authority", .string(backend.authority.description)),
+            ("metadata", Self.json(backend.backend.meta)),
+            ("resolvedBy", .string(backend.resolvedBy)),
+            (
+                "balancer",
+                .object([
+                    ("name", .string(backend.balancer.name)),
+                    ("config", balancerConfig),
+                    ("defaultRtt", .string(DurationText.format(backend.loadModel.defaultRtt))),
+                    ("decay", .string(DurationText.format(backend.loadModel.decay))),
+                ])
+            ),
+            ("hashHeader", backend.hashHeader.map(JSONValue.string) ?? .null),
+            (
+                "queue",
+                .object([
+                    ("capacity", .number(Double(backend.queueCapacity))),
+                    ("failfastTimeout", .string(DurationText.format(backend.failfastTimeout))),
+                ])
+            ),
+            ("upstreamProtocol", .string(backend.proto == .http1 ? "http1" : "http2")),
+            ("failureAccrual", backend.failureAccrual.map(Self.json) ?? .null),
+            (
+                "endpoints",
+                .array(
+                    backend.endpoints.map { endpoint in
+                        .object([
+                            ("address", .string(endpoint.address.description)),
+                            ("weight", .number(Double(endpoint.weight))),
+                            ("metadata", Self.json(endpoint.endpoint.meta)),
+                            ("resolvedBy", .string(endpoint.resolvedBy)),
+                        ])
+                    })
+            ),
+        ])
+    }
+
+    private static func json(_ meta: Meta) -> JSONValue {
+        .object([
+            ("group", .string(meta.group)), ("kind", .string(meta.kind)), ("namespace", .string(meta.namespace)),
+            ("name", .string(meta.name)), ("section", .string(meta.section)),
+            ("port", meta.port.map { .number(Double($0)) } ?? .null),
+        ])
+    }
+
+    private static func json(_ policy: FailureAccrualPolicy) -> JSONValue {
+        .object([
+            (
+                "consecutive",
+                .object([
+                    ("maxFailures", .number(Double(policy.maxFailures))),
+                    ("minPenalty", .string(DurationText.format(policy.minPenalty))),
+                    ("maxPenalty", .string(DurationText.format(policy.maxPenalty))),
+                    ("jitter", .number(policy.jitter)),
+                ])
+            )
+        ])
+    }
+}
