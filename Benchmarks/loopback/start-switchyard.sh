@@ -19,4 +19,4 @@ config="$(mktemp /tmp/switchyard-bench-XXXXXX.yaml)"
     echo "    endpoints:"
     for backend in ${BENCH_BACKENDS//,/ }; do echo "      - { address: $backend }"; done
 } >"$config"
-exec "$root/.build/release/switchyard" run --config "$config" --threads "${BENCH_WORKERS:-1}" --log-level warning
+exec "$root/.build/release/switchyard" run --config "$config" --threads "${BENCH_WORKERS:-1}" --log-level warning --admin 127.0.0.1:0

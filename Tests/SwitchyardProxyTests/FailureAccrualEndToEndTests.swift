@@ -123,7 +123,15 @@ struct GRPCFailureAccrualTests {
         for _ in 0..<2 {
             #expect(try Peers.grpcCall(port: port, authority: authority, method: "Fail")["code"] as? String == "UNAVAILABLE")
         }
-        _ = try proxy.waitForLine(containing: "Consecutive failure-accrual breaker tripped")
+        let tripped = try proxy.waitForLine(containing: "Consecutive failure-accrual breaker tripped")
+        #expect(tripped.contains("service{ns=test name=echo port=8080}:endpoint{addr=127.0.0.1:\(serverPort)}: switchyard::breaker:"))
+        let metrics = try Peers.admin(try Peers.adminPort(of: proxy), "/metrics").body
+        let labels = """
+            parent_group="core",parent_kind="Service",parent_namespace="test",parent_name="echo",parent_port="8080",parent_section_name="",\
+            backend_group="core",backend_kind="Service",backend_namespace="test",backend_name="echo",backend_port="8080",backend_section_name=""
+            """
+        #expect(Peers.metric(metrics, "outbound_http_balancer_endpoints{\(labels),endpoint_state=\"pending\"}") == 1)
+        #expect(Peers.metric(metrics, "outbound_http_balancer_endpoints{\(labels),endpoint_state=\"ready\"}") == 0)
         let after = try Peers.grpcCall(port: port, authority: authority, method: "Unary")
         #expect(after["code"] as? String == "DEADLINE_EXCEEDED", "\(after)")
         #expect(after["details"] as? String == "Service echo.test: service in fail-fast")
