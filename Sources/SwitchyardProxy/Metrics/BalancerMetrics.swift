@@ -1,5 +1,6 @@
 import Prometheus
 import SwitchyardCore
+import Synchronization
 
 /// The series of one backend's balancer: its endpoints by state, for every parent routing to
 /// it (DESIGN.md §8), and the length of its queue.
@@ -10,6 +11,8 @@ final class BalancerMetrics: Sendable {
     private let pending: [Gauge]
     /// Requests waiting in the backend's queues (every event loop's).
     let queueLength: Gauge
+    /// Set when a reload replaced the table: its breakers no longer move the gauges.
+    private let retired = Atomic<Bool>(false)
 
     /// Registers the series of `backend`, routed to by `parents`; every endpoint starts ready.
     init(registry: PrometheusCollectorRegistry, backend: RoutingTable.Backend, parents: [ParentRef]) {
@@ -28,15 +31,23 @@ final class BalancerMetrics: Sendable {
 
     /// One endpoint left the ready set (its breaker tripped).
     func endpointPending() {
+        guard !retired.load(ordering: .relaxed) else { return }
         for gauge in ready { gauge.decrement() }
         for gauge in pending { gauge.increment() }
     }
 
     /// One endpoint is back in the ready set (its breaker reopened).
     func endpointReady() {
+        guard !retired.load(ordering: .relaxed) else { return }
         for gauge in pending { gauge.decrement() }
         for gauge in ready { gauge.increment() }
     }
+
+    /// The table was replaced: the next table's series own the gauges now.
+    func retire() { retired.store(true, ordering: .relaxed) }
+
+    /// Every gauge it registered.
+    var gauges: [Gauge] { ready + pending + [queueLength] }
 }
 
 /// The breaker transitions of one endpoint, and the balancer gauges they move.
@@ -57,6 +68,9 @@ final class BreakerMetrics: Sendable {
         probing = transitions("probing")
         reopened = transitions("reopened")
     }
+
+    /// Every counter it registered.
+    var counters: [Counter] { [tripped, probing, reopened] }
 
     /// The breaker tripped; `wasReady` when it left the ready set by it (not a failed probe).
     func didTrip(wasReady: Bool) {

@@ -1,25 +1,23 @@
 import Prometheus
 import SwitchyardCore
 import SwitchyardPluginHost
-import Synchronization
 
-/// Every metric the proxy exports (DESIGN.md §8), on one Prometheus registry. Series are made
-/// when a table loads, so the request path only increments handles it was given.
+/// The series of one routing table (DESIGN.md §8), made when the table loads so the request
+/// path only increments handles it was given. A reload makes the next table's series; those
+/// with the same labels are the same handles, and ``retire(replacedBy:)`` drops the rest.
 public final class ProxyMetrics: Sendable {
-    /// The registry `/metrics` renders.
-    let registry: PrometheusCollectorRegistry
     /// Route backends by service, route, rule and backend index (the routing table's shape).
     let routeBackends: [[[[RouteBackendMetrics]]]]
     /// Balancer series by backend index.
     let balancers: [BalancerMetrics]
     /// Breaker series by backend and endpoint index (backends with failure accrual only).
     let breakers: [[BreakerMetrics]?]
-    private let pluginFaults: PluginFaultMetrics
+    private let exporter: MetricsExporter
 
-    /// Registers every series of `table`.
-    public init(table: RoutingTable) {
-        let registry = PrometheusCollectorRegistry()
-        self.registry = registry
+    /// Registers every series of `table` on `exporter`.
+    public init(table: RoutingTable, exporter: MetricsExporter) {
+        let registry = exporter.registry
+        self.exporter = exporter
         routeBackends = table.services.map { service in
             let parent = MetricLabels.parent(service.policy.parent)
             return service.policy.routes.map { route in
@@ -48,13 +46,27 @@ public final class ProxyMetrics: Sendable {
                 }
             }
         }
-        pluginFaults = PluginFaultMetrics(registry: registry, plugins: table.registry.plugins)
+        exporter.track(table.registry.plugins)
     }
 
-    /// The Prometheus text exposition of every series.
-    public func exposition() -> [UInt8] {
-        pluginFaults.update()
-        return registry.emitToBuffer()
+    /// This table is no longer served: its breakers stop moving the shared gauges, and the
+    /// series `next` does not have disappear from `/metrics`.
+    func retire(replacedBy next: ProxyMetrics) {
+        for balancer in balancers { balancer.retire() }
+        let nextRouteBackends = Dictionary(
+            next.routeBackends.joined().joined().joined().map { (ObjectIdentifier($0.requests), $0) }, uniquingKeysWith: { a, _ in a })
+        var counters: [Counter] = []
+        for routeBackend in routeBackends.joined().joined().joined() {
+            if let successor = nextRouteBackends[ObjectIdentifier(routeBackend.requests)] {
+                successor.adoptStatusCounters(of: routeBackend)
+            } else {
+                counters += [routeBackend.requests] + routeBackend.statusCounters
+            }
+        }
+        let nextCounters = Set(next.breakers.compactMap { $0 }.joined().flatMap(\.counters).map(ObjectIdentifier.init))
+        counters += breakers.compactMap { $0 }.joined().flatMap(\.counters).filter { !nextCounters.contains(ObjectIdentifier($0)) }
+        let nextGauges = Set(next.balancers.flatMap(\.gauges).map(ObjectIdentifier.init))
+        exporter.unregister(counters: counters, gauges: balancers.flatMap(\.gauges).filter { !nextGauges.contains(ObjectIdentifier($0)) })
     }
 }
 
@@ -66,45 +78,6 @@ extension ServicePolicy {
                 rule.backends.compactMap { backend in
                     if case .backend(let index) = backend.target { return index }
                     return nil
-                }
-            }
-        }
-    }
-}
-
-/// `switchyard_plugin_faults_total` per plugin implementation. Plugins count their faults
-/// themselves (lock-free, on the request path); the counters catch up when `/metrics` is read.
-final class PluginFaultMetrics: Sendable {
-    private struct Entry {
-        let record: FaultRecord
-        let counter: Counter
-        var reported: Int
-    }
-
-    private let entries: Mutex<[Entry]>
-
-    init(registry: PrometheusCollectorRegistry, plugins: [LoadedPlugin]) {
-        var entries: [Entry] = []
-        for plugin in plugins {
-            let implementations = plugin.resolvers.map { ("resolver", $0.faults) } + plugin.balancers.map { ("balancer", $0.faults) }
-            for (kind, record) in implementations {
-                let counter = registry.makeCounter(
-                    descriptor: MetricFamilies.pluginFaults,
-                    labels: [("plugin", plugin.name), ("kind", kind), ("implementation", record.implementation)])
-                entries.append(Entry(record: record, counter: counter, reported: 0))
-            }
-        }
-        self.entries = Mutex(entries)
-    }
-
-    /// Brings the counters up to the plugins' own counts.
-    func update() {
-        entries.withLock { entries in
-            for i in entries.indices {
-                let count = entries[i].record.count
-                if count > entries[i].reported {
-                    entries[i].counter.increment(by: Int64(count - entries[i].reported))
-                    entries[i].reported = count
                 }
             }
         }

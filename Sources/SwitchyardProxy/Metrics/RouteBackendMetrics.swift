@@ -1,5 +1,6 @@
 import Prometheus
 import SwitchyardCore
+import Synchronization
 
 /// The series of one route backend (parent × route × backend): its request counter, made when
 /// the config loads, and its response-status counters, made the first time each status and
@@ -11,6 +12,8 @@ final class RouteBackendMetrics: Sendable {
     private let proto: ServiceProtocol
     private let statusLabel: String
     private let labels: MetricLabels.Labels
+    /// The status counters made so far (so a reload that drops the route backend drops them).
+    private let made = Mutex<[Counter]>([])
 
     init(registry: PrometheusCollectorRegistry, proto: ServiceProtocol, labels: MetricLabels.Labels) {
         self.registry = registry
@@ -23,7 +26,23 @@ final class RouteBackendMetrics: Sendable {
     /// The counter of responses that ended with `status` (`""` when no response came) and
     /// `error` (`""` when none).
     func statusCounter(status: String, error: String) -> Counter {
-        registry.makeCounter(descriptor: MetricFamilies.routeBackendResponseStatuses(proto), labels: labels + [(statusLabel, status), ("error", error)])
+        let counter = registry.makeCounter(
+            descriptor: MetricFamilies.routeBackendResponseStatuses(proto), labels: labels + [(statusLabel, status), ("error", error)])
+        made.withLock { made in
+            if !made.contains(where: { $0 === counter }) { made.append(counter) }
+        }
+        return counter
+    }
+
+    /// The status counters made so far.
+    var statusCounters: [Counter] { made.withLock { $0 } }
+
+    /// Takes over the status counters of the same route backend in the table it replaces.
+    func adoptStatusCounters(of previous: RouteBackendMetrics) {
+        let inherited = previous.statusCounters
+        made.withLock { made in
+            for counter in inherited where !made.contains(where: { $0 === counter }) { made.append(counter) }
+        }
     }
 }
 
