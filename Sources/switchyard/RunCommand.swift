@@ -78,8 +78,15 @@ struct Run: AsyncParsableCommand {
     @Option(name: .long, help: "Admin address, overriding the config's admin (such as 127.0.0.1:0 for any free port).")
     var admin: String?
 
+    @Option(name: .long, help: "On SIGTERM, how long requests in flight may take to finish (such as 30s, 500ms).")
+    var drainTimeout: String = "30s"
+
     func run() async throws {
         let (logger, level) = try options.logging.bootstrap()
+        guard let grace = DurationText.parse(drainTimeout) else {
+            printError("switchyard: --drain-timeout: '\(drainTimeout)' is not a duration such as 30s or 500ms")
+            throw ExitCode.validationFailure
+        }
         var adminAddress: Authority?
         if let admin {
             do {
@@ -89,10 +96,13 @@ struct Run: AsyncParsableCommand {
                 throw ExitCode.validationFailure
             }
         }
-        // Watch for signals before anything starts, so an early SIGTERM is not lost.
+        // Watch for signals before anything starts, so an early SIGTERM or SIGHUP is not lost.
         let (stopRequests, requestStop) = AsyncStream<Void>.makeStream()
         let watch = SignalWatch([SIGTERM, SIGINT]) { requestStop.yield() }
         defer { watch.cancel() }
+        let (reloadRequests, requestReload) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let reloadWatch = SignalWatch([SIGHUP]) { requestReload.yield() }
+        defer { reloadWatch.cancel() }
         let config = try options.loadConfig()
         let runtime: ProxyRuntime
         do {
@@ -103,10 +113,22 @@ struct Run: AsyncParsableCommand {
             printError("switchyard: \(options.config): \(error)")
             throw ExitCode.failure
         }
+        // SIGHUP reloads the config file, one reload at a time.
+        let reloads = Task {
+            for await _ in reloadRequests {
+                do {
+                    try await runtime.reload(try ProxyConfig(yaml: try readFile(options.config)))
+                    logger.info("config reloaded from \(options.config)")
+                } catch {
+                    logger.error("config reload refused, the running config stays: \(options.config): \(error)")
+                }
+            }
+        }
+        defer { reloads.cancel() }
         // Stop here, not in the signal's task: the process must not exit while it stops.
         await runtime.stopRequested(stopRequests, requester: requestStop)
-        logger.info("stopping")
-        await runtime.stop()
+        logger.info("stopping: draining requests in flight (up to \(DurationText.format(grace)))")
+        await runtime.stop(grace: grace)
     }
 
 }
@@ -123,7 +145,8 @@ struct Check: ParsableCommand {
     }
 }
 
-/// Runs `action` on the first of `signals`.
+/// Runs `action` each time one of `signals` arrives (their default actions are off while it
+/// watches).
 final class SignalWatch {
     private let sources: [any DispatchSourceSignal]
 

@@ -33,6 +33,21 @@ public final class BackgroundProcess: @unchecked Sendable {
     /// The process id.
     public var pid: Int32 { process.processIdentifier }
 
+    /// Whether it is still running.
+    public var isRunning: Bool { process.isRunning }
+
+    /// Sends it `signal`.
+    public func send(_ signal: Int32) {
+        kill(process.processIdentifier, signal)
+    }
+
+    /// Waits up to `timeout` for it to exit; returns whether it did.
+    public func waitForExit(timeout: TimeInterval = 60) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        return !process.isRunning
+    }
+
     /// Everything it printed so far.
     public var text: String { lock.withLock { output } }
 

@@ -36,7 +36,11 @@ public enum Peers {
     /// Starts `switchyard run` with `config` (which should listen on port 0) and its admin port
     /// on any free port of 127.0.0.1; returns the process and the port it listens on.
     public static func proxy(config: String, extraArguments: [String] = []) throws -> (BackgroundProcess, Int) {
-        let path = try FixturePlugin.writeFile(named: "switchyard.yaml", contents: config)
+        try proxy(configFile: try FixturePlugin.writeFile(named: "switchyard.yaml", contents: config), extraArguments: extraArguments)
+    }
+
+    /// Starts `switchyard run` with the config at `path`, as ``proxy(config:extraArguments:)`` does.
+    public static func proxy(configFile path: String, extraArguments: [String] = []) throws -> (BackgroundProcess, Int) {
         let process = try BackgroundProcess(
             BuildProducts.switchyard, ["run", "--config", path, "--threads", "1", "--admin", "127.0.0.1:0"] + extraArguments)
         let line = try process.waitForLine(containing: "proxy listening on ")

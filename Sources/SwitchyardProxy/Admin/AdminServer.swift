@@ -112,19 +112,19 @@ final class AdminHandler: ChannelInboundHandler {
         case "/live":
             return Answer(.ok, "live\n")
         case "/ready":
-            return state.current == nil ? Answer(.serviceUnavailable, "not ready\n") : Answer(.ok, "ready\n")
+            return state.isReady ? Answer(.ok, "ready\n") : Answer(.serviceUnavailable, "not ready\n")
         case "/metrics":
-            guard let current = state.current else { return Answer(.serviceUnavailable, "not ready\n") }
+            guard state.table != nil else { return Answer(.serviceUnavailable, "not ready\n") }
             var answer = Answer(.ok, "")
-            answer.body = current.metrics.exposition()
+            answer.body = state.exporter.exposition()
             answer.contentType = "text/plain; version=0.0.4; charset=utf-8"
             return answer
         case "/plugins":
-            guard let current = state.current else { return Answer(.serviceUnavailable, "not ready\n") }
-            return .json(current.table.registry.pluginsJSON)
+            guard let table = state.table else { return Answer(.serviceUnavailable, "not ready\n") }
+            return .json(table.registry.pluginsJSON)
         case "/config":
-            guard let current = state.current else { return Answer(.serviceUnavailable, "not ready\n") }
-            return .json(current.table.json)
+            guard let table = state.table else { return Answer(.serviceUnavailable, "not ready\n") }
+            return .json(table.json)
         default:  // /log-level
             guard head.method == .PUT else { return Answer(.ok, "\(state.logLevel.level)\n") }
             guard AdminAccess.mayChange(from: peer) else {

@@ -26,6 +26,8 @@ final class EndpointRuntime {
     private(set) var inFlight = 0
     private var idle: [UpstreamConnection] = []
     private var http2: HTTP2Upstream?
+    /// Set when a reload replaced its table: nothing is pooled any more.
+    private var retired = false
 
     init(
         index: Int, config: RoutingTable.Endpoint, loadModel: LoadModel, proto: ServiceProtocol, health: EndpointHealth?,
@@ -66,6 +68,16 @@ final class EndpointRuntime {
     func requestFinished() {
         inFlight -= 1
         backend?.publishLoad(self)
+        if retired, inFlight == 0 { http2?.close() }
+    }
+
+    /// Its table was replaced: close idle connections now, the HTTP/2 connection once its
+    /// last stream ends, and every HTTP/1.1 connection as its request ends.
+    func retire() {
+        retired = true
+        for connection in idle { connection.channel.close(promise: nil) }
+        idle.removeAll()
+        if inFlight == 0 { http2?.close() }
     }
 
     /// Folds a round-trip time into the endpoint's peak-EWMA.
@@ -76,7 +88,7 @@ final class EndpointRuntime {
 
     /// Returns a finished HTTP/1.1 connection to the pool.
     func release(_ connection: UpstreamConnection) {
-        guard connection.isPooled, connection.channel.isActive, idle.count < maxIdleConnections else {
+        guard !retired, connection.isPooled, connection.channel.isActive, idle.count < maxIdleConnections else {
             connection.channel.close(promise: nil)
             return
         }
@@ -122,6 +134,7 @@ final class EndpointRuntime {
 final class HTTP2Upstream {
     private unowned let endpoint: EndpointRuntime
     private var multiplexer: NIOHTTP2Handler.StreamMultiplexer?
+    private var channel: Channel?
     private var waiting: [Exchange] = []
     private var connecting = false
 
@@ -153,6 +166,11 @@ final class HTTP2Upstream {
         }
     }
 
+    /// Closes the connection (its table was replaced and no stream is left).
+    func close() {
+        channel?.close(promise: nil)
+    }
+
     private func connect(on eventLoop: EventLoop) {
         connecting = true
         ClientBootstrap(group: eventLoop)
@@ -174,6 +192,7 @@ final class HTTP2Upstream {
                 switch result {
                 case .success(let channel):
                     self.multiplexer = try! channel.pipeline.syncOperations.handler(type: NIOHTTP2Handler.self).syncMultiplexer()
+                    self.channel = channel
                     channel.closeFuture.assumeIsolated().whenComplete { [weak endpoint = self.endpoint] _ in
                         endpoint?.http2Closed()
                     }

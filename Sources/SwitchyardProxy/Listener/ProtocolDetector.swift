@@ -10,11 +10,11 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundOut = ByteBuffer
 
     private static let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
-    private let loop: LoopState
+    private let slot: LoopSlot
     private var buffered: ByteBuffer?
 
-    init(loop: LoopState) {
-        self.loop = loop
+    init(slot: LoopSlot) {
+        self.slot = slot
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -37,7 +37,7 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
 
     private func switchTo(http2: Bool, context: ChannelHandlerContext, replay: ByteBuffer) {
         buffered = nil
-        let loop = NIOLoopBound(self.loop, eventLoop: context.eventLoop)
+        let slot = NIOLoopBound(self.slot, eventLoop: context.eventLoop)
         do {
             let pipeline = context.pipeline.syncOperations
             if http2 {
@@ -46,14 +46,14 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
                 ) { stream in
                     stream.eventLoop.makeCompletedFuture {
                         try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                        try stream.pipeline.syncOperations.addHandler(ProxyServerHandler(loop: loop.value))
+                        try stream.pipeline.syncOperations.addHandler(ProxyServerHandler(slot: slot.value))
                     }
                 }
             } else {
                 // Pipelining is ordered by ProxyServerHandler itself: NIO's assistant stops reading
                 // during every response, which costs two epoll_ctl calls per request.
                 try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
-                try pipeline.addHandler(ProxyServerHandler(loop: loop.value))
+                try pipeline.addHandler(ProxyServerHandler(slot: slot.value))
             }
         } catch {
             context.close(promise: nil)

@@ -10,9 +10,16 @@ final class ProxyServerHandler: ChannelDuplexHandler {
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    let loop: LoopState
+    private let slot: LoopSlot
+    /// The state the current request was routed with (the slot's, read at each request head).
+    private(set) var loop: LoopState
     private var context: ChannelHandlerContext?
-    private var exchange: Exchange?
+    private var exchange: Exchange? {
+        didSet {
+            if oldValue == nil, exchange != nil { slot.activeExchanges += 1 }
+            if oldValue != nil, exchange == nil { slot.activeExchanges -= 1 }
+        }
+    }
     /// The request head of the request being answered (for version and keep-alive).
     private var requestHead: HTTPRequestHead?
     /// True from a synthetic answer until the request's end: its body is dropped.
@@ -31,8 +38,9 @@ final class ProxyServerHandler: ChannelDuplexHandler {
     private var lastHost: String?
     private var lastService: Int?
 
-    init(loop: LoopState) {
-        self.loop = loop
+    init(slot: LoopSlot) {
+        self.slot = slot
+        self.loop = slot.state
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
@@ -116,6 +124,10 @@ final class ProxyServerHandler: ChannelDuplexHandler {
     // MARK: Routing
 
     private func route(_ head: HTTPRequestHead) {
+        if loop !== slot.state {
+            loop = slot.state  // a reload: route with the new table
+            lastHost = nil
+        }
         guard let serviceIndex = service(for: head) else {
             let isGRPC = head.headers.first(name: "content-type")?.hasPrefix("application/grpc") ?? false
             respond(with: .notFound("no service for authority \(head.headers.first(name: "host") ?? "(none)")"), isGRPC: isGRPC)

@@ -32,6 +32,27 @@ final class LoopState {
         self.backends = backends
         self.random = random
     }
+
+    /// A reload replaced this state: requests already here finish, idle upstream connections
+    /// close, and the rest close as their last request ends.
+    func retire() {
+        for backend in backends {
+            for endpoint in backend.endpoints { endpoint.retire() }
+        }
+    }
+}
+
+/// One event loop's current ``LoopState``: connections read it at each request, so a reload
+/// reaches connections that are already open.
+final class LoopSlot {
+    var state: LoopState
+    /// Requests of this loop being answered (routed and not yet ended), whatever table they
+    /// were routed with: a drain waits for them.
+    var activeExchanges = 0
+
+    init(_ state: LoopState) {
+        self.state = state
+    }
 }
 
 /// What one backend's runtimes on every loop share: the fail-fast gate and, with failure

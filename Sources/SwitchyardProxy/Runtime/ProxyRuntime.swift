@@ -1,13 +1,20 @@
 import Logging
 import SwitchyardCore
+import Synchronization
 
 /// A running Switchyard: the admin port, up first so `/live` answers while the config loads,
 /// and the proxy serving the resolved table. `/ready` turns 200 once the listener is bound.
+/// ``reload(_:)`` swaps in a new table.
 public final class ProxyRuntime: Sendable {
     /// The admin server.
     public let admin: AdminServer
     /// The proxy.
     public let server: ProxyServer
+    private let state: AdminState
+    private let pluginDirectory: String
+    private let logger: Logger
+    /// The table being served and its series.
+    private let current: Mutex<(table: RoutingTable, metrics: ProxyMetrics)>
 
     /// Where startup failed.
     public enum StartError: Error, CustomStringConvertible {
@@ -32,7 +39,7 @@ public final class ProxyRuntime: Sendable {
     public static func start(
         config: ProxyConfig, pluginDirectory: String, adminAddress: Authority? = nil, threads: Int, logLevel: LogLevelControl, logger: Logger
     ) async throws(StartError) -> ProxyRuntime {
-        let state = AdminState(logLevel: logLevel)
+        let state = AdminState(logLevel: logLevel, exporter: MetricsExporter())
         let adminAddress = adminAddress ?? config.admin
         let admin: AdminServer
         do {
@@ -42,15 +49,16 @@ public final class ProxyRuntime: Sendable {
         }
         do {
             let table = try RoutingTable(config: config, pluginDirectory: pluginDirectory, logger: logger)
-            let metrics = ProxyMetrics(table: table)
+            let metrics = ProxyMetrics(table: table, exporter: state.exporter)
             let server: ProxyServer
             do {
                 server = try await ProxyServer.start(table: table, metrics: metrics, threads: threads, logger: logger)
             } catch {
                 throw StartError.listen(config.listen, error)
             }
-            state.activate(table: table, metrics: metrics)
-            return ProxyRuntime(admin: admin, server: server)
+            state.activate(table)
+            return ProxyRuntime(
+                admin: admin, server: server, state: state, table: table, metrics: metrics, pluginDirectory: pluginDirectory, logger: logger)
         } catch let error as ConfigError {
             await admin.stop()
             throw .config(error)
@@ -63,9 +71,39 @@ public final class ProxyRuntime: Sendable {
         }
     }
 
-    private init(admin: AdminServer, server: ProxyServer) {
+    private init(
+        admin: AdminServer, server: ProxyServer, state: AdminState, table: RoutingTable, metrics: ProxyMetrics, pluginDirectory: String,
+        logger: Logger
+    ) {
         self.admin = admin
         self.server = server
+        self.state = state
+        self.current = Mutex((table, metrics))
+        self.pluginDirectory = pluginDirectory
+        self.logger = logger
+    }
+
+    /// Serves `config` instead of the running one (DESIGN.md §11): new requests route with it,
+    /// requests already routed finish where they are, series it no longer has disappear. A bad
+    /// config is refused with its error and the running one stays. The listen and admin
+    /// addresses are fixed at startup. Reloads must not overlap.
+    public func reload(_ config: ProxyConfig) async throws(ConfigError) {
+        let running = current.withLock { $0 }
+        for (path, old, new) in [("listen", running.table.config.listen, config.listen), ("admin", running.table.config.admin, config.admin)]
+        where old != new {
+            throw ConfigError(path: path, "cannot change from \(old) to \(new) on a reload; restart to change it")
+        }
+        let table = try RoutingTable(config: config, pluginDirectory: pluginDirectory, logger: logger)
+        let metrics = ProxyMetrics(table: table, exporter: state.exporter)
+        do {
+            try await server.install(table: table, metrics: metrics)
+        } catch {
+            metrics.retire(replacedBy: running.metrics)
+            throw ConfigError(path: "", "cannot serve the new config: \(error)")
+        }
+        running.metrics.retire(replacedBy: metrics)
+        current.withLock { $0 = (table, metrics) }
+        state.activate(table)
     }
 
     /// Waits for the first stop request (a signal) on `requests`, or until the listener
@@ -75,9 +113,11 @@ public final class ProxyRuntime: Sendable {
         for await _ in requests { return }
     }
 
-    /// Stops the proxy, then the admin port.
-    public func stop() async {
-        try? await server.stop()
+    /// Drains: `/ready` turns 503, the listener closes, requests being answered get up to
+    /// `grace` to finish; then the proxy and the admin port stop.
+    public func stop(grace: Duration = .zero) async {
+        state.drain()
+        await server.stop(grace: grace)
         await admin.stop()
     }
 }

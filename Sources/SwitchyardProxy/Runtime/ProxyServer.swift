@@ -3,13 +3,15 @@ import NIOCore
 import NIOPosix
 import SwitchyardCore
 
-/// The running proxy: one listener for HTTP/1.1 and HTTP/2 (prior knowledge), and one
-/// ``LoopState`` per event loop holding that loop's balancers, queues and pools.
+/// The running proxy: one listener for HTTP/1.1 and HTTP/2 (prior knowledge), and on each
+/// event loop a ``LoopSlot`` holding the ``LoopState`` (balancers, queues, pools) of the table
+/// it serves. A reload puts a new state in every slot; requests already routed finish on the
+/// old one.
 public final class ProxyServer: Sendable {
-    /// The table it routes with.
-    public let table: RoutingTable
     private let group: MultiThreadedEventLoopGroup
     private let channel: Channel
+    private let slots: [NIOLoopBound<LoopSlot>]
+    private let logger: Logger
 
     /// One event loop per core.
     public static var defaultThreadCount: Int { System.coreCount }
@@ -22,20 +24,12 @@ public final class ProxyServer: Sendable {
     public static func start(table: RoutingTable, metrics: ProxyMetrics, threads: Int, logger: Logger) async throws -> ProxyServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(threads, 1))
         do {
-            let shared = table.backends.enumerated().map { index, backend in
-                BackendShared(backend, breakers: metrics.breakers[index], logger: logger)
+            let states = try await makeStates(table: table, metrics: metrics, group: group, logger: logger)
+            var slots: [NIOLoopBound<LoopSlot>] = []
+            for state in states {
+                slots.append(try await state.eventLoop.submit { NIOLoopBound(LoopSlot(state.value), eventLoop: state.eventLoop) }.get())
             }
-            var states: [(ObjectIdentifier, NIOLoopBound<LoopState>)] = []
-            for (index, loop) in group.makeIterator().enumerated() {
-                let seed = UInt64.random(in: .min ... .max)
-                let state = try await loop.submit {
-                    NIOLoopBound(
-                        try LoopState(eventLoop: loop, loopIndex: index, table: table, metrics: metrics, shared: shared, seed: seed),
-                        eventLoop: loop)
-                }.get()
-                states.append((ObjectIdentifier(loop), state))
-            }
-            let loopStates = states
+            let loopSlots = slots
             let listen = table.config.listen
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 1024)
@@ -44,25 +38,58 @@ public final class ProxyServer: Sendable {
                 .childChannelOption(.maxMessagesPerRead, value: 16)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        let id = ObjectIdentifier(channel.eventLoop)
-                        let state = loopStates.first { $0.0 == id }!.1.value
-                        try channel.pipeline.syncOperations.addHandler(ProtocolDetector(loop: state))
+                        let slot = loopSlots.first { $0.eventLoop === channel.eventLoop }!.value
+                        try channel.pipeline.syncOperations.addHandler(ProtocolDetector(slot: slot))
                     }
                 }
                 .bind(host: listen.host, port: Int(listen.port))
                 .get()
             logger.info("proxy listening on \(listen.host):\(channel.localAddress?.port ?? 0) with \(threads) event loops")
-            return ProxyServer(table: table, group: group, channel: channel)
+            return ProxyServer(group: group, channel: channel, slots: slots, logger: logger)
         } catch {
             try? await group.shutdownGracefully()
             throw error
         }
     }
 
-    private init(table: RoutingTable, group: MultiThreadedEventLoopGroup, channel: Channel) {
-        self.table = table
+    /// Builds every loop's state for `table`, each on its own loop.
+    private static func makeStates(
+        table: RoutingTable, metrics: ProxyMetrics, group: MultiThreadedEventLoopGroup, logger: Logger
+    ) async throws -> [NIOLoopBound<LoopState>] {
+        let shared = table.backends.enumerated().map { index, backend in
+            BackendShared(backend, breakers: metrics.breakers[index], logger: logger)
+        }
+        var states: [NIOLoopBound<LoopState>] = []
+        for (index, loop) in group.makeIterator().enumerated() {
+            let seed = UInt64.random(in: .min ... .max)
+            states.append(
+                try await loop.submit {
+                    NIOLoopBound(
+                        try LoopState(eventLoop: loop, loopIndex: index, table: table, metrics: metrics, shared: shared, seed: seed),
+                        eventLoop: loop)
+                }.get())
+        }
+        return states
+    }
+
+    private init(group: MultiThreadedEventLoopGroup, channel: Channel, slots: [NIOLoopBound<LoopSlot>], logger: Logger) {
         self.group = group
         self.channel = channel
+        self.slots = slots
+        self.logger = logger
+    }
+
+    /// Serves `table` from now on: new requests route with it, requests already routed finish
+    /// where they are, and the old table's idle upstream connections close.
+    func install(table: RoutingTable, metrics: ProxyMetrics) async throws {
+        let states = try await Self.makeStates(table: table, metrics: metrics, group: group, logger: logger)
+        for (slot, state) in zip(slots, states) {
+            try await slot.eventLoop.submit {
+                let old = slot.value.state
+                slot.value.state = state.value
+                old.retire()
+            }.get()
+        }
     }
 
     /// Calls `callback` once the listener closes.
@@ -70,9 +97,23 @@ public final class ProxyServer: Sendable {
         channel.closeFuture.whenComplete { _ in callback() }
     }
 
-    /// Stops listening and shuts the event loops down.
-    public func stop() async throws {
+    /// Stops listening, lets the requests being answered finish for up to `grace`, then closes
+    /// every connection and shuts the event loops down.
+    public func stop(grace: Duration = .zero) async {
         try? await channel.close()
-        try await group.shutdownGracefully()
+        let deadline = ContinuousClock.now + grace
+        while ContinuousClock.now < deadline, await activeExchanges() > 0 {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        try? await group.shutdownGracefully()
+    }
+
+    /// Requests being answered, on every loop.
+    private func activeExchanges() async -> Int {
+        var total = 0
+        for slot in slots {
+            total += (try? await slot.eventLoop.submit { slot.value.activeExchanges }.get()) ?? 0
+        }
+        return total
     }
 }

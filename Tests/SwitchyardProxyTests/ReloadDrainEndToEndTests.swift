@@ -1,0 +1,99 @@
+import Foundation
+import SwitchyardTestSupport
+import Testing
+
+/// DESIGN.md §11 over real sockets: SIGHUP reloads the config without disturbing requests in
+/// flight (a bad config is refused and the running one stays), and SIGTERM drains.
+@Suite("Reload and drain end to end", .serialized)
+struct ReloadDrainEndToEndTests {
+    let host = "web.test.svc.cluster.local"
+
+    func config(backend: String, ports: [String: Int]) -> String {
+        """
+        listen: 127.0.0.1:0
+        services:
+          - authority: web.test.svc.cluster.local:80
+            routes:
+              - metadata: { group: policy.linkerd.io, kind: HTTPRoute, namespace: test, name: web-route }
+                rules:
+                  - matches: [{ path: { prefix: / } }]
+                    backends: [{ service: \(backend).test.svc.cluster.local:80 }]
+        backends:
+          - authority: \(backend).test.svc.cluster.local:80
+            endpoints: [{ address: 127.0.0.1:\(ports[backend]!) }]
+        """
+    }
+
+    /// Starts curl for `path` in the background; its output is the response body.
+    func slowRequest(port: Int, path: String) throws -> BackgroundProcess {
+        try BackgroundProcess("/usr/bin/env", ["curl", "-s", "--max-time", "30", "-H", "host: \(host)", "http://127.0.0.1:\(port)\(path)"])
+    }
+
+    /// Waits until the route backend of `backend` has dispatched `count` requests.
+    func waitForRequests(admin: Int, backend: String, count: Double) throws {
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            let metrics = try Peers.admin(admin, "/metrics").body
+            if metrics.contains("backend_name=\"\(backend)\",backend_port=\"80\",backend_section_name=\"\"} \(Int(count))\n") { return }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        Issue.record("\(backend) never reached \(count) requests")
+    }
+
+    @Test("SIGHUP swaps the table: in-flight requests finish on the old one, new ones route with the new, dropped series vanish")
+    func reload() throws {
+        let (upstreams, ports) = try Peers.httpUpstreams(["web-a", "web-b"])
+        defer { upstreams.stop() }
+        let file = try FixturePlugin.writeFile(named: "switchyard.yaml", contents: config(backend: "web-a", ports: ports))
+        let (proxy, port) = try Peers.proxy(configFile: file)
+        defer { proxy.stop() }
+        let admin = try Peers.adminPort(of: proxy)
+
+        #expect(try Curl.request(port: port, host: host).body == "hello from web-a\n")
+        let inFlight = try slowRequest(port: port, path: "/slow?ms=1500")
+        defer { inFlight.stop() }
+        try waitForRequests(admin: admin, backend: "web-a", count: 2)
+
+        try config(backend: "web-b", ports: ports).write(toFile: file, atomically: true, encoding: .utf8)
+        proxy.send(SIGHUP)
+        _ = try proxy.waitForLine(containing: "config reloaded")
+        #expect(try Curl.request(port: port, host: host).body == "hello from web-b\n")
+        #expect(try (0..<5).allSatisfy { _ in try Curl.request(port: port, host: host).headers["x-upstream"] == "web-b" })
+        #expect(inFlight.waitForExit(timeout: 30))
+        #expect(inFlight.text == "hello from web-a\n")
+
+        let metrics = try Peers.admin(admin, "/metrics").body
+        #expect(!metrics.contains("backend_name=\"web-a\""), "\(metrics)")
+        #expect(metrics.contains("backend_name=\"web-b\",backend_port=\"80\",backend_section_name=\"\"} 6\n"))
+        let config = try Peers.admin(admin, "/config").body
+        #expect(config.contains("web-b.test.svc.cluster.local:80") && !config.contains("web-a"))
+
+        // A bad config is refused, naming its path, and web-b keeps serving.
+        try "listen: 127.0.0.1:0\nbogus: 1\n".write(toFile: file, atomically: true, encoding: .utf8)
+        proxy.send(SIGHUP)
+        let refused = try proxy.waitForLine(containing: "config reload refused")
+        #expect(refused.contains("bogus: unknown key"), "\(refused)")
+        #expect(try Curl.request(port: port, host: host).headers["x-upstream"] == "web-b")
+    }
+
+    @Test("SIGTERM drains: the listener closes, the request in flight still gets its response, then the process exits")
+    func drain() throws {
+        let (upstreams, ports) = try Peers.httpUpstreams(["web-a"])
+        defer { upstreams.stop() }
+        let (proxy, port) = try Peers.proxy(config: config(backend: "web-a", ports: ports))
+        defer { proxy.stop() }
+        let admin = try Peers.adminPort(of: proxy)
+
+        let inFlight = try slowRequest(port: port, path: "/slow?ms=1500")
+        defer { inFlight.stop() }
+        try waitForRequests(admin: admin, backend: "web-a", count: 1)
+        proxy.send(SIGTERM)
+        _ = try proxy.waitForLine(containing: "stopping: draining")
+
+        #expect(inFlight.waitForExit(timeout: 30))
+        #expect(inFlight.text == "hello from web-a\n")
+        #expect(proxy.waitForExit(timeout: 30))
+        let refused = try Subprocess.run("/usr/bin/env", ["curl", "-s", "--max-time", "5", "http://127.0.0.1:\(port)/"])
+        #expect(refused.status == 7, "curl exit \(refused.status): the listener is closed")
+    }
+}
