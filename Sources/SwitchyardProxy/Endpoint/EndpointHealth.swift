@@ -12,7 +12,7 @@ import Synchronization
 final class EndpointHealth: Sendable {
     /// The breaker and the generator for its jitter, behind one lock.
     private let accrual: Mutex<(breaker: FailureAccrual, random: Xoshiro256)>
-    private let replicas = Mutex<[NIOLoopBound<EndpointRuntime>]>([])
+    private let replicas = Mutex<[(id: ObjectIdentifier, runtime: NIOLoopBound<EndpointRuntime>)]>([])
     private let metrics: BreakerMetrics
     private let logger: Logger
 
@@ -25,7 +25,12 @@ final class EndpointHealth: Sendable {
     /// Registers one loop's runtime of the endpoint (called on that loop).
     func register(_ endpoint: EndpointRuntime) {
         let bound = NIOLoopBound(endpoint, eventLoop: endpoint.eventLoop)
-        replicas.withLock { $0.append(bound) }
+        replicas.withLock { $0.append((ObjectIdentifier(endpoint), bound)) }
+    }
+
+    /// Forgets one loop's runtime (its table was replaced).
+    func unregister(_ endpoint: EndpointRuntime) {
+        replicas.withLock { $0.removeAll { $0.id == ObjectIdentifier(endpoint) } }
     }
 
     /// Whether `endpoint`'s loop may send it a request now; the first request after a
@@ -69,7 +74,7 @@ final class EndpointHealth: Sendable {
     }
 
     private func scheduleProbe(after penalty: UInt64) {
-        guard let first = replicas.withLock({ $0.first }) else { return }
+        guard let first = replicas.withLock({ $0.first?.runtime }) else { return }
         first.eventLoop.scheduleTask(in: .nanoseconds(Int64(clamping: penalty))) { [self] in
             let ready = accrual.withLock { $0.breaker.isReady(now: NIODeadline.now().uptimeNanoseconds) }
             if ready { broadcast(ready: true) }
@@ -77,7 +82,7 @@ final class EndpointHealth: Sendable {
     }
 
     private func broadcast(ready: Bool) {
-        for replica in replicas.withLock({ $0 }) {
+        for (_, replica) in replicas.withLock({ $0 }) {
             if replica.eventLoop.inEventLoop {
                 replica.value.setReady(ready)
             } else {

@@ -72,9 +72,11 @@ final class EndpointRuntime {
     }
 
     /// Its table was replaced: close idle connections now, the HTTP/2 connection once its
-    /// last stream ends, and every HTTP/1.1 connection as its request ends.
+    /// last stream ends, and every HTTP/1.1 connection as its request ends. Its breaker (the
+    /// new table has its own) stops reporting to it.
     func retire() {
         retired = true
+        health?.unregister(self)
         for connection in idle { connection.channel.close(promise: nil) }
         idle.removeAll()
         if inFlight == 0 { http2?.close() }
