@@ -76,7 +76,7 @@ struct ReloadDrainEndToEndTests {
         #expect(try Curl.request(port: port, host: host).headers["x-upstream"] == "web-b")
     }
 
-    @Test("SIGTERM drains: the listener closes, the request in flight still gets its response, then the process exits")
+    @Test("SIGTERM drains: /ready turns 503, the listener closes, the request in flight still gets its response, then the process exits")
     func drain() throws {
         let (upstreams, ports) = try Peers.httpUpstreams(["web-a"])
         defer { upstreams.stop() }
@@ -89,6 +89,8 @@ struct ReloadDrainEndToEndTests {
         try waitForRequests(admin: admin, backend: "web-a", count: 1)
         proxy.send(SIGTERM)
         _ = try proxy.waitForLine(containing: "stopping: draining")
+        // While the request finishes, the admin port still answers, no longer ready.
+        #expect(try Peers.admin(admin, "/ready") == (503, "not ready\n"))
 
         #expect(inFlight.waitForExit(timeout: 30))
         #expect(inFlight.text == "hello from web-a\n")
