@@ -135,5 +135,7 @@ struct GRPCFailureAccrualTests {
         let after = try Peers.grpcCall(port: port, authority: authority, method: "Unary")
         #expect(after["code"] as? String == "DEADLINE_EXCEEDED", "\(after)")
         #expect(after["details"] as? String == "Service echo.test: service in fail-fast")
+        let failFast = try proxy.waitForLine(containing: "backend entered fail-fast")
+        #expect(failFast.contains(" WARN service{ns=test name=echo port=8080}: switchyard::backend: backend entered fail-fast"), "\(failFast)")
     }
 }

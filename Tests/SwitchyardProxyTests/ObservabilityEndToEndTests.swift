@@ -163,4 +163,18 @@ struct LogFormatTests {
         #expect((object["message"] as? String)?.hasPrefix("proxy listening on 127.0.0.1:") == true)
         #expect((object["timestamp"] as? String)?.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/) != nil)
     }
+
+    @Test("at debug, a failed connect is logged inside its service and endpoint")
+    func debugConnectFailure() throws {
+        let (proxy, port) = try Peers.proxy(
+            config: """
+                listen: 127.0.0.1:0
+                services: [{ authority: web.test.svc.cluster.local:80 }]
+                backends: [{ authority: web.test.svc.cluster.local:80, endpoints: [{ address: 127.0.0.1:1 }] }]
+                """, extraArguments: ["--log-level", "debug"])
+        defer { proxy.stop() }
+        #expect(try Curl.request(port: port, host: "web.test.svc.cluster.local", path: "/").status == 502)
+        let line = try proxy.waitForLine(containing: "connect failed")
+        #expect(line.contains("DEBUG service{ns=test name=web port=80}:endpoint{addr=127.0.0.1:1}: switchyard::backend: connect failed: "), "\(line)")
+    }
 }

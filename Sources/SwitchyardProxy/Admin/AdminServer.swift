@@ -128,6 +128,7 @@ final class AdminHandler: ChannelInboundHandler {
         default:  // /log-level
             guard head.method == .PUT else { return Answer(.ok, "\(state.logLevel.level)\n") }
             guard AdminAccess.mayChange(from: peer) else {
+                logger.warning("refused a log-level change from \(peer.map { "\($0)" } ?? "an unknown peer"): only loopback peers may change it")
                 return Answer(.forbidden, "the log level may be changed only from localhost\n")
             }
             guard let level = LogLevelControl.parse(body) else {

@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import SwitchyardCore
 import SwitchyardPluginHost
@@ -10,14 +11,14 @@ final class BackendGate: Sendable {
 
     var isShut: Bool { failFast.load(ordering: .relaxed) }
 
-    /// Shuts the gate: new requests are shed.
-    func shut() {
-        failFast.store(true, ordering: .relaxed)
+    /// Shuts the gate: new requests are shed. Returns whether it was open.
+    func shut() -> Bool {
+        !failFast.exchange(true, ordering: .relaxed)
     }
 
-    /// Opens the gate again.
-    func open() {
-        failFast.store(false, ordering: .relaxed)
+    /// Opens the gate again. Returns whether it was shut.
+    func open() -> Bool {
+        failFast.exchange(false, ordering: .relaxed)
     }
 }
 
@@ -32,19 +33,19 @@ final class BackendRuntime {
     private var failfastTimer: Scheduled<Void>?
     private let gate: BackendGate
     private let metrics: BalancerMetrics
+    private let logger: Logger
 
-    init(
-        config: RoutingTable.Backend, balancer: BalancerInstance, gate: BackendGate, healths: [EndpointHealth?], metrics: BalancerMetrics,
-        eventLoop: EventLoop
-    ) throws {
-        self.gate = gate
+    init(config: RoutingTable.Backend, balancer: BalancerInstance, shared: BackendShared, metrics: BalancerMetrics, eventLoop: EventLoop) throws {
+        self.gate = shared.gate
         self.metrics = metrics
+        self.logger = shared.logger
         self.config = config
         self.balancer = balancer
         self.eventLoop = eventLoop
         let endpoints = try config.endpoints.enumerated().map { i, endpoint in
             try EndpointRuntime(
-                index: i, config: endpoint, loadModel: balancer.loadModel, proto: config.proto, health: healths[i], eventLoop: eventLoop)
+                index: i, config: endpoint, loadModel: balancer.loadModel, proto: config.proto, health: shared.healths[i],
+                logger: shared.logger.entering(.endpoint(endpoint.address)), eventLoop: eventLoop)
         }
         self.endpoints = endpoints
         balancer.update(config.endpoints.map { BalancerEndpoint(address: $0.address.description, weight: $0.weight) })
@@ -111,7 +112,7 @@ final class BackendRuntime {
     func setReady(_ endpoint: EndpointRuntime, _ ready: Bool) {
         balancer.setReady(endpoint.index, ready)
         guard ready else { return }
-        gate.open()
+        if gate.open() { logger.info("backend left fail-fast: an endpoint is ready") }
         while let exchange = queue.first, let endpoint = pick(for: exchange) {
             _ = queue.popFirst()
             metrics.queueLength.decrement()
@@ -134,7 +135,10 @@ final class BackendRuntime {
     private func enterFailFast() {
         failfastTimer = nil
         guard !queue.isEmpty else { return }
-        gate.shut()
+        if gate.shut() {
+            logger.warning(
+                "backend entered fail-fast: no endpoint was ready within \(DurationText.format(config.failfastTimeout)); shedding requests until one is")
+        }
         while let exchange = queue.popFirst() {
             metrics.queueLength.decrement()
             exchange.fail(.failFast(describe("service in fail-fast")))

@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import NIOHTTP1
 import NIOHTTP2
@@ -21,6 +22,8 @@ final class EndpointRuntime {
     let eventLoop: EventLoop
     /// The shared breaker, when the backend has failure accrual.
     let health: EndpointHealth?
+    /// Logs inside `service{..}:endpoint{..}`.
+    let logger: Logger
     weak var backend: BackendRuntime?
     private(set) var ewma: PeakEwma
     private(set) var inFlight = 0
@@ -31,8 +34,9 @@ final class EndpointRuntime {
 
     init(
         index: Int, config: RoutingTable.Endpoint, loadModel: LoadModel, proto: ServiceProtocol, health: EndpointHealth?,
-        eventLoop: EventLoop
+        logger: Logger, eventLoop: EventLoop
     ) throws {
+        self.logger = logger
         self.index = index
         self.config = config
         self.proto = proto

@@ -109,6 +109,7 @@ final class Exchange {
     func connectFailed(_ error: Error) {
         guard case .connecting(let endpoint) = state else { return }
         endpoint.health?.record(failure: true)
+        endpoint.logger.debug("connect failed: \(Self.reason(error))")
         fail(.badGateway(endpoint.backend.map { $0.describe("connect to \(endpoint.config.address) failed: \(Self.reason(error))") } ?? "\(error)"))
     }
 
@@ -197,6 +198,7 @@ final class Exchange {
     func upstreamClosed() {
         guard case .proxying(let endpoint) = state else { return }
         endpoint.health?.record(failure: true)
+        endpoint.logger.debug("upstream closed the connection before the response ended")
         upstream = nil
         fail(.badGateway(describeInBackend("upstream closed the connection before the response ended")))
     }
@@ -205,6 +207,7 @@ final class Exchange {
     func upstreamError(_ error: Error) {
         guard case .proxying(let endpoint) = state else { return }
         endpoint.health?.record(failure: true)
+        endpoint.logger.debug("upstream error: \(Self.reason(error))")
         fail(.badGateway(describeInBackend("upstream error: \(Self.reason(error))")))
     }
 

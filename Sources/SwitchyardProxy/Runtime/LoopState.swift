@@ -26,8 +26,7 @@ final class LoopState {
             let balancer = try backend.balancer.makeInstance(configJSON: backend.balancerConfig, seed: random.next(), loopIndex: loopIndex)
             backends.append(
                 try BackendRuntime(
-                    config: backend, balancer: balancer, gate: shared[index].gate, healths: shared[index].healths,
-                    metrics: metrics.balancers[index], eventLoop: eventLoop))
+                    config: backend, balancer: balancer, shared: shared[index], metrics: metrics.balancers[index], eventLoop: eventLoop))
         }
         self.backends = backends
         self.random = random
@@ -55,17 +54,20 @@ final class LoopSlot {
     }
 }
 
-/// What one backend's runtimes on every loop share: the fail-fast gate and, with failure
-/// accrual, each endpoint's breaker.
+/// What one backend's runtimes on every loop share: the fail-fast gate, its logger (inside
+/// the backend's `service{..}` span) and, with failure accrual, each endpoint's breaker.
 struct BackendShared: Sendable {
     let gate = BackendGate()
     let healths: [EndpointHealth?]
+    let logger: Logger
 
     init(_ backend: RoutingTable.Backend, breakers: [BreakerMetrics]?, logger: Logger) {
-        let logger = logger.entering(.service(backend.backend.meta)).targeting("switchyard::breaker")
+        let logger = logger.entering(.service(backend.backend.meta))
+        self.logger = logger.targeting("switchyard::backend")
+        let breakerLogger = logger.targeting("switchyard::breaker")
         healths = backend.endpoints.enumerated().map { index, endpoint in
             backend.failureAccrual.map { policy in
-                EndpointHealth(policy: policy, metrics: breakers![index], logger: logger.entering(.endpoint(endpoint.address)))
+                EndpointHealth(policy: policy, metrics: breakers![index], logger: breakerLogger.entering(.endpoint(endpoint.address)))
             }
         }
     }
