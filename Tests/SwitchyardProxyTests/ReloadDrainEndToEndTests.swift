@@ -76,6 +76,48 @@ struct ReloadDrainEndToEndTests {
         #expect(try Curl.request(port: port, host: host).headers["x-upstream"] == "web-b")
     }
 
+    @Test("a reload keeps the breaker of an endpoint it keeps: a tripped endpoint stays out of rotation and pending")
+    func reloadKeepsBreakers() throws {
+        let (upstreams, ports) = try Peers.httpUpstreams(["good", "flaky"])
+        defer { upstreams.stop() }
+        func config(queueCapacity: Int) -> String {
+            """
+            listen: 127.0.0.1:0
+            services:
+              - authority: web.test.svc.cluster.local:80
+                failureAccrual: { consecutive: { maxFailures: 1, minPenalty: 60s, maxPenalty: 60s, jitter: 0 } }
+            backends:
+              - authority: web.test.svc.cluster.local:80
+                balancer: { name: round-robin }
+                queue: { capacity: \(queueCapacity) }
+                endpoints: [{ address: 127.0.0.1:\(ports["good"]!) }, { address: 127.0.0.1:\(ports["flaky"]!) }]
+            """
+        }
+        let file = try FixturePlugin.writeFile(named: "switchyard.yaml", contents: config(queueCapacity: 100))
+        let (proxy, port) = try Peers.proxy(configFile: file)
+        defer { proxy.stop() }
+        let admin = try Peers.adminPort(of: proxy)
+        func endpoints(_ state: String) throws -> Double? {
+            let labels = """
+                parent_group="core",parent_kind="Service",parent_namespace="test",parent_name="web",parent_port="80",parent_section_name="",\
+                backend_group="core",backend_kind="Service",backend_namespace="test",backend_name="web",backend_port="80",backend_section_name="",\
+                endpoint_state="\(state)"
+                """
+            return Peers.metric(try Peers.admin(admin, "/metrics").body, "outbound_http_balancer_endpoints{\(labels)}")
+        }
+
+        // Round-robin: the second request reaches flaky, whose 500 trips it for 60 s.
+        _ = try (0..<2).map { _ in try Curl.request(port: port, host: host) }
+        _ = try proxy.waitForLine(containing: "Consecutive failure-accrual breaker tripped")
+        #expect(try endpoints("pending") == 1)
+
+        try config(queueCapacity: 50).write(toFile: file, atomically: true, encoding: .utf8)
+        proxy.send(SIGHUP)
+        _ = try proxy.waitForLine(containing: "config reloaded")
+        #expect(try (0..<6).map { _ in try Curl.request(port: port, host: host).headers["x-upstream"] } == Array(repeating: "good", count: 6))
+        #expect(try endpoints("pending") == 1 && endpoints("ready") == 1)
+    }
+
     @Test("SIGTERM drains: /ready turns 503, the listener closes, the request in flight still gets its response, then the process exits")
     func drain() throws {
         let (upstreams, ports) = try Peers.httpUpstreams(["web-a"])

@@ -51,7 +51,11 @@ final class BackendRuntime {
         balancer.update(config.endpoints.map { BalancerEndpoint(address: $0.address.description, weight: $0.weight) })
         for endpoint in endpoints {
             endpoint.backend = self
-            endpoint.health?.register(endpoint)
+            if let health = endpoint.health {
+                health.register(endpoint)
+                // A breaker a reload carried over may hold the endpoint out of rotation.
+                if !health.isReady { balancer.setReady(endpoint.index, false) }
+            }
         }
     }
 

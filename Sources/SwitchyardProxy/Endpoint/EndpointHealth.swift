@@ -13,13 +13,30 @@ final class EndpointHealth: Sendable {
     /// The breaker and the generator for its jitter, behind one lock.
     private let accrual: Mutex<(breaker: FailureAccrual, random: Xoshiro256)>
     private let replicas = Mutex<[(id: ObjectIdentifier, runtime: NIOLoopBound<EndpointRuntime>)]>([])
-    private let metrics: BreakerMetrics
+    /// The series its transitions count in (a reload hands it the next table's).
+    private let metricsBox: Mutex<BreakerMetrics>
     private let logger: Logger
+    /// Its parameters.
+    let policy: FailureAccrualPolicy
 
     init(policy: FailureAccrualPolicy, metrics: BreakerMetrics, logger: Logger) {
         self.accrual = Mutex((FailureAccrual(policy: policy), Xoshiro256(seed: UInt64.random(in: .min ... .max))))
-        self.metrics = metrics
+        self.metricsBox = Mutex(metrics)
         self.logger = logger
+        self.policy = policy
+    }
+
+    private var metrics: BreakerMetrics { metricsBox.withLock { $0 } }
+
+    /// Whether a balancer may pick the endpoint now (closed, or its penalty is over).
+    var isReady: Bool { accrual.withLock { $0.breaker.isReady(now: NIODeadline.now().uptimeNanoseconds) } }
+
+    /// Carries the breaker into a reloaded table that keeps the endpoint: its transitions
+    /// count in `metrics` from now on, where an endpoint out of rotation shows as pending.
+    func carry(into metrics: BreakerMetrics) {
+        let pending = accrual.withLock { if case .closed = $0.breaker.state { false } else { true } }
+        metricsBox.withLock { $0 = metrics }
+        if pending { metrics.didCarryPending() }
     }
 
     /// Registers one loop's runtime of the endpoint (called on that loop).

@@ -81,6 +81,9 @@ final class BreakerMetrics: Sendable {
     /// A probe was admitted.
     func didProbe() { probing.increment() }
 
+    /// A reload carried over the endpoint's breaker while it was out of rotation.
+    func didCarryPending() { balancer.endpointPending() }
+
     /// The breaker reopened.
     func didReopen() {
         reopened.increment()

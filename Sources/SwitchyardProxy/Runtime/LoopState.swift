@@ -57,17 +57,30 @@ final class LoopSlot {
 /// What one backend's runtimes on every loop share: the fail-fast gate, its logger (inside
 /// the backend's `service{..}` span) and, with failure accrual, each endpoint's breaker.
 struct BackendShared: Sendable {
+    let backend: RoutingTable.Backend
     let gate = BackendGate()
     let healths: [EndpointHealth?]
     let logger: Logger
 
-    init(_ backend: RoutingTable.Backend, breakers: [BreakerMetrics]?, logger: Logger) {
+    /// Makes what `backend`'s runtimes share. A breaker of `previous` (the same backend in the
+    /// table a reload replaces) is kept, with its state, for an endpoint the reload keeps with
+    /// the same failure accrual.
+    init(_ backend: RoutingTable.Backend, breakers: [BreakerMetrics]?, previous: BackendShared?, logger: Logger) {
+        self.backend = backend
         let logger = logger.entering(.service(backend.backend.meta))
         self.logger = logger.targeting("switchyard::backend")
         let breakerLogger = logger.targeting("switchyard::breaker")
+        var kept: [Authority: EndpointHealth] = [:]
+        if let previous, previous.backend.backend == backend.backend {
+            for (endpoint, health) in zip(previous.backend.endpoints, previous.healths) { kept[endpoint.address] = health }
+        }
         healths = backend.endpoints.enumerated().map { index, endpoint in
             backend.failureAccrual.map { policy in
-                EndpointHealth(policy: policy, metrics: breakers![index], logger: breakerLogger.entering(.endpoint(endpoint.address)))
+                if let health = kept[endpoint.address], health.policy == policy {
+                    health.carry(into: breakers![index])
+                    return health
+                }
+                return EndpointHealth(policy: policy, metrics: breakers![index], logger: breakerLogger.entering(.endpoint(endpoint.address)))
             }
         }
     }

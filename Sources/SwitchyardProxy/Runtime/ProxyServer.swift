@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import SwitchyardCore
+import Synchronization
 
 /// The running proxy: one listener for HTTP/1.1 and HTTP/2 (prior knowledge), and on each
 /// event loop a ``LoopSlot`` holding the ``LoopState`` (balancers, queues, pools) of the table
@@ -11,6 +12,8 @@ public final class ProxyServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let channel: Channel
     private let slots: [NIOLoopBound<LoopSlot>]
+    /// What the served table's backends share across loops.
+    private let shared: Mutex<[BackendShared]>
     private let logger: Logger
 
     /// One event loop per core.
@@ -24,7 +27,8 @@ public final class ProxyServer: Sendable {
     public static func start(table: RoutingTable, metrics: ProxyMetrics, threads: Int, logger: Logger) async throws -> ProxyServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(threads, 1))
         do {
-            let states = try await makeStates(table: table, metrics: metrics, group: group, logger: logger)
+            let shared = makeShared(table: table, metrics: metrics, previous: [], logger: logger)
+            let states = try await makeStates(table: table, metrics: metrics, shared: shared, group: group)
             var slots: [NIOLoopBound<LoopSlot>] = []
             for state in states {
                 slots.append(try await state.eventLoop.submit { NIOLoopBound(LoopSlot(state.value), eventLoop: state.eventLoop) }.get())
@@ -45,20 +49,25 @@ public final class ProxyServer: Sendable {
                 .bind(host: listen.host, port: Int(listen.port))
                 .get()
             logger.info("proxy listening on \(listen.host):\(channel.localAddress?.port ?? 0) with \(threads) event loops")
-            return ProxyServer(group: group, channel: channel, slots: slots, logger: logger)
+            return ProxyServer(group: group, channel: channel, slots: slots, shared: shared, logger: logger)
         } catch {
             try? await group.shutdownGracefully()
             throw error
         }
     }
 
+    /// What `table`'s backends share across loops; breakers of `previous` carry over.
+    private static func makeShared(table: RoutingTable, metrics: ProxyMetrics, previous: [BackendShared], logger: Logger) -> [BackendShared] {
+        let previousByAuthority = Dictionary(previous.map { ($0.backend.authority, $0) }, uniquingKeysWith: { a, _ in a })
+        return table.backends.enumerated().map { index, backend in
+            BackendShared(backend, breakers: metrics.breakers[index], previous: previousByAuthority[backend.authority], logger: logger)
+        }
+    }
+
     /// Builds every loop's state for `table`, each on its own loop.
     private static func makeStates(
-        table: RoutingTable, metrics: ProxyMetrics, group: MultiThreadedEventLoopGroup, logger: Logger
+        table: RoutingTable, metrics: ProxyMetrics, shared: [BackendShared], group: MultiThreadedEventLoopGroup
     ) async throws -> [NIOLoopBound<LoopState>] {
-        let shared = table.backends.enumerated().map { index, backend in
-            BackendShared(backend, breakers: metrics.breakers[index], logger: logger)
-        }
         var states: [NIOLoopBound<LoopState>] = []
         for (index, loop) in group.makeIterator().enumerated() {
             let seed = UInt64.random(in: .min ... .max)
@@ -72,17 +81,23 @@ public final class ProxyServer: Sendable {
         return states
     }
 
-    private init(group: MultiThreadedEventLoopGroup, channel: Channel, slots: [NIOLoopBound<LoopSlot>], logger: Logger) {
+    private init(
+        group: MultiThreadedEventLoopGroup, channel: Channel, slots: [NIOLoopBound<LoopSlot>], shared: [BackendShared], logger: Logger
+    ) {
         self.group = group
         self.channel = channel
         self.slots = slots
+        self.shared = Mutex(shared)
         self.logger = logger
     }
 
     /// Serves `table` from now on: new requests route with it, requests already routed finish
-    /// where they are, and the old table's idle upstream connections close.
+    /// where they are, the old table's idle upstream connections close, and the breakers of
+    /// endpoints both tables have carry over.
     func install(table: RoutingTable, metrics: ProxyMetrics) async throws {
-        let states = try await Self.makeStates(table: table, metrics: metrics, group: group, logger: logger)
+        let shared = Self.makeShared(table: table, metrics: metrics, previous: self.shared.withLock { $0 }, logger: logger)
+        let states = try await Self.makeStates(table: table, metrics: metrics, shared: shared, group: group)
+        self.shared.withLock { $0 = shared }
         for (slot, state) in zip(slots, states) {
             try await slot.eventLoop.submit {
                 let old = slot.value.state
