@@ -10,9 +10,6 @@ public final class AdminServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let channel: Channel
 
-    /// The address it listens on (the real port when asked for port 0).
-    public var localAddress: SocketAddress? { channel.localAddress }
-
     /// Starts listening on `address`; logs `admin listening on HOST:PORT`.
     public static func start(address: Authority, state: AdminState, logger: Logger) async throws -> AdminServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)

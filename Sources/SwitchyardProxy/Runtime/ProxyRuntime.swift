@@ -6,10 +6,8 @@ import Synchronization
 /// and the proxy serving the resolved table. `/ready` turns 200 once the listener is bound.
 /// ``reload(_:)`` swaps in a new table.
 public final class ProxyRuntime: Sendable {
-    /// The admin server.
-    public let admin: AdminServer
-    /// The proxy.
-    public let server: ProxyServer
+    private let admin: AdminServer
+    private let server: ProxyServer
     private let state: AdminState
     private let pluginDirectory: String
     private let logger: Logger
