@@ -126,12 +126,13 @@ struct ReloadDrainEndToEndTests {
         defer { proxy.stop() }
         let admin = try Peers.adminPort(of: proxy)
 
-        let inFlight = try slowRequest(port: port, path: "/slow?ms=1500")
+        let inFlight = try slowRequest(port: port, path: "/slow?ms=3000")
         defer { inFlight.stop() }
         try waitForRequests(admin: admin, backend: "web-a", count: 1)
         proxy.send(SIGTERM)
         _ = try proxy.waitForLine(containing: "stopping: draining")
-        // While the request finishes, the admin port still answers, no longer ready.
+        // While the request finishes (3 s leave room on a loaded machine), the admin port still
+        // answers, no longer ready.
         #expect(try Peers.admin(admin, "/ready") == (503, "not ready\n"))
 
         #expect(inFlight.waitForExit(timeout: 30))
