@@ -13,9 +13,12 @@ final class BalancerMetrics: Sendable {
     let queueLength: Gauge
     /// Set when a reload replaced the table: its breakers no longer move the gauges.
     private let retired = Atomic<Bool>(false)
+    private let endpointCount: Int
 
-    /// Registers the series of `backend`, routed to by `parents`; every endpoint starts ready.
+    /// Registers the series of `backend`, routed to by `parents`. A series the table being
+    /// served shares keeps its value until ``publishAllReady()``.
     init(registry: PrometheusCollectorRegistry, backend: RoutingTable.Backend, parents: [ParentRef]) {
+        endpointCount = backend.endpoints.count
         let backendLabels = MetricLabels.backend(backend.backend)
         func endpoints(_ parent: ParentRef, _ state: String) -> Gauge {
             registry.makeGauge(
@@ -24,9 +27,14 @@ final class BalancerMetrics: Sendable {
         }
         ready = parents.map { endpoints($0, "ready") }
         pending = parents.map { endpoints($0, "pending") }
-        for gauge in ready { gauge.set(Int64(backend.endpoints.count)) }
-        for gauge in pending { gauge.set(Int64(0)) }
         queueLength = registry.makeGauge(descriptor: MetricFamilies.balancerQueueLength, labels: backendLabels)
+    }
+
+    /// The table is about to be served with every endpoint ready (breakers carried over by a
+    /// reload then mark theirs pending).
+    func publishAllReady() {
+        for gauge in ready { gauge.set(Int64(endpointCount)) }
+        for gauge in pending { gauge.set(Int64(0)) }
     }
 
     /// One endpoint left the ready set (its breaker tripped).

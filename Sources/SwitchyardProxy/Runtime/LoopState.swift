@@ -61,6 +61,9 @@ struct BackendShared: Sendable {
     let gate = BackendGate()
     let healths: [EndpointHealth?]
     let logger: Logger
+    /// Breakers kept from the table a reload replaces, and the series they move to once the
+    /// new table is served (``carryBreakers()``).
+    private let carried: [(EndpointHealth, BreakerMetrics)]
 
     /// Makes what `backend`'s runtimes share. A breaker of `previous` (the same backend in the
     /// table a reload replaces) is kept, with its state, for an endpoint the reload keeps with
@@ -74,14 +77,21 @@ struct BackendShared: Sendable {
         if let previous, previous.backend.backend == backend.backend {
             for (endpoint, health) in zip(previous.backend.endpoints, previous.healths) { kept[endpoint.address] = health }
         }
+        var carried: [(EndpointHealth, BreakerMetrics)] = []
         healths = backend.endpoints.enumerated().map { index, endpoint in
             backend.failureAccrual.map { policy in
                 if let health = kept[endpoint.address], health.policy == policy {
-                    health.carry(into: breakers![index])
+                    carried.append((health, breakers![index]))
                     return health
                 }
                 return EndpointHealth(policy: policy, metrics: breakers![index], logger: breakerLogger.entering(.endpoint(endpoint.address)))
             }
         }
+        self.carried = carried
+    }
+
+    /// The new table is served: kept breakers count in its series from now on.
+    func carryBreakers() {
+        for (health, metrics) in carried { health.carry(into: metrics) }
     }
 }

@@ -29,6 +29,7 @@ public final class ProxyServer: Sendable {
         do {
             let shared = makeShared(table: table, metrics: metrics, previous: [], logger: logger)
             let states = try await makeStates(table: table, metrics: metrics, shared: shared, group: group)
+            for balancer in metrics.balancers { balancer.publishAllReady() }
             var slots: [NIOLoopBound<LoopSlot>] = []
             for state in states {
                 slots.append(try await state.eventLoop.submit { NIOLoopBound(LoopSlot(state.value), eventLoop: state.eventLoop) }.get())
@@ -98,6 +99,8 @@ public final class ProxyServer: Sendable {
         let shared = Self.makeShared(table: table, metrics: metrics, previous: self.shared.withLock { $0 }, logger: logger)
         let states = try await Self.makeStates(table: table, metrics: metrics, shared: shared, group: group)
         self.shared.withLock { $0 = shared }
+        for balancer in metrics.balancers { balancer.publishAllReady() }
+        for backend in shared { backend.carryBreakers() }
         for (slot, state) in zip(slots, states) {
             try await slot.eventLoop.submit {
                 let old = slot.value.state
