@@ -34,12 +34,7 @@ final class FailureAccrualEndToEndTests {
 
     /// The balancer's endpoints in `state`, from `/metrics`.
     func endpoints(_ state: String) throws -> Double? {
-        let labels = """
-            parent_group="core",parent_kind="Service",parent_namespace="test",parent_name="web",parent_port="80",parent_section_name="",\
-            backend_group="core",backend_kind="Service",backend_namespace="test",backend_name="web",backend_port="80",backend_section_name="",\
-            endpoint_state="\(state)"
-            """
-        return Peers.metric(try Peers.admin(admin, "/metrics").body, "outbound_http_balancer_endpoints{\(labels)}")
+        Peers.metric(try Peers.admin(admin, "/metrics").body, MetricSeries.balancerEndpoints(namespace: "test", name: "web", port: 80, state: state))
     }
 
     deinit {
@@ -89,8 +84,8 @@ final class FailureAccrualEndToEndTests {
         #expect(try endpoints("ready") == 2 && endpoints("pending") == 0)
         let metrics = try Peers.admin(admin, "/metrics").body
         let transitions = """
-            outbound_http_breaker_transitions_total{backend_group="core",backend_kind="Service",backend_namespace="test",backend_name="web",\
-            backend_port="80",backend_section_name="",endpoint_addr="127.0.0.1:\(ports["flaky"]!)",transition=
+            outbound_http_breaker_transitions_total{\(MetricSeries.service("backend", namespace: "test", name: "web", port: 80)),\
+            endpoint_addr="127.0.0.1:\(ports["flaky"]!)",transition=
             """
         #expect(Peers.metric(metrics, transitions + #""tripped"}"#) == 2)
         #expect(Peers.metric(metrics, transitions + #""reopened"}"#) == 1)
@@ -126,12 +121,8 @@ struct GRPCFailureAccrualTests {
         let tripped = try proxy.waitForLine(containing: "Consecutive failure-accrual breaker tripped")
         #expect(tripped.contains("service{ns=test name=echo port=8080}:endpoint{addr=127.0.0.1:\(serverPort)}: switchyard::breaker:"))
         let metrics = try Peers.admin(try Peers.adminPort(of: proxy), "/metrics").body
-        let labels = """
-            parent_group="core",parent_kind="Service",parent_namespace="test",parent_name="echo",parent_port="8080",parent_section_name="",\
-            backend_group="core",backend_kind="Service",backend_namespace="test",backend_name="echo",backend_port="8080",backend_section_name=""
-            """
-        #expect(Peers.metric(metrics, "outbound_http_balancer_endpoints{\(labels),endpoint_state=\"pending\"}") == 1)
-        #expect(Peers.metric(metrics, "outbound_http_balancer_endpoints{\(labels),endpoint_state=\"ready\"}") == 0)
+        #expect(Peers.metric(metrics, MetricSeries.balancerEndpoints(namespace: "test", name: "echo", port: 8080, state: "pending")) == 1)
+        #expect(Peers.metric(metrics, MetricSeries.balancerEndpoints(namespace: "test", name: "echo", port: 8080, state: "ready")) == 0)
         let after = try Peers.grpcCall(port: port, authority: authority, method: "Unary")
         #expect(after["code"] as? String == "DEADLINE_EXCEEDED", "\(after)")
         #expect(after["details"] as? String == "Service echo.test: service in fail-fast")

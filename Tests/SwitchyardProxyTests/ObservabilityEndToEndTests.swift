@@ -44,9 +44,9 @@ final class AdminEndToEndTests {
     /// The 16 labels of DESIGN.md §8 for a route backend of web-route.
     func routeBackend(_ backend: String) -> String {
         """
-        parent_group="core",parent_kind="Service",parent_namespace="test",parent_name="web",parent_port="80",parent_section_name="",\
+        \(MetricSeries.service("parent", namespace: "test", name: "web", port: 80)),\
         route_group="policy.linkerd.io",route_kind="HTTPRoute",route_namespace="test",route_name="web-route",\
-        backend_group="core",backend_kind="Service",backend_namespace="test",backend_name="\(backend)",backend_port="80",backend_section_name=""
+        \(MetricSeries.service("backend", namespace: "test", name: backend, port: 80))
         """
     }
 
@@ -133,9 +133,9 @@ struct GRPCMetricsTests {
         #expect(try Peers.grpcCall(port: port, authority: authority, method: "Unary")["code"] as? String == "OK")
         #expect(try Peers.grpcCall(port: port, authority: authority, method: "Fail")["code"] as? String == "UNAVAILABLE")
         let labels = """
-            parent_group="core",parent_kind="Service",parent_namespace="test",parent_name="echo",parent_port="8080",parent_section_name="",\
+            \(MetricSeries.service("parent", namespace: "test", name: "echo", port: 8080)),\
             route_group="",route_kind="default",route_namespace="",route_name="grpc",\
-            backend_group="core",backend_kind="Service",backend_namespace="test",backend_name="echo",backend_port="8080",backend_section_name=""
+            \(MetricSeries.service("backend", namespace: "test", name: "echo", port: 8080))
             """
         let metrics = try Peers.admin(admin, "/metrics").body
         #expect(metrics.contains("outbound_grpc_route_backend_requests_total{\(labels)} 2\n"), "\(metrics)")

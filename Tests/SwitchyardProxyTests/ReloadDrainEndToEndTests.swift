@@ -98,12 +98,7 @@ struct ReloadDrainEndToEndTests {
         defer { proxy.stop() }
         let admin = try Peers.adminPort(of: proxy)
         func endpoints(_ state: String) throws -> Double? {
-            let labels = """
-                parent_group="core",parent_kind="Service",parent_namespace="test",parent_name="web",parent_port="80",parent_section_name="",\
-                backend_group="core",backend_kind="Service",backend_namespace="test",backend_name="web",backend_port="80",backend_section_name="",\
-                endpoint_state="\(state)"
-                """
-            return Peers.metric(try Peers.admin(admin, "/metrics").body, "outbound_http_balancer_endpoints{\(labels)}")
+            Peers.metric(try Peers.admin(admin, "/metrics").body, MetricSeries.balancerEndpoints(namespace: "test", name: "web", port: 80, state: state))
         }
 
         // Round-robin: the second request reaches flaky, whose 500 trips it for 60 s.

@@ -1,0 +1,16 @@
+/// Series of DESIGN.md §8 exactly as `/metrics` prints them, for tests to look up by name and
+/// labels (with ``Peers/metric(_:_:)``).
+public enum MetricSeries {
+    /// The six labels of a `core/Service` in `role` (`parent` or `backend`), in §8's order:
+    /// `parent_group="core",parent_kind="Service",...,parent_section_name=""`.
+    public static func service(_ role: String, namespace: String, name: String, port: Int) -> String {
+        #"\#(role)_group="core",\#(role)_kind="Service",\#(role)_namespace="\#(namespace)",\#(role)_name="\#(name)","#
+            + #"\#(role)_port="\#(port)",\#(role)_section_name="""#
+    }
+
+    /// `outbound_http_balancer_endpoints` in `state` for a service that is its own backend.
+    public static func balancerEndpoints(namespace: String, name: String, port: Int, state: String) -> String {
+        "outbound_http_balancer_endpoints{\(service("parent", namespace: namespace, name: name, port: port)),"
+            + "\(service("backend", namespace: namespace, name: name, port: port)),endpoint_state=\"\(state)\"}"
+    }
+}
