@@ -7,6 +7,9 @@ port per name on 127.0.0.1 (ephemeral) and prints `ready NAME=PORT ...` once all
   POST (any path)         reads the body in chunks (never all at once), answers its length
   anything else           `hello from NAME`; JSON of method, path and headers in the body
                           after a newline when ?echo is in the query
+Every request's body is read by its framing (content-length or chunked), whatever the method,
+and every request line parsed is printed as `request NAME METHOD TARGET`, so a test can tell
+exactly which requests reached the upstream; a closed connection prints `closed NAME ID`.
 A NAME starting with "flaky" answers 500 to everything until GET /control/healthy on its own
 port (GET /control/unhealthy flips it back).
 Responses carry x-upstream (the name) and x-connection-id (which TCP connection served it).
@@ -35,6 +38,42 @@ def handler_for(name):
             super().setup()
             self.connection_id = next(connection_ids)
 
+        def finish(self):
+            super().finish()
+            print(f"closed {name} {self.connection_id}", flush=True)
+
+        def parse_request(self):
+            ok = super().parse_request()
+            if ok:
+                print(f"request {name} {self.command} {self.path}", flush=True)
+            return ok
+
+        def read_body(self):
+            """Reads the request body by its framing; returns its length."""
+            total = 0
+            if self.headers.get("transfer-encoding", "").lower() == "chunked":
+                while True:
+                    size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                    if size == 0:
+                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                            pass
+                        break
+                    remaining = size
+                    while remaining:
+                        data = self.rfile.read(min(remaining, 65536))
+                        remaining -= len(data)
+                        total += len(data)
+                    self.rfile.readline()
+            else:
+                remaining = int(self.headers.get("content-length") or 0)
+                while remaining:
+                    data = self.rfile.read(min(remaining, 65536))
+                    if not data:
+                        break
+                    remaining -= len(data)
+                    total += len(data)
+            return total
+
         def reply(self, status, body, headers=()):
             self.send_response(status)
             self.send_header("content-length", str(len(body)))
@@ -47,6 +86,7 @@ def handler_for(name):
                 self.wfile.write(body)
 
         def do_GET(self):
+            body_bytes = self.read_body()
             path, _, query = self.path.partition("?")
             if path.startswith("/control/"):
                 healthy[name] = path == "/control/healthy"
@@ -73,36 +113,16 @@ def handler_for(name):
             else:
                 body = f"hello from {name}\n"
                 if "echo" in query:
-                    body += json.dumps({"method": self.command, "path": self.path,
+                    body += json.dumps({"method": self.command, "path": self.path, "body_bytes": body_bytes,
                                         "headers": {k.lower(): v for k, v in self.headers.items()}}) + "\n"
                 self.reply(200, body.encode())
 
         do_DELETE = do_GET
         do_HEAD = do_GET
+        do_OPTIONS = do_GET
 
         def do_POST(self):
-            total = 0
-            if self.headers.get("transfer-encoding", "").lower() == "chunked":
-                while True:
-                    size = int(self.rfile.readline().split(b";")[0].strip(), 16)
-                    if size == 0:
-                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                            pass
-                        break
-                    remaining = size
-                    while remaining:
-                        data = self.rfile.read(min(remaining, 65536))
-                        remaining -= len(data)
-                        total += len(data)
-                    self.rfile.readline()
-            else:
-                remaining = int(self.headers.get("content-length") or 0)
-                while remaining:
-                    data = self.rfile.read(min(remaining, 65536))
-                    if not data:
-                        break
-                    remaining -= len(data)
-                    total += len(data)
+            total = self.read_body()
             self.reply(200, f"{name} received {total} bytes\n".encode())
 
         do_PUT = do_POST

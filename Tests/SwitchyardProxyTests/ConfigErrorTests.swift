@@ -8,7 +8,7 @@ struct ConfigErrorTests {
     static let backend = "backends:\n  - { authority: web.prod.svc.cluster.local:80, endpoints: [{ address: 127.0.0.1:18081 }] }\n"
 
     static let cases: [(yaml: String, error: String)] = [
-        ("listen: 127.0.0.1:4140\nbogus: 1\n", "bogus: unknown key (expected one of: admin, listen, plugins, resolvers, services, backends)"),
+        ("listen: 127.0.0.1:4140\nbogus: 1\n", "bogus: unknown key (expected one of: admin, listen, plugins, resolvers, services, backends, limits, timeouts)"),
         ("listen: localhost\n", "listen: 'localhost' is not host:port (missing port)"),
         ("listen: 127.0.0.1:99999\n", "listen: '127.0.0.1:99999' is not host:port (port must be 0-65535)"),
         (backend.replacingOccurrences(of: "127.0.0.1:18081", with: "127.0.0.1"), "backends[0].endpoints[0].address: '127.0.0.1' is not host:port (missing port)"),

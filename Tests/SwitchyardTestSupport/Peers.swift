@@ -126,3 +126,25 @@ public enum Curl {
         }
     }
 }
+
+/// `Tests/Fixtures/attacks.py`: hostile clients and upstreams.
+public enum Attacks {
+    /// Runs one attack against the proxy on `port` with authority `host`; returns its JSON report.
+    public static func run(_ attack: String, port: Int, host: String, _ argument: String? = nil) throws -> [String: Any] {
+        let arguments = ["python3", "\(BuildProducts.repositoryRoot)/Tests/Fixtures/attacks.py", attack, String(port), host] + (argument.map { [$0] } ?? [])
+        let result = try Subprocess.run("/usr/bin/env", arguments, timeout: 90)
+        guard result.status == 0, let data = result.standardOutput.data(using: .utf8),
+            let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { throw FixtureError(message: "attack \(attack) \(argument ?? "") failed (\(result.status)): \(result.standardOutput) \(result.standardError)") }
+        return object
+    }
+
+    /// Starts an HTTP/2 upstream that answers every request with `kind`; returns it and its port.
+    public static func hostileUpstream(_ kind: String) throws -> (BackgroundProcess, Int) {
+        let process = try BackgroundProcess(
+            "/usr/bin/env", ["python3", "-u", "\(BuildProducts.repositoryRoot)/Tests/Fixtures/attacks.py", "hostile-upstream", kind])
+        let line = try process.waitForLine(containing: "ready ")
+        guard let port = line.split(separator: " ").last.flatMap({ Int($0) }) else { throw FixtureError(message: "no port in: \(line)") }
+        return (process, port)
+    }
+}

@@ -34,11 +34,14 @@ public struct RoutePolicy: Sendable {
     public var route: RouteRef
     /// Its rules, in config order.
     public var rules: [RouteRule]
+    /// Its timeouts (the route's own, else the service's, else the defaults).
+    public var timeouts: RouteTimeouts
 
     /// Creates a route.
-    public init(route: RouteRef, rules: [RouteRule]) {
+    public init(route: RouteRef, rules: [RouteRule], timeouts: RouteTimeouts = .defaults) {
         self.route = route
         self.rules = rules
+        self.timeouts = timeouts
     }
 }
 

@@ -75,6 +75,13 @@ struct ConfigNode {
         return value
     }
 
+    /// A duration greater than zero.
+    func positiveDuration() throws(ConfigError) -> Duration {
+        let value = try duration()
+        guard value > .zero else { throw error("must be greater than 0s") }
+        return value
+    }
+
     func authority(defaultPort: UInt16? = nil, allowsPortZero: Bool = false) throws(ConfigError) -> Authority {
         let text = try string()
         do {

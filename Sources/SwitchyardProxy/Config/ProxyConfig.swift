@@ -17,6 +17,10 @@ public struct ProxyConfig: Sendable {
     public var services: [Service]
     /// The backends routes send to.
     public var backends: [Backend]
+    /// Bounds on what clients may hold.
+    public var limits = Limits()
+    /// Client-side and upstream-pool timeouts.
+    public var timeouts = Timeouts()
 
     /// A service entry.
     public struct Service: Sendable {
@@ -25,6 +29,8 @@ public struct ProxyConfig: Sendable {
         public var proto: ServiceProtocol
         public var metadata: Meta?
         public var failureAccrual: FailureAccrualPolicy?
+        /// Its routes' timeouts where a route sets none.
+        public var timeouts: RouteTimeouts
         public var routes: [Route]
 
         /// The backends its routes send to (its own authority when it has no routes).
@@ -41,6 +47,8 @@ public struct ProxyConfig: Sendable {
     public struct Route: Sendable {
         public var path: String
         public var metadata: Meta?
+        /// Its own timeouts (unset bounds come from the service).
+        public var timeouts: RouteTimeouts
         public var rules: [Rule]
     }
 
@@ -110,7 +118,9 @@ extension ProxyConfig {
         } catch {
             throw ConfigError(path: "", "not valid YAML: \(error)")
         }
-        let top = try ConfigNode(node: root, path: "").mapping(allowed: ["admin", "listen", "plugins", "resolvers", "services", "backends"])
+        let top = try ConfigNode(node: root, path: "").mapping(allowed: [
+                "admin", "listen", "plugins", "resolvers", "services", "backends", "limits", "timeouts",
+            ])
         admin = try top["admin"]?.authority(allowsPortZero: true) ?? Authority(host: "127.0.0.1", port: 4191)
         listen = try top["listen"]?.authority(allowsPortZero: true) ?? Authority(host: "127.0.0.1", port: 4140)
         plugins = try top["plugins"]?.strings() ?? Self.defaultPlugins
@@ -122,13 +132,15 @@ extension ProxyConfig {
         }
         backends = try (top["backends"]?.sequence() ?? []).map { node throws(ConfigError) in try Self.backend(node) }
         services = try (top["services"]?.sequence() ?? []).map { node throws(ConfigError) in try Self.service(node) }
+        if let node = top["limits"] { limits = try Limits(node) }
+        if let node = top["timeouts"] { timeouts = try Timeouts(node) }
         try checkReferences()
     }
 
     // MARK: Services and routes
 
     private static func service(_ node: ConfigNode) throws(ConfigError) -> Service {
-        let m = try node.mapping(allowed: ["authority", "protocol", "metadata", "failureAccrual", "routes"])
+        let m = try node.mapping(allowed: ["authority", "protocol", "metadata", "failureAccrual", "timeouts", "routes"])
         var proto = ServiceProtocol.http1
         if let p = m["protocol"] {
             let text = try p.string()
@@ -141,16 +153,18 @@ extension ProxyConfig {
             proto: proto,
             metadata: try m["metadata"].map { n throws(ConfigError) in try metadata(n) },
             failureAccrual: try m["failureAccrual"].map { n throws(ConfigError) in try failureAccrual(n) },
+            timeouts: try m["timeouts"].map { n throws(ConfigError) in try routeTimeouts(n) } ?? RouteTimeouts(),
             routes: try (m["routes"]?.sequence() ?? []).map { n throws(ConfigError) in try route(n, proto) })
     }
 
     private static func route(_ node: ConfigNode, _ proto: ServiceProtocol) throws(ConfigError) -> Route {
-        let m = try node.mapping(allowed: ["metadata", "rules"])
+        let m = try node.mapping(allowed: ["metadata", "timeouts", "rules"])
         let rules = try m.required("rules").sequence()
         guard !rules.isEmpty else { throw ConfigError(path: node.child("rules"), "a route needs at least one rule") }
         return Route(
             path: node.path,
             metadata: try m["metadata"].map { n throws(ConfigError) in try metadata(n) },
+            timeouts: try m["timeouts"].map { n throws(ConfigError) in try routeTimeouts(n) } ?? RouteTimeouts(),
             rules: try rules.map { n throws(ConfigError) in try rule(n, proto) })
     }
 

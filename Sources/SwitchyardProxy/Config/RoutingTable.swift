@@ -150,6 +150,7 @@ public final class RoutingTable: Sendable {
         for service in config.services {
             let (meta, resolvedBy) = try resolve(service.metadata, service.authority, service.path)
             let defaultName = service.proto == .grpc ? "grpc" : "http"
+            let serviceTimeouts = service.timeouts.over(.defaults)
             var routes: [RoutePolicy] = service.routes.map { route in
                 RoutePolicy(
                     route: RouteRef(route.metadata ?? .default(name: defaultName)),
@@ -167,7 +168,8 @@ public final class RoutingTable: Sendable {
                                         target: .fail(message: message ?? "request failed by a fail backend"))
                                 }
                             })
-                    })
+                    },
+                    timeouts: route.timeouts.over(serviceTimeouts).resolved)
             }
             if routes.isEmpty {
                 let index = backendIndex[service.authority]!  // checked when the config was read
@@ -179,7 +181,8 @@ public final class RoutingTable: Sendable {
                             RouteRule(
                                 matches: matches, filters: [], distribution: .firstAvailable,
                                 backends: [RouteBackend(backend: backends[index].backend, weight: 1, target: .backend(index))])
-                        ])
+                        ],
+                        timeouts: serviceTimeouts.resolved)
                 ]
             }
             let policy = ServicePolicy(parent: ParentRef(meta), authority: service.authority, proto: service.proto, routes: routes)

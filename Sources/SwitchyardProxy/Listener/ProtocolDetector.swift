@@ -41,14 +41,24 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
         do {
             let pipeline = context.pipeline.syncOperations
             if http2 {
-                _ = try pipeline.configureHTTP2Pipeline(
-                    mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()
+                let timeouts = slot.value.state.table.config.timeouts
+                // Idle connections close with a graceful GOAWAY; a drain's ChannelShouldQuiesceEvent
+                // starts the same double GOAWAY (RFC 9113 §6.8).
+                let manager = NIOHTTP2ServerConnectionManagementHandler(
+                    eventLoop: context.eventLoop,
+                    configuration: .init(maxIdleTime: TimeAmount(timeouts.keepAlive), maxAge: nil, maxGraceTime: nil, keepalive: nil))
+                let handler = NIOHTTP2Handler(
+                    mode: .server, eventLoop: context.eventLoop, connectionConfiguration: .init(), streamConfiguration: .init(),
+                    streamDelegate: manager.http2StreamDelegate
                 ) { stream in
                     stream.eventLoop.makeCompletedFuture {
                         try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
                         try stream.pipeline.syncOperations.addHandler(ProxyServerHandler(slot: slot.value))
                     }
                 }
+                try pipeline.addHandler(GoAwayCloser(isClient: false))
+                try pipeline.addHandler(handler)
+                try pipeline.addHandler(manager)
             } else {
                 // Pipelining is ordered by ProxyServerHandler itself: NIO's assistant stops reading
                 // during every response, which costs two epoll_ctl calls per request.

@@ -24,6 +24,9 @@ final class ProxyServerHandler: ChannelDuplexHandler {
     private var requestHead: HTTPRequestHead?
     /// True from a synthetic answer until the request's end: its body is dropped.
     private var discarding = false
+    /// Set when the current request was refused as malformed: the connection closes after
+    /// the answer (HTTP/1.x; an HTTP/2 stream ends with it anyway).
+    private var closeAfterResponse = false
     private var readPending = false
     /// True between a read and its read-complete: writes upstream wait for the
     /// read-complete's single flush instead of flushing part by part.
@@ -123,11 +126,22 @@ final class ProxyServerHandler: ChannelDuplexHandler {
 
     // MARK: Routing
 
-    private func route(_ head: HTTPRequestHead) {
+    private func route(_ received: HTTPRequestHead) {
         if loop !== slot.state {
             loop = slot.state  // a reload: route with the new table
             lastHost = nil
         }
+        let valid: RequestValidation.Valid
+        switch RequestValidation.validate(received, maxHeaders: loop.table.config.limits.requestHeaders) {
+        case .success(let request):
+            valid = request
+        case .failure(let refusal):
+            closeAfterResponse = true
+            respond(with: refusal, isGRPC: received.headers.first(name: "content-type")?.hasPrefix("application/grpc") ?? false)
+            discarding = true
+            return
+        }
+        var head = valid.head
         guard let serviceIndex = service(for: head) else {
             let isGRPC = head.headers.first(name: "content-type")?.hasPrefix("application/grpc") ?? false
             respond(with: .notFound("no service for authority \(head.headers.first(name: "host") ?? "(none)")"), isGRPC: isGRPC)
@@ -143,7 +157,6 @@ final class ProxyServerHandler: ChannelDuplexHandler {
             return
         }
         let rule = service.policy.routes[selection.route].rules[selection.rule]
-        var head = head
         for filter in rule.filters {
             if let answer = apply(filter, to: &head) {
                 respond(with: answer, isGRPC: isGRPC)
@@ -169,7 +182,8 @@ final class ProxyServerHandler: ChannelDuplexHandler {
                 head.headers.remove(name: "expect")
                 writeResponse(.head(HTTPResponseHead(version: head.version, status: .continue)), flush: true)
             }
-            let exchange = Exchange(server: self, eventLoop: loop.eventLoop, requestHead: head, isGRPC: isGRPC, metrics: metrics)
+            let exchange = Exchange(
+                server: self, eventLoop: loop.eventLoop, requestHead: head, framing: valid.framing, isGRPC: isGRPC, metrics: metrics)
             self.exchange = exchange
             loop.backends[index].dispatch(exchange)
         }
@@ -294,7 +308,7 @@ final class ProxyServerHandler: ChannelDuplexHandler {
     }
 
     private func finishResponse() {
-        if let requestHead, !requestHead.isKeepAlive, requestHead.version.major == 1 {
+        if let requestHead, requestHead.version.major == 1, closeAfterResponse || !requestHead.isKeepAlive {
             context?.close(promise: nil)
         }
     }

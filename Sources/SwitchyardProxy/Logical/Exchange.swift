@@ -18,8 +18,14 @@ final class Exchange {
 
     private unowned let server: ProxyServerHandler
     let eventLoop: EventLoop
-    /// The request head as it will be sent upstream (filters applied, hop-by-hop removed).
+    /// The request head as it will be sent upstream (filters applied, hop-by-hop removed;
+    /// framing headers are written by ``framing`` when it is sent).
     private(set) var requestHead: HTTPRequestHead
+    /// How the body goes upstream.
+    private var framing: RequestBodyFraming
+    /// Whether the head went upstream (an HTTP/2 request without a length waits for its
+    /// first part to decide its framing).
+    private var headSent = false
     /// Whether errors answer in gRPC form (and statuses count as gRPC statuses).
     let isGRPC: Bool
     /// The route backend's series.
@@ -31,6 +37,8 @@ final class Exchange {
     private var dispatchedAt: UInt64 = 0
     private var sawFirstByte = false
     private var responseStarted = false
+    /// Whether the upstream connection may carry another request after this response: it
+    /// said keep-alive and the response's length was framed (not delimited by close).
     private var upstreamKeepAlive = true
     /// gRPC status fields of a trailers-only upstream response, sent downstream as trailers.
     private var trailersOnly: HTTPHeaders?
@@ -42,10 +50,14 @@ final class Exchange {
     /// PERMISSION_DENIED, INTERNAL, UNAVAILABLE, DATA_LOSS.
     private static let failingGRPCCodes: Set<Int> = [2, 4, 7, 13, 14, 15]
 
-    init(server: ProxyServerHandler, eventLoop: EventLoop, requestHead: HTTPRequestHead, isGRPC: Bool, metrics: RouteBackendMetrics) {
+    init(
+        server: ProxyServerHandler, eventLoop: EventLoop, requestHead: HTTPRequestHead, framing: RequestBodyFraming, isGRPC: Bool,
+        metrics: RouteBackendMetrics
+    ) {
         self.server = server
         self.eventLoop = eventLoop
         self.requestHead = requestHead
+        self.framing = framing
         self.isGRPC = isGRPC
         self.metrics = metrics
         HopByHop.strip(&self.requestHead.headers)
@@ -65,18 +77,30 @@ final class Exchange {
     func requestPart(_ part: HTTPServerRequestPart) {
         guard !requestEnded else { return }
         if case .end = part { requestEnded = true }
+        framing.decide(firstPart: part)
         guard let upstream else {
             pending.append(part)
             return
         }
+        if !headSent { sendHead(to: upstream) }
         // Inside a client read, the read-complete flushes once for all parts.
         forward(part, to: upstream, flush: !server.isReading)
+    }
+
+    /// Sends the head with the proxy's own framing.
+    private func sendHead(to upstream: UpstreamConnection) {
+        headSent = true
+        var head = requestHead
+        framing.apply(to: &head.headers, http1: upstream.isPooled)
+        upstream.handler.write(.head(head), flush: false)
     }
 
     private func forward(_ part: HTTPServerRequestPart, to upstream: UpstreamConnection, flush: Bool) {
         switch part {
         case .head: break
-        case .body(let bytes): upstream.handler.write(.body(.byteBuffer(bytes)), flush: flush)
+        case .body(let bytes):
+            // A body the framing says is not there (no length, no chunking) never goes upstream.
+            if framing != .none { upstream.handler.write(.body(.byteBuffer(bytes)), flush: flush) }
         case .end(let trailers): upstream.handler.write(.end(trailers), flush: flush)
         }
     }
@@ -97,7 +121,13 @@ final class Exchange {
         upstream = connection
         connection.handler.exchange = self
         dispatchedAt = NIODeadline.now().uptimeNanoseconds
-        connection.handler.write(.head(requestHead), flush: false)
+        // An HTTP/2 request whose framing is not known yet has nothing pending either (reads
+        // were held until now): its first part sends the head.
+        guard framing != .undecided else {
+            server.resumeReadsIfPossible()
+            return
+        }
+        sendHead(to: connection)
         while let part = pending.popFirst() {
             forward(part, to: connection, flush: false)
         }
@@ -127,7 +157,7 @@ final class Exchange {
             if head.status.code < 200 { return }  // the proxy sent no Expect; ignore stray 1xx
             responseStarted = true
             responseStatus = Int(head.status.code)
-            upstreamKeepAlive = head.isKeepAlive
+            upstreamKeepAlive = head.isKeepAlive && Self.isFramed(head, request: requestHead)
             HopByHop.strip(&head.headers)
             head.version = server.clientVersion
             if head.headers.contains(name: "grpc-status") {
@@ -156,6 +186,13 @@ final class Exchange {
             server.writeResponse(.end(trailers ?? trailersOnly), flush: true)
             server.exchangeFinished(self)
         }
+    }
+
+    /// Whether a response's end is known without the connection closing (RFC 9112 §6.3): a
+    /// length, chunking, or a status or method that has no body.
+    private static func isFramed(_ head: HTTPResponseHead, request: HTTPRequestHead) -> Bool {
+        if request.method == .HEAD || head.status.code == 204 || head.status.code == 304 { return true }
+        return head.headers.contains(name: "content-length") || head.headers[canonicalForm: "transfer-encoding"].last?.lowercased() == "chunked"
     }
 
     private func recordFirstByte(_ endpoint: EndpointRuntime) {

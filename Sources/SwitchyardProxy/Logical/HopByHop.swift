@@ -7,19 +7,24 @@ enum HopByHop {
         "proxy-authenticate", "proxy-authorization",
     ]
 
-    /// Removes hop-by-hop headers and those the `Connection` header names. `te: trailers`, the
-    /// one TE value HTTP/2 allows and gRPC needs, is kept.
+    /// Names a `Connection` header may never remove: the message's framing and its authority.
+    /// (`transfer-encoding` goes anyway, as hop-by-hop; the proxy frames every body itself.)
+    private static let protected: Set<String> = ["host", "content-length", "transfer-encoding"]
+
+    /// Removes hop-by-hop headers and those the `Connection` header names, except framing
+    /// headers and `Host`. `te: trailers`, the one TE value HTTP/2 allows and gRPC needs, is kept.
     static func strip(_ headers: inout HTTPHeaders) {
         let keepsTrailers = headers.first(name: "te")?.lowercased() == "trailers"
         defer { if keepsTrailers { headers.add(name: "te", value: "trailers") } }
         var listed: [String] = []
         for value in headers[canonicalForm: "connection"] {
-            listed.append(value.lowercased())
+            let name = value.lowercased()
+            if !name.isEmpty, !protected.contains(name) { listed.append(name) }
         }
         for name in names where headers.contains(name: name) {
             headers.remove(name: name)
         }
-        for name in listed where !name.isEmpty {
+        for name in listed {
             headers.remove(name: name)
         }
     }

@@ -36,3 +36,11 @@ struct SyntheticError: Error {
         return .init(status: HTTPResponseStatus(statusCode: status), grpcStatus: grpc, message: message)
     }
 }
+
+extension SyntheticError {
+    /// A request the proxy refuses to forward (malformed or over a limit): 400 or 431,
+    /// INTERNAL. The client connection closes after it.
+    static func invalidRequest(_ status: HTTPResponseStatus, _ message: String) -> SyntheticError {
+        .init(status: status, grpcStatus: 13, message: message)
+    }
+}

@@ -1,0 +1,75 @@
+import NIOHTTP1
+import SwitchyardCore
+
+/// What the proxy checks of a request head before routing it (RFC 9112 §3.2, RFC 9113
+/// §8.3.1, RFC 9110 §8.6): one authority, a well-formed length, a bounded header count. A
+/// request that fails is answered 400 (431 for too many headers) and never reaches an upstream.
+enum RequestValidation {
+    /// The validated request: the head to route (an absolute-form target rewritten to origin
+    /// form, a repeated identical HTTP/2 `host` folded) and its body framing.
+    struct Valid {
+        var head: HTTPRequestHead
+        var framing: RequestBodyFraming
+    }
+
+    /// Checks `head` against `maxHeaders`; returns the request to route, or the answer.
+    static func validate(_ head: HTTPRequestHead, maxHeaders: Int) -> Result<Valid, SyntheticError> {
+        if head.headers.count > maxHeaders {
+            return .failure(.invalidRequest(.requestHeaderFieldsTooLarge, "too many request headers (more than \(maxHeaders))"))
+        }
+        var head = head
+        let hosts = head.headers["host"]
+        switch hosts.count {
+        case 0 where head.version == .http1_0:
+            break
+        case 0:
+            return .failure(.invalidRequest(.badRequest, "missing Host header"))
+        case 1:
+            break
+        default:
+            // HTTP/2 may carry `:authority` and an identical `host`; HTTP/1.1 may not repeat it.
+            guard head.version.major >= 2, hosts.allSatisfy({ $0 == hosts[0] }) else {
+                return .failure(.invalidRequest(.badRequest, "more than one Host header"))
+            }
+            head.headers.replaceOrAdd(name: "host", value: hosts[0])
+        }
+        if let target = AbsoluteTarget(head.uri) {
+            guard let host = hosts.first, target.names(host) else {
+                return .failure(.invalidRequest(.badRequest, "Host does not match the request target's authority"))
+            }
+            head.uri = target.originForm
+        }
+        guard let framing = RequestBodyFraming(clientHead: head) else {
+            return .failure(.invalidRequest(.badRequest, "malformed Content-Length"))
+        }
+        return .success(Valid(head: head, framing: framing))
+    }
+}
+
+/// An absolute-form request target (`http://host:port/path?query`, RFC 9112 §3.2.2).
+struct AbsoluteTarget {
+    let scheme: String
+    let authority: Substring
+    let originForm: String
+
+    init?(_ uri: String) {
+        guard let schemeEnd = uri.range(of: "://") else { return nil }
+        let scheme = uri[..<schemeEnd.lowerBound].lowercased()
+        guard scheme == "http" || scheme == "https" else { return nil }
+        let rest = uri[schemeEnd.upperBound...]
+        let pathStart = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        self.scheme = scheme
+        authority = rest[..<pathStart]
+        let path = rest[pathStart...]
+        originForm = path.hasPrefix("/") ? String(path) : "/" + path
+    }
+
+    /// Whether `host` (a Host header) names the same authority, default ports applied.
+    func names(_ host: String) -> Bool {
+        let defaultPort: UInt16 = scheme == "https" ? 443 : 80
+        guard let mine = try? Authority(parsing: authority.lowercased(), defaultPort: defaultPort),
+            let theirs = try? Authority(parsing: host.lowercased(), defaultPort: defaultPort)
+        else { return false }
+        return mine == theirs
+    }
+}

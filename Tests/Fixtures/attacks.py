@@ -1,0 +1,307 @@
+"""Hostile clients for Switchyard's hostile-input tests: `attacks.py ATTACK PORT HOST [ARG]` runs
+one attack against the proxy on 127.0.0.1:PORT with authority HOST and prints one JSON object
+saying what the proxy did. Every wait is bounded; every loop is bounded in count and time.
+
+HTTP/1.1 attacks send raw bytes; HTTP/2 attacks build frames with hyperframe and h2's HPACK
+encoder, so they can send what no well-behaved client would.
+"""
+import json
+import socket
+import struct
+import sys
+import time
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def connect(port, timeout=10):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def read_response(s, deadline=10):
+    """Reads one HTTP/1.1 response (content-length framed, or to close); returns
+    (status, headers, body, closed)."""
+    s.settimeout(deadline)
+    data = b""
+    closed = False
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            return (0, {}, data, True)
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ")[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "-1"))
+    while length < 0 or len(body) < length:
+        chunk = s.recv(65536)
+        if not chunk:
+            closed = True
+            break
+        body += chunk
+    return (status, headers, body.decode("latin-1"), closed)
+
+
+def closed_within(s, seconds):
+    """Whether the peer closes `s` within `seconds` (reading and dropping what it sends)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        s.settimeout(max(0.05, deadline - time.monotonic()))
+        try:
+            if not s.recv(65536):
+                return True
+        except socket.timeout:
+            return False
+        except OSError:
+            return True
+    return False
+
+
+def victim(port, host):
+    """An innocent client's request on its own connection, right after an attack."""
+    s = connect(port)
+    s.sendall(f"GET /victim?echo HTTP/1.1\r\nHost: {host}\r\nCookie: secret=victim\r\n\r\n".encode())
+    status, headers, body, _ = read_response(s)
+    s.close()
+    return {"status": status, "body": body}
+
+
+def h1_exchange(port, host, raw, wait_for_close=0):
+    s = connect(port)
+    s.sendall(raw)
+    status, headers, body, closed = read_response(s)
+    closed = closed or (wait_for_close > 0 and closed_within(s, wait_for_close))
+    s.close()
+    return {"status": status, "headers": headers, "body": body, "closed": closed}
+
+
+SMUGGLED = "GET /smuggled HTTP/1.1\r\nHost: {host}\r\nX-Swallow: "
+
+
+def smuggle(port, host, kind):
+    smuggled = SMUGGLED.format(host=host)
+    if kind == "connection-content-length":
+        raw = (f"GET /?echo HTTP/1.1\r\nHost: {host}\r\nConnection: content-length\r\n"
+               f"Content-Length: {len(smuggled)}\r\n\r\n{smuggled}")
+    elif kind == "connection-host":
+        raw = f"GET /?echo HTTP/1.1\r\nHost: {host}\r\nConnection: host\r\n\r\n"
+    elif kind == "chunked-get":
+        raw = (f"GET /?echo HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n\r\n"
+               f"{len(smuggled):x}\r\n{smuggled}\r\n0\r\n\r\n")
+    else:
+        raise SystemExit(f"unknown smuggling kind {kind}")
+    attacker = h1_exchange(port, host, raw.encode())
+    return {"attacker": attacker, "victim": victim(port, host)}
+
+
+def h2_smuggle(port, host):
+    """An HTTP/2 GET carrying DATA frames (no content-length) whose bytes are a request."""
+    import h2.connection
+    import h2.config
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+    conn.initiate_connection()
+    s = connect(port)
+    s.sendall(conn.data_to_send())
+    conn.send_headers(1, [(":method", "GET"), (":scheme", "http"), (":authority", host), (":path", "/?echo")])
+    conn.send_data(1, SMUGGLED.format(host=host).encode(), end_stream=True)
+    s.sendall(conn.data_to_send())
+    status = 0
+    body = b""
+    deadline = time.monotonic() + 10
+    done = False
+    while not done and time.monotonic() < deadline:
+        data = s.recv(65536)
+        if not data:
+            break
+        for event in conn.receive_data(data):
+            name = type(event).__name__
+            if name == "ResponseReceived":
+                status = int(dict(event.headers)[":status"])
+            elif name == "DataReceived":
+                body += event.data
+                conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+            elif name in ("StreamEnded", "StreamReset"):
+                done = True
+        s.sendall(conn.data_to_send())
+    s.close()
+    return {"attacker": {"status": status, "body": body.decode("latin-1")}, "victim": victim(port, host)}
+
+
+# MARK: HTTP/2 frame-level attacks
+
+
+def frame(kind, flags, stream, payload=b""):
+    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream) + payload
+
+
+DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = 0, 1, 3, 4, 6, 7, 8, 9
+END_STREAM, END_HEADERS = 0x1, 0x4
+
+
+def encoder():
+    import hpack
+    return hpack.Encoder()
+
+
+def request_block(enc, host, path="/", extra=()):
+    return enc.encode([(":method", "GET"), (":scheme", "http"), (":authority", host), (":path", path)] + list(extra))
+
+
+def read_frames(s, seconds):
+    """Reads frames for up to `seconds` or until the peer closes; returns (frames, closed)
+    with frames as (type, flags, stream, payload)."""
+    frames = []
+    buffer = b""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        s.settimeout(max(0.05, deadline - time.monotonic()))
+        try:
+            data = s.recv(65536)
+        except socket.timeout:
+            return frames, False
+        except OSError:
+            return frames, True
+        if not data:
+            return frames, True
+        buffer += data
+        while len(buffer) >= 9:
+            length = struct.unpack(">I", b"\0" + buffer[:3])[0]
+            if len(buffer) < 9 + length:
+                break
+            kind, flags = buffer[3], buffer[4]
+            stream = struct.unpack(">I", buffer[5:9])[0] & 0x7FFFFFFF
+            frames.append((kind, flags, stream, buffer[9:9 + length]))
+            buffer = buffer[9 + length:]
+    return frames, False
+
+
+def goaway_code(frames):
+    for kind, _, _, payload in frames:
+        if kind == GOAWAY and len(payload) >= 8:
+            return struct.unpack(">I", payload[4:8])[0]
+    return None
+
+
+def send_until_closed(s, chunk, max_bytes, seconds):
+    """Sends `chunk` again and again until the peer closes, `max_bytes` went out, or
+    `seconds` passed; returns bytes sent."""
+    sent = 0
+    deadline = time.monotonic() + seconds
+    s.settimeout(1)
+    while sent < max_bytes and time.monotonic() < deadline:
+        try:
+            s.sendall(chunk)
+        except (socket.timeout, OSError):
+            break
+        sent += len(chunk)
+    return sent
+
+
+def h2_attack(port, host, kind):
+    s = connect(port)
+    s.sendall(PREFACE + frame(SETTINGS, 0, 0))
+    enc = encoder()
+    result = {}
+    if kind == "continuation-flood":
+        s.sendall(frame(HEADERS, 0, 1, request_block(enc, host)))
+        chunk = frame(CONTINUATION, 0, 1, b"x-flood: " + b"a" * 16000) * 8
+        result["sent"] = send_until_closed(s, chunk, 2 << 30, 20)
+    elif kind == "hpack-bomb":
+        # One big header in the dynamic table, then a block that references it thousands of
+        # times: a few KB on the wire, hundreds of MB decoded.
+        big = "b" * 4000
+        block = enc.encode([(":method", "GET"), (":scheme", "http"), (":authority", host), (":path", "/"), ("x-bomb", big)])
+        index = enc.encode([("x-bomb", big)])
+        s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, block + index * 4000))
+    elif kind == "window-update-overflow":
+        s.sendall(frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", 0x7FFFFFFF)) * 2)
+    elif kind == "stream-id-reuse":
+        s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 3, request_block(enc, host)))
+        time.sleep(0.2)
+        s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, request_block(enc, host)))
+    elif kind == "data-on-closed-stream":
+        s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, request_block(enc, host)))
+        time.sleep(0.2)
+        s.sendall(frame(DATA, 0, 1, b"late") * 4)
+    elif kind == "settings-flood":
+        # Many SETTINGS, each owing an ACK, while never reading an ACK.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        result["sent"] = send_until_closed(s, frame(SETTINGS, 0, 0) * 1000, 64 << 20, 20)
+    elif kind == "ping-flood":
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        result["sent"] = send_until_closed(s, frame(PING, 0, 0, b"12345678") * 1000, 64 << 20, 20)
+    else:
+        raise SystemExit(f"unknown h2 attack {kind}")
+    frames, closed = read_frames(s, 15)
+    s.close()
+    result["goaway"] = goaway_code(frames)
+    result["closed"] = closed
+    return result
+
+
+def hostile_upstream(kind):
+    """An HTTP/2 upstream that answers every request with an attack; prints `ready PORT`, then
+    `peer closed after N bytes` each time the proxy closes the connection on it."""
+    import threading
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    print(f"ready {listener.getsockname()[1]}", flush=True)
+
+    def serve(s):
+        s.settimeout(30)
+        enc = encoder()
+        sent = 0
+        try:
+            data = b""
+            while len(data) < len(PREFACE) + 9:
+                chunk = s.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            s.sendall(frame(SETTINGS, 0, 0) + frame(SETTINGS, 1, 0))
+            # Wait for the request's HEADERS, then attack on its stream.
+            frames, _ = read_frames(s, 0.5)
+            stream = next((f[2] for f in frames if f[0] == HEADERS), 1)
+            block = enc.encode([(":status", "200")])
+            if kind == "continuation-flood":
+                s.sendall(frame(HEADERS, 0, stream, block))
+                sent = send_until_closed(s, frame(CONTINUATION, 0, stream, b"\0" * 16000) * 8, 2 << 30, 20)
+            elif kind == "window-update-overflow":
+                s.sendall(frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", 0x7FFFFFFF)) * 2)
+            closed = closed_within(s, 15)
+            print(f"peer {'closed' if closed else 'kept the connection open'} after {sent} bytes", flush=True)
+        finally:
+            s.close()
+
+    for _ in range(16):
+        connection, _ = listener.accept()
+        threading.Thread(target=serve, args=(connection,), daemon=True).start()
+    threading.Event().wait(120)
+
+
+def main():
+    if sys.argv[1] == "hostile-upstream":
+        hostile_upstream(sys.argv[2])
+        return
+    attack, port, host = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    arg = sys.argv[4] if len(sys.argv) > 4 else None
+    if attack == "smuggle":
+        result = smuggle(port, host, arg)
+    elif attack == "h2-smuggle":
+        result = h2_smuggle(port, host)
+    elif attack == "h2":
+        result = h2_attack(port, host, arg)
+    else:
+        raise SystemExit(f"unknown attack {attack}")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

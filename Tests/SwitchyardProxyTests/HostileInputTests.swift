@@ -1,0 +1,171 @@
+import Foundation
+import SwitchyardTestSupport
+import Testing
+
+/// Attacks over real sockets (`Tests/Fixtures/attacks.py`): request smuggling into the shared
+/// upstream pool, malformed heads, HTTP/2 connection-level abuse from a client and from an
+/// upstream. Each asserts the answer, that nothing reached the upstream that should not, and
+/// that the proxy still serves; floods also assert memory stayed bounded.
+@Suite("Hostile input", .serialized)
+final class HostileInputTests {
+    static let host = "web.test.svc.cluster.local"
+    let upstreams: BackgroundProcess
+    let hostile: BackgroundProcess
+    let proxy: BackgroundProcess
+    let port: Int
+
+    init() throws {
+        let (upstreams, ports) = try Peers.httpUpstreams(["web"])
+        self.upstreams = upstreams
+        let (hostile, hostilePort) = try Attacks.hostileUpstream("continuation-flood")
+        self.hostile = hostile
+        let config = """
+            listen: 127.0.0.1:0
+            services:
+              - authority: \(Self.host):80
+              - authority: hostile.test.svc.cluster.local:80
+                protocol: http2
+            backends:
+              - { authority: \(Self.host):80, endpoints: [{ address: 127.0.0.1:\(ports["web"]!) }] }
+              - { authority: hostile.test.svc.cluster.local:80, endpoints: [{ address: 127.0.0.1:\(hostilePort) }] }
+            """
+        (proxy, port) = try Peers.proxy(config: config)
+    }
+
+    deinit {
+        proxy.stop()
+        hostile.stop()
+        upstreams.stop()
+    }
+
+    /// The proxy is up and proxies a plain request.
+    func expectServing(sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let response = try Curl.request(port: port, host: Self.host)
+        #expect(response.status == 200, sourceLocation: sourceLocation)
+        #expect(proxy.isRunning, sourceLocation: sourceLocation)
+    }
+
+    func echo(_ report: [String: Any], _ side: String) throws -> (status: Int, json: [String: Any]) {
+        let exchange = try #require(report[side] as? [String: Any])
+        let status = exchange["status"] as? Int ?? 0
+        let body = exchange["body"] as? String ?? ""
+        let line = body.split(separator: "\n").dropFirst().first.map(String.init) ?? "{}"
+        let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+        return (status, json)
+    }
+
+    // MARK: Smuggling
+
+    @Test(
+        "a body the client framed reaches the upstream framed, never as a request of its own",
+        arguments: ["connection-content-length", "chunked-get"])
+    func smuggledBody(kind: String) throws {
+        let report = try Attacks.run("smuggle", port: port, host: Self.host, kind)
+        let attacker = try echo(report, "attacker")
+        #expect(attacker.status == 200)
+        #expect(attacker.json["path"] as? String == "/?echo")
+        #expect(attacker.json["body_bytes"] as? Int == 69, "the upstream read the whole body as this request's")
+        let victim = try echo(report, "victim")
+        #expect(victim.status == 200)
+        #expect(victim.json["path"] as? String == "/victim?echo")
+        #expect(!upstreams.text.contains("/smuggled"), "\(upstreams.text)")
+        try expectServing()
+    }
+
+    @Test("Connection: host does not remove Host")
+    func connectionHost() throws {
+        let report = try Attacks.run("smuggle", port: port, host: Self.host, "connection-host")
+        let attacker = try echo(report, "attacker")
+        let headers = attacker.json["headers"] as? [String: String] ?? [:]
+        #expect(headers["host"] == Self.host)
+    }
+
+    @Test("an HTTP/2 GET with DATA frames and no length reaches an HTTP/1.1 upstream chunked")
+    func http2SmuggledBody() throws {
+        let report = try Attacks.run("h2-smuggle", port: port, host: Self.host)
+        let attacker = try echo(report, "attacker")
+        #expect(attacker.status == 200)
+        #expect(attacker.json["body_bytes"] as? Int == 69)
+        let victim = try echo(report, "victim")
+        #expect(victim.json["path"] as? String == "/victim?echo")
+        #expect(!upstreams.text.contains("/smuggled"), "\(upstreams.text)")
+    }
+
+    // MARK: Malformed heads
+
+    /// Sends `raw` on a new connection: the status, and whether the proxy closed it after.
+    func raw(_ raw: String) throws -> (status: Int, closed: Bool, message: String) {
+        let script = """
+            import sys; sys.path.insert(0, "\(BuildProducts.repositoryRoot)/Tests/Fixtures")
+            import attacks, json
+            r = attacks.h1_exchange(\(port), "", \(pythonBytes(raw)), wait_for_close=3)
+            print(json.dumps(r))
+            """
+        let result = try Subprocess.run("/usr/bin/env", ["python3", "-c", script])
+        let object = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any] ?? [:]
+        let headers = object["headers"] as? [String: String] ?? [:]
+        return (object["status"] as? Int ?? 0, object["closed"] as? Bool ?? false, headers["switchyard-proxy-error"] ?? "")
+    }
+
+    private func pythonBytes(_ text: String) -> String {
+        "bytes.fromhex('" + text.utf8.map { String(format: "%02x", $0) }.joined() + "')"
+    }
+
+    @Test(
+        "a malformed head is answered 400 and the connection closes",
+        arguments: [
+            ("GET /malformed HTTP/1.1\r\nHost: \(host)\r\nHost: other.test\r\n\r\n", "more than one Host header"),
+            ("GET /malformed HTTP/1.1\r\n\r\n", "missing Host header"),
+            ("GET http://other.test/malformed HTTP/1.1\r\nHost: \(host)\r\n\r\n", "Host does not match the request target's authority"),
+        ])
+    func malformedHead(request: String, message: String) throws {
+        let answer = try raw(request)
+        #expect(answer.status == 400)
+        #expect(answer.message == message)
+        #expect(answer.closed)
+        #expect(!upstreams.text.contains("/malformed"))
+        try expectServing()
+    }
+
+    @Test("an absolute-form target naming the Host's authority is routed in origin form")
+    func absoluteForm() throws {
+        let answer = try raw("GET http://\(Self.host)/absolute HTTP/1.1\r\nHost: \(Self.host)\r\nConnection: close\r\n\r\n")
+        #expect(answer.status == 200)
+        _ = try upstreams.waitForLine(containing: "request web GET /absolute", timeout: 10)
+    }
+
+    @Test("more request headers than limits.requestHeaders: 431")
+    func tooManyHeaders() throws {
+        let headers = (0..<101).map { "x-h\($0): v\r\n" }.joined()
+        let answer = try raw("GET /many HTTP/1.1\r\nHost: \(Self.host)\r\n\(headers)\r\n")
+        #expect(answer.status == 431)
+        #expect(answer.closed)
+        #expect(!upstreams.text.contains("/many"))
+    }
+
+    // MARK: HTTP/2 connection errors
+
+    @Test(
+        "an HTTP/2 connection error ends with GOAWAY and a closed socket",
+        arguments: [
+            "continuation-flood", "hpack-bomb", "window-update-overflow", "stream-id-reuse", "data-on-closed-stream",
+            "settings-flood", "ping-flood",
+        ])
+    func http2ConnectionError(kind: String) throws {
+        let report = try Attacks.run("h2", port: port, host: Self.host, kind)
+        #expect(report["goaway"] as? Int != nil, "\(report)")
+        #expect(report["goaway"] as? Int != 0, "\(report)")
+        #expect(report["closed"] as? Bool == true, "\(report)")
+        try expectServing()
+        #expect((proxy.peakResidentKiB ?? 0) < 300 * 1024, "peak RSS \(proxy.peakResidentKiB ?? 0) KiB")
+    }
+
+    @Test("an HTTP/2 upstream flooding CONTINUATION frames: 502, its connection closed, memory bounded")
+    func hostileUpstream() throws {
+        let response = try Curl.request(port: port, host: "hostile.test.svc.cluster.local", http2: true)
+        #expect(response.status == 502)
+        _ = try hostile.waitForLine(containing: "peer closed", timeout: 30)
+        try expectServing()
+        #expect((proxy.peakResidentKiB ?? 0) < 300 * 1024, "peak RSS \(proxy.peakResidentKiB ?? 0) KiB")
+    }
+}
