@@ -6,6 +6,7 @@ HTTP/1.1 attacks send raw bytes; HTTP/2 attacks build frames with hyperframe and
 encoder, so they can send what no well-behaved client would.
 """
 import json
+import signal
 import socket
 import struct
 import sys
@@ -245,6 +246,98 @@ def h2_attack(port, host, kind):
     return result
 
 
+def stall(port, raw, seconds):
+    """Sends `raw`, then reads until the proxy closes or `seconds` pass: what it answered,
+    whether it closed, and after how long."""
+    started = time.monotonic()
+    s = connect(port)
+    s.sendall(raw)
+    data = b""
+    closed = False
+    deadline = started + seconds
+    while time.monotonic() < deadline:
+        s.settimeout(max(0.05, deadline - time.monotonic()))
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            break
+        except OSError:
+            closed = True
+            break
+        if not chunk:
+            closed = True
+            break
+        data += chunk
+    elapsed = time.monotonic() - started
+    s.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ")[1]) if data else 0
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return {"status": status, "headers": headers, "body": body.decode("latin-1"), "closed": closed, "elapsed": elapsed}
+
+
+def h2_request(port, host, path, extra):
+    """One HTTP/2 request with extra headers: status, headers, trailers, body, elapsed."""
+    import h2.connection
+    import h2.config
+    started = time.monotonic()
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+    conn.initiate_connection()
+    s = connect(port, timeout=30)
+    headers = [(":method", "POST"), (":scheme", "http"), (":authority", host), (":path", path)] + extra
+    conn.send_headers(1, headers, end_stream=True)
+    s.sendall(conn.data_to_send())
+    result = {"status": 0, "headers": {}, "trailers": {}, "body": ""}
+    done = False
+    while not done and time.monotonic() < started + 30:
+        data = s.recv(65536)
+        if not data:
+            break
+        for event in conn.receive_data(data):
+            name = type(event).__name__
+            if name == "ResponseReceived":
+                result["headers"] = dict(event.headers)
+                result["status"] = int(result["headers"][":status"])
+            elif name == "TrailersReceived":
+                result["trailers"] = dict(event.headers)
+            elif name == "DataReceived":
+                result["body"] += event.data.decode("latin-1")
+                conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+            elif name in ("StreamEnded", "StreamReset"):
+                done = True
+        s.sendall(conn.data_to_send())
+    s.close()
+    result["elapsed"] = time.monotonic() - started
+    return result
+
+
+def blackhole():
+    """An upstream that accepts connections and never answers; prints `ready PORT`."""
+    import threading
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    print(f"ready {listener.getsockname()[1]}", flush=True)
+
+    def swallow(s):
+        s.settimeout(120)
+        try:
+            while s.recv(65536):
+                pass
+        except OSError:
+            pass
+        s.close()
+
+    for _ in range(256):
+        connection, _ = listener.accept()
+        threading.Thread(target=swallow, args=(connection,), daemon=True).start()
+    threading.Event().wait(120)
+
+
 def hostile_upstream(kind):
     """An HTTP/2 upstream that answers every request with an attack; prints `ready PORT`, then
     `peer closed after N bytes` each time the proxy closes the connection on it."""
@@ -287,8 +380,21 @@ def hostile_upstream(kind):
 
 
 def main():
+    # The test runner may hand its children SIGTERM ignored or blocked; tests stop servers with it.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
     if sys.argv[1] == "hostile-upstream":
         hostile_upstream(sys.argv[2])
+        return
+    if sys.argv[1] == "blackhole":
+        blackhole()
+        return
+    if sys.argv[1] == "stall":
+        print(json.dumps(stall(int(sys.argv[2]), bytes.fromhex(sys.argv[3]), float(sys.argv[4]))))
+        return
+    if sys.argv[1] == "h2-request":
+        extra = [tuple(pair.split("=", 1)) for pair in sys.argv[5:]]
+        print(json.dumps(h2_request(int(sys.argv[2]), sys.argv[3], sys.argv[4], extra)))
         return
     attack, port, host = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     arg = sys.argv[4] if len(sys.argv) > 4 else None

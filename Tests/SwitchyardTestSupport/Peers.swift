@@ -131,18 +131,59 @@ public enum Curl {
 public enum Attacks {
     /// Runs one attack against the proxy on `port` with authority `host`; returns its JSON report.
     public static func run(_ attack: String, port: Int, host: String, _ argument: String? = nil) throws -> [String: Any] {
-        let arguments = ["python3", "\(BuildProducts.repositoryRoot)/Tests/Fixtures/attacks.py", attack, String(port), host] + (argument.map { [$0] } ?? [])
-        let result = try Subprocess.run("/usr/bin/env", arguments, timeout: 90)
+        try run(attack, port: port, host: host, arguments: argument.map { [$0] } ?? [])
+    }
+
+    private static func run(_ attack: String, port: Int, host: String, arguments: [String]) throws -> [String: Any] {
+        let command = ["python3", "\(BuildProducts.repositoryRoot)/Tests/Fixtures/attacks.py", attack, String(port), host] + arguments
+        let result = try Subprocess.run("/usr/bin/env", command, timeout: 90)
         guard result.status == 0, let data = result.standardOutput.data(using: .utf8),
             let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else { throw FixtureError(message: "attack \(attack) \(argument ?? "") failed (\(result.status)): \(result.standardOutput) \(result.standardError)") }
+        else { throw FixtureError(message: "attack \(attack) \(arguments) failed (\(result.status)): \(result.standardOutput) \(result.standardError)") }
         return object
     }
 
     /// Starts an HTTP/2 upstream that answers every request with `kind`; returns it and its port.
     public static func hostileUpstream(_ kind: String) throws -> (BackgroundProcess, Int) {
-        let process = try BackgroundProcess(
-            "/usr/bin/env", ["python3", "-u", "\(BuildProducts.repositoryRoot)/Tests/Fixtures/attacks.py", "hostile-upstream", kind])
+        try server(["hostile-upstream", kind])
+    }
+
+    /// Starts an upstream that accepts connections and never answers; returns it and its port.
+    public static func blackhole() throws -> (BackgroundProcess, Int) {
+        try server(["blackhole"])
+    }
+
+    /// Sends `raw` to the proxy on `port`, then reads until it closes or `seconds` pass.
+    public static func stall(port: Int, _ raw: String, seconds: Double) throws -> Stalled {
+        let hex = raw.utf8.map { String(format: "%02x", $0) }.joined()
+        let result = try Subprocess.run(
+            "/usr/bin/env", ["python3", "\(BuildProducts.repositoryRoot)/Tests/Fixtures/attacks.py", "stall", String(port), hex, String(seconds)],
+            timeout: seconds + 30)
+        guard let object = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any] else {
+            throw FixtureError(message: "stall failed: \(result.standardOutput) \(result.standardError)")
+        }
+        return Stalled(
+            status: object["status"] as? Int ?? 0, headers: object["headers"] as? [String: String] ?? [:], body: object["body"] as? String ?? "",
+            closed: object["closed"] as? Bool ?? false, elapsed: object["elapsed"] as? Double ?? 0)
+    }
+
+    /// What a stalled client saw.
+    public struct Stalled: Sendable {
+        public let status: Int
+        public let headers: [String: String]
+        public let body: String
+        public let closed: Bool
+        public let elapsed: Double
+    }
+
+    /// One HTTP/2 POST to `path` with `headers` (name=value); returns the JSON report (status,
+    /// headers, trailers, body, elapsed).
+    public static func http2Request(port: Int, host: String, path: String, headers: [String]) throws -> [String: Any] {
+        try run("h2-request", port: port, host: host, arguments: [path] + headers)
+    }
+
+    private static func server(_ arguments: [String]) throws -> (BackgroundProcess, Int) {
+        let process = try BackgroundProcess("/usr/bin/env", ["python3", "-u", "\(BuildProducts.repositoryRoot)/Tests/Fixtures/attacks.py"] + arguments)
         let line = try process.waitForLine(containing: "ready ")
         guard let port = line.split(separator: " ").last.flatMap({ Int($0) }) else { throw FixtureError(message: "no port in: \(line)") }
         return (process, port)

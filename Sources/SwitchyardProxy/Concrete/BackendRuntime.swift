@@ -35,7 +35,10 @@ final class BackendRuntime {
     private let metrics: BalancerMetrics
     private let logger: Logger
 
-    init(config: RoutingTable.Backend, balancer: BalancerInstance, shared: BackendShared, metrics: BalancerMetrics, eventLoop: EventLoop) throws {
+    init(
+        config: RoutingTable.Backend, balancer: BalancerInstance, shared: BackendShared, metrics: BalancerMetrics, upstreamIdle: TimeAmount,
+        eventLoop: EventLoop
+    ) throws {
         self.gate = shared.gate
         self.metrics = metrics
         self.logger = shared.logger
@@ -45,7 +48,7 @@ final class BackendRuntime {
         let endpoints = try config.endpoints.enumerated().map { i, endpoint in
             try EndpointRuntime(
                 index: i, config: endpoint, loadModel: balancer.loadModel, proto: config.proto, health: shared.healths[i],
-                logger: shared.logger.entering(.endpoint(endpoint.address)), eventLoop: eventLoop)
+                upstreamIdle: upstreamIdle, logger: shared.logger.entering(.endpoint(endpoint.address)), eventLoop: eventLoop)
         }
         self.endpoints = endpoints
         balancer.update(config.endpoints.map { BalancerEndpoint(address: $0.address.description, weight: $0.weight) })

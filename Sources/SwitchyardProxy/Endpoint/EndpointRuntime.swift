@@ -27,15 +27,21 @@ final class EndpointRuntime {
     weak var backend: BackendRuntime?
     private(set) var ewma: PeakEwma
     private(set) var inFlight = 0
+    /// Pooled HTTP/1.1 connections, oldest first (the newest is reused first).
     private var idle: [UpstreamConnection] = []
+    /// How long a pooled connection may wait for its next request.
+    private let upstreamIdle: TimeAmount
+    /// Closes pooled connections that waited `upstreamIdle`; armed while the pool holds any.
+    private var idleSweep: Scheduled<Void>?
     private var http2: HTTP2Upstream?
     /// Set when a reload replaced its table: nothing is pooled any more.
     private var retired = false
 
     init(
         index: Int, config: RoutingTable.Endpoint, loadModel: LoadModel, proto: ServiceProtocol, health: EndpointHealth?,
-        logger: Logger, eventLoop: EventLoop
+        upstreamIdle: TimeAmount, logger: Logger, eventLoop: EventLoop
     ) throws {
+        self.upstreamIdle = upstreamIdle
         self.logger = logger
         self.index = index
         self.config = config
@@ -83,6 +89,8 @@ final class EndpointRuntime {
         health?.unregister(self)
         for connection in idle { connection.channel.close(promise: nil) }
         idle.removeAll()
+        idleSweep?.cancel()
+        idleSweep = nil
         if inFlight == 0 { http2?.close() }
     }
 
@@ -98,7 +106,27 @@ final class EndpointRuntime {
             connection.channel.close(promise: nil)
             return
         }
+        connection.idleSince = .now()
         idle.append(connection)
+        armIdleSweep()
+    }
+
+    private func armIdleSweep() {
+        guard idleSweep == nil, let oldest = idle.first else { return }
+        idleSweep = eventLoop.assumeIsolated().scheduleTask(deadline: oldest.idleSince + upstreamIdle) { [weak self] in
+            self?.closeIdleConnections()
+        }
+    }
+
+    /// Closes the pooled connections that waited `upstreamIdle`, then waits for the next oldest.
+    private func closeIdleConnections() {
+        idleSweep = nil
+        let cutoff = NIODeadline.now() - upstreamIdle
+        while let oldest = idle.first, oldest.idleSince <= cutoff {
+            idle.removeFirst()
+            oldest.channel.close(promise: nil)
+        }
+        armIdleSweep()
     }
 
     private func forget(_ channel: Channel) {

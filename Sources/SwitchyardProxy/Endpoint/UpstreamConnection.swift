@@ -7,6 +7,8 @@ final class UpstreamConnection {
     let handler: UpstreamHandler
     /// Whether it may carry another request after this one (HTTP/1.1 keep-alive).
     let isPooled: Bool
+    /// When it went back to its pool.
+    var idleSince = NIODeadline.now()
 
     init(channel: Channel, handler: UpstreamHandler, isPooled: Bool) {
         self.channel = channel

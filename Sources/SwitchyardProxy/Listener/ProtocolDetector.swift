@@ -12,9 +12,23 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
     private static let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
     private let slot: LoopSlot
     private var buffered: ByteBuffer?
+    /// Closes a connection that has not said which protocol it speaks within
+    /// `timeouts.requestHeader`.
+    private var timer: Scheduled<Void>?
 
     init(slot: LoopSlot) {
         self.slot = slot
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let limit = TimeAmount(slot.state.table.config.timeouts.requestHeader)
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: limit) { context.close(promise: nil) }
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -53,7 +67,7 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
                 ) { stream in
                     stream.eventLoop.makeCompletedFuture {
                         try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                        try stream.pipeline.syncOperations.addHandler(ProxyServerHandler(slot: slot.value))
+                        try stream.pipeline.syncOperations.addHandler(ProxyServerHandler(slot: slot.value, reportsToTimeouts: false))
                     }
                 }
                 try pipeline.addHandler(GoAwayCloser(isClient: false))
@@ -62,8 +76,9 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
             } else {
                 // Pipelining is ordered by ProxyServerHandler itself: NIO's assistant stops reading
                 // during every response, which costs two epoll_ctl calls per request.
+                try pipeline.addHandler(ClientTimeoutHandler(timeouts: slot.value.state.table.config.timeouts))
                 try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
-                try pipeline.addHandler(ProxyServerHandler(slot: slot.value))
+                try pipeline.addHandler(ProxyServerHandler(slot: slot.value, reportsToTimeouts: true))
             }
         } catch {
             context.close(promise: nil)

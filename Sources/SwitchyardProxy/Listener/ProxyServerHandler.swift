@@ -41,9 +41,18 @@ final class ProxyServerHandler: ChannelDuplexHandler {
     private var lastHost: String?
     private var lastService: Int?
 
-    init(slot: LoopSlot) {
+    /// Whether a ``ClientTimeoutHandler`` bounds the connection (HTTP/1.x) and hears of each
+    /// request and response.
+    private let reportsToTimeouts: Bool
+
+    init(slot: LoopSlot, reportsToTimeouts: Bool) {
         self.slot = slot
         self.loop = slot.state
+        self.reportsToTimeouts = reportsToTimeouts
+    }
+
+    private func report(_ event: ClientRequestEvent) {
+        if reportsToTimeouts { context?.triggerUserOutboundEvent(event, promise: nil) }
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
@@ -74,8 +83,10 @@ final class ProxyServerHandler: ChannelDuplexHandler {
         case .head(let head):
             requestHead = head
             discarding = false
+            report(.started)
             route(head)
         case .body, .end:
+            if case .end = part { report(.ended) }
             if let exchange {
                 exchange.requestPart(part)
             } else if discarding, case .end = part {
@@ -99,6 +110,19 @@ final class ProxyServerHandler: ChannelDuplexHandler {
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         exchange?.clientWritabilityChanged(context.channel.isWritable)
         context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard case .requestBodyIdle? = event as? ClientTimeoutEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        closeAfterResponse = true
+        if let exchange {
+            exchange.clientBodyStalled()
+        } else {
+            context.close(promise: nil)
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -182,8 +206,11 @@ final class ProxyServerHandler: ChannelDuplexHandler {
                 head.headers.remove(name: "expect")
                 writeResponse(.head(HTTPResponseHead(version: head.version, status: .continue)), flush: true)
             }
+            var timeouts = service.policy.routes[selection.route].timeouts
+            if isGRPC { timeouts = GRPCTimeout.applying(head.headers.first(name: "grpc-timeout"), to: timeouts) }
             let exchange = Exchange(
-                server: self, eventLoop: loop.eventLoop, requestHead: head, framing: valid.framing, isGRPC: isGRPC, metrics: metrics)
+                server: self, eventLoop: loop.eventLoop, requestHead: head, framing: valid.framing, isGRPC: isGRPC, timeouts: timeouts,
+                metrics: metrics)
             self.exchange = exchange
             loop.backends[index].dispatch(exchange)
         }
@@ -310,6 +337,8 @@ final class ProxyServerHandler: ChannelDuplexHandler {
     private func finishResponse() {
         if let requestHead, requestHead.version.major == 1, closeAfterResponse || !requestHead.isKeepAlive {
             context?.close(promise: nil)
+        } else {
+            report(.responseEnded)
         }
     }
 }

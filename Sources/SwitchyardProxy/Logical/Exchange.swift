@@ -35,6 +35,15 @@ final class Exchange {
     private var requestEnded = false
     private var upstream: UpstreamConnection?
     private var dispatchedAt: UInt64 = 0
+    /// The route's timeouts (a gRPC request's `grpc-timeout` already folded into `request`).
+    private let timeouts: RouteTimeouts
+    private let routedAt = NIODeadline.now()
+    /// When the request went upstream (the response timeout runs from there).
+    private var sentAt: NIODeadline?
+    /// The last byte either way (the idle timeout runs from there).
+    private var lastActivity = NIODeadline.now()
+    /// The exchange's one timer, armed for the nearest bound; lazily re-armed when it fires.
+    private var timer: Scheduled<Void>?
     private var sawFirstByte = false
     private var responseStarted = false
     /// Whether the upstream connection may carry another request after this response: it
@@ -52,8 +61,9 @@ final class Exchange {
 
     init(
         server: ProxyServerHandler, eventLoop: EventLoop, requestHead: HTTPRequestHead, framing: RequestBodyFraming, isGRPC: Bool,
-        metrics: RouteBackendMetrics
+        timeouts: RouteTimeouts, metrics: RouteBackendMetrics
     ) {
+        self.timeouts = timeouts
         self.server = server
         self.eventLoop = eventLoop
         self.requestHead = requestHead
@@ -62,6 +72,7 @@ final class Exchange {
         self.metrics = metrics
         HopByHop.strip(&self.requestHead.headers)
         self.requestHead.version = .http1_1
+        armTimer()
     }
 
     /// Whether the client's reads should wait: nothing can take the body yet, or the
@@ -77,6 +88,7 @@ final class Exchange {
     func requestPart(_ part: HTTPServerRequestPart) {
         guard !requestEnded else { return }
         if case .end = part { requestEnded = true }
+        lastActivity = .now()
         framing.decide(firstPart: part)
         guard let upstream else {
             pending.append(part)
@@ -120,7 +132,10 @@ final class Exchange {
         state = .proxying(endpoint)
         upstream = connection
         connection.handler.exchange = self
-        dispatchedAt = NIODeadline.now().uptimeNanoseconds
+        let now = NIODeadline.now()
+        dispatchedAt = now.uptimeNanoseconds
+        sentAt = now
+        if timeouts.response != nil { rearmTimer() }
         // An HTTP/2 request whose framing is not known yet has nothing pending either (reads
         // were held until now): its first part sends the head.
         guard framing != .undecided else {
@@ -152,6 +167,7 @@ final class Exchange {
     /// A response part from the upstream.
     func upstreamResponse(_ part: HTTPClientResponsePart) {
         guard case .proxying(let endpoint) = state else { return }
+        lastActivity = .now()
         switch part {
         case .head(var head):
             if head.status.code < 200 { return }  // the proxy sent no Expect; ignore stray 1xx
@@ -214,6 +230,7 @@ final class Exchange {
 
     private func complete(_ endpoint: EndpointRuntime) {
         state = .done
+        cancelTimer()
         record(.none)
         endpoint.requestFinished()
         // A 5xx or a failing gRPC status is a failure; a 429, or no grpc-status, is not.
@@ -256,18 +273,76 @@ final class Exchange {
         }
     }
 
+    // MARK: Timeouts
+
+    /// The nearest bound still running, and what it means.
+    private var nextDeadline: (deadline: NIODeadline, cause: ResponseError)? {
+        var nearest: (deadline: NIODeadline, cause: ResponseError)?
+        func consider(_ deadline: NIODeadline, _ cause: ResponseError) {
+            if nearest.map({ deadline < $0.deadline }) ?? true { nearest = (deadline, cause) }
+        }
+        if let request = timeouts.request { consider(routedAt + TimeAmount(request), .requestTimeout) }
+        if let response = timeouts.response, let sentAt, !responseStarted { consider(sentAt + TimeAmount(response), .responseHeadersTimeout) }
+        if let idle = timeouts.idle { consider(lastActivity + TimeAmount(idle), .idleTimeout) }
+        return nearest
+    }
+
+    private func armTimer() {
+        guard timer == nil, let next = nextDeadline else { return }
+        timer = eventLoop.assumeIsolated().scheduleTask(deadline: next.deadline) { [weak self] in self?.timerFired() }
+    }
+
+    private func rearmTimer() {
+        cancelTimer()
+        armTimer()
+    }
+
+    private func cancelTimer() {
+        timer?.cancel()
+        timer = nil
+    }
+
+    private func timerFired() {
+        timer = nil
+        if case .done = state { return }
+        guard let next = nextDeadline, next.deadline <= .now() else {
+            armTimer()  // activity moved the bound on: wait for the rest
+            return
+        }
+        let what: String =
+            switch next.cause {
+            case .requestTimeout: "request timeout"
+            case .responseHeadersTimeout: "response timeout"
+            default: "idle timeout"
+            }
+        switch state {
+        case .connecting(let endpoint), .proxying(let endpoint):
+            // The endpoint did not answer in time: a failure, as a 5xx would be.
+            endpoint.health?.record(failure: true)
+            endpoint.logger.debug("\(what): the endpoint did not answer in time")
+        default:
+            break
+        }
+        fail(.timeout(next.cause, describeInBackend(what)))
+    }
+
+    /// The client stopped sending its body (`timeouts.requestBodyIdle`): 408, and the client
+    /// connection closes. The endpoint is not at fault.
+    func clientBodyStalled() {
+        if case .done = state { return }
+        switch state {
+        case .connecting(let endpoint), .proxying(let endpoint): if isProbe { endpoint.health?.releaseProbe() }
+        default: break
+        }
+        fail(.requestBodyTimeout(describeInBackend("request body timeout")))
+    }
+
     // MARK: Ending
 
     /// Ends the exchange with a synthetic error (or, once a response has started, by closing
     /// the client connection: a partial response cannot be turned into an error).
     func fail(_ error: SyntheticError) {
-        let cause: ResponseError =
-            switch error.status {
-            case .gatewayTimeout: .failFast
-            case .serviceUnavailable: .loadShed
-            default: .badGateway
-            }
-        record(cause)
+        record(error.cause)
         let wasStarted = responseStarted
         abandon()
         if wasStarted {
@@ -307,6 +382,7 @@ final class Exchange {
             break
         }
         state = .done
+        cancelTimer()
         pending.removeAll()
         if let upstream {
             self.upstream = nil

@@ -58,6 +58,14 @@ enum ResponseError: String, Sendable {
     case badGateway = "BAD_GATEWAY"
     /// The client went away before the response ended.
     case cancel = "CANCEL"
+    /// The route's `request` timeout ran out (504).
+    case requestTimeout = "REQUEST_TIMEOUT"
+    /// The route's `response` timeout ran out before the response head (504).
+    case responseHeadersTimeout = "RESPONSE_HEADERS_TIMEOUT"
+    /// The route's `idle` timeout: no bytes either way for that long (504).
+    case idleTimeout = "IDLE_TIMEOUT"
+    /// The client stopped sending its body for `timeouts.requestBodyIdle` (408).
+    case requestBodyTimeout = "REQUEST_BODY_TIMEOUT"
 }
 
 /// One event loop's response-status handles: looked up without a lock, made (under the

@@ -26,7 +26,8 @@ final class LoopState {
             let balancer = try backend.balancer.makeInstance(configJSON: backend.balancerConfig, seed: random.next(), loopIndex: loopIndex)
             backends.append(
                 try BackendRuntime(
-                    config: backend, balancer: balancer, shared: shared[index], metrics: metrics.balancers[index], eventLoop: eventLoop))
+                    config: backend, balancer: balancer, shared: shared[index], metrics: metrics.balancers[index],
+                    upstreamIdle: TimeAmount(table.config.timeouts.upstreamIdle), eventLoop: eventLoop))
         }
         self.backends = backends
         self.random = random

@@ -1,0 +1,97 @@
+import NIOCore
+
+/// What ``ProxyServerHandler`` tells the connection's ``ClientTimeoutHandler`` (as outbound
+/// user events) about the request it is answering.
+enum ClientRequestEvent {
+    /// A request head was routed.
+    case started
+    /// The request's end was read.
+    case ended
+    /// The response ended; the connection stays open.
+    case responseEnded
+}
+
+/// What ``ClientTimeoutHandler`` tells ``ProxyServerHandler`` (as an inbound user event).
+enum ClientTimeoutEvent {
+    /// The request body stalled for `timeouts.requestBodyIdle`: fail the request with 408 and close.
+    case requestBodyIdle
+}
+
+/// The first handler of an HTTP/1.x client connection, before the decoder: it sees every
+/// byte the client sends and bounds the waits of ``ClientTimeoutStateMachine`` (request head,
+/// keep-alive idle, request-body gaps). HTTP/2 connections are bounded by NIO's connection
+/// manager (idle) and each stream by its route's timeouts instead.
+final class ClientTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var machine: ClientTimeoutStateMachine
+    private var timer: Scheduled<Void>?
+
+    init(timeouts: ProxyConfig.Timeouts) {
+        machine = ClientTimeoutStateMachine(
+            requestHeader: TimeAmount(timeouts.requestHeader), keepAlive: TimeAmount(timeouts.keepAlive),
+            requestBodyIdle: TimeAmount(timeouts.requestBodyIdle), now: .now())
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        // Added to a connection that is already active (behind the protocol detector).
+        perform(machine.start(now: .now()), context: context)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        perform(machine.bytesRead(now: .now()), context: context)
+        context.fireChannelRead(data)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        context.fireChannelInactive()
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard let event = event as? ClientRequestEvent else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+            return
+        }
+        let now = NIODeadline.now()
+        switch event {
+        case .started: perform(machine.requestStarted(now: now), context: context)
+        case .ended: perform(machine.requestEnded(now: now), context: context)
+        case .responseEnded: perform(machine.responseEnded(now: now), context: context)
+        }
+        promise?.succeed()
+    }
+
+    private func perform(_ action: ClientTimeoutStateMachine.Action, context: ChannelHandlerContext) {
+        switch action {
+        case .none:
+            break
+        case .arm(let deadline):
+            timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+                guard let self else { return }
+                self.timer = nil
+                self.perform(self.machine.timerFired(now: .now()), context: context)
+            }
+        case .close:
+            context.close(promise: nil)
+        case .requestHeaderTimeout:
+            let message = "request header timeout"
+            let response =
+                "HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\n"
+                + "switchyard-proxy-error: \(message)\r\ncontent-length: \(message.utf8.count)\r\n\r\n\(message)"
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: response)), promise: nil)
+            context.close(promise: nil)
+        case .requestBodyTimeout:
+            context.fireUserInboundEventTriggered(ClientTimeoutEvent.requestBodyIdle)
+        }
+    }
+}

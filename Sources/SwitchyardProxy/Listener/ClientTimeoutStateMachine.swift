@@ -1,0 +1,123 @@
+import NIOCore
+
+/// The client-side timeouts of one HTTP/1.x connection (`timeouts:` in the config), as a
+/// state machine: events in (bytes read, request started and ended, response ended, the timer
+/// fired), actions out. Plain Swift with injected times, so it is tested without sockets.
+///
+/// Timers are lazy: an event only moves the phase and its start; the one timer of the
+/// connection, when it fires, checks whether the phase it was armed for really ran out and
+/// otherwise re-arms for the rest. So a busy keep-alive connection schedules nothing per request.
+struct ClientTimeoutStateMachine {
+    /// Where the connection is.
+    enum Phase: Equatable {
+        /// Between requests, nothing of the next one read: `keepAlive` bounds it.
+        case idle
+        /// Bytes of a request head are arriving (or a new connection waits for its first):
+        /// `requestHeader` bounds it, from its first byte.
+        case readingHead
+        /// The head is routed and its body is arriving: `requestBodyIdle` bounds each gap.
+        case readingBody
+        /// The request ended; the response is the route's to bound.
+        case awaitingResponse
+    }
+
+    /// What the handler does.
+    enum Action: Equatable {
+        case none
+        /// Arm the connection's timer for `deadline`.
+        case arm(NIODeadline)
+        /// Close the connection (an idle keep-alive connection ran out).
+        case close
+        /// Answer 408 and close (a request head did not arrive in time).
+        case requestHeaderTimeout
+        /// The request body stalled: the request is failed with 408, the connection closes.
+        case requestBodyTimeout
+    }
+
+    let requestHeader: TimeAmount
+    let keepAlive: TimeAmount
+    let requestBodyIdle: TimeAmount
+    private(set) var phase = Phase.readingHead
+    /// When the phase started (for a body: the last read).
+    private var since: NIODeadline
+    private var armed = false
+    /// Whether the current request's response has not ended yet.
+    private var responseOpen = false
+
+    init(requestHeader: TimeAmount, keepAlive: TimeAmount, requestBodyIdle: TimeAmount, now: NIODeadline) {
+        self.requestHeader = requestHeader
+        self.keepAlive = keepAlive
+        self.requestBodyIdle = requestBodyIdle
+        self.since = now
+    }
+
+    private var limit: TimeAmount? {
+        switch phase {
+        case .idle: keepAlive
+        case .readingHead: requestHeader
+        case .readingBody: requestBodyIdle
+        case .awaitingResponse: nil
+        }
+    }
+
+    private mutating func enter(_ phase: Phase, now: NIODeadline) -> Action {
+        self.phase = phase
+        since = now
+        guard !armed, let limit else { return .none }
+        armed = true
+        return .arm(now + limit)
+    }
+
+    /// The connection is active: a first head is awaited.
+    mutating func start(now: NIODeadline) -> Action {
+        enter(.readingHead, now: now)
+    }
+
+    /// Bytes were read from the client.
+    mutating func bytesRead(now: NIODeadline) -> Action {
+        switch phase {
+        case .idle: return enter(.readingHead, now: now)
+        case .readingBody:
+            since = now
+            return .none
+        case .readingHead, .awaitingResponse: return .none
+        }
+    }
+
+    /// A request head was routed; its body (if any) follows.
+    mutating func requestStarted(now: NIODeadline) -> Action {
+        responseOpen = true
+        return enter(.readingBody, now: now)
+    }
+
+    /// The request's end was read.
+    mutating func requestEnded(now: NIODeadline) -> Action {
+        guard phase == .readingBody else { return .none }
+        return enter(responseOpen ? .awaitingResponse : .idle, now: now)
+    }
+
+    /// The response ended and the connection stays open. Before the request's end (an early
+    /// answer) the body still arrives and stays bounded; after it, the connection is idle.
+    mutating func responseEnded(now: NIODeadline) -> Action {
+        responseOpen = false
+        guard phase == .awaitingResponse else { return .none }
+        return enter(.idle, now: now)
+    }
+
+    /// The timer fired.
+    mutating func timerFired(now: NIODeadline) -> Action {
+        armed = false
+        guard let limit else { return .none }
+        let deadline = since + limit
+        guard now >= deadline else {
+            armed = true
+            return .arm(deadline)
+        }
+        switch phase {
+        case .idle: return .close
+        case .readingHead: return .requestHeaderTimeout
+        case .readingBody: return .requestBodyTimeout
+        case .awaitingResponse: return .none
+        }
+    }
+}
