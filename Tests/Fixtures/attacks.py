@@ -315,6 +315,86 @@ def h2_request(port, host, path, extra):
     return result
 
 
+def load(port, host, seconds, connections):
+    """Keep-alive HTTP/1.1 load on `connections` connections for up to `seconds`. A request
+    counts as failed when it was sent on a connection the proxy had accepted and no complete
+    200 came back; a connect the closed listener refuses never reached the proxy and ends that
+    connection's loop. Reconnects after `Connection: close` as a client should."""
+    import threading
+    counts = {"ok": 0, "failed": 0, "refused": 0}
+    failures = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+    request = f"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+
+    def worker():
+        s = None
+        while time.monotonic() < deadline:
+            if s is None:
+                try:
+                    s = connect(port, timeout=10)
+                except OSError:
+                    with lock:
+                        counts["refused"] += 1
+                    return
+            try:
+                s.sendall(request)
+                status, headers, body, closed = read_response(s)
+            except OSError as error:
+                status, headers, closed = 0, {}, True
+                body = repr(error)
+            with lock:
+                if status == 200:
+                    counts["ok"] += 1
+                else:
+                    counts["failed"] += 1
+                    failures.append(f"{status} {body[:80]}")
+            if closed or status != 200 or headers.get("connection", "").lower() == "close":
+                s.close()
+                s = None
+        if s is not None:
+            s.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(seconds + 30)
+    counts["failures"] = failures[:10]
+    return counts
+
+
+def connection_flood(port, host, count, admin_port, expect_closed):
+    """Opens `count` connections that each send half a request head and hold; reports how many
+    the proxy closed at once, and whether the admin port's /live answered meanwhile."""
+    sockets = []
+    for _ in range(count):
+        try:
+            s = connect(port, timeout=5)
+            s.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\n".encode())
+            sockets.append(s)
+        except OSError:
+            pass
+    # Wait (bounded) until `expect_closed` of them have been closed by the proxy.
+    import select
+    closed = set()
+    deadline = time.monotonic() + 10
+    while len(closed) < expect_closed and time.monotonic() < deadline:
+        readable, _, _ = select.select([s for s in sockets if s not in closed], [], [], 0.1)
+        for s in readable:
+            try:
+                if not s.recv(65536):
+                    closed.add(s)
+            except OSError:
+                closed.add(s)
+    started = time.monotonic()
+    live = h1_exchange(admin_port, "", b"GET /live HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n")
+    live_seconds = time.monotonic() - started
+    for s in sockets:
+        s.close()
+    return {"opened": len(sockets), "closed": len(closed), "live": live["status"], "live_seconds": live_seconds}
+
+
 def blackhole():
     """An upstream that accepts connections and never answers; prints `ready PORT`."""
     import threading
@@ -391,6 +471,12 @@ def main():
         return
     if sys.argv[1] == "stall":
         print(json.dumps(stall(int(sys.argv[2]), bytes.fromhex(sys.argv[3]), float(sys.argv[4]))))
+        return
+    if sys.argv[1] == "connection-flood":
+        print(json.dumps(connection_flood(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))))
+        return
+    if sys.argv[1] == "load":
+        print(json.dumps(load(int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), int(sys.argv[5]))), flush=True)
         return
     if sys.argv[1] == "h2-request":
         extra = [tuple(pair.split("=", 1)) for pair in sys.argv[5:]]

@@ -64,6 +64,38 @@ struct ClientTimeoutStateMachineTests {
         #expect(m.responseEnded(now: t0 + .seconds(100)) == .arm(t0 + .seconds(160)))
     }
 
+    @Test("a head still unfinished when a read batch ends is bounded from its first byte")
+    func stalledHeadArmsAtReadComplete() {
+        var m2 = machine()
+        _ = m2.start(now: t0)
+        _ = m2.requestStarted(now: t0)
+        _ = m2.requestEnded(now: t0)
+        _ = m2.responseEnded(now: t0)
+        #expect(m2.timerFired(now: t0 + .seconds(10)) == .arm(t0 + .seconds(60)))
+        #expect(m2.bytesRead(now: t0 + .seconds(20)) == .none)
+        // The keep-alive timer is armed for t0+60; the unfinished head needs t0+30.
+        #expect(m2.readComplete(now: t0 + .seconds(20)) == .arm(t0 + .seconds(30)))
+        #expect(m2.timerFired(now: t0 + .seconds(30)) == .requestHeaderTimeout)
+        // A head that completed within its batch arms nothing.
+        var m3 = machine()
+        _ = m3.start(now: t0)
+        _ = m3.requestStarted(now: t0)
+        _ = m3.requestEnded(now: t0)
+        #expect(m3.readComplete(now: t0) == .none)
+    }
+
+    @Test("a drain closes an idle connection within drainIdle")
+    func drain() {
+        var m = machine()
+        _ = m.start(now: t0)
+        _ = m.requestStarted(now: t0)
+        _ = m.requestEnded(now: t0)
+        #expect(m.drain(now: t0 + .seconds(1)) == .none)
+        _ = m.timerFired(now: t0 + .seconds(10))
+        #expect(m.responseEnded(now: t0 + .seconds(11)) == .arm(t0 + .seconds(12)))
+        #expect(m.timerFired(now: t0 + .seconds(12)) == .close)
+    }
+
     @Test("an answer before the request's end keeps bounding the body, then idles")
     func earlyAnswer() {
         var m = machine()

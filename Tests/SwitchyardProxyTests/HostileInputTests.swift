@@ -168,4 +168,62 @@ final class HostileInputTests {
         try expectServing()
         #expect((proxy.peakResidentKiB ?? 0) < 300 * 1024, "peak RSS \(proxy.peakResidentKiB ?? 0) KiB")
     }
+
+    // MARK: Connection limit and HTTP/1.0
+
+    @Test("past limits.connections a connection is closed as it is accepted and counted; the admin port answers")
+    func connectionLimit() throws {
+        let (upstreams, ports) = try Peers.httpUpstreams(["capped"])
+        defer { upstreams.stop() }
+        let (capped, cappedPort) = try Peers.proxy(
+            config: """
+                listen: 127.0.0.1:0
+                limits: { connections: 20 }
+                services: [{ authority: capped.test.svc.cluster.local:80 }]
+                backends: [{ authority: capped.test.svc.cluster.local:80, endpoints: [{ address: 127.0.0.1:\(ports["capped"]!) }] }]
+                """)
+        defer { capped.stop() }
+        let admin = try Peers.adminPort(of: capped)
+        let script = [
+            "python3", "\(BuildProducts.repositoryRoot)/Tests/Fixtures/attacks.py", "connection-flood", String(cappedPort),
+            "capped.test.svc.cluster.local", "60", String(admin), "40",
+        ]
+        let result = try Subprocess.run("/usr/bin/env", script)
+        let report = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any] ?? [:]
+        #expect(report["opened"] as? Int == 60, "\(report) \(result.standardError)")
+        #expect(report["closed"] as? Int == 40, "\(report)")
+        #expect(report["live"] as? Int == 200, "\(report)")
+        let metrics = try Peers.admin(admin, "/metrics").body
+        #expect(Peers.metric(metrics, "switchyard_server_connections_refused_total") == 40)
+        // The held connections are gone: the proxy serves again.
+        let deadline = Date().addingTimeInterval(10)
+        var status = 0
+        while status != 200, Date() < deadline {
+            status = (try? Curl.request(port: cappedPort, host: "capped.test.svc.cluster.local").status) ?? 0
+        }
+        #expect(status == 200)
+    }
+
+    @Test("an HTTP/1.0 keep-alive client is answered keep-alive and its connection stays open")
+    func http10KeepAlive() throws {
+        let script = """
+            import sys; sys.path.insert(0, "\(BuildProducts.repositoryRoot)/Tests/Fixtures")
+            import attacks, json
+            s = attacks.connect(\(port))
+            answers = []
+            for path in ("/one", "/two"):
+                s.sendall(("GET " + path + " HTTP/1.0\\r\\nHost: \(Self.host)\\r\\nConnection: keep-alive\\r\\n\\r\\n").encode())
+                status, headers, body, closed = attacks.read_response(s)
+                answers.append({"status": status, "connection": headers.get("connection"), "closed": closed})
+            print(json.dumps(answers))
+            """
+        let result = try Subprocess.run("/usr/bin/env", ["python3", "-c", script])
+        let answers = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String: Any]] ?? []
+        #expect(answers.count == 2, "\(result.standardOutput) \(result.standardError)")
+        for answer in answers {
+            #expect(answer["status"] as? Int == 200)
+            #expect(answer["connection"] as? String == "keep-alive")
+            #expect(answer["closed"] as? Bool == false)
+        }
+    }
 }

@@ -136,4 +136,24 @@ struct ReloadDrainEndToEndTests {
         let refused = try Subprocess.run("/usr/bin/env", ["curl", "-s", "--max-time", "5", "http://127.0.0.1:\(port)/"])
         #expect(refused.status == 7, "curl exit \(refused.status): the listener is closed")
     }
+
+    @Test("SIGTERM under load (32 keep-alive connections): no request that reached the proxy fails")
+    func drainUnderLoad() throws {
+        let (upstreams, ports) = try Peers.httpUpstreams(["web-a"])
+        defer { upstreams.stop() }
+        let (proxy, port) = try Peers.proxy(config: config(backend: "web-a", ports: ports), extraArguments: ["--drain-timeout", "10s"])
+        defer { proxy.stop() }
+        let load = try BackgroundProcess(
+            "/usr/bin/env", ["python3", "-u", "\(BuildProducts.repositoryRoot)/Tests/Fixtures/attacks.py", "load", String(port), host, "6", "32"])
+        defer { load.stop() }
+        _ = try upstreams.waitForLine(containing: "request web-a GET /", timeout: 30)
+        Thread.sleep(forTimeInterval: 1)  // let the load reach its stride
+        proxy.send(SIGTERM)
+        #expect(proxy.waitForExit(timeout: 30))
+        let line = try load.waitForLine(containing: "\"ok\"", timeout: 60)
+        let report = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+        #expect(report["ok"] as? Int ?? 0 > 100, "\(report)")
+        #expect(report["failed"] as? Int == 0, "\(report)")
+        #expect(report["refused"] as? Int == 32, "every connection ended at the closed listener: \(report)")
+    }
 }

@@ -51,6 +51,17 @@ final class ClientTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler 
         context.fireChannelRead(data)
     }
 
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.fireChannelReadComplete()
+        // After the handlers behind have seen the batch (a head may have been routed).
+        perform(machine.readComplete(now: .now()), context: context)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent { perform(machine.drain(now: .now()), context: context) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
@@ -76,6 +87,7 @@ final class ClientTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler 
         case .none:
             break
         case .arm(let deadline):
+            timer?.cancel()
             timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
                 guard let self else { return }
                 self.timer = nil

@@ -6,7 +6,9 @@ import NIOCore
 ///
 /// Timers are lazy: an event only moves the phase and its start; the one timer of the
 /// connection, when it fires, checks whether the phase it was armed for really ran out and
-/// otherwise re-arms for the rest. So a busy keep-alive connection schedules nothing per request.
+/// otherwise re-arms for the rest. A phase that waits for client bytes (a head, a body) arms
+/// only when a read batch ends with it unfinished, and only when its bound is nearer than the
+/// armed one. So a busy keep-alive connection schedules nothing per request.
 struct ClientTimeoutStateMachine {
     /// Where the connection is.
     enum Phase: Equatable {
@@ -34,13 +36,19 @@ struct ClientTimeoutStateMachine {
         case requestBodyTimeout
     }
 
+    /// How long an idle connection stays once a drain started: long enough that a client
+    /// sending its next request as the drain starts is answered (with `Connection: close`),
+    /// not reset.
+    static let drainIdle = TimeAmount.seconds(1)
+
     let requestHeader: TimeAmount
-    let keepAlive: TimeAmount
+    private(set) var keepAlive: TimeAmount
     let requestBodyIdle: TimeAmount
     private(set) var phase = Phase.readingHead
     /// When the phase started (for a body: the last read).
     private var since: NIODeadline
-    private var armed = false
+    /// The deadline the timer is armed for, if it is.
+    private var armedFor: NIODeadline?
     /// Whether the current request's response has not ended yet.
     private var responseOpen = false
 
@@ -60,17 +68,26 @@ struct ClientTimeoutStateMachine {
         }
     }
 
+    /// Arms the timer for `deadline` unless it is armed for an earlier one.
+    private mutating func arm(_ deadline: NIODeadline) -> Action {
+        if let armedFor, armedFor <= deadline { return .none }
+        armedFor = deadline
+        return .arm(deadline)
+    }
+
     private mutating func enter(_ phase: Phase, now: NIODeadline) -> Action {
         self.phase = phase
         since = now
-        guard !armed, let limit else { return .none }
-        armed = true
-        return .arm(now + limit)
+        // Waiting for client bytes arms at the end of a read batch (``readComplete(now:)``).
+        guard phase == .idle, let limit else { return .none }
+        return arm(now + limit)
     }
 
     /// The connection is active: a first head is awaited.
     mutating func start(now: NIODeadline) -> Action {
-        enter(.readingHead, now: now)
+        phase = .readingHead
+        since = now
+        return arm(now + requestHeader)
     }
 
     /// Bytes were read from the client.
@@ -82,6 +99,12 @@ struct ClientTimeoutStateMachine {
             return .none
         case .readingHead, .awaitingResponse: return .none
         }
+    }
+
+    /// A read batch ended: a head or body still unfinished is bounded from here.
+    mutating func readComplete(now: NIODeadline) -> Action {
+        guard phase == .readingHead || phase == .readingBody, let limit else { return .none }
+        return arm(since + limit)
     }
 
     /// A request head was routed; its body (if any) follows.
@@ -104,15 +127,19 @@ struct ClientTimeoutStateMachine {
         return enter(.idle, now: now)
     }
 
+    /// A drain started: an idle connection closes after ``drainIdle``.
+    mutating func drain(now: NIODeadline) -> Action {
+        keepAlive = min(keepAlive, Self.drainIdle)
+        guard phase == .idle else { return .none }
+        return arm(max(now, since + keepAlive))
+    }
+
     /// The timer fired.
     mutating func timerFired(now: NIODeadline) -> Action {
-        armed = false
+        armedFor = nil
         guard let limit else { return .none }
         let deadline = since + limit
-        guard now >= deadline else {
-            armed = true
-            return .arm(deadline)
-        }
+        guard now >= deadline else { return arm(deadline) }
         switch phase {
         case .idle: return .close
         case .readingHead: return .requestHeaderTimeout

@@ -26,6 +26,16 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelActive()
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // A drain: a connection that has sent nothing yet gets a moment for the request its
+        // client may be writing right now, then closes.
+        if event is ChannelShouldQuiesceEvent {
+            timer?.cancel()
+            timer = context.eventLoop.assumeIsolated().scheduleTask(in: ClientTimeoutStateMachine.drainIdle) { context.close(promise: nil) }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func handlerRemoved(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil

@@ -14,19 +14,17 @@ final class ProxyServerHandler: ChannelDuplexHandler {
     /// The state the current request was routed with (the slot's, read at each request head).
     private(set) var loop: LoopState
     private var context: ChannelHandlerContext?
-    private var exchange: Exchange? {
-        didSet {
-            if oldValue == nil, exchange != nil { slot.activeExchanges += 1 }
-            if oldValue != nil, exchange == nil { slot.activeExchanges -= 1 }
-        }
-    }
+    private var exchange: Exchange?
     /// The request head of the request being answered (for version and keep-alive).
     private var requestHead: HTTPRequestHead?
     /// True from a synthetic answer until the request's end: its body is dropped.
     private var discarding = false
-    /// Set when the current request was refused as malformed: the connection closes after
-    /// the answer (HTTP/1.x; an HTTP/2 stream ends with it anyway).
+    /// Set when the connection closes after the current answer (HTTP/1.x; an HTTP/2 stream
+    /// ends with it anyway): a malformed request, a drain, an HTTP/1.0 response without a length.
     private var closeAfterResponse = false
+    /// Set by a drain (`ChannelShouldQuiesceEvent`): every response from now on says
+    /// `Connection: close` and the connection closes after it.
+    private var draining = false
     private var readPending = false
     /// True between a read and its read-complete: writes upstream wait for the
     /// read-complete's single flush instead of flushing part by part.
@@ -113,6 +111,10 @@ final class ProxyServerHandler: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            draining = true
+            return
+        }
         guard case .requestBodyIdle? = event as? ClientTimeoutEvent else {
             context.fireUserInboundEventTriggered(event)
             return
@@ -287,6 +289,23 @@ final class ProxyServerHandler: ChannelDuplexHandler {
         context?.write(wrapOutboundOut(part), flush: flush)
     }
 
+    /// Writes a final response head with the connection's own `Connection` header (HTTP/1.x):
+    /// `close` while draining, or when an HTTP/1.0 response's end could only be marked by
+    /// closing; `keep-alive` for an HTTP/1.0 client that asked to keep the connection.
+    func writeResponseHead(_ head: HTTPResponseHead, flush: Bool) {
+        var head = head
+        if let requestHead, requestHead.version.major == 1 {
+            let framed = head.headers.contains(name: "content-length") || head.status == .noContent || head.status == .notModified
+            if draining || (requestHead.version == .http1_0 && !framed) {
+                closeAfterResponse = true
+                head.headers.replaceOrAdd(name: "connection", value: "close")
+            } else if requestHead.version == .http1_0, requestHead.isKeepAlive {
+                head.headers.replaceOrAdd(name: "connection", value: "keep-alive")
+            }
+        }
+        writeResponse(.head(head), flush: flush)
+    }
+
     /// Flushes response parts written so far.
     func flushResponse() {
         context?.flush()
@@ -300,7 +319,7 @@ final class ProxyServerHandler: ChannelDuplexHandler {
         for (name, value) in error.headers { headers.add(name: name, value: value) }
         if isGRPC {
             headers.add(name: "content-type", value: "application/grpc")
-            writeResponse(.head(HTTPResponseHead(version: clientVersion, status: .ok, headers: headers)), flush: false)
+            writeResponseHead(HTTPResponseHead(version: clientVersion, status: .ok, headers: headers), flush: false)
             var trailers = HTTPHeaders()
             trailers.add(name: "grpc-status", value: String(error.grpcStatus))
             trailers.add(name: "grpc-message", value: GRPCMessage.percentEncode(error.message))
@@ -309,7 +328,7 @@ final class ProxyServerHandler: ChannelDuplexHandler {
             let body = context.channel.allocator.buffer(string: error.message)
             headers.add(name: "content-type", value: "text/plain; charset=utf-8")
             headers.add(name: "content-length", value: String(body.readableBytes))
-            writeResponse(.head(HTTPResponseHead(version: clientVersion, status: error.status, headers: headers)), flush: false)
+            writeResponseHead(HTTPResponseHead(version: clientVersion, status: error.status, headers: headers), flush: false)
             writeResponse(.body(.byteBuffer(body)), flush: false)
             writeResponse(.end(nil), flush: true)
         }

@@ -188,7 +188,7 @@ final class Exchange {
                 grpcStatus = trailers.first(name: "grpc-status").flatMap { Int($0) }
                 trailersOnly = trailers
             }
-            server.writeResponse(.head(head), flush: false)
+            server.writeResponseHead(head, flush: false)
         case .body(let bytes):
             recordFirstByte(endpoint)
             server.writeResponse(.body(.byteBuffer(bytes)), flush: false)

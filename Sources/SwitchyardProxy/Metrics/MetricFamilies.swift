@@ -46,4 +46,18 @@ enum MetricFamilies {
             namespace: "switchyard", subsystem: "plugin", metricName: "faults", unitName: "total",
             helpText: "Bad answers from a plugin's resolver or balancer, each answered safely by the host.")
     }
+
+    /// `switchyard_server_connections`.
+    static var serverConnections: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "switchyard", subsystem: "server", metricName: "connections", unitName: "",
+            helpText: "Client connections open on the proxy listener.")
+    }
+
+    /// `switchyard_server_connections_refused_total`.
+    static var serverConnectionsRefused: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "switchyard", subsystem: "server", metricName: "connections_refused", unitName: "total",
+            helpText: "Client connections closed as they were accepted because limits.connections were open.")
+    }
 }

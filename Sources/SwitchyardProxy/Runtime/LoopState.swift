@@ -43,15 +43,31 @@ final class LoopState {
 }
 
 /// One event loop's current ``LoopState``: connections read it at each request, so a reload
-/// reaches connections that are already open.
+/// reaches connections that are already open. It also knows the loop's client connections, so
+/// a drain can tell each to finish.
 final class LoopSlot {
     var state: LoopState
-    /// Requests of this loop being answered (routed and not yet ended), whatever table they
-    /// were routed with: a drain waits for them.
-    var activeExchanges = 0
+    private var connections: [ObjectIdentifier: Channel] = [:]
 
     init(_ state: LoopState) {
         self.state = state
+    }
+
+    /// A client connection was accepted on this loop.
+    func track(_ channel: Channel) {
+        connections[ObjectIdentifier(channel)] = channel
+    }
+
+    /// A client connection closed.
+    func untrack(_ channel: Channel) {
+        connections[ObjectIdentifier(channel)] = nil
+    }
+
+    /// A drain: every client connection hears `ChannelShouldQuiesceEvent`.
+    func quiesce() {
+        for channel in connections.values {
+            channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
     }
 }
 

@@ -8,6 +8,7 @@ import Synchronization
 public final class ProxyRuntime: Sendable {
     private let admin: AdminServer
     private let server: ProxyServer
+    private let connections: ConnectionLimiter
     private let state: AdminState
     private let pluginDirectory: String
     private let logger: Logger
@@ -38,6 +39,9 @@ public final class ProxyRuntime: Sendable {
         config: ProxyConfig, pluginDirectory: String, adminAddress: Authority? = nil, threads: Int, logLevel: LogLevelControl, logger: Logger
     ) async throws(StartError) -> ProxyRuntime {
         let state = AdminState(logLevel: logLevel, exporter: MetricsExporter())
+        if let limit = FileDescriptorLimit.raiseToHard() {
+            logger.debug("file descriptor limit: \(limit)")
+        }
         let adminAddress = adminAddress ?? config.admin
         let admin: AdminServer
         do {
@@ -49,14 +53,15 @@ public final class ProxyRuntime: Sendable {
             let table = try RoutingTable(config: config, pluginDirectory: pluginDirectory, logger: logger)
             let metrics = ProxyMetrics(table: table, exporter: state.exporter)
             let server: ProxyServer
+            let connections = ConnectionLimiter(limit: config.limits.connections, exporter: state.exporter)
             do {
-                server = try await ProxyServer.start(table: table, metrics: metrics, threads: threads, logger: logger)
+                server = try await ProxyServer.start(table: table, metrics: metrics, connections: connections, threads: threads, logger: logger)
             } catch {
                 throw StartError.listen(config.listen, error)
             }
             state.activate(table)
             return ProxyRuntime(
-                admin: admin, server: server, state: state, table: table, metrics: metrics, pluginDirectory: pluginDirectory, logger: logger)
+                admin: admin, server: server, connections: connections, state: state, table: table, metrics: metrics, pluginDirectory: pluginDirectory, logger: logger)
         } catch let error as ConfigError {
             await admin.stop()
             throw .config(error)
@@ -70,11 +75,12 @@ public final class ProxyRuntime: Sendable {
     }
 
     private init(
-        admin: AdminServer, server: ProxyServer, state: AdminState, table: RoutingTable, metrics: ProxyMetrics, pluginDirectory: String,
-        logger: Logger
+        admin: AdminServer, server: ProxyServer, connections: ConnectionLimiter, state: AdminState, table: RoutingTable,
+        metrics: ProxyMetrics, pluginDirectory: String, logger: Logger
     ) {
         self.admin = admin
         self.server = server
+        self.connections = connections
         self.state = state
         self.current = Mutex((table, metrics))
         self.pluginDirectory = pluginDirectory
@@ -100,6 +106,7 @@ public final class ProxyRuntime: Sendable {
             throw ConfigError(path: "", "cannot serve the new config: \(error)")
         }
         running.metrics.retire(replacedBy: metrics)
+        connections.setLimit(config.limits.connections)
         current.withLock { $0 = (table, metrics) }
         state.activate(table)
     }

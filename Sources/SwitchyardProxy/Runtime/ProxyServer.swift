@@ -12,6 +12,8 @@ public final class ProxyServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let channel: Channel
     private let slots: [NIOLoopBound<LoopSlot>]
+    /// The client-connection limit and count.
+    private let connections: ConnectionLimiter
     /// What the served table's backends share across loops.
     private let shared: Mutex<[BackendShared]>
     private let logger: Logger
@@ -23,8 +25,10 @@ public final class ProxyServer: Sendable {
     public var localAddress: SocketAddress? { channel.localAddress }
 
     /// Starts listening on `table.config.listen` with `threads` event loops, counting into
-    /// `metrics` (made from the same table).
-    public static func start(table: RoutingTable, metrics: ProxyMetrics, threads: Int, logger: Logger) async throws -> ProxyServer {
+    /// `metrics` (made from the same table) and admitting connections through `connections`.
+    static func start(
+        table: RoutingTable, metrics: ProxyMetrics, connections: ConnectionLimiter, threads: Int, logger: Logger
+    ) async throws -> ProxyServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(threads, 1))
         do {
             let shared = makeShared(table: table, metrics: metrics, previous: [], logger: logger)
@@ -43,14 +47,26 @@ public final class ProxyServer: Sendable {
                 .childChannelOption(.maxMessagesPerRead, value: 16)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        let slot = loopSlots.first { $0.eventLoop === channel.eventLoop }!.value
+                        guard connections.admit() else {
+                            channel.close(promise: nil)
+                            return
+                        }
+                        guard let slot = loopSlots.first(where: { $0.eventLoop === channel.eventLoop })?.value else {
+                            connections.release()
+                            throw ChannelError.inappropriateOperationForState
+                        }
+                        slot.track(channel)
+                        channel.closeFuture.assumeIsolated().whenComplete { _ in
+                            connections.release()
+                            slot.untrack(channel)
+                        }
                         try channel.pipeline.syncOperations.addHandler(ProtocolDetector(slot: slot))
                     }
                 }
                 .bind(host: listen.host, port: Int(listen.port))
                 .get()
             logger.info("proxy listening on \(listen.host):\(channel.localAddress?.port ?? 0) with \(threads) event loops")
-            return ProxyServer(group: group, channel: channel, slots: slots, shared: shared, logger: logger)
+            return ProxyServer(group: group, channel: channel, slots: slots, connections: connections, shared: shared, logger: logger)
         } catch {
             try? await group.shutdownGracefully()
             throw error
@@ -83,11 +99,13 @@ public final class ProxyServer: Sendable {
     }
 
     private init(
-        group: MultiThreadedEventLoopGroup, channel: Channel, slots: [NIOLoopBound<LoopSlot>], shared: [BackendShared], logger: Logger
+        group: MultiThreadedEventLoopGroup, channel: Channel, slots: [NIOLoopBound<LoopSlot>], connections: ConnectionLimiter,
+        shared: [BackendShared], logger: Logger
     ) {
         self.group = group
         self.channel = channel
         self.slots = slots
+        self.connections = connections
         self.shared = Mutex(shared)
         self.logger = logger
     }
@@ -115,23 +133,19 @@ public final class ProxyServer: Sendable {
         channel.closeFuture.whenComplete { _ in callback() }
     }
 
-    /// Stops listening, lets the requests being answered finish for up to `grace`, then closes
-    /// every connection and shuts the event loops down.
+    /// Drains (as Envoy and nginx do): stops listening, tells every client connection to
+    /// finish (HTTP/1.1 responses say `Connection: close` and idle connections close; HTTP/2
+    /// gets a graceful double GOAWAY), waits up to `grace` for every client connection to
+    /// close, then closes what is left and shuts the event loops down.
     public func stop(grace: Duration = .zero) async {
         try? await channel.close()
+        for slot in slots {
+            try? await slot.eventLoop.submit { slot.value.quiesce() }.get()
+        }
         let deadline = ContinuousClock.now + grace
-        while ContinuousClock.now < deadline, await activeExchanges() > 0 {
+        while ContinuousClock.now < deadline, connections.count > 0 {
             try? await Task.sleep(for: .milliseconds(20))
         }
         try? await group.shutdownGracefully()
-    }
-
-    /// Requests being answered, on every loop.
-    private func activeExchanges() async -> Int {
-        var total = 0
-        for slot in slots {
-            total += (try? await slot.eventLoop.submit { slot.value.activeExchanges }.get()) ?? 0
-        }
-        return total
     }
 }
