@@ -33,6 +33,25 @@ struct ConfigErrorTests {
          "services[0].failureAccrual.consecutive.maxFailures: must be between 1 and 4294967295"),
         (backend + backend.dropFirst("backends:\n".count), "backends[1].authority: backend web.prod.svc.cluster.local:80 is defined twice"),
         ("services: [\n", "not valid YAML"),
+        (backend + "services:\n  - authority: web.prod.svc.cluster.local:80\n    routes:\n      - rules:\n          - filters: [{ requestHeaderModifier: { set: { x-a: \"1\\r\\nx-injected: 2\" } } }]\n            backends: []\n",
+         "services[0].routes[0].rules[0].filters[0].requestHeaderModifier.set.x-a: must not contain control characters (CR, LF, NUL, ...)"),
+        (backend + "services:\n  - authority: web.prod.svc.cluster.local:80\n    routes:\n      - rules:\n          - filters: [{ requestHeaderModifier: { add: { \"bad name\": \"1\" } } }]\n            backends: []\n",
+         "services[0].routes[0].rules[0].filters[0].requestHeaderModifier.add: 'bad name' is not a valid header name"),
+        (backend + "services:\n  - authority: web.prod.svc.cluster.local:80\n    routes:\n      - rules:\n          - filters: [{ requestHeaderModifier: { remove: [\"x:y\"] } }]\n            backends: []\n",
+         "services[0].routes[0].rules[0].filters[0].requestHeaderModifier.remove[0]: 'x:y' is not a valid header name"),
+        (backend + "services:\n  - authority: web.prod.svc.cluster.local:80\n    routes:\n      - rules:\n          - filters: [{ failureInjector: { message: \"oops\\u0000\" } }]\n            backends: []\n",
+         "services[0].routes[0].rules[0].filters[0].failureInjector.message: must not contain control characters"),
+        (backend + "services:\n  - authority: web.prod.svc.cluster.local:80\n    routes:\n      - rules:\n          - filters: [{ requestRedirect: { hostname: evil.org/x } }]\n            backends: []\n",
+         "services[0].routes[0].rules[0].filters[0].requestRedirect.hostname: 'evil.org/x' is not a host name or address"),
+        (backend + "services:\n  - authority: web.prod.svc.cluster.local:80\n    routes:\n      - rules:\n          - filters: [{ requestRedirect: { path: \"/a b\" } }]\n            backends: []\n",
+         "services[0].routes[0].rules[0].filters[0].requestRedirect.path: must not contain spaces or control characters"),
+        (backend + "services:\n  - authority: web.prod.svc.cluster.local:80\n    routes:\n      - rules:\n          - backends: [{ fail: { message: \"down\\r\\nx: y\" } }]\n",
+         "services[0].routes[0].rules[0].backends[0].fail.message: must not contain control characters"),
+        ("limits: { connections: 0 }\n", "limits.connections: must be between 1 and 1000000"),
+        ("timeouts: { keepAlive: 0s }\n", "timeouts.keepAlive: must be greater than 0s"),
+        ("timeouts: { requestHeader: soon }\n", "timeouts.requestHeader: expected a duration such as 250ms, 3s or 1m"),
+        (backend + "services:\n  - authority: web.prod.svc.cluster.local:80\n    timeouts: { response: 1s, total: 2s }\n",
+         "services[0].timeouts.total: unknown key (expected one of: request, response, idle)"),
     ]
 
     @Test("each bad config names its path and the problem", arguments: cases)
@@ -58,6 +77,12 @@ struct ConfigErrorTests {
         #expect(config.services[0].failureAccrual == nil)
         #expect(config.backends[0].balancer == "p2c-peak-ewma")
         #expect(config.backends[0].queueCapacity == 10_000)
+        #expect(config.limits.connections == 10_000)
+        #expect(config.limits.requestHeaders == 100)
+        #expect(config.timeouts.requestHeader == .seconds(10))
+        #expect(config.timeouts.keepAlive == .seconds(60))
+        #expect(config.timeouts.requestBodyIdle == .seconds(60))
+        #expect(config.timeouts.upstreamIdle == .seconds(90))
         #expect(config.backends[0].failfastTimeout == .seconds(3))
     }
 }

@@ -75,6 +75,21 @@ struct ConfigNode {
         return value
     }
 
+    /// A header field name the proxy will send: a token (RFC 9110 §5.1).
+    func headerName() throws(ConfigError) -> String {
+        let name = try nonEmptyString()
+        guard name.utf8.allSatisfy(HeaderText.isTokenByte) else { throw error("'\(name)' is not a valid header name (a token: letters, digits and !#$%&'*+-.^_`|~)") }
+        return name.lowercased()
+    }
+
+    /// A header field value (or text the proxy puts in one): no control characters but tab,
+    /// so no CR, LF or NUL can split or end a header (RFC 9110 §5.5).
+    func headerValue() throws(ConfigError) -> String {
+        let value = try string()
+        guard value.utf8.allSatisfy(HeaderText.isValueByte) else { throw error("must not contain control characters (CR, LF, NUL, ...)") }
+        return value
+    }
+
     /// A duration greater than zero.
     func positiveDuration() throws(ConfigError) -> Duration {
         let value = try duration()

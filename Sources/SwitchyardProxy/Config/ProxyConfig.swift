@@ -214,6 +214,7 @@ extension ProxyConfig {
     private static func pathString(_ node: ConfigNode) throws(ConfigError) -> String {
         let path = try node.string()
         guard path.hasPrefix("/") else { throw node.error("must start with '/'") }
+        guard path.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7F }) else { throw node.error("must not contain spaces or control characters") }
         return path
     }
 
@@ -248,13 +249,13 @@ extension ProxyConfig {
             return .requestHeaderModifier(
                 RouteFilter.HeaderModifier(
                     set: try headerPairs(h["set"]), add: try headerPairs(h["add"]),
-                    remove: try h["remove"]?.strings().map { $0.lowercased() } ?? []))
+                    remove: try (h["remove"]?.sequence() ?? []).map { n throws(ConfigError) in try n.headerName() }))
         case "failureInjector":
             let f = try value.mapping(allowed: ["status", "message", "ratio"])
             return .failureInjector(
                 RouteFilter.FailureInjector(
                     status: try f["status"]?.int(100...599) ?? 500,
-                    message: try f["message"]?.string() ?? "injected failure",
+                    message: try f["message"]?.headerValue() ?? "injected failure",
                     ratio: try f["ratio"]?.double(0...1) ?? 1))
         default:
             let r = try value.mapping(allowed: ["scheme", "hostname", "port", "path", "statusCode"])
@@ -264,7 +265,13 @@ extension ProxyConfig {
                 guard text == "http" || text == "https" else { throw scheme.error("must be http or https") }
                 redirect.scheme = text
             }
-            redirect.hostname = try r["hostname"]?.nonEmptyString()
+            if let hostname = r["hostname"] {
+                let text = try hostname.nonEmptyString()
+                guard (try? Authority(parsing: text, defaultPort: 80)) != nil, !text.contains(":") || text.hasPrefix("[") else {
+                    throw hostname.error("'\(text)' is not a host name or address")
+                }
+                redirect.hostname = text
+            }
             redirect.port = try r["port"]?.int(1...65535)
             redirect.path = try r["path"].map { n throws(ConfigError) in try pathString(n) }
             if let code = r["statusCode"] {
@@ -282,8 +289,8 @@ extension ProxyConfig {
         guard case .mapping(let mapping) = node.node else { throw node.error("expected a mapping of header names to values") }
         var pairs: [(name: String, value: String)] = []
         for (key, value) in mapping {
-            guard let name = key.scalar?.string, !name.isEmpty else { throw node.error("header names must be non-empty strings") }
-            pairs.append((name.lowercased(), try ConfigNode(node: value, path: node.child(name)).string()))
+            let name = try ConfigNode(node: key, path: node.path).headerName()
+            pairs.append((name, try ConfigNode(node: value, path: node.child(name)).headerValue()))
         }
         return pairs
     }
@@ -296,7 +303,7 @@ extension ProxyConfig {
             target = .service(try service.authority(defaultPort: 80))
         case (nil, let fail?):
             if case .mapping = fail.node {
-                target = .fail(message: try fail.mapping(allowed: ["message"])["message"]?.string())
+                target = .fail(message: try fail.mapping(allowed: ["message"])["message"]?.headerValue())
             } else {
                 guard try fail.bool() else { throw fail.error("write `fail: true` or `fail: { message: ... }`") }
                 target = .fail(message: nil)

@@ -31,6 +31,9 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var context: ChannelHandlerContext?
     private var readsHeld = false
     private var readPending = false
+    /// True while a request part is being written: an error raised then (NIO's outbound
+    /// header validation) is the proxy's request that could not be sent, not the upstream's fault.
+    private var writing = false
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
@@ -60,7 +63,11 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        exchange?.upstreamError(error)
+        if writing {
+            exchange?.requestUnsendable(error)
+        } else {
+            exchange?.upstreamError(error)
+        }
         context.close(promise: nil)
     }
 
@@ -88,7 +95,9 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Writes a request part (flushing when asked).
     func write(_ part: HTTPClientRequestPart, flush: Bool) {
+        writing = true
         context?.write(wrapOutboundOut(part), flush: flush)
+        writing = false
     }
 
     /// Flushes request parts written so far.

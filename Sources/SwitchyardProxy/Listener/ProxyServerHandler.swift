@@ -315,7 +315,8 @@ final class ProxyServerHandler: ChannelDuplexHandler {
     func respond(with error: SyntheticError, isGRPC: Bool) {
         guard let context else { return }
         var headers = HTTPHeaders()
-        headers.add(name: "switchyard-proxy-error", value: error.message)
+        // Messages may hold names a resolver plugin gave: never let one split the header.
+        headers.add(name: "switchyard-proxy-error", value: HeaderText.sanitized(error.message))
         for (name, value) in error.headers { headers.add(name: name, value: value) }
         if isGRPC {
             headers.add(name: "content-type", value: "application/grpc")

@@ -257,6 +257,15 @@ final class Exchange {
         fail(.badGateway(describeInBackend("upstream closed the connection before the response ended")))
     }
 
+    /// The request could not be written upstream (a header NIO refuses to send): the proxy's
+    /// failure, never counted against the endpoint.
+    func requestUnsendable(_ error: Error) {
+        guard case .proxying(let endpoint) = state else { return }
+        if isProbe { endpoint.health?.releaseProbe() }
+        endpoint.logger.warning("request could not be sent upstream: \(Self.reason(error))")
+        fail(.badGateway(describeInBackend("the request could not be sent upstream: \(Self.reason(error))")))
+    }
+
     /// The upstream channel failed.
     func upstreamError(_ error: Error) {
         guard case .proxying(let endpoint) = state else { return }
