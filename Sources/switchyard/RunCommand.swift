@@ -184,6 +184,9 @@ func readFile(_ path: String) throws -> String {
         let n = fread(&chunk, 1, chunk.count, file)
         if n <= 0 { break }
         bytes += chunk[..<n]
+        guard bytes.count <= ProxyConfig.maximumFileSize else {
+            throw FileError(message: "the config is larger than \(ProxyConfig.maximumFileSize) bytes")
+        }
     }
     return String(decoding: bytes, as: UTF8.self)
 }

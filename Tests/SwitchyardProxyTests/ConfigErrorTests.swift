@@ -64,6 +64,38 @@ struct ConfigErrorTests {
         }
     }
 
+    @Test("nested aliases that expand past maximumNodes are refused before anything walks them")
+    func billionLaughs() {
+        var lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+        for i in 1..<10 { lines.append("a\(i): &a\(i) [" + Array(repeating: "*a\(i - 1)", count: 10).joined(separator: ", ") + "]") }
+        let yaml = "x-anchors:\n" + lines.map { "  " + $0 }.joined(separator: "\n") + "\n"
+        #expect(throws: ConfigError.self) { try ProxyConfig(yaml: yaml) }
+        do {
+            _ = try ProxyConfig(yaml: yaml)
+        } catch {
+            #expect(error.description.contains("more than 500000 YAML nodes"), "\(error)")
+        }
+    }
+
+    @Test("a config past maximumFileSize is refused")
+    func oversizedFile() {
+        let yaml = "# " + String(repeating: "x", count: ProxyConfig.maximumFileSize) + "\n"
+        #expect(throws: ConfigError.self) { try ProxyConfig(yaml: yaml) }
+    }
+
+    @Test("the duplicate-endpoint check names the second of 40000 endpoints")
+    func manyEndpoints() {
+        var endpoints = (0..<40_000).map { "      - { address: 10.0.\($0 / 250).\($0 % 250):80 }" }
+        endpoints.append("      - { address: 10.0.0.7:80 }")
+        let yaml = "backends:\n  - authority: web.prod.svc.cluster.local:80\n    endpoints:\n" + endpoints.joined(separator: "\n") + "\n"
+        do {
+            _ = try ProxyConfig(yaml: yaml)
+            Issue.record("accepted a duplicate endpoint")
+        } catch {
+            #expect(error.description == "backends[0].endpoints[40000]: duplicate endpoint address 10.0.0.7:80")
+        }
+    }
+
     @Test("defaults fill what is left out")
     func defaults() throws {
         let config = try ProxyConfig(yaml: Self.backend + "services:\n  - authority: web.prod.svc.cluster.local\n")

@@ -106,9 +106,18 @@ extension ProxyConfig {
     /// The plugin files loaded when the config names none.
     public static let defaultPlugins = ["libStandardResolvers.so", "libStandardBalancers.so"]
 
+    /// The largest config file read (bytes).
+    public static let maximumFileSize = 4 << 20
+    /// The most YAML nodes a config may hold once its aliases are expanded: a few-KB file of
+    /// nested aliases ("billion laughs") would otherwise expand to gigabytes.
+    public static let maximumNodes = 500_000
+
     /// Parses and checks YAML text.
     /// - Throws: ``ConfigError`` naming the path of the first problem.
     public init(yaml: String) throws(ConfigError) {
+        guard yaml.utf8.count <= Self.maximumFileSize else {
+            throw ConfigError(path: "", "the config is larger than \(Self.maximumFileSize) bytes")
+        }
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: yaml) else { throw ConfigError(path: "", "the config is empty") }
@@ -117,6 +126,10 @@ extension ProxyConfig {
             throw error
         } catch {
             throw ConfigError(path: "", "not valid YAML: \(error)")
+        }
+        var budget = Self.maximumNodes
+        guard Self.fits(root, within: &budget) else {
+            throw ConfigError(path: "", "the config has more than \(Self.maximumNodes) YAML nodes once its aliases are expanded")
         }
         let top = try ConfigNode(node: root, path: "").mapping(allowed: [
                 "admin", "listen", "plugins", "resolvers", "services", "backends", "limits", "timeouts",
@@ -135,6 +148,21 @@ extension ProxyConfig {
         if let node = top["limits"] { limits = try Limits(node) }
         if let node = top["timeouts"] { timeouts = try Timeouts(node) }
         try checkReferences()
+    }
+
+    /// Counts `node`'s nodes (aliases expanded) against `budget`, stopping as soon as it runs out.
+    private static func fits(_ node: Node, within budget: inout Int) -> Bool {
+        budget -= 1
+        guard budget >= 0 else { return false }
+        switch node {
+        case .scalar, .alias: return true
+        case .sequence(let sequence):
+            for element in sequence where !fits(element, within: &budget) { return false }
+            return true
+        case .mapping(let mapping):
+            for (key, value) in mapping where !fits(key, within: &budget) || !fits(value, within: &budget) { return false }
+            return true
+        }
     }
 
     // MARK: Services and routes
@@ -337,7 +365,8 @@ extension ProxyConfig {
             }
         }
         let endpoints = try (m["endpoints"]?.sequence() ?? []).map { n throws(ConfigError) in try endpoint(n) }
-        for (i, e) in endpoints.enumerated() where endpoints[..<i].contains(where: { $0.address == e.address }) {
+        var addresses = Set<Authority>()
+        for e in endpoints where !addresses.insert(e.address).inserted {
             throw ConfigError(path: e.path, "duplicate endpoint address \(e.address)")
         }
         return Backend(
@@ -408,13 +437,14 @@ extension ProxyConfig {
 
     /// Every `service:` a rule names must be defined under `backends`, once.
     private func checkReferences() throws(ConfigError) {
-        for (i, b) in backends.enumerated() where backends[..<i].contains(where: { $0.authority == b.authority }) {
+        var defined = Set<Authority>()
+        for b in backends where !defined.insert(b.authority).inserted {
             throw ConfigError(path: b.path + ".authority", "backend \(b.authority) is defined twice")
         }
-        for (i, s) in services.enumerated() where services[..<i].contains(where: { $0.authority == s.authority }) {
+        var named = Set<Authority>()
+        for s in services where !named.insert(s.authority).inserted {
             throw ConfigError(path: s.path + ".authority", "service \(s.authority) is defined twice")
         }
-        let defined = Set(backends.map(\.authority))
         for service in services {
             if service.routes.isEmpty, !defined.contains(service.authority) {
                 throw ConfigError(
