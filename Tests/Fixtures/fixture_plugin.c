@@ -21,6 +21,15 @@
 
 #include "switchyard_plugin.h"
 
+#ifdef CONSTRUCTOR_MARKER
+#include <stdio.h>
+/* Proves whether the file was opened: dlopen runs constructors. */
+__attribute__((constructor)) static void mark_opened(void) {
+    FILE *marker = fopen(CONSTRUCTOR_MARKER, "w");
+    if (marker) fclose(marker);
+}
+#endif
+
 #ifndef PLUGIN_NAME
 #define PLUGIN_NAME "fixture"
 #endif

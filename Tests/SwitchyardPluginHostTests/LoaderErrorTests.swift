@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import SwitchyardPluginHost
 import SwitchyardTestSupport
@@ -15,6 +16,41 @@ struct LoaderErrorTests {
         } catch {
             return error
         }
+    }
+
+    @Test("a relative name that leads out of the plugin folder is refused before the file is opened")
+    func outsidePluginFolder() throws {
+        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-marker-\(UUID().uuidString)").path
+        let library = try FixturePlugin.build(["CONSTRUCTOR_MARKER=\"\(marker)\""])
+        let folder = URL(fileURLWithPath: library).deletingLastPathComponent()
+        let pluginFolder = folder.appendingPathComponent("plugins").path
+        try FileManager.default.createDirectory(atPath: pluginFolder, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: "\(pluginFolder)/libescape.so", withDestinationPath: library)
+        for name in ["../libfixture.so", "sub/../../libfixture.so", "libescape.so"] {
+            #expect(throws: PluginError(file: name, .outsidePluginDirectory(pluginFolder))) {
+                _ = try PluginFile.path(of: name, in: pluginFolder)
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: marker))
+        // Written as an absolute path, the same file loads (and its constructor runs).
+        #expect(try PluginFile.path(of: library, in: pluginFolder) == library)
+        _ = try PluginRegistry(logger: logger).load(library)
+        #expect(FileManager.default.fileExists(atPath: marker))
+    }
+
+    @Test("a plugin file, or a folder on its path, writable by everyone is refused")
+    func worldWritable() throws {
+        let library = try FixturePlugin.build()
+        #expect(chmod(library, 0o666) == 0)
+        let error = try #require(loadError(library))
+        #expect(error.problem == .insecurePermissions(error.file))
+        #expect(error.description.hasSuffix("is writable by everyone, so anyone could replace the plugin (chmod o-w \(error.file))"))
+        #expect(chmod(library, 0o755) == 0)
+        let folder = URL(fileURLWithPath: error.file).deletingLastPathComponent().path
+        #expect(chmod(folder, 0o777) == 0)
+        #expect(loadError(library)?.problem == .insecurePermissions(folder))
+        #expect(chmod(folder, 0o1777) == 0)  // sticky, as /tmp: nobody else can replace the file
+        #expect(loadError(library) == nil)
     }
 
     @Test("a missing file")

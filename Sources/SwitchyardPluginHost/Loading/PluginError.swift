@@ -30,6 +30,10 @@ public struct PluginError: Error, Hashable, Sendable, CustomStringConvertible {
         case duplicateImplementation(kind: ImplementationKind, name: String, plugin: String, loadedFrom: String)
         /// An implementation refused the config block it was created from.
         case configRefused(kind: ImplementationKind, name: String, plugin: String, message: String)
+        /// A relative plugin name leads out of the plugin folder (the folder).
+        case outsidePluginDirectory(String)
+        /// The file, or the folder holding it (the one named), is writable by everyone.
+        case insecurePermissions(String)
     }
 
     /// Creates an error about `file`.
@@ -64,6 +68,10 @@ public struct PluginError: Error, Hashable, Sendable, CustomStringConvertible {
             "\(file): \(kind) '\(name)' is already provided by plugin '\(plugin)' (\(loadedFrom))"
         case .configRefused(let kind, let name, let plugin, let message):
             "\(message) (refused by \(kind) '\(name)' of plugin '\(plugin)', \(file))"
+        case .outsidePluginDirectory(let directory):
+            "\(file): a plugin name must stay inside the plugin folder \(directory); write an absolute path to load a file elsewhere"
+        case .insecurePermissions(let path):
+            "\(file): refused: \(path) is writable by everyone, so anyone could replace the plugin (chmod o-w \(path))"
         }
     }
 }

@@ -22,6 +22,7 @@ public enum PluginLoader {
         guard let resolved = realpath(path, nil) else { throw PluginError(file: path, .notFound) }
         let file = String(cString: resolved)
         free(resolved)
+        try PluginFile.checkPermissions(file)
         // Loading is rare and startup-only: hold the lock across it so two threads loading the
         // same file cannot both run its entry function.
         return try loaded.withLock { cache throws(PluginError) in

@@ -76,7 +76,7 @@ public final class RoutingTable: Sendable {
         let registry = PluginRegistry(logger: logger)
         for (i, file) in config.plugins.enumerated() {
             do {
-                try registry.load(file.hasPrefix("/") ? file : "\(pluginDirectory)/\(file)")
+                try registry.load(try PluginFile.path(of: file, in: pluginDirectory))
             } catch {
                 throw ConfigError(path: "plugins[\(i)]", error.description)
             }

@@ -1,0 +1,53 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where a plugin file may come from, checked before it is opened (its constructors run at
+/// `dlopen`, so a refused file must never be opened).
+public enum PluginFile {
+    /// The path of plugin `name` as the config writes it: an absolute name as it is; any other
+    /// name inside `directory`, never climbing out of it (`../x.so` is refused, and so is a
+    /// name whose symbolic links resolve outside it).
+    public static func path(of name: String, in directory: String) throws(PluginError) -> String {
+        if name.hasPrefix("/") { return name }
+        guard !name.isEmpty, !name.split(separator: "/", omittingEmptySubsequences: false).contains("..") else {
+            throw PluginError(file: name, .outsidePluginDirectory(directory))
+        }
+        let path = "\(directory)/\(name)"
+        guard let resolvedDirectory = realpath(directory),
+            let resolved = realpath(path)
+        else { return path }  // the loader reports what is missing
+        guard resolved.hasPrefix(resolvedDirectory.hasSuffix("/") ? resolvedDirectory : resolvedDirectory + "/") else {
+            throw PluginError(file: name, .outsidePluginDirectory(directory))
+        }
+        return path
+    }
+
+    /// Refuses a file that someone other than its owner could have replaced: the file, or the
+    /// folder that holds it, writable by everyone (a folder with the sticky bit, such as /tmp,
+    /// is fine: others cannot replace what is in it), in the spirit of sshd's StrictModes.
+    static func checkPermissions(_ resolved: String) throws(PluginError) {
+        var info = stat()
+        guard stat(resolved, &info) == 0 else { throw PluginError(file: resolved, .notFound) }
+        if info.st_mode & S_IWOTH != 0 {
+            throw PluginError(file: resolved, .insecurePermissions(resolved))
+        }
+        let slash = resolved.lastIndex(of: "/") ?? resolved.startIndex
+        let folder = slash == resolved.startIndex ? "/" : String(resolved[..<slash])
+        if stat(folder, &info) == 0, info.st_mode & S_IWOTH != 0, info.st_mode & S_ISVTX == 0 {
+            throw PluginError(file: resolved, .insecurePermissions(folder))
+        }
+    }
+
+    private static func realpath(_ path: String) -> String? {
+        #if canImport(Glibc)
+        guard let resolved = Glibc.realpath(path, nil) else { return nil }
+        #else
+        guard let resolved = Darwin.realpath(path, nil) else { return nil }
+        #endif
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+}
