@@ -135,7 +135,12 @@ let package = Package(
         .testTarget(name: "SwitchyardCLITests", dependencies: ["SwitchyardTestSupport"]),
         .testTarget(
             name: "SwitchyardProxyTests",
-            dependencies: ["SwitchyardProxy", "SwitchyardTestSupport", .product(name: "NIOCore", package: "swift-nio")]),
+            dependencies: [
+                "SwitchyardCore", "SwitchyardProxy", "SwitchyardTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

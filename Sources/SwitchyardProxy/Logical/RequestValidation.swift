@@ -1,9 +1,10 @@
 import NIOHTTP1
 import SwitchyardCore
 
-/// What the proxy checks of a request head before routing it (RFC 9112 §3.2, RFC 9113
-/// §8.3.1, RFC 9110 §8.6): one authority, a well-formed length, a bounded header count. A
-/// request that fails is answered 400 (431 for too many headers) and never reaches an upstream.
+/// What the proxy checks of a request head before routing it (RFC 9112 §3.2 and §6.1, RFC 9113
+/// §8.3.1, RFC 9110 §8.6): one authority, one well-formed length, a bounded header count. A
+/// request that fails is answered 400 (431 for too many headers, 501 for a transfer coding
+/// other than chunked) and never reaches an upstream; its connection closes.
 enum RequestValidation {
     /// The validated request: the head to route (an absolute-form target rewritten to origin
     /// form, a repeated identical HTTP/2 `host` folded) and its body framing.
@@ -38,6 +39,17 @@ enum RequestValidation {
                 return .failure(.invalidRequest(.badRequest, "Host does not match the request target's authority"))
             }
             head.uri = target.originForm
+        }
+        if head.headers.contains(name: "transfer-encoding") {
+            // RFC 9112 §6.1: both lengths is a smuggling attempt as often as not; and the one
+            // coding the proxy decodes (and re-frames) is chunked alone (RFC 9112 §6.1: 501).
+            if head.headers.contains(name: "content-length") {
+                return .failure(.invalidRequest(.badRequest, "both Content-Length and Transfer-Encoding"))
+            }
+            let codings = head.headers[canonicalForm: "transfer-encoding"]
+            guard codings.count == 1, codings[0].lowercased() == "chunked" else {
+                return .failure(.invalidRequest(.notImplemented, "unsupported Transfer-Encoding (only chunked is)"))
+            }
         }
         guard let framing = RequestBodyFraming(clientHead: head) else {
             return .failure(.invalidRequest(.badRequest, "malformed Content-Length"))
