@@ -140,7 +140,10 @@ struct CheckCommandTests {
             """)
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardOutput.contains("web.prod.svc.cluster.local:80 [http1] Resource(core/Service prod/web port=80) via k8s-service-name"))
-        #expect(result.standardOutput.contains("route Default(http)"))
+        #expect(result.standardOutput.contains("route Default(http) timeouts: request=off response=off idle=1m"))
+        #expect(result.standardOutput.contains("limits: connections=10000 requestHeaders=100"))
+        #expect(result.standardOutput.contains("timeouts: requestHeader=10s keepAlive=1m requestBodyIdle=1m upstreamIdle=90s"))
+        #expect(result.standardOutput.contains("built in: connectTimeout=2s"))
         #expect(result.standardOutput.contains("balancer: round-robin"))
         #expect(result.standardOutput.contains("endpoint 127.0.0.1:18081 weight=1 Resource(core/Pod prod/web-0 port=18081) via k8s-pod-labels"))
     }

@@ -93,6 +93,12 @@ final class AdminEndToEndTests {
         #expect(service["authority"] as? String == "web.test.svc.cluster.local:80")
         let route = (service["routes"] as! [[String: Any]])[0]
         #expect((route["metadata"] as! [String: Any])["name"] as? String == "web-route")
+        let routeTimeouts = try #require(route["timeouts"] as? [String: Any])
+        #expect(routeTimeouts["idle"] as? String == "1m")
+        #expect(routeTimeouts["request"] is NSNull)
+        #expect((config["limits"] as? [String: Any])?["connections"] as? Int == 10_000)
+        #expect((config["timeouts"] as? [String: Any])?["keepAlive"] as? String == "1m")
+        #expect((config["builtInLimits"] as? [String: Any])?["connectTimeout"] as? String == "2s")
         let backends = config["backends"] as! [[String: Any]]
         #expect((backends[0]["balancer"] as! [String: Any])["name"] as? String == "p2c-peak-ewma")
     }

@@ -42,6 +42,17 @@ extension RoutingTable {
                     ("endpoints", .array(config.endpointResolvers.map(JSONValue.string))),
                 ])
             ),
+            ("limits", .object([("connections", .number(Double(config.limits.connections))), ("requestHeaders", .number(Double(config.limits.requestHeaders)))])),
+            (
+                "timeouts",
+                .object([
+                    ("requestHeader", .string(DurationText.format(config.timeouts.requestHeader))),
+                    ("keepAlive", .string(DurationText.format(config.timeouts.keepAlive))),
+                    ("requestBodyIdle", .string(DurationText.format(config.timeouts.requestBodyIdle))),
+                    ("upstreamIdle", .string(DurationText.format(config.timeouts.upstreamIdle))),
+                ])
+            ),
+            ("builtInLimits", .object(BuiltInLimits.described.map { ($0.name, .string($0.value)) })),
             ("services", .array(services.map(json))),
             ("backends", .array(backends.map(json))),
         ])
@@ -61,6 +72,7 @@ extension RoutingTable {
                     policy.routes.map { route in
                         .object([
                             ("metadata", Self.json(route.route.meta)),
+                            ("timeouts", Self.json(route.timeouts)),
                             ("rules", .array(route.rules.map(json))),
                         ])
                     })
@@ -126,6 +138,12 @@ extension RoutingTable {
                     })
             ),
         ])
+    }
+
+    /// A route's timeouts; an unset bound is null (off).
+    private static func json(_ timeouts: RouteTimeouts) -> JSONValue {
+        func bound(_ value: Duration?) -> JSONValue { value.map { .string(DurationText.format($0)) } ?? .null }
+        return .object([("request", bound(timeouts.request)), ("response", bound(timeouts.response)), ("idle", bound(timeouts.idle))])
     }
 
     private static func json(_ meta: Meta) -> JSONValue {

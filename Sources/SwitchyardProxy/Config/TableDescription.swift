@@ -8,6 +8,13 @@ extension RoutingTable {
         for plugin in registry.plugins {
             lines.append("  \(plugin.name) \(plugin.version) (ABI \(plugin.abiMajor).\(plugin.abiMinor)) \(plugin.file)")
         }
+        let limits = config.limits
+        let timeouts = config.timeouts
+        lines.append("limits: connections=\(limits.connections) requestHeaders=\(limits.requestHeaders)")
+        lines.append(
+            "timeouts: requestHeader=\(DurationText.format(timeouts.requestHeader)) keepAlive=\(DurationText.format(timeouts.keepAlive)) "
+                + "requestBodyIdle=\(DurationText.format(timeouts.requestBodyIdle)) upstreamIdle=\(DurationText.format(timeouts.upstreamIdle))")
+        lines.append("built in: " + BuiltInLimits.described.map { "\($0.name)=\($0.value)" }.joined(separator: " "))
         lines.append("services:")
         for service in services {
             let p = service.policy
@@ -16,7 +23,7 @@ extension RoutingTable {
                 lines.append("    failureAccrual: consecutive maxFailures=\(accrual.maxFailures) minPenalty=\(DurationText.format(accrual.minPenalty)) maxPenalty=\(DurationText.format(accrual.maxPenalty)) jitter=\(accrual.jitter)")
             }
             for route in p.routes {
-                lines.append("    route \(route.route)")
+                lines.append("    route \(route.route) timeouts: \(describe(route.timeouts))")
                 for (i, rule) in route.rules.enumerated() {
                     lines.append("      rule \(i): \(describe(rule.matches)) distribution=\(rule.distribution.rawValue)\(rule.filters.isEmpty ? "" : " filters=\(rule.filters.count)")")
                     for backend in rule.backends {
@@ -40,6 +47,12 @@ extension RoutingTable {
             }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// `request=off response=2s idle=1m`.
+    func describe(_ timeouts: RouteTimeouts) -> String {
+        func bound(_ value: Duration?) -> String { value.map { DurationText.format($0) } ?? "off" }
+        return "request=\(bound(timeouts.request)) response=\(bound(timeouts.response)) idle=\(bound(timeouts.idle))"
     }
 
     /// One line for a rule's matches (`match path prefix /api, header x-canary 1`).

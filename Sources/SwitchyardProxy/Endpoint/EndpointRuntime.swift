@@ -6,11 +6,6 @@ import NIOPosix
 import SwitchyardCore
 import SwitchyardPluginHost
 
-/// How long the proxy waits for a TCP connection to an endpoint.
-let connectTimeout = TimeAmount.seconds(2)
-/// Idle HTTP/1.1 connections kept per endpoint per event loop; more are closed.
-let maxIdleConnections = 256
-
 /// One endpoint of a backend on one event loop: its load (in-flight count and peak-EWMA RTT)
 /// and its upstream connections, a pool of keep-alive HTTP/1.1 connections or one HTTP/2
 /// connection multiplexing every request.
@@ -102,7 +97,7 @@ final class EndpointRuntime {
 
     /// Returns a finished HTTP/1.1 connection to the pool.
     func release(_ connection: UpstreamConnection) {
-        guard !retired, connection.isPooled, connection.channel.isActive, idle.count < maxIdleConnections else {
+        guard !retired, connection.isPooled, connection.channel.isActive, idle.count < BuiltInLimits.idleConnectionsPerEndpoint else {
             connection.channel.close(promise: nil)
             return
         }
@@ -137,7 +132,7 @@ final class EndpointRuntime {
         let eventLoop = exchange.eventLoop
         ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connectTimeout(connectTimeout)
+            .connectTimeout(BuiltInLimits.connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
@@ -209,12 +204,12 @@ final class HTTP2Upstream {
         connecting = true
         ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connectTimeout(connectTimeout)
+            .connectTimeout(BuiltInLimits.connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(GoAwayCloser(isClient: true))
                     _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
-                        mode: .client, connectionConfiguration: .init(), streamConfiguration: .init()
+                        mode: .client, connectionConfiguration: BuiltInLimits.http2Connection, streamConfiguration: .init()
                     ) { stream in stream.close() }  // the upstream may not open streams
                 }
             }

@@ -36,11 +36,6 @@ struct ClientTimeoutStateMachine {
         case requestBodyTimeout
     }
 
-    /// How long an idle connection stays once a drain started: long enough that a client
-    /// sending its next request as the drain starts is answered (with `Connection: close`),
-    /// not reset.
-    static let drainIdle = TimeAmount.seconds(1)
-
     let requestHeader: TimeAmount
     private(set) var keepAlive: TimeAmount
     let requestBodyIdle: TimeAmount
@@ -127,9 +122,11 @@ struct ClientTimeoutStateMachine {
         return enter(.idle, now: now)
     }
 
-    /// A drain started: an idle connection closes after ``drainIdle``.
+    /// A drain started: an idle connection closes after ``BuiltInLimits/drainIdle``: long
+    /// enough that a client sending its next request as the drain starts is answered (with
+    /// `Connection: close`), not reset.
     mutating func drain(now: NIODeadline) -> Action {
-        keepAlive = min(keepAlive, Self.drainIdle)
+        keepAlive = min(keepAlive, BuiltInLimits.drainIdle)
         guard phase == .idle else { return .none }
         return arm(max(now, since + keepAlive))
     }

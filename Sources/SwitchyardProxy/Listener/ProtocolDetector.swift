@@ -31,7 +31,7 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
         // client may be writing right now, then closes.
         if event is ChannelShouldQuiesceEvent {
             timer?.cancel()
-            timer = context.eventLoop.assumeIsolated().scheduleTask(in: ClientTimeoutStateMachine.drainIdle) { context.close(promise: nil) }
+            timer = context.eventLoop.assumeIsolated().scheduleTask(in: BuiltInLimits.drainIdle) { context.close(promise: nil) }
         }
         context.fireUserInboundEventTriggered(event)
     }
@@ -72,7 +72,7 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
                     eventLoop: context.eventLoop,
                     configuration: .init(maxIdleTime: TimeAmount(timeouts.keepAlive), maxAge: nil, maxGraceTime: nil, keepalive: nil))
                 let handler = NIOHTTP2Handler(
-                    mode: .server, eventLoop: context.eventLoop, connectionConfiguration: .init(), streamConfiguration: .init(),
+                    mode: .server, eventLoop: context.eventLoop, connectionConfiguration: BuiltInLimits.http2Connection, streamConfiguration: .init(),
                     streamDelegate: manager.http2StreamDelegate
                 ) { stream in
                     stream.eventLoop.makeCompletedFuture {

@@ -32,8 +32,6 @@ final class ProxyServerHandler: ChannelDuplexHandler {
     /// Pipelined HTTP/1.1 request parts that arrived while an earlier response was still
     /// going; replayed in order when it ends (so responses stay in request order).
     private var backlog = CircularBuffer<HTTPServerRequestPart>(initialCapacity: 0)
-    /// Parts the backlog may hold before the connection stops reading.
-    private static let backlogLimit = 64
     /// The last Host seen on this connection and the service it named (connections rarely
     /// change Host, so this skips parsing and the table lookup).
     private var lastHost: String?
@@ -136,7 +134,7 @@ final class ProxyServerHandler: ChannelDuplexHandler {
     // MARK: Backpressure
 
     func read(context: ChannelHandlerContext) {
-        if backlog.count >= Self.backlogLimit || (exchange?.holdsClientReads ?? false) {
+        if backlog.count >= BuiltInLimits.pipelinedParts || (exchange?.holdsClientReads ?? false) {
             readPending = true
         } else {
             context.read()
@@ -145,7 +143,7 @@ final class ProxyServerHandler: ChannelDuplexHandler {
 
     /// Re-issues a held read once the exchange can take more of the body.
     func resumeReadsIfPossible() {
-        guard readPending, let context, backlog.count < Self.backlogLimit, !(exchange?.holdsClientReads ?? false) else { return }
+        guard readPending, let context, backlog.count < BuiltInLimits.pipelinedParts, !(exchange?.holdsClientReads ?? false) else { return }
         readPending = false
         context.read()
     }

@@ -1,0 +1,49 @@
+import NIOCore
+import NIOHTTP2
+import SwitchyardCore
+
+/// The bounds the config does not set (DESIGN.md §12): fixed, documented, and shown by
+/// `switchyard check` and `/config` beside the configurable ones.
+enum BuiltInLimits {
+    /// How long the proxy waits for a TCP connection to an endpoint (then 502).
+    static let connectTimeout = TimeAmount.seconds(2)
+    /// Idle HTTP/1.1 connections kept per endpoint per event loop; more are closed.
+    static let idleConnectionsPerEndpoint = 256
+    /// Pipelined HTTP/1.1 request parts a connection may hold while an earlier response is
+    /// going; past it the proxy stops reading the connection.
+    static let pipelinedParts = 64
+    /// A request head over HTTP/1.1 (NIO's decoder: all field names and values; then 400).
+    static let http1HeaderBytes = 80 * 1024
+    /// SETTINGS_MAX_HEADER_LIST_SIZE the proxy announces, and the header block it decodes.
+    static let http2HeaderListBytes = 16 * 1024
+    /// SETTINGS_MAX_CONCURRENT_STREAMS the proxy announces to HTTP/2 clients.
+    static let http2ConcurrentStreams = 100
+    /// CONTINUATION frames in a row NIO accepts before a connection error.
+    static let http2ContinuationFrames = NIOHTTP2Handler.ConnectionConfiguration().maximumSequentialContinuationFrames
+    /// The HTTP/2 connection settings of the listener and of upstream connections.
+    static var http2Connection: NIOHTTP2Handler.ConnectionConfiguration {
+        var configuration = NIOHTTP2Handler.ConnectionConfiguration()
+        configuration.initialSettings = [
+            HTTP2Setting(parameter: .maxConcurrentStreams, value: http2ConcurrentStreams),
+            HTTP2Setting(parameter: .maxHeaderListSize, value: http2HeaderListBytes),
+        ]
+        return configuration
+    }
+
+    /// How long an idle client connection stays once a drain started.
+    static let drainIdle = TimeAmount.seconds(1)
+
+    /// Name and value of each, for `check` and `/config`.
+    static var described: [(name: String, value: String)] {
+        [
+            ("connectTimeout", DurationText.format(.nanoseconds(connectTimeout.nanoseconds))),
+            ("idleConnectionsPerEndpointPerLoop", "\(idleConnectionsPerEndpoint)"),
+            ("pipelinedParts", "\(pipelinedParts)"),
+            ("http1HeaderBytes", "\(http1HeaderBytes)"),
+            ("http2HeaderListBytes", "\(http2HeaderListBytes)"),
+            ("http2ConcurrentStreams", "\(http2ConcurrentStreams)"),
+            ("http2ContinuationFrames", "\(http2ContinuationFrames)"),
+            ("drainIdle", DurationText.format(.nanoseconds(drainIdle.nanoseconds))),
+        ]
+    }
+}
