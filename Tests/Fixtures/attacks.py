@@ -103,35 +103,8 @@ def smuggle(port, host, kind):
 
 def h2_smuggle(port, host):
     """An HTTP/2 GET carrying DATA frames (no content-length) whose bytes are a request."""
-    import h2.connection
-    import h2.config
-    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
-    conn.initiate_connection()
-    s = connect(port)
-    s.sendall(conn.data_to_send())
-    conn.send_headers(1, [(":method", "GET"), (":scheme", "http"), (":authority", host), (":path", "/?echo")])
-    conn.send_data(1, SMUGGLED.format(host=host).encode(), end_stream=True)
-    s.sendall(conn.data_to_send())
-    status = 0
-    body = b""
-    deadline = time.monotonic() + 10
-    done = False
-    while not done and time.monotonic() < deadline:
-        data = s.recv(65536)
-        if not data:
-            break
-        for event in conn.receive_data(data):
-            name = type(event).__name__
-            if name == "ResponseReceived":
-                status = int(dict(event.headers)[":status"])
-            elif name == "DataReceived":
-                body += event.data
-                conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
-            elif name in ("StreamEnded", "StreamReset"):
-                done = True
-        s.sendall(conn.data_to_send())
-    s.close()
-    return {"attacker": {"status": status, "body": body.decode("latin-1")}, "victim": victim(port, host)}
+    attacker = h2_request(port, host, "/?echo", [], method="GET", body=SMUGGLED.format(host=host).encode())
+    return {"attacker": attacker, "victim": victim(port, host)}
 
 
 # MARK: HTTP/2 frame-level attacks
@@ -280,16 +253,19 @@ def stall(port, raw, seconds):
     return {"status": status, "headers": headers, "body": body.decode("latin-1"), "closed": closed, "elapsed": elapsed}
 
 
-def h2_request(port, host, path, extra):
-    """One HTTP/2 request with extra headers: status, headers, trailers, body, elapsed."""
+def h2_request(port, host, path, extra, method="POST", body=None):
+    """One HTTP/2 request with extra headers (and DATA frames carrying `body`, with no
+    content-length): status, headers, trailers, body, elapsed."""
     import h2.connection
     import h2.config
     started = time.monotonic()
     conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
     conn.initiate_connection()
     s = connect(port, timeout=30)
-    headers = [(":method", "POST"), (":scheme", "http"), (":authority", host), (":path", path)] + extra
-    conn.send_headers(1, headers, end_stream=True)
+    headers = [(":method", method), (":scheme", "http"), (":authority", host), (":path", path)] + extra
+    conn.send_headers(1, headers, end_stream=body is None)
+    if body is not None:
+        conn.send_data(1, body, end_stream=True)
     s.sendall(conn.data_to_send())
     result = {"status": 0, "headers": {}, "trailers": {}, "body": ""}
     done = False
@@ -395,13 +371,22 @@ def connection_flood(port, host, count, admin_port, expect_closed):
     return {"opened": len(sockets), "closed": len(closed), "live": live["status"], "live_seconds": live_seconds}
 
 
-def blackhole():
-    """An upstream that accepts connections and never answers; prints `ready PORT`."""
+def serve(handler, connections):
+    """Listens on an ephemeral port of 127.0.0.1, prints `ready PORT`, and hands each of at
+    most `connections` accepted sockets to `handler` on a thread of its own."""
     import threading
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
     print(f"ready {listener.getsockname()[1]}", flush=True)
+    for _ in range(connections):
+        connection, _ = listener.accept()
+        threading.Thread(target=handler, args=(connection,), daemon=True).start()
+    threading.Event().wait(120)
+
+
+def blackhole():
+    """An upstream that accepts connections and never answers."""
 
     def swallow(s):
         s.settimeout(120)
@@ -412,22 +397,14 @@ def blackhole():
             pass
         s.close()
 
-    for _ in range(256):
-        connection, _ = listener.accept()
-        threading.Thread(target=swallow, args=(connection,), daemon=True).start()
-    threading.Event().wait(120)
+    serve(swallow, 256)
 
 
 def hostile_upstream(kind):
-    """An HTTP/2 upstream that answers every request with an attack; prints `ready PORT`, then
+    """An HTTP/2 upstream that answers every request with an attack, then prints
     `peer closed after N bytes` each time the proxy closes the connection on it."""
-    import threading
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    print(f"ready {listener.getsockname()[1]}", flush=True)
 
-    def serve(s):
+    def attack(s):
         s.settimeout(30)
         enc = encoder()
         sent = 0
@@ -453,10 +430,7 @@ def hostile_upstream(kind):
         finally:
             s.close()
 
-    for _ in range(16):
-        connection, _ = listener.accept()
-        threading.Thread(target=serve, args=(connection,), daemon=True).start()
-    threading.Event().wait(120)
+    serve(attack, 16)
 
 
 def main():
