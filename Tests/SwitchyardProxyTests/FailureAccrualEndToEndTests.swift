@@ -42,6 +42,32 @@ final class FailureAccrualEndToEndTests {
         upstreams.stop()
     }
 
+    /// flaky's breaker transitions of `kind` (tripped, probing, reopened), from `/metrics`.
+    func transitions(_ kind: String) throws -> Double {
+        let series = """
+            outbound_http_breaker_transitions_total{\(MetricSeries.service("backend", namespace: "test", name: "web", port: 80)),\
+            endpoint_addr="127.0.0.1:\(ports["flaky"]!)",transition="\(kind)"}
+            """
+        return Peers.metric(try Peers.admin(admin, "/metrics").body, series) ?? 0
+    }
+
+    func probes() throws -> Double { try transitions("probing") }
+
+    /// Requests the flaky upstream has received (it prints a line for each).
+    func flakyRequests() -> Int {
+        upstreams.text.split(separator: "\n").filter { $0.hasPrefix("request flaky ") }.count
+    }
+
+    /// Whether `condition` holds within 5 s (the upstream's lines reach the test through a pipe).
+    func eventually(_ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(5)
+        while !condition() {
+            guard Date() < deadline else { return false }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return true
+    }
+
     /// Sends requests one after another for `seconds`; returns who served each.
     func traffic(for seconds: Double) throws -> [String] {
         var served: [String] = []
@@ -64,17 +90,24 @@ final class FailureAccrualEndToEndTests {
         #expect(tripped.contains(" INFO \(context) Consecutive failure-accrual breaker tripped"), "\(tripped)")
         #expect(try endpoints("ready") == 1 && endpoints("pending") == 1)
 
-        // Penalty 2 s: nothing reaches flaky for most of it.
-        #expect(try traffic(for: 1.5).allSatisfy { $0 == "good" })
-
-        // The penalty ends; flaky (still failing) gets exactly one probe, then a 4 s penalty.
-        let probing = try traffic(for: 2.0)
-        #expect(probing.filter { $0 == "flaky" }.count == 1, "\(probing)")
+        // While tripped, flaky gets nothing but its probes: one request per `probing`
+        // transition (the penalty ends, one probe fails, a longer penalty follows). Counted
+        // from what flaky itself received, so a slow machine cannot blur a time window.
+        #expect(eventually { self.flakyRequests() == 3 })
+        let flakyBefore = flakyRequests()
+        let deadline = Date().addingTimeInterval(20)
+        while try probes() < 1, Date() < deadline {
+            _ = try traffic(for: 0.2)
+        }
+        _ = try traffic(for: 0.5)  // more traffic after the probe: still nothing else for flaky
+        #expect(try probes() >= 1)
+        let probed = Int(try probes())
+        #expect(eventually { self.flakyRequests() - flakyBefore == probed }, "\(probed) probes: \(upstreams.text)")
 
         // Healthy again: the next probe (within the 4 s penalty plus a margin) succeeds.
         _ = try Subprocess.run("/usr/bin/env", ["curl", "-s", "http://127.0.0.1:\(ports["flaky"]!)/control/healthy"])
-        let deadline = Date().addingTimeInterval(15)
-        while !proxy.text.contains("Consecutive failure-accrual breaker reopened"), Date() < deadline {
+        let reopenDeadline = Date().addingTimeInterval(15)
+        while !proxy.text.contains("Consecutive failure-accrual breaker reopened"), Date() < reopenDeadline {
             _ = try traffic(for: 0.2)
         }
         let reopened = try proxy.waitForLine(containing: "Consecutive failure-accrual breaker reopened", timeout: 1)
@@ -82,14 +115,9 @@ final class FailureAccrualEndToEndTests {
         let after = try traffic(for: 0.5)
         #expect(after.contains("flaky") && after.contains("good"), "\(after)")
         #expect(try endpoints("ready") == 2 && endpoints("pending") == 0)
-        let metrics = try Peers.admin(admin, "/metrics").body
-        let transitions = """
-            outbound_http_breaker_transitions_total{\(MetricSeries.service("backend", namespace: "test", name: "web", port: 80)),\
-            endpoint_addr="127.0.0.1:\(ports["flaky"]!)",transition=
-            """
-        #expect(Peers.metric(metrics, transitions + #""tripped"}"#) == 2)
-        #expect(Peers.metric(metrics, transitions + #""reopened"}"#) == 1)
-        #expect((Peers.metric(metrics, transitions + #""probing"}"#) ?? 0) >= 2)
+        #expect(try transitions("tripped") == 2)
+        #expect(try transitions("reopened") == 1)
+        #expect(try probes() >= 2)
     }
 }
 
