@@ -385,6 +385,53 @@ def serve(handler, connections):
     threading.Event().wait(120)
 
 
+def h2_drain(port, host, path):
+    """An HTTP/2 request in flight across a drain, on raw frames (h2's own state machine takes
+    the first GOAWAY as the end and refuses the PING of a graceful shutdown): prints `sent`,
+    then what came back: status, body, each GOAWAY's error code and last stream id, and
+    whether the proxy closed the connection."""
+    import hpack
+    decoder = hpack.Decoder()
+    s = connect(port, timeout=30)
+    s.sendall(PREFACE + frame(SETTINGS, 0, 0) + frame(HEADERS, END_STREAM | END_HEADERS, 1, request_block(encoder(), host, path)))
+    print("sent", flush=True)
+    result = {"status": 0, "body": "", "goaways": [], "closed": False}
+    buffer = b""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            data = s.recv(65536)
+        except OSError:
+            data = b""
+        if not data:
+            result["closed"] = True
+            break
+        buffer += data
+        while len(buffer) >= 9:
+            length = struct.unpack(">I", b"\0" + buffer[:3])[0]
+            if len(buffer) < 9 + length:
+                break
+            kind, flags, payload = buffer[3], buffer[4], buffer[9:9 + length]
+            buffer = buffer[9 + length:]
+            if kind == SETTINGS and not flags & 1:
+                s.sendall(frame(SETTINGS, 1, 0))
+            elif kind == PING and not flags & 1:
+                s.sendall(frame(PING, 1, 0, payload))
+            elif kind == HEADERS:
+                headers = dict(decoder.decode(payload))
+                if ":status" in headers:
+                    result["status"] = int(headers[":status"])
+            elif kind == DATA:
+                result["body"] += payload.decode("latin-1")
+                if payload:
+                    s.sendall(frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", len(payload))))
+            elif kind == GOAWAY:
+                last = struct.unpack(">I", payload[:4])[0] & 0x7FFFFFFF
+                result["goaways"].append([struct.unpack(">I", payload[4:8])[0], last])
+    s.close()
+    return result
+
+
 def blackhole():
     """An upstream that accepts connections and never answers."""
 
@@ -448,6 +495,9 @@ def main():
         return
     if sys.argv[1] == "connection-flood":
         print(json.dumps(connection_flood(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))))
+        return
+    if sys.argv[1] == "h2-drain":
+        print(json.dumps(h2_drain(int(sys.argv[2]), sys.argv[3], sys.argv[4])), flush=True)
         return
     if sys.argv[1] == "load":
         print(json.dumps(load(int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), int(sys.argv[5]))), flush=True)

@@ -156,4 +156,27 @@ struct ReloadDrainEndToEndTests {
         #expect(report["failed"] as? Int == 0, "\(report)")
         #expect(report["refused"] as? Int == 32, "every connection ended at the closed listener: \(report)")
     }
+
+    @Test("SIGTERM with an HTTP/2 request in flight: a graceful GOAWAY, the response, then the connection closes")
+    func drainHTTP2() throws {
+        let (upstreams, ports) = try Peers.httpUpstreams(["web-a"])
+        defer { upstreams.stop() }
+        let (proxy, port) = try Peers.proxy(config: config(backend: "web-a", ports: ports), extraArguments: ["--drain-timeout", "10s"])
+        defer { proxy.stop() }
+        let client = try BackgroundProcess(
+            "/usr/bin/env",
+            ["python3", "-u", "\(BuildProducts.repositoryRoot)/Tests/Fixtures/attacks.py", "h2-drain", String(port), host, "/slow?ms=1500"])
+        defer { client.stop() }
+        _ = try upstreams.waitForLine(containing: "request web-a GET /slow", timeout: 30)
+        proxy.send(SIGTERM)
+        let line = try client.waitForLine(containing: "\"status\"", timeout: 30)
+        let report = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+        #expect(report["status"] as? Int == 200, "\(report)")
+        #expect(report["body"] as? String == "hello from web-a\n")
+        let goaways = report["goaways"] as? [[Int]] ?? []
+        #expect(!goaways.isEmpty && goaways.allSatisfy { $0[0] == 0 }, "NO_ERROR only: \(report)")
+        #expect(goaways.last?[1] == 1, "the last GOAWAY names stream 1: \(report)")
+        #expect(report["closed"] as? Bool == true)
+        #expect(proxy.waitForExit(timeout: 30))
+    }
 }
