@@ -385,15 +385,18 @@ def serve(handler, connections):
     threading.Event().wait(120)
 
 
-def h2_drain(port, host, path):
-    """An HTTP/2 request in flight across a drain, on raw frames (h2's own state machine takes
-    the first GOAWAY as the end and refuses the PING of a graceful shutdown): prints `sent`,
-    then what came back: status, body, each GOAWAY's error code and last stream id, and
-    whether the proxy closed the connection."""
+def h2_session(port, host, path):
+    """A well-behaved HTTP/2 client on raw frames (h2's own state machine takes the first
+    GOAWAY as the end and refuses the PING of a graceful shutdown), with one request to `path`
+    or none (`-`): it acknowledges SETTINGS and PINGs, prints `sent`, and once the proxy closes
+    the connection reports status, body, each GOAWAY's error code and last stream id, whether
+    the proxy closed the connection, and after how long."""
     import hpack
     decoder = hpack.Decoder()
+    started = time.monotonic()
     s = connect(port, timeout=30)
-    s.sendall(PREFACE + frame(SETTINGS, 0, 0) + frame(HEADERS, END_STREAM | END_HEADERS, 1, request_block(encoder(), host, path)))
+    request = b"" if path == "-" else frame(HEADERS, END_STREAM | END_HEADERS, 1, request_block(encoder(), host, path))
+    s.sendall(PREFACE + frame(SETTINGS, 0, 0) + request)
     print("sent", flush=True)
     result = {"status": 0, "body": "", "goaways": [], "closed": False}
     buffer = b""
@@ -429,6 +432,7 @@ def h2_drain(port, host, path):
                 last = struct.unpack(">I", payload[:4])[0] & 0x7FFFFFFF
                 result["goaways"].append([struct.unpack(">I", payload[4:8])[0], last])
     s.close()
+    result["elapsed"] = time.monotonic() - started
     return result
 
 
@@ -496,8 +500,8 @@ def main():
     if sys.argv[1] == "connection-flood":
         print(json.dumps(connection_flood(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))))
         return
-    if sys.argv[1] == "h2-drain":
-        print(json.dumps(h2_drain(int(sys.argv[2]), sys.argv[3], sys.argv[4])), flush=True)
+    if sys.argv[1] == "h2-session":
+        print(json.dumps(h2_session(int(sys.argv[2]), sys.argv[3], sys.argv[4])), flush=True)
         return
     if sys.argv[1] == "load":
         print(json.dumps(load(int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), int(sys.argv[5]))), flush=True)

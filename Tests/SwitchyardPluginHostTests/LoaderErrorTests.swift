@@ -38,7 +38,7 @@ struct LoaderErrorTests {
         #expect(FileManager.default.fileExists(atPath: marker))
     }
 
-    @Test("a plugin file, or a folder on its path, writable by everyone is refused")
+    @Test("a plugin file, or its folder, writable by everyone or owned by another user is refused")
     func worldWritable() throws {
         let library = try FixturePlugin.build()
         #expect(chmod(library, 0o666) == 0)
@@ -51,6 +51,11 @@ struct LoaderErrorTests {
         #expect(loadError(library)?.problem == .insecurePermissions(folder))
         #expect(chmod(folder, 0o1777) == 0)  // sticky, as /tmp: nobody else can replace the file
         #expect(loadError(library) == nil)
+        // Owned by another user (only root can hand a file over; elsewhere this part is moot).
+        if geteuid() == 0 {
+            #expect(chown(library, 12345, 12345) == 0)
+            #expect(loadError(library)?.problem == .untrustedOwner(error.file, owner: 12345))
+        }
     }
 
     @Test("a missing file")

@@ -84,6 +84,19 @@ struct ClientTimeoutStateMachineTests {
         #expect(m3.readComplete(now: t0) == .none)
     }
 
+    @Test("a body is not timed out while the proxy itself holds its reads")
+    func pausedBody() {
+        var m = machine()
+        _ = m.start(now: t0)
+        _ = m.requestStarted(now: t0)
+        #expect(m.readComplete(now: t0) == .none)  // armed for the head at t0+10 already
+        // The proxy holds reads (upstream not writable): the timer finds no bound.
+        #expect(m.timerFired(now: t0 + .seconds(40)) == .none)
+        // Reads resume much later: the gap counts from there.
+        #expect(m.readsResumed(now: t0 + .seconds(100)) == .arm(t0 + .seconds(130)))
+        #expect(m.timerFired(now: t0 + .seconds(130)) == .requestBodyTimeout)
+    }
+
     @Test("a drain closes an idle connection within drainIdle")
     func drain() {
         var m = machine()

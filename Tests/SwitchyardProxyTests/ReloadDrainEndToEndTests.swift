@@ -165,7 +165,7 @@ struct ReloadDrainEndToEndTests {
         defer { proxy.stop() }
         let client = try BackgroundProcess(
             "/usr/bin/env",
-            ["python3", "-u", "\(BuildProducts.repositoryRoot)/Tests/Fixtures/attacks.py", "h2-drain", String(port), host, "/slow?ms=1500"])
+            ["python3", "-u", "\(BuildProducts.repositoryRoot)/Tests/Fixtures/attacks.py", "h2-session", String(port), host, "/slow?ms=1500"])
         defer { client.stop() }
         _ = try upstreams.waitForLine(containing: "request web-a GET /slow", timeout: 30)
         proxy.send(SIGTERM)

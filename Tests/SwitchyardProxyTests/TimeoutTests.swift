@@ -24,6 +24,10 @@ final class TimeoutTests {
             services:
               - authority: \(Self.web):80
                 timeouts: { request: 1s }
+              - authority: upload.test.svc.cluster.local:80
+                routes:
+                  - rules:
+                      - backends: [{ service: \(Self.web):80 }]
               - authority: silent.test.svc.cluster.local:80
                 timeouts: { response: 1s }
                 routes:
@@ -36,12 +40,14 @@ final class TimeoutTests {
                       - backends: [{ service: silent.test.svc.cluster.local:80 }]
               - authority: grpc.test.svc.cluster.local:80
                 protocol: grpc
+                failureAccrual: { consecutive: { maxFailures: 1 } }
                 routes:
                   - rules:
-                      - backends: [{ service: silent.test.svc.cluster.local:80 }]
+                      - backends: [{ service: grpc-silent.test.svc.cluster.local:80 }]
             backends:
               - { authority: \(Self.web):80, endpoints: [{ address: 127.0.0.1:\(ports["web"]!) }] }
               - { authority: silent.test.svc.cluster.local:80, endpoints: [{ address: 127.0.0.1:\(silentPort) }] }
+              - { authority: grpc-silent.test.svc.cluster.local:80, endpoints: [{ address: 127.0.0.1:\(silentPort) }] }
             """
         (proxy, port) = try Peers.proxy(config: config)
     }
@@ -77,13 +83,26 @@ final class TimeoutTests {
         #expect(seen.elapsed >= 1.9 && seen.elapsed < 6, "closed after \(seen.elapsed)s")
     }
 
-    @Test("a request body that stalls: 408 after requestBodyIdle, the upstream connection dropped")
+    @Test("an idle HTTP/2 connection gets a graceful GOAWAY after keepAlive and closes")
+    func http2KeepAliveIdle() throws {
+        let result = try Subprocess.run(
+            "/usr/bin/env", ["python3", "\(BuildProducts.repositoryRoot)/Tests/Fixtures/attacks.py", "h2-session", String(port), Self.web, "-"])
+        let line = result.standardOutput.split(separator: "\n").last.map(String.init) ?? ""
+        let report = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+        let goaways = report["goaways"] as? [[Int]] ?? []
+        #expect(!goaways.isEmpty && goaways.allSatisfy { $0[0] == 0 }, "\(report)")
+        #expect(report["closed"] as? Bool == true)
+        let elapsed = report["elapsed"] as? Double ?? 0
+        #expect(elapsed >= 1.9 && elapsed < 8, "closed after \(elapsed)s")
+    }
+
+    @Test("a request body that stalls: 408 after requestBodyIdle, and the connection closes")
     func stalledBody() throws {
-        let seen = try Attacks.stall(port: port, "POST /half HTTP/1.1\r\nHost: \(Self.web)\r\nContent-Length: 100\r\n\r\nabc", seconds: 10)
+        let seen = try Attacks.stall(port: port, "POST /half HTTP/1.1\r\nHost: upload.test.svc.cluster.local\r\nContent-Length: 100\r\n\r\nabc", seconds: 10)
         #expect(seen.status == 408)
         #expect(seen.headers["switchyard-proxy-error"] == "Service web.test: request body timeout")
-        #expect(seen.closed)
         #expect(seen.elapsed >= 0.9 && seen.elapsed < 5, "answered after \(seen.elapsed)s")
+        #expect(seen.closed)
     }
 
     @Test("an upstream that never answers: 504 after the route's response timeout")
@@ -113,14 +132,21 @@ final class TimeoutTests {
         #expect(response.headers["switchyard-proxy-error"] == "Service web.test: request timeout")
     }
 
-    @Test("a gRPC request's grpc-timeout bounds it: DEADLINE_EXCEEDED")
+    @Test("a gRPC request's grpc-timeout bounds it: DEADLINE_EXCEEDED, never counted against the endpoint")
     func grpcTimeout() throws {
-        let report = try Attacks.http2Request(
-            port: port, host: "grpc.test.svc.cluster.local", path: "/test.Echo/Unary",
-            headers: ["content-type=application/grpc", "te=trailers", "grpc-timeout=500m"])
-        let trailers = report["trailers"] as? [String: String] ?? [:]
-        #expect(trailers["grpc-status"] == "4", "\(report)")
-        #expect((report["elapsed"] as? Double ?? 99) < 5)
+        for timeout in ["500m", "1n", "1n"] {
+            let report = try Attacks.http2Request(
+                port: port, host: "grpc.test.svc.cluster.local", path: "/test.Echo/Unary",
+                headers: ["content-type=application/grpc", "te=trailers", "grpc-timeout=\(timeout)"])
+            let trailers = report["trailers"] as? [String: String] ?? report["headers"] as? [String: String] ?? [:]
+            #expect(trailers["grpc-status"] == "4", "\(report)")
+            #expect((report["elapsed"] as? Double ?? 99) < 5)
+        }
+        // A deadline the client chose is not the endpoint's failure: with maxFailures 1, a
+        // counted timeout would have tripped the breaker.
+        let metrics = try Peers.admin(try Peers.adminPort(of: proxy), "/metrics").body
+        let pending = MetricSeries.balancerEndpoints(namespace: "test", name: "grpc-silent", parent: "grpc", port: 80, state: "pending")
+        #expect(Peers.metric(metrics, pending) == 0, "\(metrics)")
     }
 
     @Test("a pooled upstream connection closes after upstreamIdle")

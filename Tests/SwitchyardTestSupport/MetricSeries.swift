@@ -8,9 +8,10 @@ public enum MetricSeries {
             + #"\#(role)_port="\#(port)",\#(role)_section_name="""#
     }
 
-    /// `outbound_http_balancer_endpoints` in `state` for a service that is its own backend.
-    public static func balancerEndpoints(namespace: String, name: String, port: Int, state: String) -> String {
-        "outbound_http_balancer_endpoints{\(service("parent", namespace: namespace, name: name, port: port)),"
+    /// `outbound_http_balancer_endpoints` in `state` for backend `name`, routed to by parent
+    /// `parent` (the backend itself when nil).
+    public static func balancerEndpoints(namespace: String, name: String, parent: String? = nil, port: Int, state: String) -> String {
+        "outbound_http_balancer_endpoints{\(service("parent", namespace: namespace, name: parent ?? name, port: port)),"
             + "\(service("backend", namespace: namespace, name: name, port: port)),endpoint_state=\"\(state)\"}"
     }
 }

@@ -34,6 +34,9 @@ public struct PluginError: Error, Hashable, Sendable, CustomStringConvertible {
         case outsidePluginDirectory(String)
         /// The file, or the folder holding it (the one named), is writable by everyone.
         case insecurePermissions(String)
+        /// The file, or the folder holding it (the one named), belongs to another user (not
+        /// root, not this process's).
+        case untrustedOwner(String, owner: Int)
     }
 
     /// Creates an error about `file`.
@@ -72,6 +75,8 @@ public struct PluginError: Error, Hashable, Sendable, CustomStringConvertible {
             "\(file): a plugin name must stay inside the plugin folder \(directory); write an absolute path to load a file elsewhere"
         case .insecurePermissions(let path):
             "\(file): refused: \(path) is writable by everyone, so anyone could replace the plugin (chmod o-w \(path))"
+        case .untrustedOwner(let path, let owner):
+            "\(file): refused: \(path) belongs to user \(owner), neither root nor the user running switchyard, who could replace the plugin"
         }
     }
 }

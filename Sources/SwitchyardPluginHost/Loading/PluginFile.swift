@@ -25,19 +25,28 @@ public enum PluginFile {
         return path
     }
 
-    /// Refuses a file that someone other than its owner could have replaced: the file, or the
-    /// folder that holds it, writable by everyone (a folder with the sticky bit, such as /tmp,
-    /// is fine: others cannot replace what is in it), in the spirit of sshd's StrictModes.
+    /// Refuses a file that someone other than root or this process's user could have written
+    /// or replaced, in the spirit of sshd's StrictModes: the file, or the folder that holds it,
+    /// owned by another user or writable by everyone (a folder with the sticky bit, such as
+    /// /tmp, may be writable by everyone: others cannot replace what is in it).
     static func checkPermissions(_ resolved: String) throws(PluginError) {
         var info = stat()
         guard stat(resolved, &info) == 0 else { throw PluginError(file: resolved, .notFound) }
+        let trusted: Set<uid_t> = [0, geteuid()]
         if info.st_mode & S_IWOTH != 0 {
             throw PluginError(file: resolved, .insecurePermissions(resolved))
         }
+        if !trusted.contains(info.st_uid) {
+            throw PluginError(file: resolved, .untrustedOwner(resolved, owner: Int(info.st_uid)))
+        }
         let slash = resolved.lastIndex(of: "/") ?? resolved.startIndex
         let folder = slash == resolved.startIndex ? "/" : String(resolved[..<slash])
-        if stat(folder, &info) == 0, info.st_mode & S_IWOTH != 0, info.st_mode & S_ISVTX == 0 {
+        guard stat(folder, &info) == 0 else { return }
+        if info.st_mode & S_IWOTH != 0, info.st_mode & S_ISVTX == 0 {
             throw PluginError(file: resolved, .insecurePermissions(folder))
+        }
+        if !trusted.contains(info.st_uid), info.st_mode & S_ISVTX == 0 {
+            throw PluginError(file: resolved, .untrustedOwner(folder, owner: Int(info.st_uid)))
         }
     }
 

@@ -51,6 +51,12 @@ final class ClientTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler 
         context.fireChannelRead(data)
     }
 
+    func read(context: ChannelHandlerContext) {
+        // The handlers behind let the next read through: the client is being read again.
+        perform(machine.readsResumed(now: .now()), context: context)
+        context.read()
+    }
+
     func channelReadComplete(context: ChannelHandlerContext) {
         context.fireChannelReadComplete()
         // After the handlers behind have seen the batch (a head may have been routed).

@@ -46,6 +46,9 @@ struct ClientTimeoutStateMachine {
     private var armedFor: NIODeadline?
     /// Whether the current request's response has not ended yet.
     private var responseOpen = false
+    /// Whether the proxy is not reading the client (from the end of a read batch until the
+    /// next read is asked for): a body cannot stall while the proxy itself holds it back.
+    private var readsPaused = false
 
     init(requestHeader: TimeAmount, keepAlive: TimeAmount, requestBodyIdle: TimeAmount, now: NIODeadline) {
         self.requestHeader = requestHeader
@@ -58,7 +61,7 @@ struct ClientTimeoutStateMachine {
         switch phase {
         case .idle: keepAlive
         case .readingHead: requestHeader
-        case .readingBody: requestBodyIdle
+        case .readingBody: readsPaused ? nil : requestBodyIdle
         case .awaitingResponse: nil
         }
     }
@@ -96,10 +99,20 @@ struct ClientTimeoutStateMachine {
         }
     }
 
-    /// A read batch ended: a head or body still unfinished is bounded from here.
+    /// A read batch ended: a head or body still unfinished is bounded from here. Reads pause
+    /// until the next one is asked for.
     mutating func readComplete(now: NIODeadline) -> Action {
-        guard phase == .readingHead || phase == .readingBody, let limit else { return .none }
-        return arm(since + limit)
+        readsPaused = true
+        guard phase == .readingHead || phase == .readingBody else { return .none }
+        return arm(since + (phase == .readingHead ? requestHeader : requestBodyIdle))
+    }
+
+    /// The proxy asked for the next read: a body's gap counts from now.
+    mutating func readsResumed(now: NIODeadline) -> Action {
+        readsPaused = false
+        guard phase == .readingBody else { return .none }
+        since = now
+        return arm(now + requestBodyIdle)
     }
 
     /// A request head was routed; its body (if any) follows.

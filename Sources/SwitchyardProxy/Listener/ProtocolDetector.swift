@@ -83,6 +83,8 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
                 try pipeline.addHandler(GoAwayCloser(isClient: false))
                 try pipeline.addHandler(handler)
                 try pipeline.addHandler(manager)
+                // The manager starts its idle timer on channelActive, which has passed already.
+                manager.channelActive(context: try pipeline.context(handler: manager))
             } else {
                 // Pipelining is ordered by ProxyServerHandler itself: NIO's assistant stops reading
                 // during every response, which costs two epoll_ctl calls per request.
@@ -95,6 +97,9 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         context.fireChannelRead(wrapInboundOut(replay))
+        // A drain that began while this connection had not named its protocol reaches the
+        // handlers that now serve it.
+        if slot.value.draining { context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 }

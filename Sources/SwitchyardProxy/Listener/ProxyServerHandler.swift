@@ -19,6 +19,8 @@ final class ProxyServerHandler: ChannelDuplexHandler {
     private var requestHead: HTTPRequestHead?
     /// True from a synthetic answer until the request's end: its body is dropped.
     private var discarding = false
+    /// True from a request's head until its end was read.
+    private var requestOpen = false
     /// Set when the connection closes after the current answer (HTTP/1.x; an HTTP/2 stream
     /// ends with it anyway): a malformed request, a drain, an HTTP/1.0 response without a length.
     private var closeAfterResponse = false
@@ -79,10 +81,14 @@ final class ProxyServerHandler: ChannelDuplexHandler {
         case .head(let head):
             requestHead = head
             discarding = false
+            requestOpen = true
             report(.started)
             route(head)
         case .body, .end:
-            if case .end = part { report(.ended) }
+            if case .end = part {
+                requestOpen = false
+                report(.ended)
+            }
             if let exchange {
                 exchange.requestPart(part)
             } else if discarding, case .end = part {
@@ -353,7 +359,12 @@ final class ProxyServerHandler: ChannelDuplexHandler {
     }
 
     private func finishResponse() {
-        if let requestHead, requestHead.version.major == 1, closeAfterResponse || !requestHead.isKeepAlive {
+        guard let requestHead else { return }
+        if requestHead.version.major == 1, closeAfterResponse || !requestHead.isKeepAlive {
+            context?.close(promise: nil)
+        } else if requestHead.version.major >= 2, requestOpen {
+            // An HTTP/2 stream answered before its request ended: reset it rather than keep a
+            // half-open stream (and its connection) waiting for a body nobody will read.
             context?.close(promise: nil)
         } else {
             report(.responseEnded)

@@ -46,6 +46,8 @@ final class Exchange {
     private var timer: Scheduled<Void>?
     private var sawFirstByte = false
     private var responseStarted = false
+    /// Whether the upstream's reads are held because the client is not reading.
+    private var heldByClient = false
     /// Whether the upstream connection may carry another request after this response: it
     /// said keep-alive and the response's length was framed (not delimited by close).
     private var upstreamKeepAlive = true
@@ -137,8 +139,10 @@ final class Exchange {
         sentAt = now
         if timeouts.response != nil { rearmTimer() }
         // An HTTP/2 request whose framing is not known yet has nothing pending either (reads
-        // were held until now): its first part sends the head.
-        guard framing != .undecided else {
+        // were held until now). An HTTP/2 upstream frames it by itself: the head goes now (a
+        // gRPC client may wait for the server's first message). An HTTP/1.1 upstream waits for
+        // the first part to choose no body or chunked.
+        guard framing != .undecided || !connection.isPooled else {
             server.resumeReadsIfPossible()
             return
         }
@@ -192,7 +196,7 @@ final class Exchange {
         case .body(let bytes):
             recordFirstByte(endpoint)
             server.writeResponse(.body(.byteBuffer(bytes)), flush: false)
-            if !server.isClientWritable { upstream?.handler.holdReads(true) }
+            if !server.isClientWritable { holdUpstream(true) }
         case .end(let trailers):
             recordFirstByte(endpoint)
             if let status = trailers?.first(name: "grpc-status") { grpcStatus = Int(status) }
@@ -225,7 +229,12 @@ final class Exchange {
 
     /// The client can take more again.
     func clientWritabilityChanged(_ writable: Bool) {
-        upstream?.handler.holdReads(!writable)
+        holdUpstream(!writable)
+    }
+
+    private func holdUpstream(_ hold: Bool) {
+        heldByClient = hold
+        upstream?.handler.holdReads(hold)
     }
 
     private func complete(_ endpoint: EndpointRuntime) {
@@ -326,13 +335,26 @@ final class Exchange {
             }
         switch state {
         case .connecting(let endpoint), .proxying(let endpoint):
-            // The endpoint did not answer in time: a failure, as a 5xx would be.
-            endpoint.health?.record(failure: true)
-            endpoint.logger.debug("\(what): the endpoint did not answer in time")
+            if endpointIsLate(next.cause) {
+                // The endpoint had the whole request and did not answer in time: a failure, as a 5xx.
+                endpoint.health?.record(failure: true)
+                endpoint.logger.debug("\(what): the endpoint did not answer in time")
+            } else if isProbe {
+                endpoint.health?.releaseProbe()
+            }
         default:
             break
         }
         fail(.timeout(next.cause, describeInBackend(what)))
+    }
+
+    /// Whether a timeout is the endpoint's doing, so it counts against its breaker: the route's
+    /// `response` or `idle` bound ran out while the endpoint had the whole request and the
+    /// client was reading. A `request` bound (a budget, and one a client's `grpc-timeout` can
+    /// shorten to nothing), a client still sending, or a client not reading is not the endpoint's.
+    private func endpointIsLate(_ cause: ResponseError) -> Bool {
+        guard requestEnded, !heldByClient else { return false }
+        return cause == .responseHeadersTimeout || cause == .idleTimeout
     }
 
     /// The client stopped sending its body (`timeouts.requestBodyIdle`): 408, and the client

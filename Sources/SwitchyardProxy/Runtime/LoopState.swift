@@ -48,14 +48,18 @@ final class LoopState {
 final class LoopSlot {
     var state: LoopState
     private var connections: [ObjectIdentifier: Channel] = [:]
+    /// Set by a drain: connections accepted or set up from now on hear it too.
+    private(set) var draining = false
 
     init(_ state: LoopState) {
         self.state = state
     }
 
-    /// A client connection was accepted on this loop.
+    /// A client connection was accepted on this loop (its pipeline set up). One accepted as
+    /// a drain began hears it at once.
     func track(_ channel: Channel) {
         connections[ObjectIdentifier(channel)] = channel
+        if draining { channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
     }
 
     /// A client connection closed.
@@ -65,6 +69,7 @@ final class LoopSlot {
 
     /// A drain: every client connection hears `ChannelShouldQuiesceEvent`.
     func quiesce() {
+        draining = true
         for channel in connections.values {
             channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         }

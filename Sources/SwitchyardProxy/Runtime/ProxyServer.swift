@@ -55,12 +55,12 @@ public final class ProxyServer: Sendable {
                             connections.release()
                             throw ChannelError.inappropriateOperationForState
                         }
-                        slot.track(channel)
                         channel.closeFuture.assumeIsolated().whenComplete { _ in
                             connections.release()
                             slot.untrack(channel)
                         }
                         try channel.pipeline.syncOperations.addHandler(ProtocolDetector(slot: slot))
+                        slot.track(channel)
                     }
                 }
                 .bind(host: listen.host, port: Int(listen.port))

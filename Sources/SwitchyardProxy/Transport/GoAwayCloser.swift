@@ -1,24 +1,34 @@
 import NIOCore
 
-/// Closes an HTTP/2 connection once it has sent a GOAWAY for an error.
+/// Closes an HTTP/2 connection once it has sent a GOAWAY for an error, or once a graceful
+/// shutdown stalls.
 ///
 /// NIO's HTTP/2 handler answers every connection error (CONTINUATION or control-frame floods,
 /// HPACK errors, flow-control overflow, stream-id reuse, ...) with a GOAWAY and then leaves the
 /// socket open: the peer may keep sending, and the handler keeps buffering. RFC 9113 §5.4.1
 /// says the endpoint closes the connection after the GOAWAY; this handler does that. It sits
-/// between the socket and `NIOHTTP2Handler`, reads only the 9-byte header of each outbound
-/// frame (payloads are skipped in bulk), and closes after the flush that carries a GOAWAY whose
-/// error code is not NO_ERROR. A graceful GOAWAY (NO_ERROR, a drain) closes nothing.
+/// between the socket and `NIOHTTP2Handler`, reads only the header of each outbound frame (and
+/// a GOAWAY's first 8 payload bytes; payloads are skipped in bulk), and closes after the flush
+/// that carries a GOAWAY whose error code is not NO_ERROR.
+///
+/// A graceful shutdown (NIO's connection manager: GOAWAY NO_ERROR with the largest stream id,
+/// a PING, then a GOAWAY with the last stream id once the PING is acknowledged) is left to
+/// finish, unless the peer never acknowledges: then the connection closes after
+/// ``BuiltInLimits/goAwayAckTimeout``.
 final class GoAwayCloser: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = IOData
     typealias OutboundOut = IOData
 
     private static let goAwayType: UInt8 = 0x7
-    /// Bytes before the first frame: the client connection preface, for a client.
+    private static let largestStreamID: UInt32 = 0x7FFF_FFFF
+    /// Bytes before the next frame header: the client connection preface, or a payload.
     private var skip: Int
     /// The frame header being read (and, for a GOAWAY, the 8 payload bytes up to its error code).
     private var header: [UInt8] = []
     private var closeAfterFlush = false
+    /// Armed by the first GOAWAY of a graceful shutdown; cancelled by the second.
+    private var ackTimer: Scheduled<Void>?
+    private var armAckTimer = false
 
     /// - Parameter isClient: whether this side sends the 24-byte client preface first.
     init(isClient: Bool) {
@@ -29,7 +39,14 @@ final class GoAwayCloser: ChannelOutboundHandler, RemovableChannelHandler {
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .byteBuffer(let buffer): scan(buffer.readableBytesView)
-        case .fileRegion(let region): skip += region.readableBytes
+        case .fileRegion(let region): skip -= min(skip, region.readableBytes)  // a DATA payload
+        }
+        if armAckTimer {
+            armAckTimer = false
+            ackTimer?.cancel()
+            ackTimer = context.eventLoop.assumeIsolated().scheduleTask(in: BuiltInLimits.goAwayAckTimeout) {
+                context.close(promise: nil)
+            }
         }
         context.write(data, promise: promise)
     }
@@ -40,6 +57,11 @@ final class GoAwayCloser: ChannelOutboundHandler, RemovableChannelHandler {
             closeAfterFlush = false
             context.close(promise: nil)
         }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        ackTimer?.cancel()
+        ackTimer = nil
     }
 
     private func scan(_ bytes: ByteBufferView) {
@@ -61,11 +83,25 @@ final class GoAwayCloser: ChannelOutboundHandler, RemovableChannelHandler {
                 }
             } else if header.count == 17 {
                 let length = Int(header[0]) << 16 | Int(header[1]) << 8 | Int(header[2])
-                let errorCode = header[13...16].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-                if errorCode != 0 { closeAfterFlush = true }
+                sawGoAway(lastStreamID: Self.uint32(header[9...12]) & Self.largestStreamID, errorCode: Self.uint32(header[13...16]))
                 skip = length - 8
                 header.removeAll(keepingCapacity: true)
             }
         }
+    }
+
+    private func sawGoAway(lastStreamID: UInt32, errorCode: UInt32) {
+        if errorCode != 0 {
+            closeAfterFlush = true
+        } else if lastStreamID == Self.largestStreamID {
+            armAckTimer = true
+        } else {
+            ackTimer?.cancel()
+            ackTimer = nil
+        }
+    }
+
+    private static func uint32(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        bytes.reduce(0) { $0 << 8 | UInt32($1) }
     }
 }
