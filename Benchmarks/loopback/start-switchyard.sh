@@ -5,6 +5,8 @@
 #   swift build -c release
 #   EXTRA_NAME=switchyard EXTRA_PORT=18099 EXTRA_H2_PORT=18099 \
 #   EXTRA_CMD="exec $PWD/Benchmarks/loopback/start-switchyard.sh" ../shared/bench/run.sh
+#
+# SWITCHYARD_BIN runs another build instead (an older commit's, to compare two in turn).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 port="${BENCH_LISTEN_PORT:?run me from bench/run.sh}"
@@ -19,4 +21,4 @@ config="$(mktemp /tmp/switchyard-bench-XXXXXX.yaml)"
     echo "    endpoints:"
     for backend in ${BENCH_BACKENDS//,/ }; do echo "      - { address: $backend }"; done
 } >"$config"
-exec "$root/.build/release/switchyard" run --config "$config" --threads "${BENCH_WORKERS:-1}" --log-level warning --admin 127.0.0.1:0
+exec "${SWITCHYARD_BIN:-$root/.build/release/switchyard}" run --config "$config" --threads "${BENCH_WORKERS:-1}" --log-level warning --admin 127.0.0.1:0

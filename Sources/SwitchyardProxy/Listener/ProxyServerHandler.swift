@@ -298,12 +298,15 @@ final class ProxyServerHandler: ChannelDuplexHandler {
     /// closing; `keep-alive` for an HTTP/1.0 client that asked to keep the connection.
     func writeResponseHead(_ head: HTTPResponseHead, flush: Bool) {
         var head = head
-        if let requestHead, requestHead.version.major == 1 {
+        if draining, let requestHead, requestHead.version.major == 1 {
+            closeAfterResponse = true
+            head.headers.replaceOrAdd(name: "connection", value: "close")
+        } else if let requestHead, requestHead.version == .http1_0 {
             let framed = head.headers.contains(name: "content-length") || head.status == .noContent || head.status == .notModified
-            if draining || (requestHead.version == .http1_0 && !framed) {
+            if !framed {
                 closeAfterResponse = true
                 head.headers.replaceOrAdd(name: "connection", value: "close")
-            } else if requestHead.version == .http1_0, requestHead.isKeepAlive {
+            } else if requestHead.isKeepAlive {
                 head.headers.replaceOrAdd(name: "connection", value: "keep-alive")
             }
         }

@@ -23,15 +23,18 @@ enum RequestBodyFraming: Equatable {
         if let first = lengths.first {
             guard let length = Self.contentLength(first), lengths.allSatisfy({ Self.contentLength($0) == length }) else { return nil }
             self = .length(length)
-        } else if head.version.major >= 2 {
-            self = .undecided
-        } else if head.headers.contains(name: "transfer-encoding") {
+        } else if head.version.major < 2, head.headers.contains(name: "transfer-encoding") {
             // NIO's HTTP/1.1 decoder accepts only a final `chunked` and refuses it beside
             // content-length; what it accepted is a body of unknown length.
             self = .stream
         } else {
-            self = .none
+            self = .unframed(head.version)
         }
+    }
+
+    /// The framing of a request with neither `content-length` nor `transfer-encoding`.
+    static func unframed(_ version: HTTPVersion) -> RequestBodyFraming {
+        version.major >= 2 ? .undecided : .none
     }
 
     private static func contentLength(_ text: Substring) -> Int? {
@@ -49,8 +52,9 @@ enum RequestBodyFraming: Equatable {
 
     /// Writes this framing into the head sent upstream (over HTTP/1.1 when `http1`).
     func apply(to headers: inout HTTPHeaders, http1: Bool) {
-        headers.remove(name: "content-length")
-        headers.remove(name: "transfer-encoding")
+        // Removing copies the headers: only when there is something to remove.
+        if headers.contains(name: "content-length") { headers.remove(name: "content-length") }
+        if headers.contains(name: "transfer-encoding") { headers.remove(name: "transfer-encoding") }
         switch self {
         case .length(let length): headers.add(name: "content-length", value: String(length))
         case .stream where http1: headers.add(name: "transfer-encoding", value: "chunked")

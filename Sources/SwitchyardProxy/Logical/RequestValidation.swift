@@ -13,14 +13,30 @@ enum RequestValidation {
         var framing: RequestBodyFraming
     }
 
-    /// Checks `head` against `maxHeaders`; returns the request to route, or the answer.
+    /// Checks `head` against `maxHeaders`; returns the request to route, or the answer. One
+    /// pass over the headers, no allocation for an ordinary request.
     static func validate(_ head: HTTPRequestHead, maxHeaders: Int) -> Result<Valid, SyntheticError> {
         if head.headers.count > maxHeaders {
             return .failure(.invalidRequest(.requestHeaderFieldsTooLarge, "too many request headers (more than \(maxHeaders))"))
         }
+        var host: String?
+        var hosts = 0
+        var hostsDiffer = false
+        var hasLength = false
+        var hasCoding = false
+        for (name, value) in head.headers {
+            if HeaderName.is(name, "host") {
+                hosts += 1
+                if let host, host != value { hostsDiffer = true }
+                host = host ?? value
+            } else if HeaderName.is(name, "content-length") {
+                hasLength = true
+            } else if HeaderName.is(name, "transfer-encoding") {
+                hasCoding = true
+            }
+        }
         var head = head
-        let hosts = head.headers["host"]
-        switch hosts.count {
+        switch hosts {
         case 0 where head.version == .http1_0:
             break
         case 0:
@@ -29,21 +45,21 @@ enum RequestValidation {
             break
         default:
             // HTTP/2 may carry `:authority` and an identical `host`; HTTP/1.1 may not repeat it.
-            guard head.version.major >= 2, hosts.allSatisfy({ $0 == hosts[0] }) else {
+            guard head.version.major >= 2, !hostsDiffer, let host else {
                 return .failure(.invalidRequest(.badRequest, "more than one Host header"))
             }
-            head.headers.replaceOrAdd(name: "host", value: hosts[0])
+            head.headers.replaceOrAdd(name: "host", value: host)
         }
-        if let target = AbsoluteTarget(head.uri) {
-            guard let host = hosts.first, target.names(host) else {
+        if head.uri.utf8.first != UInt8(ascii: "/"), let target = AbsoluteTarget(head.uri) {
+            guard let host, target.names(host) else {
                 return .failure(.invalidRequest(.badRequest, "Host does not match the request target's authority"))
             }
             head.uri = target.originForm
         }
-        if head.headers.contains(name: "transfer-encoding") {
+        if hasCoding {
             // RFC 9112 §6.1: both lengths is a smuggling attempt as often as not; and the one
             // coding the proxy decodes (and re-frames) is chunked alone (RFC 9112 §6.1: 501).
-            if head.headers.contains(name: "content-length") {
+            if hasLength {
                 return .failure(.invalidRequest(.badRequest, "both Content-Length and Transfer-Encoding"))
             }
             let codings = head.headers[canonicalForm: "transfer-encoding"]
@@ -51,10 +67,27 @@ enum RequestValidation {
                 return .failure(.invalidRequest(.notImplemented, "unsupported Transfer-Encoding (only chunked is)"))
             }
         }
-        guard let framing = RequestBodyFraming(clientHead: head) else {
+        guard let framing = hasLength || hasCoding ? RequestBodyFraming(clientHead: head) : .unframed(head.version) else {
             return .failure(.invalidRequest(.badRequest, "malformed Content-Length"))
         }
         return .success(Valid(head: head, framing: framing))
+    }
+}
+
+/// Header-name comparison without allocating.
+enum HeaderName {
+    /// Whether `name` is `lowercase` (given in lower case), ignoring ASCII case.
+    @inline(__always)
+    static func `is`(_ name: String, _ lowercase: StaticString) -> Bool {
+        guard name.utf8.count == lowercase.utf8CodeUnitCount else { return false }
+        var index = 0
+        let expected = lowercase.utf8Start
+        for byte in name.utf8 {
+            let lower = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            guard lower == expected[index] else { return false }
+            index += 1
+        }
+        return true
     }
 }
 
@@ -65,10 +98,10 @@ struct AbsoluteTarget {
     let originForm: String
 
     init?(_ uri: String) {
-        guard let schemeEnd = uri.range(of: "://") else { return nil }
-        let scheme = uri[..<schemeEnd.lowerBound].lowercased()
+        guard let colon = uri.firstIndex(of: ":"), uri[colon...].hasPrefix("://") else { return nil }
+        let scheme = uri[..<colon].lowercased()
         guard scheme == "http" || scheme == "https" else { return nil }
-        let rest = uri[schemeEnd.upperBound...]
+        let rest = uri[uri.index(colon, offsetBy: 3)...]
         let pathStart = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
         self.scheme = scheme
         authority = rest[..<pathStart]
