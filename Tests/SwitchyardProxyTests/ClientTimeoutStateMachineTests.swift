@@ -74,14 +74,14 @@ struct ClientTimeoutStateMachineTests {
         #expect(m2.timerFired(now: t0 + .seconds(10)) == .arm(t0 + .seconds(60)))
         #expect(m2.bytesRead(now: t0 + .seconds(20)) == .none)
         // The keep-alive timer is armed for t0+60; the unfinished head needs t0+30.
-        #expect(m2.readComplete(now: t0 + .seconds(20)) == .arm(t0 + .seconds(30)))
+        #expect(m2.readComplete() == .arm(t0 + .seconds(30)))
         #expect(m2.timerFired(now: t0 + .seconds(30)) == .requestHeaderTimeout)
         // A head that completed within its batch arms nothing.
         var m3 = machine()
         _ = m3.start(now: t0)
         _ = m3.requestStarted(now: t0)
         _ = m3.requestEnded(now: t0)
-        #expect(m3.readComplete(now: t0) == .none)
+        #expect(m3.readComplete() == .none)
     }
 
     @Test("a body is not timed out while the proxy itself holds its reads")
@@ -89,7 +89,7 @@ struct ClientTimeoutStateMachineTests {
         var m = machine()
         _ = m.start(now: t0)
         _ = m.requestStarted(now: t0)
-        #expect(m.readComplete(now: t0) == .none)  // armed for the head at t0+10 already
+        #expect(m.readComplete() == .none)  // armed for the head at t0+10 already
         // The proxy holds reads (upstream not writable): the timer finds no bound.
         #expect(m.timerFired(now: t0 + .seconds(40)) == .none)
         // Reads resume much later: the gap counts from there.

@@ -1,7 +1,7 @@
 import NIOCore
 
-/// What ``ProxyServerHandler`` tells the connection's ``ClientTimeoutHandler`` (as outbound
-/// user events) about the request it is answering.
+/// What ``ProxyServerHandler`` tells the connection's ``ClientTimeoutHandler`` about the
+/// request it is answering (a direct call: both are on the connection's loop).
 enum ClientRequestEvent {
     /// A request head was routed.
     case started
@@ -20,7 +20,8 @@ enum ClientTimeoutEvent {
 /// The first handler of an HTTP/1.x client connection, before the decoder: it sees every
 /// byte the client sends and bounds the waits of ``ClientTimeoutStateMachine`` (request head,
 /// keep-alive idle, request-body gaps). HTTP/2 connections are bounded by NIO's connection
-/// manager (idle) and each stream by its route's timeouts instead.
+/// manager (idle) and each stream by its route's timeouts instead. It reads the clock once per
+/// read batch (and once per response), however many events the batch holds.
 final class ClientTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -29,6 +30,9 @@ final class ClientTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler 
 
     private var machine: ClientTimeoutStateMachine
     private var timer: Scheduled<Void>?
+    private var context: ChannelHandlerContext?
+    /// The time of the read batch under way (nil outside one).
+    private var batchTime: NIODeadline?
 
     init(timeouts: ProxyConfig.Timeouts) {
         machine = ClientTimeoutStateMachine(
@@ -36,31 +40,41 @@ final class ClientTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler 
             requestBodyIdle: TimeAmount(timeouts.requestBodyIdle), now: .now())
     }
 
+    /// Now, read once per read batch.
+    private func now() -> NIODeadline {
+        if let batchTime { return batchTime }
+        return .now()
+    }
+
     func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         // Added to a connection that is already active (behind the protocol detector).
         perform(machine.start(now: .now()), context: context)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
         timer?.cancel()
         timer = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        perform(machine.bytesRead(now: .now()), context: context)
+        if batchTime == nil { batchTime = .now() }
+        perform(machine.bytesRead(now: self.now()), context: context)
         context.fireChannelRead(data)
     }
 
     func read(context: ChannelHandlerContext) {
         // The handlers behind let the next read through: the client is being read again.
-        perform(machine.readsResumed(now: .now()), context: context)
+        perform(machine.readsResumed(now: self.now()), context: context)
         context.read()
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
         context.fireChannelReadComplete()
         // After the handlers behind have seen the batch (a head may have been routed).
-        perform(machine.readComplete(now: .now()), context: context)
+        batchTime = nil
+        perform(machine.readComplete(), context: context)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -74,18 +88,14 @@ final class ClientTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler 
         context.fireChannelInactive()
     }
 
-    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
-        guard let event = event as? ClientRequestEvent else {
-            context.triggerUserOutboundEvent(event, promise: promise)
-            return
-        }
-        let now = NIODeadline.now()
+    /// What the request handler saw.
+    func handle(_ event: ClientRequestEvent) {
+        guard let context else { return }
         switch event {
-        case .started: perform(machine.requestStarted(now: now), context: context)
-        case .ended: perform(machine.requestEnded(now: now), context: context)
-        case .responseEnded: perform(machine.responseEnded(now: now), context: context)
+        case .started: perform(machine.requestStarted(now: now()), context: context)
+        case .ended: perform(machine.requestEnded(now: now()), context: context)
+        case .responseEnded: perform(machine.responseEnded(now: now()), context: context)
         }
-        promise?.succeed()
     }
 
     private func perform(_ action: ClientTimeoutStateMachine.Action, context: ChannelHandlerContext) {

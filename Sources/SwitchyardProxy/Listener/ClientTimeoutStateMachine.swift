@@ -88,12 +88,12 @@ struct ClientTimeoutStateMachine {
         return arm(now + requestHeader)
     }
 
-    /// Bytes were read from the client.
-    mutating func bytesRead(now: NIODeadline) -> Action {
+    /// Bytes were read from the client (`now` is read only when the phase needs it).
+    mutating func bytesRead(now: @autoclosure () -> NIODeadline) -> Action {
         switch phase {
-        case .idle: return enter(.readingHead, now: now)
+        case .idle: return enter(.readingHead, now: now())
         case .readingBody:
-            since = now
+            since = now()
             return .none
         case .readingHead, .awaitingResponse: return .none
         }
@@ -101,16 +101,17 @@ struct ClientTimeoutStateMachine {
 
     /// A read batch ended: a head or body still unfinished is bounded from here. Reads pause
     /// until the next one is asked for.
-    mutating func readComplete(now: NIODeadline) -> Action {
+    mutating func readComplete() -> Action {
         readsPaused = true
         guard phase == .readingHead || phase == .readingBody else { return .none }
         return arm(since + (phase == .readingHead ? requestHeader : requestBodyIdle))
     }
 
     /// The proxy asked for the next read: a body's gap counts from now.
-    mutating func readsResumed(now: NIODeadline) -> Action {
+    mutating func readsResumed(now: @autoclosure () -> NIODeadline) -> Action {
         readsPaused = false
         guard phase == .readingBody else { return .none }
+        let now = now()
         since = now
         return arm(now + requestBodyIdle)
     }

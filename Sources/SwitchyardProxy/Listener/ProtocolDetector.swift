@@ -77,7 +77,7 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
                 ) { stream in
                     stream.eventLoop.makeCompletedFuture {
                         try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                        try stream.pipeline.syncOperations.addHandler(ProxyServerHandler(slot: slot.value, reportsToTimeouts: false))
+                        try stream.pipeline.syncOperations.addHandler(ProxyServerHandler(slot: slot.value, timeouts: nil))
                     }
                 }
                 try pipeline.addHandler(GoAwayCloser(isClient: false))
@@ -88,9 +88,10 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
             } else {
                 // Pipelining is ordered by ProxyServerHandler itself: NIO's assistant stops reading
                 // during every response, which costs two epoll_ctl calls per request.
-                try pipeline.addHandler(ClientTimeoutHandler(timeouts: slot.value.state.table.config.timeouts))
+                let timeouts = ClientTimeoutHandler(timeouts: slot.value.state.table.config.timeouts)
+                try pipeline.addHandler(timeouts)
                 try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
-                try pipeline.addHandler(ProxyServerHandler(slot: slot.value, reportsToTimeouts: true))
+                try pipeline.addHandler(ProxyServerHandler(slot: slot.value, timeouts: timeouts))
             }
         } catch {
             context.close(promise: nil)

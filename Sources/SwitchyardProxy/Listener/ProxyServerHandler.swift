@@ -39,18 +39,17 @@ final class ProxyServerHandler: ChannelDuplexHandler {
     private var lastHost: String?
     private var lastService: Int?
 
-    /// Whether a ``ClientTimeoutHandler`` bounds the connection (HTTP/1.x) and hears of each
-    /// request and response.
-    private let reportsToTimeouts: Bool
+    /// The connection's client-side timeouts (HTTP/1.x), told of each request and response.
+    private let timeouts: ClientTimeoutHandler?
 
-    init(slot: LoopSlot, reportsToTimeouts: Bool) {
+    init(slot: LoopSlot, timeouts: ClientTimeoutHandler?) {
         self.slot = slot
         self.loop = slot.state
-        self.reportsToTimeouts = reportsToTimeouts
+        self.timeouts = timeouts
     }
 
     private func report(_ event: ClientRequestEvent) {
-        if reportsToTimeouts { context?.triggerUserOutboundEvent(event, promise: nil) }
+        timeouts?.handle(event)
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }

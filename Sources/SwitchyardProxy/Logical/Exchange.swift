@@ -37,11 +37,11 @@ final class Exchange {
     private var dispatchedAt: UInt64 = 0
     /// The route's timeouts (a gRPC request's `grpc-timeout` already folded into `request`).
     private let timeouts: RouteTimeouts
-    private let routedAt = NIODeadline.now()
+    private let routedAt: NIODeadline
     /// When the request went upstream (the response timeout runs from there).
     private var sentAt: NIODeadline?
     /// The last byte either way (the idle timeout runs from there).
-    private var lastActivity = NIODeadline.now()
+    private var lastActivity: NIODeadline
     /// The exchange's one timer, armed for the nearest bound; lazily re-armed when it fires.
     private var timer: Scheduled<Void>?
     private var sawFirstByte = false
@@ -66,6 +66,9 @@ final class Exchange {
         timeouts: RouteTimeouts, metrics: RouteBackendMetrics
     ) {
         self.timeouts = timeouts
+        let now = NIODeadline.now()
+        self.routedAt = now
+        self.lastActivity = now
         self.server = server
         self.eventLoop = eventLoop
         self.requestHead = requestHead
@@ -171,7 +174,7 @@ final class Exchange {
     /// A response part from the upstream.
     func upstreamResponse(_ part: HTTPClientResponsePart) {
         guard case .proxying(let endpoint) = state else { return }
-        lastActivity = .now()
+        if case .end = part {} else { lastActivity = .now() }  // the end settles the exchange
         switch part {
         case .head(var head):
             if head.status.code < 200 { return }  // the proxy sent no Expect; ignore stray 1xx
@@ -307,7 +310,10 @@ final class Exchange {
 
     private func armTimer() {
         guard timer == nil, let next = nextDeadline else { return }
-        timer = eventLoop.assumeIsolated().scheduleTask(deadline: next.deadline) { [weak self] in self?.timerFired() }
+        // A strong capture (a weak one would give every exchange a side table and slow its
+        // reference counting): the cycle ends when the timer fires or is cancelled, and every
+        // way an exchange ends cancels it.
+        timer = eventLoop.assumeIsolated().scheduleTask(deadline: next.deadline) { self.timerFired() }
     }
 
     private func rearmTimer() {
