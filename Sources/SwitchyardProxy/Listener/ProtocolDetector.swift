@@ -21,8 +21,11 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        let limit = TimeAmount(slot.state.table.config.timeouts.requestHeader)
-        timer = context.eventLoop.assumeIsolated().scheduleTask(in: limit) { context.close(promise: nil) }
+        // A drain that began before the connection was active has set the shorter bound already.
+        if timer == nil {
+            let limit = TimeAmount(slot.state.table.config.timeouts.requestHeader)
+            timer = context.eventLoop.assumeIsolated().scheduleTask(in: limit) { context.close(promise: nil) }
+        }
         context.fireChannelActive()
     }
 
