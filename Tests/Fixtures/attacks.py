@@ -451,6 +451,45 @@ def blackhole():
     serve(swallow, 256)
 
 
+def goaway_upstream():
+    """An HTTP/2 upstream that answers one request per connection (`served by connection N`),
+    then says GOAWAY (NO_ERROR) and keeps the connection open until its peer closes it, as a
+    server shutting down gracefully does."""
+    import itertools
+    import h2.config
+    import h2.connection
+    ids = itertools.count(1)
+
+    def answer_once(s):
+        number = next(ids)
+        s.settimeout(30)
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
+        conn.initiate_connection()
+        s.sendall(conn.data_to_send())
+        answered = False
+        try:
+            while True:
+                data = s.recv(65536)
+                if not data:
+                    break
+                if answered:
+                    continue  # after GOAWAY: read until the peer closes
+                for event in conn.receive_data(data):
+                    if type(event).__name__ == "RequestReceived":
+                        body = f"served by connection {number}\n".encode()
+                        conn.send_headers(event.stream_id, [(":status", "200"), ("content-length", str(len(body)))])
+                        conn.send_data(event.stream_id, body, end_stream=True)
+                        conn.close_connection(last_stream_id=event.stream_id)
+                        answered = True
+                        break
+                s.sendall(conn.data_to_send())
+        except OSError:
+            pass
+        s.close()
+
+    serve(answer_once, 64)
+
+
 def hostile_upstream(kind):
     """An HTTP/2 upstream that answers every request with an attack, then prints
     `peer closed after N bytes` each time the proxy closes the connection on it."""
@@ -490,6 +529,9 @@ def main():
     signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
     if sys.argv[1] == "hostile-upstream":
         hostile_upstream(sys.argv[2])
+        return
+    if sys.argv[1] == "goaway-upstream":
+        goaway_upstream()
         return
     if sys.argv[1] == "blackhole":
         blackhole()

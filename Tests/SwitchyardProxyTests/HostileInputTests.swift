@@ -230,4 +230,22 @@ final class HostileInputTests {
             #expect(answer["closed"] as? Bool == false)
         }
     }
+
+    @Test("an HTTP/2 upstream that says GOAWAY: the next request goes on a new connection")
+    func upstreamGoAway() throws {
+        let (upstream, upstreamPort) = try Attacks.goAwayUpstream()
+        defer { upstream.stop() }
+        let (proxy, proxyPort) = try Peers.proxy(
+            config: """
+                listen: 127.0.0.1:0
+                services: [{ authority: graceful.test.svc.cluster.local:80, protocol: http2 }]
+                backends: [{ authority: graceful.test.svc.cluster.local:80, endpoints: [{ address: 127.0.0.1:\(upstreamPort) }] }]
+                """)
+        defer { proxy.stop() }
+        for connection in 1...3 {
+            let response = try Curl.request(port: proxyPort, host: "graceful.test.svc.cluster.local", http2: true)
+            #expect(response.status == 200, "\(response)")
+            #expect(response.body == "served by connection \(connection)\n")
+        }
+    }
 }

@@ -148,6 +148,11 @@ public enum Attacks {
         try server(["hostile-upstream", kind])
     }
 
+    /// Starts an HTTP/2 upstream that answers one request per connection, then says GOAWAY.
+    public static func goAwayUpstream() throws -> (BackgroundProcess, Int) {
+        try server(["goaway-upstream"])
+    }
+
     /// Starts an upstream that accepts connections and never answers; returns it and its port.
     public static func blackhole() throws -> (BackgroundProcess, Int) {
         try server(["blackhole"])

@@ -142,26 +142,30 @@ final class EndpointRuntime {
             .connect(to: socketAddress)
             .assumeIsolated()
             .whenComplete { result in
-                switch result {
-                case .success(let channel):
-                    let handler = try! channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
+                do {
+                    let channel = try result.get()
+                    let handler = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
                     handler.onClose = { [weak self] in self?.forget(channel) }
                     exchange.attach(UpstreamConnection(channel: channel, handler: handler, isPooled: true))
-                case .failure(let error):
+                } catch {
+                    if case .success(let channel) = result { channel.close(promise: nil) }
                     exchange.connectFailed(error)
                 }
             }
     }
 
-    /// The HTTP/2 connection went away: the next request opens a new one.
-    func http2Closed() {
-        http2 = nil
+    /// `upstream`'s connection went away (or will take no new stream): the next request
+    /// opens a new one.
+    func http2Closed(_ upstream: HTTP2Upstream) {
+        if http2 === upstream { http2 = nil }
     }
 }
 
 /// One HTTP/2 connection to an endpoint, on one event loop: every request is a stream.
 final class HTTP2Upstream {
-    private unowned let endpoint: EndpointRuntime
+    /// Weak: a connect under way may outlive a retired endpoint.
+    private weak var endpoint: EndpointRuntime?
+    private let address: SocketAddress
     private var multiplexer: NIOHTTP2Handler.StreamMultiplexer?
     private var channel: Channel?
     private var waiting: [Exchange] = []
@@ -169,6 +173,7 @@ final class HTTP2Upstream {
 
     init(endpoint: EndpointRuntime) {
         self.endpoint = endpoint
+        self.address = endpoint.socketAddress
     }
 
     func openStream(for exchange: Exchange) {
@@ -185,11 +190,11 @@ final class HTTP2Upstream {
             }
         }
         promise.futureResult.assumeIsolated().whenComplete { result in
-            switch result {
-            case .success(let stream):
-                let handler = try! stream.pipeline.syncOperations.handler(type: UpstreamHandler.self)
+            do {
+                let stream = try result.get()
+                let handler = try stream.pipeline.syncOperations.handler(type: UpstreamHandler.self)
                 exchange.attach(UpstreamConnection(channel: stream, handler: handler, isPooled: false))
-            case .failure(let error):
+            } catch {
                 exchange.connectFailed(error)
             }
         }
@@ -198,6 +203,15 @@ final class HTTP2Upstream {
     /// Closes the connection (its table was replaced and no stream is left).
     func close() {
         channel?.close(promise: nil)
+    }
+
+    /// `channel` closed, or its upstream sent GOAWAY: no new stream goes on it (streams open
+    /// on it finish there), and the endpoint's next request opens a new connection.
+    private func peerWentAway(_ channel: Channel) {
+        guard self.channel === channel else { return }
+        self.channel = nil
+        multiplexer = nil
+        endpoint?.http2Closed(self)
     }
 
     private func connect(on eventLoop: EventLoop) {
@@ -213,22 +227,23 @@ final class HTTP2Upstream {
                     ) { stream in stream.close() }  // the upstream may not open streams
                 }
             }
-            .connect(to: endpoint.socketAddress)
+            .connect(to: address)
             .assumeIsolated()
             .whenComplete { result in
                 self.connecting = false
                 let waiting = self.waiting
                 self.waiting = []
-                switch result {
-                case .success(let channel):
-                    self.multiplexer = try! channel.pipeline.syncOperations.handler(type: NIOHTTP2Handler.self).syncMultiplexer()
+                do {
+                    let channel = try result.get()
+                    let pipeline = channel.pipeline.syncOperations
+                    self.multiplexer = try pipeline.handler(type: NIOHTTP2Handler.self).syncMultiplexer()
                     self.channel = channel
-                    channel.closeFuture.assumeIsolated().whenComplete { [weak endpoint = self.endpoint] _ in
-                        endpoint?.http2Closed()
-                    }
+                    try pipeline.addHandler(UpstreamGoAwayWatcher { [weak self] in self?.peerWentAway(channel) })
+                    channel.closeFuture.assumeIsolated().whenComplete { [weak self] _ in self?.peerWentAway(channel) }
                     for exchange in waiting { self.openStream(for: exchange) }
-                case .failure(let error):
-                    self.endpoint.http2Closed()
+                } catch {
+                    if case .success(let channel) = result { channel.close(promise: nil) }
+                    self.endpoint?.http2Closed(self)
                     for exchange in waiting { exchange.connectFailed(error) }
                 }
             }
