@@ -131,6 +131,18 @@ final class HostileInputTests {
         try expectServing()
     }
 
+    @Test("a request pipelined behind a refused one is never routed: the connection closed under it")
+    func pipelinedAfterRefusal() throws {
+        let answer = try raw(
+            "GET /refused HTTP/1.1\r\nHost: \(Self.host)\r\nHost: other.test\r\n\r\n"
+                + "GET /pipelined-after-refusal HTTP/1.1\r\nHost: \(Self.host)\r\n\r\n")
+        #expect(answer.status == 400)
+        #expect(answer.closed)
+        try expectServing()
+        #expect(!upstreams.text.contains("/pipelined-after-refusal"))
+        #expect(proxy.isRunning)
+    }
+
     @Test("an absolute-form target naming the Host's authority is routed in origin form")
     func absoluteForm() throws {
         let answer = try raw("GET http://\(Self.host)/absolute HTTP/1.1\r\nHost: \(Self.host)\r\nConnection: close\r\n\r\n")

@@ -27,8 +27,9 @@ public enum PluginFile {
 
     /// Refuses a file that someone other than root or this process's user could have written
     /// or replaced, in the spirit of sshd's StrictModes: the file, or the folder that holds it,
-    /// owned by another user or writable by everyone (a folder with the sticky bit, such as
-    /// /tmp, may be writable by everyone: others cannot replace what is in it).
+    /// owned by another user or writable by everyone (a folder with the sticky bit and a
+    /// trusted owner, such as /tmp, may be writable by everyone: others cannot replace what is
+    /// in it).
     static func checkPermissions(_ resolved: String) throws(PluginError) {
         var info = stat()
         guard stat(resolved, &info) == 0 else { throw PluginError(file: resolved, .notFound) }
@@ -45,7 +46,7 @@ public enum PluginFile {
         if info.st_mode & S_IWOTH != 0, info.st_mode & S_ISVTX == 0 {
             throw PluginError(file: resolved, .insecurePermissions(folder))
         }
-        if !trusted.contains(info.st_uid), info.st_mode & S_ISVTX == 0 {
+        if !trusted.contains(info.st_uid) {
             throw PluginError(file: resolved, .untrustedOwner(folder, owner: Int(info.st_uid)))
         }
     }

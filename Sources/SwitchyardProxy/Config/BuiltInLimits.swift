@@ -30,9 +30,6 @@ enum BuiltInLimits {
         return configuration
     }
 
-    /// How long an HTTP/2 peer has to acknowledge the PING of a graceful shutdown before its
-    /// connection closes.
-    static let goAwayAckTimeout = TimeAmount.seconds(10)
     /// How long an idle client connection stays once a drain started.
     static let drainIdle = TimeAmount.seconds(1)
 
@@ -46,7 +43,6 @@ enum BuiltInLimits {
             ("http2HeaderListBytes", "\(http2HeaderListBytes)"),
             ("http2ConcurrentStreams", "\(http2ConcurrentStreams)"),
             ("http2ContinuationFrames", "\(http2ContinuationFrames)"),
-            ("goAwayAckTimeout", DurationText.format(.nanoseconds(goAwayAckTimeout.nanoseconds))),
             ("drainIdle", DurationText.format(.nanoseconds(drainIdle.nanoseconds))),
         ]
     }

@@ -142,7 +142,8 @@ struct ClientTimeoutStateMachine {
     mutating func drain(now: NIODeadline) -> Action {
         keepAlive = min(keepAlive, BuiltInLimits.drainIdle)
         guard phase == .idle else { return .none }
-        return arm(max(now, since + keepAlive))
+        // From now, not from when it went idle: a request already on the wire gets its moment.
+        return arm(now + keepAlive)
     }
 
     /// The timer fired.

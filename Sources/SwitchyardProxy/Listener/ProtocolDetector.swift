@@ -83,7 +83,7 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
                         try stream.pipeline.syncOperations.addHandler(ProxyServerHandler(slot: slot.value, timeouts: nil))
                     }
                 }
-                try pipeline.addHandler(GoAwayCloser(isClient: false))
+                try pipeline.addHandler(GoAwayCloser(isClient: false, ackTimeout: TimeAmount(timeouts.keepAlive)))
                 try pipeline.addHandler(handler)
                 try pipeline.addHandler(manager)
                 // The manager starts its idle timer on channelActive, which has passed already.

@@ -21,6 +21,9 @@ final class ProxyServerHandler: ChannelDuplexHandler {
     private var discarding = false
     /// True from a request's head until its end was read.
     private var requestOpen = false
+    /// Set once the connection (or stream) closed: nothing more is routed (an exchange made
+    /// then would outlive this handler).
+    private var isClosed = false
     /// Set when the connection closes after the current answer (HTTP/1.x; an HTTP/2 stream
     /// ends with it anyway): a malformed request, a drain, an HTTP/1.0 response without a length.
     private var closeAfterResponse = false
@@ -76,6 +79,7 @@ final class ProxyServerHandler: ChannelDuplexHandler {
     }
 
     private func handle(_ part: HTTPServerRequestPart) {
+        guard !isClosed else { return }
         switch part {
         case .head(let head):
             requestHead = head
@@ -103,9 +107,16 @@ final class ProxyServerHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        markClosed()
+        context.fireChannelInactive()
+    }
+
+    /// The connection is gone: end the exchange, drop what was pipelined behind it.
+    private func markClosed() {
+        isClosed = true
+        backlog.removeAll()
         exchange?.clientGone()
         exchange = nil
-        context.fireChannelInactive()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -131,8 +142,7 @@ final class ProxyServerHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        exchange?.clientGone()
-        exchange = nil
+        markClosed()
         context.close(promise: nil)
     }
 
@@ -210,12 +220,13 @@ final class ProxyServerHandler: ChannelDuplexHandler {
             if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
                 head.headers.remove(name: "expect")
                 writeResponse(.head(HTTPResponseHead(version: head.version, status: .continue)), flush: true)
+                guard !isClosed else { return }  // the write failed and closed the connection
             }
-            var timeouts = service.policy.routes[selection.route].timeouts
-            if isGRPC { timeouts = GRPCTimeout.applying(head.headers.first(name: "grpc-timeout"), to: timeouts) }
+            let routeTimeouts = service.policy.routes[selection.route].timeouts
+            let timeouts = isGRPC ? GRPCTimeout.applying(head.headers.first(name: "grpc-timeout"), to: routeTimeouts) : routeTimeouts
             let exchange = Exchange(
                 server: self, eventLoop: loop.eventLoop, requestHead: head, framing: valid.framing, isGRPC: isGRPC, timeouts: timeouts,
-                metrics: metrics)
+                clientChoseDeadline: timeouts.request != routeTimeouts.request, metrics: metrics)
             self.exchange = exchange
             loop.backends[index].dispatch(exchange)
         }
@@ -312,6 +323,24 @@ final class ProxyServerHandler: ChannelDuplexHandler {
         writeResponse(.head(head), flush: flush)
     }
 
+    /// Writes the response's end and flushes. An HTTP/2 stream whose request has not ended (an
+    /// early answer) is reset once the end is written, not before: a reset drops whatever still
+    /// waits for flow-control window. A half-open stream would otherwise wait for a body nobody
+    /// reads.
+    func writeResponseEnd(_ trailers: HTTPHeaders?) {
+        guard let context else { return }
+        guard requestOpen, clientVersion.major >= 2 else {
+            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+            return
+        }
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: written)
+        written.futureResult.assumeIsolated().whenSuccess { [weak self] in
+            guard let self, self.requestOpen, !self.isClosed else { return }
+            self.context?.close(promise: nil)
+        }
+    }
+
     /// Flushes response parts written so far.
     func flushResponse() {
         context?.flush()
@@ -330,14 +359,14 @@ final class ProxyServerHandler: ChannelDuplexHandler {
             var trailers = HTTPHeaders()
             trailers.add(name: "grpc-status", value: String(error.grpcStatus))
             trailers.add(name: "grpc-message", value: GRPCMessage.percentEncode(error.message))
-            writeResponse(.end(trailers), flush: true)
+            writeResponseEnd(trailers)
         } else {
             let body = context.channel.allocator.buffer(string: error.message)
             headers.add(name: "content-type", value: "text/plain; charset=utf-8")
             headers.add(name: "content-length", value: String(body.readableBytes))
             writeResponseHead(HTTPResponseHead(version: clientVersion, status: error.status, headers: headers), flush: false)
             writeResponse(.body(.byteBuffer(body)), flush: false)
-            writeResponse(.end(nil), flush: true)
+            writeResponseEnd(nil)
         }
         finishResponse()
     }
@@ -352,8 +381,9 @@ final class ProxyServerHandler: ChannelDuplexHandler {
         guard exchange === finished else { return }
         exchange = nil
         finishResponse()
-        // Replay pipelined requests until one of them is in flight again.
-        while let part = backlog.first, exchange == nil || !isHead(part) {
+        // Replay pipelined requests until one of them is in flight again (or the response's
+        // end closed the connection).
+        while !isClosed, let part = backlog.first, exchange == nil || !isHead(part) {
             backlog.removeFirst()
             handle(part)
         }
@@ -364,11 +394,7 @@ final class ProxyServerHandler: ChannelDuplexHandler {
         guard let requestHead else { return }
         if requestHead.version.major == 1, closeAfterResponse || !requestHead.isKeepAlive {
             context?.close(promise: nil)
-        } else if requestHead.version.major >= 2, requestOpen {
-            // An HTTP/2 stream answered before its request ended: reset it rather than keep a
-            // half-open stream (and its connection) waiting for a body nobody will read.
-            context?.close(promise: nil)
-        } else {
+        } else if requestHead.version.major < 2 {
             report(.responseEnded)
         }
     }

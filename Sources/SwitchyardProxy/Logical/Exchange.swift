@@ -37,6 +37,8 @@ final class Exchange {
     private var dispatchedAt: UInt64 = 0
     /// The route's timeouts (a gRPC request's `grpc-timeout` already folded into `request`).
     private let timeouts: RouteTimeouts
+    /// Whether `request` is the client's `grpc-timeout` (shorter than the route's own).
+    private let clientChoseDeadline: Bool
     private let routedAt: NIODeadline
     /// When the request went upstream (the response timeout runs from there).
     private var sentAt: NIODeadline?
@@ -63,9 +65,10 @@ final class Exchange {
 
     init(
         server: ProxyServerHandler, eventLoop: EventLoop, requestHead: HTTPRequestHead, framing: RequestBodyFraming, isGRPC: Bool,
-        timeouts: RouteTimeouts, metrics: RouteBackendMetrics
+        timeouts: RouteTimeouts, clientChoseDeadline: Bool, metrics: RouteBackendMetrics
     ) {
         self.timeouts = timeouts
+        self.clientChoseDeadline = clientChoseDeadline
         let now = NIODeadline.now()
         self.routedAt = now
         self.lastActivity = now
@@ -206,7 +209,7 @@ final class Exchange {
             // Settle the upstream side first: writing the end may close an HTTP/2 stream at
             // once, and the client side's close must find nothing left to abandon.
             complete(endpoint)
-            server.writeResponse(.end(trailers ?? trailersOnly), flush: true)
+            server.writeResponseEnd(trailers ?? trailersOnly)
             server.exchangeFinished(self)
         }
     }
@@ -354,13 +357,18 @@ final class Exchange {
         fail(.timeout(next.cause, describeInBackend(what)))
     }
 
-    /// Whether a timeout is the endpoint's doing, so it counts against its breaker: the route's
-    /// `response` or `idle` bound ran out while the endpoint had the whole request and the
-    /// client was reading. A `request` bound (a budget, and one a client's `grpc-timeout` can
-    /// shorten to nothing), a client still sending, or a client not reading is not the endpoint's.
+    /// Whether a timeout is the endpoint's doing, so it counts against its breaker: a route
+    /// bound ran out while the endpoint had the whole request and the client was reading; for
+    /// the `request` bound, only the route's own (not a client's `grpc-timeout`, which can be
+    /// anything) and only before any response came. A client still sending, or not reading, is
+    /// not the endpoint's doing.
     private func endpointIsLate(_ cause: ResponseError) -> Bool {
         guard requestEnded, !heldByClient else { return false }
-        return cause == .responseHeadersTimeout || cause == .idleTimeout
+        switch cause {
+        case .responseHeadersTimeout, .idleTimeout: return true
+        case .requestTimeout: return !clientChoseDeadline && !responseStarted
+        default: return false
+        }
     }
 
     /// The client stopped sending its body (`timeouts.requestBodyIdle`): 408, and the client

@@ -79,15 +79,14 @@ enum HeaderName {
     /// Whether `name` is `lowercase` (given in lower case), ignoring ASCII case.
     @inline(__always)
     static func `is`(_ name: String, _ lowercase: StaticString) -> Bool {
-        guard name.utf8.count == lowercase.utf8CodeUnitCount else { return false }
-        var index = 0
-        let expected = lowercase.utf8Start
-        for byte in name.utf8 {
-            let lower = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
-            guard lower == expected[index] else { return false }
-            index += 1
+        lowercase.withUTF8Buffer { expected in
+            guard name.utf8.count == expected.count else { return false }
+            for (byte, wanted) in zip(name.utf8, expected) {
+                let lower = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+                guard lower == wanted else { return false }
+            }
+            return true
         }
-        return true
     }
 }
 

@@ -13,8 +13,9 @@ import NIOCore
 ///
 /// A graceful shutdown (NIO's connection manager: GOAWAY NO_ERROR with the largest stream id,
 /// a PING, then a GOAWAY with the last stream id once the PING is acknowledged) is left to
-/// finish, unless the peer never acknowledges: then the connection closes after
-/// ``BuiltInLimits/goAwayAckTimeout``.
+/// finish, unless the peer never acknowledges: then the connection closes `ackTimeout` after
+/// the first GOAWAY reached the socket (so a slow reader with data queued ahead of it is not
+/// cut short by the wait in the queue).
 final class GoAwayCloser: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = IOData
     typealias OutboundOut = IOData
@@ -26,13 +27,21 @@ final class GoAwayCloser: ChannelOutboundHandler, RemovableChannelHandler {
     /// The frame header being read (and, for a GOAWAY, the 8 payload bytes up to its error code).
     private var header: [UInt8] = []
     private var closeAfterFlush = false
+    /// How long a peer has to acknowledge a graceful shutdown (nil: no bound, for the
+    /// upstream side, which never starts one).
+    private let ackTimeout: TimeAmount?
     /// Armed by the first GOAWAY of a graceful shutdown; cancelled by the second.
     private var ackTimer: Scheduled<Void>?
     private var armAckTimer = false
+    /// Set once the second GOAWAY went out: the peer acknowledged, no timer is needed.
+    private var acknowledged = false
 
-    /// - Parameter isClient: whether this side sends the 24-byte client preface first.
-    init(isClient: Bool) {
+    /// - Parameters:
+    ///   - isClient: whether this side sends the 24-byte client preface first.
+    ///   - ackTimeout: how long a peer may leave a graceful GOAWAY's PING unacknowledged.
+    init(isClient: Bool, ackTimeout: TimeAmount? = nil) {
         skip = isClient ? 24 : 0
+        self.ackTimeout = ackTimeout
         header.reserveCapacity(17)
     }
 
@@ -41,14 +50,17 @@ final class GoAwayCloser: ChannelOutboundHandler, RemovableChannelHandler {
         case .byteBuffer(let buffer): scan(buffer.readableBytesView)
         case .fileRegion(let region): skip -= min(skip, region.readableBytes)  // a DATA payload
         }
-        if armAckTimer {
-            armAckTimer = false
-            ackTimer?.cancel()
-            ackTimer = context.eventLoop.assumeIsolated().scheduleTask(in: BuiltInLimits.goAwayAckTimeout) {
-                context.close(promise: nil)
-            }
+        guard armAckTimer, let ackTimeout else {
+            context.write(data, promise: promise)
+            return
         }
-        context.write(data, promise: promise)
+        armAckTimer = false
+        let written = promise ?? context.eventLoop.makePromise()
+        written.futureResult.assumeIsolated().whenSuccess { [weak self] in
+            guard let self, self.ackTimer == nil, !self.acknowledged else { return }
+            self.ackTimer = context.eventLoop.assumeIsolated().scheduleTask(in: ackTimeout) { context.close(promise: nil) }
+        }
+        context.write(data, promise: written)
     }
 
     func flush(context: ChannelHandlerContext) {
@@ -96,6 +108,8 @@ final class GoAwayCloser: ChannelOutboundHandler, RemovableChannelHandler {
         } else if lastStreamID == Self.largestStreamID {
             armAckTimer = true
         } else {
+            acknowledged = true
+            armAckTimer = false
             ackTimer?.cancel()
             ackTimer = nil
         }
