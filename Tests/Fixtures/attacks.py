@@ -454,7 +454,7 @@ def blackhole():
 def goaway_upstream():
     """An HTTP/2 upstream that answers one request per connection (`served by connection N`),
     then says GOAWAY (NO_ERROR) and keeps the connection open until its peer closes it, as a
-    server shutting down gracefully does."""
+    server shutting down gracefully does; prints `connection N closed by the peer` then."""
     import itertools
     import h2.config
     import h2.connection
@@ -485,6 +485,7 @@ def goaway_upstream():
                 s.sendall(conn.data_to_send())
         except OSError:
             pass
+        print(f"connection {number} closed by the peer", flush=True)
         s.close()
 
     serve(answer_once, 64)

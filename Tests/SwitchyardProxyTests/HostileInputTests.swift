@@ -243,7 +243,7 @@ final class HostileInputTests {
         }
     }
 
-    @Test("an HTTP/2 upstream that says GOAWAY: the next request goes on a new connection")
+    @Test("an HTTP/2 upstream that says GOAWAY: the next request goes on a new connection, the old one closes")
     func upstreamGoAway() throws {
         let (upstream, upstreamPort) = try Attacks.goAwayUpstream()
         defer { upstream.stop() }
@@ -259,5 +259,7 @@ final class HostileInputTests {
             #expect(response.status == 200, "\(response)")
             #expect(response.body == "served by connection \(connection)\n")
         }
+        // The proxy closes a connection that said GOAWAY once its last stream is done.
+        _ = try upstream.waitForLine(containing: "connection 1 closed by the peer", timeout: 10)
     }
 }

@@ -29,6 +29,9 @@ final class EndpointRuntime {
     /// Closes pooled connections that waited `upstreamIdle`; armed while the pool holds any.
     private var idleSweep: Scheduled<Void>?
     private var http2: HTTP2Upstream?
+    /// HTTP/2 connections whose upstream said GOAWAY: their open streams finish, and a retire
+    /// closes them if the upstream has not.
+    private var drainingHTTP2: [HTTP2Upstream] = []
     /// Set when a reload replaced its table: nothing is pooled any more.
     private var retired = false
 
@@ -83,6 +86,7 @@ final class EndpointRuntime {
         retired = true
         health?.unregister(self)
         for connection in idle { connection.channel.close(promise: nil) }
+        for upstream in drainingHTTP2 { upstream.close() }
         idle.removeAll()
         idleSweep?.cancel()
         idleSweep = nil
@@ -158,6 +162,15 @@ final class EndpointRuntime {
     /// opens a new one.
     func http2Closed(_ upstream: HTTP2Upstream) {
         if http2 === upstream { http2 = nil }
+        drainingHTTP2.removeAll { $0 === upstream }
+    }
+
+    /// `upstream`'s peer said GOAWAY: the next request opens a new connection; this one is
+    /// kept (to close on a retire) until it closes.
+    func http2WentAway(_ upstream: HTTP2Upstream) {
+        guard http2 === upstream else { return }
+        http2 = nil
+        drainingHTTP2.append(upstream)
     }
 }
 
@@ -170,6 +183,10 @@ final class HTTP2Upstream {
     private var channel: Channel?
     private var waiting: [Exchange] = []
     private var connecting = false
+    /// Streams open on the connection, and whether its upstream said GOAWAY: a connection
+    /// that said GOAWAY closes once its last stream does.
+    private var openStreams = 0
+    private var wentAway = false
 
     init(endpoint: EndpointRuntime) {
         self.endpoint = endpoint
@@ -193,6 +210,8 @@ final class HTTP2Upstream {
             do {
                 let stream = try result.get()
                 let handler = try stream.pipeline.syncOperations.handler(type: UpstreamHandler.self)
+                self.openStreams += 1
+                stream.closeFuture.assumeIsolated().whenComplete { [weak self] _ in self?.streamClosed() }
                 exchange.attach(UpstreamConnection(channel: stream, handler: handler, isPooled: false))
             } catch {
                 exchange.connectFailed(error)
@@ -205,9 +224,23 @@ final class HTTP2Upstream {
         channel?.close(promise: nil)
     }
 
-    /// `channel` closed, or its upstream sent GOAWAY: no new stream goes on it (streams open
-    /// on it finish there), and the endpoint's next request opens a new connection.
-    private func peerWentAway(_ channel: Channel) {
+    /// The upstream sent GOAWAY on `channel`: no new stream goes on it (streams open on it
+    /// finish there, then it closes), and the endpoint's next request opens a new connection.
+    private func peerSaidGoAway(_ channel: Channel) {
+        guard self.channel === channel, !wentAway else { return }
+        wentAway = true
+        multiplexer = nil
+        endpoint?.http2WentAway(self)
+        if openStreams == 0 { channel.close(promise: nil) }
+    }
+
+    private func streamClosed() {
+        openStreams -= 1
+        if wentAway, openStreams == 0 { channel?.close(promise: nil) }
+    }
+
+    /// `channel` closed.
+    private func closed(_ channel: Channel) {
         guard self.channel === channel else { return }
         self.channel = nil
         multiplexer = nil
@@ -238,8 +271,8 @@ final class HTTP2Upstream {
                     let pipeline = channel.pipeline.syncOperations
                     self.multiplexer = try pipeline.handler(type: NIOHTTP2Handler.self).syncMultiplexer()
                     self.channel = channel
-                    try pipeline.addHandler(UpstreamGoAwayWatcher { [weak self] in self?.peerWentAway(channel) })
-                    channel.closeFuture.assumeIsolated().whenComplete { [weak self] _ in self?.peerWentAway(channel) }
+                    try pipeline.addHandler(UpstreamGoAwayWatcher { [weak self] in self?.peerSaidGoAway(channel) })
+                    channel.closeFuture.assumeIsolated().whenComplete { [weak self] _ in self?.closed(channel) }
                     for exchange in waiting { self.openStream(for: exchange) }
                 } catch {
                     if case .success(let channel) = result { channel.close(promise: nil) }
