@@ -226,7 +226,7 @@ final class ProxyServerHandler: ChannelDuplexHandler {
             let timeouts = isGRPC ? GRPCTimeout.applying(head.headers.first(name: "grpc-timeout"), to: routeTimeouts) : routeTimeouts
             let exchange = Exchange(
                 server: self, eventLoop: loop.eventLoop, requestHead: head, framing: valid.framing, isGRPC: isGRPC, timeouts: timeouts,
-                clientChoseDeadline: timeouts.request != routeTimeouts.request, metrics: metrics)
+                clientChoseDeadline: timeouts.request != routeTimeouts.request, watchdog: slot.watchdog, metrics: metrics)
             self.exchange = exchange
             loop.backends[index].dispatch(exchange)
         }

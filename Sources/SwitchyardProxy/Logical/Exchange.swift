@@ -44,8 +44,9 @@ final class Exchange {
     private var sentAt: NIODeadline?
     /// The last byte either way (the idle timeout runs from there).
     private var lastActivity: NIODeadline
-    /// The exchange's one timer, armed for the nearest bound; lazily re-armed when it fires.
-    private var timer: Scheduled<Void>?
+    /// The loop's watchdog, and this exchange's slot there while its bounds run.
+    private let watchdog: ExchangeWatchdog
+    private var watchSlot: Int?
     private var sawFirstByte = false
     private var responseStarted = false
     /// Whether the upstream's reads are held because the client is not reading.
@@ -65,8 +66,9 @@ final class Exchange {
 
     init(
         server: ProxyServerHandler, eventLoop: EventLoop, requestHead: HTTPRequestHead, framing: RequestBodyFraming, isGRPC: Bool,
-        timeouts: RouteTimeouts, clientChoseDeadline: Bool, metrics: RouteBackendMetrics
+        timeouts: RouteTimeouts, clientChoseDeadline: Bool, watchdog: ExchangeWatchdog, metrics: RouteBackendMetrics
     ) {
+        self.watchdog = watchdog
         self.timeouts = timeouts
         self.clientChoseDeadline = clientChoseDeadline
         let now = NIODeadline.now()
@@ -80,7 +82,7 @@ final class Exchange {
         self.metrics = metrics
         HopByHop.strip(&self.requestHead.headers)
         self.requestHead.version = .http1_1
-        armTimer()
+        if let next = nextDeadline { watchSlot = watchdog.watch(self, until: next.deadline) }
     }
 
     /// Whether the client's reads should wait: nothing can take the body yet, or the
@@ -143,7 +145,11 @@ final class Exchange {
         let now = NIODeadline.now()
         dispatchedAt = now.uptimeNanoseconds
         sentAt = now
-        if timeouts.response != nil { rearmTimer() }
+        if let response = timeouts.response {
+            // The response bound starts now: it may be the nearest (or the only) one.
+            let deadline = now + TimeAmount(response)
+            if watchSlot == nil { watchSlot = watchdog.watch(self, until: deadline) } else { watchdog.deadlineMoved(to: deadline) }
+        }
         // An HTTP/2 request whose framing is not known yet has nothing pending either (reads
         // were held until now). An HTTP/2 upstream frames it by itself: the head goes now (a
         // gRPC client may wait for the server's first message). An HTTP/1.1 upstream waits for
@@ -245,7 +251,7 @@ final class Exchange {
 
     private func complete(_ endpoint: EndpointRuntime) {
         state = .done
-        cancelTimer()
+        unwatch()
         record(.none)
         endpoint.requestFinished()
         // A 5xx or a failing gRPC status is a failure; a 429, or no grpc-status, is not.
@@ -300,7 +306,7 @@ final class Exchange {
     // MARK: Timeouts
 
     /// The nearest bound still running, and what it means.
-    private var nextDeadline: (deadline: NIODeadline, cause: ResponseError)? {
+    var nextDeadline: (deadline: NIODeadline, cause: ResponseError)? {
         var nearest: (deadline: NIODeadline, cause: ResponseError)?
         func consider(_ deadline: NIODeadline, _ cause: ResponseError) {
             if nearest.map({ deadline < $0.deadline }) ?? true { nearest = (deadline, cause) }
@@ -311,31 +317,16 @@ final class Exchange {
         return nearest
     }
 
-    private func armTimer() {
-        guard timer == nil, let next = nextDeadline else { return }
-        // A strong capture (a weak one would give every exchange a side table and slow its
-        // reference counting): the cycle ends when the timer fires or is cancelled, and every
-        // way an exchange ends cancels it.
-        timer = eventLoop.assumeIsolated().scheduleTask(deadline: next.deadline) { self.timerFired() }
+    /// Leaves the watchdog (every way an exchange ends does: it holds the exchange until then).
+    private func unwatch() {
+        if let watchSlot { watchdog.unwatch(slot: watchSlot) }
+        watchSlot = nil
     }
 
-    private func rearmTimer() {
-        cancelTimer()
-        armTimer()
-    }
-
-    private func cancelTimer() {
-        timer?.cancel()
-        timer = nil
-    }
-
-    private func timerFired() {
-        timer = nil
+    /// The watchdog found this exchange's nearest bound passed.
+    func deadlinePassed() {
         if case .done = state { return }
-        guard let next = nextDeadline, next.deadline <= .now() else {
-            armTimer()  // activity moved the bound on: wait for the rest
-            return
-        }
+        guard let next = nextDeadline else { return }
         let what: String =
             switch next.cause {
             case .requestTimeout: "request timeout"
@@ -427,7 +418,7 @@ final class Exchange {
             break
         }
         state = .done
-        cancelTimer()
+        unwatch()
         pending.removeAll()
         if let upstream {
             self.upstream = nil

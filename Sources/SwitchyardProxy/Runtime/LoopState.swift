@@ -47,12 +47,15 @@ final class LoopState {
 /// a drain can tell each to finish.
 final class LoopSlot {
     var state: LoopState
+    /// The route timeouts of every exchange on this loop, whatever table routed it.
+    let watchdog: ExchangeWatchdog
     private var connections: [ObjectIdentifier: Channel] = [:]
     /// Set by a drain: connections accepted or set up from now on hear it too.
     private(set) var draining = false
 
     init(_ state: LoopState) {
         self.state = state
+        self.watchdog = ExchangeWatchdog(eventLoop: state.eventLoop)
     }
 
     /// A client connection was accepted on this loop (its pipeline set up). One accepted as
