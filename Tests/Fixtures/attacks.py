@@ -155,6 +155,31 @@ def read_frames(s, seconds):
     return frames, False
 
 
+def await_end_of_stream(s, stream, seconds=10):
+    """Reads (and drops) frames until the proxy ends `stream` (a frame on it with END_STREAM),
+    the connection closes, or `seconds` pass; returns whether the stream ended."""
+    buffer = b""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        s.settimeout(max(0.05, deadline - time.monotonic()))
+        try:
+            data = s.recv(65536)
+        except (socket.timeout, OSError):
+            return False
+        if not data:
+            return False
+        buffer += data
+        while len(buffer) >= 9:
+            length = struct.unpack(">I", b"\0" + buffer[:3])[0]
+            if len(buffer) < 9 + length:
+                break
+            flags, frame_stream = buffer[4], struct.unpack(">I", buffer[5:9])[0] & 0x7FFFFFFF
+            buffer = buffer[9 + length:]
+            if frame_stream == stream and flags & END_STREAM:
+                return True
+    return False
+
+
 def goaway_code(frames):
     for kind, _, _, payload in frames:
         if kind == GOAWAY and len(payload) >= 8:
@@ -197,11 +222,12 @@ def h2_attack(port, host, kind):
         s.sendall(frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", 0x7FFFFFFF)) * 2)
     elif kind == "stream-id-reuse":
         s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 3, request_block(enc, host)))
-        time.sleep(0.2)
+        result["answered"] = await_end_of_stream(s, 3)
         s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, request_block(enc, host)))
     elif kind == "data-on-closed-stream":
         s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, request_block(enc, host)))
-        time.sleep(0.2)
+        # Once the response has ended, stream 1 is closed on both sides.
+        result["answered"] = await_end_of_stream(s, 1)
         s.sendall(frame(DATA, 0, 1, b"late") * 4)
     elif kind == "settings-flood":
         # Many SETTINGS, each owing an ACK, while never reading an ACK.

@@ -77,6 +77,19 @@ struct ConfigErrorTests {
         }
     }
 
+    @Test("YAML nested past the parser's depth is refused with a short message, whatever the line's length")
+    func deepNesting() {
+        let depth = 100_000
+        let yaml = "x: " + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "\n"
+        do {
+            _ = try ProxyConfig(yaml: yaml)
+            Issue.record("accepted")
+        } catch {
+            #expect(error.description.hasPrefix("not valid YAML"), "\(error.description.prefix(200))")
+            #expect(error.description.count < 600, "\(error.description.count) characters")
+        }
+    }
+
     @Test("a config past maximumFileSize is refused")
     func oversizedFile() {
         let yaml = "# " + String(repeating: "x", count: ProxyConfig.maximumFileSize) + "\n"

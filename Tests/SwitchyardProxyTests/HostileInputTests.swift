@@ -172,6 +172,7 @@ final class HostileInputTests {
         #expect(report["goaway"] as? Int != nil, "\(report)")
         #expect(report["goaway"] as? Int != 0, "\(report)")
         #expect(report["closed"] as? Bool == true, "\(report)")
+        if let answered = report["answered"] as? Bool { #expect(answered, "the request before the violation was answered: \(report)") }
         try expectServing()
         #expect((proxy.peakResidentKiB ?? 0) < 300 * 1024, "peak RSS \(proxy.peakResidentKiB ?? 0) KiB")
     }

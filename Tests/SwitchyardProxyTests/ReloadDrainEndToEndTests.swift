@@ -146,8 +146,11 @@ struct ReloadDrainEndToEndTests {
         let load = try BackgroundProcess(
             "/usr/bin/env", ["python3", "-u", "\(BuildProducts.repositoryRoot)/Tests/Fixtures/attacks.py", "load", String(port), host, "6", "32"])
         defer { load.stop() }
-        _ = try upstreams.waitForLine(containing: "request web-a GET /", timeout: 30)
-        Thread.sleep(forTimeInterval: 1)  // let the load reach its stride
+        // Every connection busy (two requests each reached the upstream) before the drain starts.
+        let deadline = Date().addingTimeInterval(30)
+        while upstreams.text.components(separatedBy: "request web-a GET /").count - 1 < 64, Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
         proxy.send(SIGTERM)
         #expect(proxy.waitForExit(timeout: 30))
         let line = try load.waitForLine(containing: "\"ok\"", timeout: 60)

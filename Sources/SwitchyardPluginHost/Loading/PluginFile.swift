@@ -16,10 +16,10 @@ public enum PluginFile {
             throw PluginError(file: name, .outsidePluginDirectory(directory))
         }
         let path = "\(directory)/\(name)"
-        guard let resolvedDirectory = realpath(directory),
-            let resolved = realpath(path)
-        else { return path }  // the loader reports what is missing
-        guard resolved.hasPrefix(resolvedDirectory.hasSuffix("/") ? resolvedDirectory : resolvedDirectory + "/") else {
+        guard let resolvedDirectory = resolved(directory), let resolvedPath = resolved(path) else {
+            return path  // the loader reports what is missing
+        }
+        guard resolvedPath.hasPrefix(resolvedDirectory.hasSuffix("/") ? resolvedDirectory : resolvedDirectory + "/") else {
             throw PluginError(file: name, .outsidePluginDirectory(directory))
         }
         return path
@@ -51,13 +51,10 @@ public enum PluginFile {
         }
     }
 
-    private static func realpath(_ path: String) -> String? {
-        #if canImport(Glibc)
-        guard let resolved = Glibc.realpath(path, nil) else { return nil }
-        #else
-        guard let resolved = Darwin.realpath(path, nil) else { return nil }
-        #endif
-        defer { free(resolved) }
-        return String(cString: resolved)
+    /// `path` with every symbolic link, `.` and `..` resolved (`realpath(3)`), if it exists.
+    static func resolved(_ path: String) -> String? {
+        guard let pointer = realpath(path, nil) else { return nil }
+        defer { free(pointer) }
+        return String(cString: pointer)
     }
 }

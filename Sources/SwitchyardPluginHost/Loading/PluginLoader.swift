@@ -19,9 +19,7 @@ public enum PluginLoader {
     /// - Parameter logger: where the plugin's log lines and faults go.
     /// - Throws: ``PluginError`` naming the file and what is wrong.
     public static func load(_ path: String, logger: Logger) throws(PluginError) -> LoadedPlugin {
-        guard let resolved = realpath(path, nil) else { throw PluginError(file: path, .notFound) }
-        let file = String(cString: resolved)
-        free(resolved)
+        guard let file = PluginFile.resolved(path) else { throw PluginError(file: path, .notFound) }
         try PluginFile.checkPermissions(file)
         // Loading is rare and startup-only: hold the lock across it so two threads loading the
         // same file cannot both run its entry function.

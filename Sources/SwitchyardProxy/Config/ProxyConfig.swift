@@ -125,15 +125,16 @@ extension ProxyConfig {
         } catch let error as ConfigError {
             throw error
         } catch {
-            throw ConfigError(path: "", "not valid YAML: \(error)")
+            // The parser quotes the offending line, which a hostile file can make megabytes long.
+            let reason = String(describing: error)
+            throw ConfigError(path: "", "not valid YAML: \(reason.count > 500 ? reason.prefix(500) + "…" : reason)")
         }
         var budget = Self.maximumNodes
         guard Self.fits(root, within: &budget) else {
             throw ConfigError(path: "", "the config has more than \(Self.maximumNodes) YAML nodes once its aliases are expanded")
         }
-        let top = try ConfigNode(node: root, path: "").mapping(allowed: [
-                "admin", "listen", "plugins", "resolvers", "services", "backends", "limits", "timeouts",
-            ])
+        let top = try ConfigNode(node: root, path: "").mapping(
+            allowed: ["admin", "listen", "plugins", "resolvers", "services", "backends", "limits", "timeouts"])
         admin = try top["admin"]?.authority(allowsPortZero: true) ?? Authority(host: "127.0.0.1", port: 4191)
         listen = try top["listen"]?.authority(allowsPortZero: true) ?? Authority(host: "127.0.0.1", port: 4140)
         plugins = try top["plugins"]?.strings() ?? Self.defaultPlugins

@@ -7,8 +7,8 @@ final class UpstreamConnection {
     let handler: UpstreamHandler
     /// Whether it may carry another request after this one (HTTP/1.1 keep-alive).
     let isPooled: Bool
-    /// When it went back to its pool.
-    var idleSince = NIODeadline.now()
+    /// When it went back to its pool (set by the pool; HTTP/2 streams never idle).
+    var idleSince = NIODeadline.uptimeNanoseconds(0)
 
     init(channel: Channel, handler: UpstreamHandler, isPooled: Bool) {
         self.channel = channel

@@ -76,7 +76,7 @@ struct ClientTimeoutStateMachine {
     private mutating func enter(_ phase: Phase, now: NIODeadline) -> Action {
         self.phase = phase
         since = now
-        // Waiting for client bytes arms at the end of a read batch (``readComplete(now:)``).
+        // Waiting for client bytes arms at the end of a read batch (``readComplete()``).
         guard phase == .idle, let limit else { return .none }
         return arm(now + limit)
     }

@@ -176,13 +176,13 @@ final class ProxyServerHandler: ChannelDuplexHandler {
             valid = request
         case .failure(let refusal):
             closeAfterResponse = true
-            respond(with: refusal, isGRPC: received.headers.first(name: "content-type")?.hasPrefix("application/grpc") ?? false)
+            respond(with: refusal, isGRPC: Self.asksForGRPC(received))
             discarding = true
             return
         }
         var head = valid.head
         guard let serviceIndex = service(for: head) else {
-            let isGRPC = head.headers.first(name: "content-type")?.hasPrefix("application/grpc") ?? false
+            let isGRPC = Self.asksForGRPC(head)
             respond(with: .notFound("no service for authority \(head.headers.first(name: "host") ?? "(none)")"), isGRPC: isGRPC)
             discarding = true
             return
@@ -230,6 +230,11 @@ final class ProxyServerHandler: ChannelDuplexHandler {
             self.exchange = exchange
             loop.backends[index].dispatch(exchange)
         }
+    }
+
+    /// Whether a request no service claims should be answered in gRPC form.
+    private static func asksForGRPC(_ head: HTTPRequestHead) -> Bool {
+        head.headers.first(name: "content-type")?.hasPrefix("application/grpc") ?? false
     }
 
     private func service(for head: HTTPRequestHead) -> Int? {

@@ -7,9 +7,9 @@ enum HopByHop {
         "proxy-authenticate", "proxy-authorization",
     ]
 
-    /// Names a `Connection` header may never remove: the message's framing and its authority.
+    /// Names a `Connection` header may never remove: the message's length and its authority.
     /// (`transfer-encoding` goes anyway, as hop-by-hop; the proxy frames every body itself.)
-    private static let protected: Set<String> = ["host", "content-length", "transfer-encoding"]
+    private static let protected: Set<String> = ["host", "content-length"]
 
     /// Removes hop-by-hop headers and those the `Connection` header names, except framing
     /// headers and `Host`. `te: trailers`, the one TE value HTTP/2 allows and gRPC needs, is kept.

@@ -61,7 +61,8 @@ public final class ProxyRuntime: Sendable {
             }
             state.activate(table)
             return ProxyRuntime(
-                admin: admin, server: server, connections: connections, state: state, table: table, metrics: metrics, pluginDirectory: pluginDirectory, logger: logger)
+                admin: admin, server: server, connections: connections, state: state, table: table, metrics: metrics,
+                pluginDirectory: pluginDirectory, logger: logger)
         } catch let error as ConfigError {
             await admin.stop()
             throw .config(error)
