@@ -127,9 +127,9 @@ def request_block(enc, host, path="/", extra=()):
     return enc.encode([(":method", "GET"), (":scheme", "http"), (":authority", host), (":path", path)] + list(extra))
 
 
-def read_frames(s, seconds):
-    """Reads frames for up to `seconds` or until the peer closes; returns (frames, closed)
-    with frames as (type, flags, stream, payload)."""
+def read_frames(s, seconds, until=None):
+    """Reads frames for up to `seconds`, until the peer closes, or until a frame satisfies
+    `until`; returns (frames, closed) with frames as (type, flags, stream, payload)."""
     frames = []
     buffer = b""
     deadline = time.monotonic() + seconds
@@ -152,32 +152,16 @@ def read_frames(s, seconds):
             stream = struct.unpack(">I", buffer[5:9])[0] & 0x7FFFFFFF
             frames.append((kind, flags, stream, buffer[9:9 + length]))
             buffer = buffer[9 + length:]
+            if until is not None and until(frames[-1]):
+                return frames, False
     return frames, False
 
 
 def await_end_of_stream(s, stream, seconds=10):
-    """Reads (and drops) frames until the proxy ends `stream` (a frame on it with END_STREAM),
-    the connection closes, or `seconds` pass; returns whether the stream ended."""
-    buffer = b""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        s.settimeout(max(0.05, deadline - time.monotonic()))
-        try:
-            data = s.recv(65536)
-        except (socket.timeout, OSError):
-            return False
-        if not data:
-            return False
-        buffer += data
-        while len(buffer) >= 9:
-            length = struct.unpack(">I", b"\0" + buffer[:3])[0]
-            if len(buffer) < 9 + length:
-                break
-            flags, frame_stream = buffer[4], struct.unpack(">I", buffer[5:9])[0] & 0x7FFFFFFF
-            buffer = buffer[9 + length:]
-            if frame_stream == stream and flags & END_STREAM:
-                return True
-    return False
+    """Reads frames until the proxy ends `stream` (a frame on it with END_STREAM); returns
+    whether it did within `seconds`."""
+    frames, _ = read_frames(s, seconds, until=lambda f: f[2] == stream and f[1] & END_STREAM)
+    return any(f[2] == stream and f[1] & END_STREAM for f in frames)
 
 
 def goaway_code(frames):
