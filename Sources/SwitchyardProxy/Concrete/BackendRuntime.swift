@@ -37,7 +37,7 @@ final class BackendRuntime {
 
     init(
         config: RoutingTable.Backend, balancer: BalancerInstance, shared: BackendShared, metrics: BalancerMetrics, upstreamIdle: TimeAmount,
-        eventLoop: EventLoop
+        connector: UpstreamConnector, eventLoop: EventLoop
     ) throws {
         self.gate = shared.gate
         self.metrics = metrics
@@ -48,7 +48,7 @@ final class BackendRuntime {
         let endpoints = try config.endpoints.enumerated().map { i, endpoint in
             try EndpointRuntime(
                 index: i, config: endpoint, loadModel: balancer.loadModel, proto: config.proto, health: shared.healths[i],
-                upstreamIdle: upstreamIdle, logger: shared.logger.entering(.endpoint(endpoint.address)), eventLoop: eventLoop)
+                upstreamIdle: upstreamIdle, connector: connector, logger: shared.logger.entering(.endpoint(endpoint.address)), eventLoop: eventLoop)
         }
         self.endpoints = endpoints
         balancer.update(config.endpoints.map { BalancerEndpoint(address: $0.address.description, weight: $0.weight) })
@@ -73,18 +73,18 @@ final class BackendRuntime {
 
     /// Sends `exchange` to an endpoint now, or queues it.
     func dispatch(_ exchange: Exchange) {
-        if queue.isEmpty, let endpoint = pick(for: exchange) {
-            endpoint.start(exchange)
+        if queue.isEmpty, let (endpoint, probe) = pick(for: exchange) {
+            endpoint.start(exchange, probe: probe)
             return
         }
         if inFailFast {
-            exchange.fail(.loadShed(describe("service unavailable: load shed while in fail-fast")))
+            exchange.fail(.loadShed(.inFailFast))
         } else if queue.count >= config.queueCapacity {
-            exchange.fail(.loadShed(describe("service unavailable: queue is full")))
+            exchange.fail(.loadShed(.queueFull))
         } else {
             queue.append(exchange)
             metrics.queueLength.increment()
-            exchange.state = .queued(self)
+            exchange.enqueued(at: self)
             if failfastTimer == nil {
                 failfastTimer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(config.failfastTimeout.nanoseconds)) {
                     self.enterFailFast()
@@ -93,23 +93,21 @@ final class BackendRuntime {
         }
     }
 
-    /// The balancer's choice for `exchange`, admitted by the endpoint's breaker. A refusal
-    /// (another loop took the probe) takes the endpoint out here too, and the balancer picks again.
-    private func pick(for exchange: Exchange) -> EndpointRuntime? {
+    /// The balancer's choice for `exchange`, admitted by the endpoint's breaker, and whether it
+    /// is the endpoint's probe. A refusal (another loop took the probe) takes the endpoint out
+    /// here too, and the balancer picks again.
+    private func pick(for exchange: Exchange) -> (EndpointRuntime, probe: Bool)? {
         var hash: UInt64?
         if let header = config.hashHeader, let value = exchange.requestHead.headers.first(name: header) {
             hash = StableHash.hash(value)
         }
         while balancer.readyCount > 0, let index = balancer.pick(hash: hash) {
             let endpoint = endpoints[index]
-            guard let health = endpoint.health else { return endpoint }
+            guard let health = endpoint.health else { return (endpoint, false) }
             switch health.admit() {
-            case .admitted: return endpoint
-            case .probe:
-                exchange.isProbe = true
-                return endpoint
-            case .refused:
-                balancer.setReady(index, false)
+            case .admitted: return (endpoint, false)
+            case .probe: return (endpoint, true)
+            case .refused: balancer.setReady(index, false)
             }
         }
         return nil
@@ -120,10 +118,10 @@ final class BackendRuntime {
         balancer.setReady(endpoint.index, ready)
         guard ready else { return }
         if gate.open() { logger.info("backend left fail-fast: an endpoint is ready") }
-        while let exchange = queue.first, let endpoint = pick(for: exchange) {
+        while let exchange = queue.first, let (endpoint, probe) = pick(for: exchange) {
             _ = queue.popFirst()
             metrics.queueLength.decrement()
-            endpoint.start(exchange)
+            endpoint.start(exchange, probe: probe)
         }
         if queue.isEmpty { cancelTimer() }
     }
@@ -148,7 +146,7 @@ final class BackendRuntime {
         }
         while let exchange = queue.popFirst() {
             metrics.queueLength.decrement()
-            exchange.fail(.failFast(describe("service in fail-fast")))
+            exchange.fail(.failFast)
         }
     }
 

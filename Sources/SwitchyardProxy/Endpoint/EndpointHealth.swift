@@ -18,8 +18,11 @@ final class EndpointHealth: Sendable {
     private let logger: Logger
     /// Its parameters.
     let policy: FailureAccrualPolicy
+    /// The clock penalties run on (injected: tests run it virtually).
+    private let clock: @Sendable () -> NIODeadline
 
-    init(policy: FailureAccrualPolicy, metrics: BreakerMetrics, logger: Logger) {
+    init(policy: FailureAccrualPolicy, metrics: BreakerMetrics, clock: @escaping @Sendable () -> NIODeadline, logger: Logger) {
+        self.clock = clock
         self.accrual = Mutex((FailureAccrual(policy: policy), Xoshiro256(seed: UInt64.random(in: .min ... .max))))
         self.metricsBox = Mutex(metrics)
         self.logger = logger
@@ -29,7 +32,7 @@ final class EndpointHealth: Sendable {
     private var metrics: BreakerMetrics { metricsBox.withLock { $0 } }
 
     /// Whether a balancer may pick the endpoint now (closed, or its penalty is over).
-    var isReady: Bool { accrual.withLock { $0.breaker.isReady(now: NIODeadline.now().uptimeNanoseconds) } }
+    var isReady: Bool { accrual.withLock { $0.breaker.isReady(now: clock().uptimeNanoseconds) } }
 
     /// Carries the breaker into a reloaded table that keeps the endpoint: its transitions
     /// count in `metrics` from now on, where an endpoint out of rotation shows as pending.
@@ -53,7 +56,7 @@ final class EndpointHealth: Sendable {
     /// Whether `endpoint`'s loop may send it a request now; the first request after a
     /// penalty is the probe, and every loop stops picking the endpoint until it answers.
     func admit() -> FailureAccrual.Admission {
-        let now = NIODeadline.now().uptimeNanoseconds
+        let now = clock().uptimeNanoseconds
         let admission = accrual.withLock { $0.breaker.admit(now: now) }
         if admission == .probe {
             metrics.didProbe()
@@ -64,7 +67,7 @@ final class EndpointHealth: Sendable {
 
     /// Records a request's outcome; trips or reopens the breaker when it should.
     func record(failure: Bool) {
-        let now = NIODeadline.now().uptimeNanoseconds
+        let now = clock().uptimeNanoseconds
         let (transition, wasClosed) = accrual.withLock { accrual in
             let wasClosed = if case .closed = accrual.breaker.state { true } else { false }
             return (accrual.breaker.record(failure: failure, now: now, random: &accrual.random), wasClosed)
@@ -86,14 +89,14 @@ final class EndpointHealth: Sendable {
 
     /// The probe's client went away before an outcome: let the next request probe.
     func releaseProbe() {
-        accrual.withLock { $0.breaker.releaseProbe(now: NIODeadline.now().uptimeNanoseconds) }
+        accrual.withLock { $0.breaker.releaseProbe(now: clock().uptimeNanoseconds) }
         broadcast(ready: true)
     }
 
     private func scheduleProbe(after penalty: UInt64) {
         guard let first = replicas.withLock({ $0.first?.runtime }) else { return }
         first.eventLoop.scheduleTask(in: .nanoseconds(Int64(clamping: penalty))) { [self] in
-            let ready = accrual.withLock { $0.breaker.isReady(now: NIODeadline.now().uptimeNanoseconds) }
+            let ready = accrual.withLock { $0.breaker.isReady(now: clock().uptimeNanoseconds) }
             if ready { broadcast(ready: true) }
         }
     }

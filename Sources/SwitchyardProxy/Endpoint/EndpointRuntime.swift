@@ -1,8 +1,6 @@
 import Logging
 import NIOCore
 import NIOHTTP1
-import NIOHTTP2
-import NIOPosix
 import SwitchyardCore
 import SwitchyardPluginHost
 
@@ -34,11 +32,14 @@ final class EndpointRuntime {
     private var drainingHTTP2: [HTTP2Upstream] = []
     /// Set when a reload replaced its table: nothing is pooled any more.
     private var retired = false
+    /// Opens its upstream connections.
+    let connector: UpstreamConnector
 
     init(
         index: Int, config: RoutingTable.Endpoint, loadModel: LoadModel, proto: ServiceProtocol, health: EndpointHealth?,
-        upstreamIdle: TimeAmount, logger: Logger, eventLoop: EventLoop
+        upstreamIdle: TimeAmount, connector: UpstreamConnector, logger: Logger, eventLoop: EventLoop
     ) throws {
+        self.connector = connector
         self.upstreamIdle = upstreamIdle
         self.logger = logger
         self.index = index
@@ -47,14 +48,15 @@ final class EndpointRuntime {
         self.health = health
         self.eventLoop = eventLoop
         self.socketAddress = try SocketAddress.makeAddressResolvingHost(config.address.host, port: Int(config.address.port))
-        self.ewma = PeakEwma(defaultRtt: loadModel.defaultRtt, decay: loadModel.decay, now: NIODeadline.now().uptimeNanoseconds)
+        self.ewma = PeakEwma(defaultRtt: loadModel.defaultRtt, decay: loadModel.decay, now: eventLoop.now.uptimeNanoseconds)
     }
 
-    /// Takes a request: counts it in flight, then leases it an upstream channel.
-    func start(_ exchange: Exchange) {
+    /// Takes a request (`probe` when it is this endpoint's failure-accrual probe): counts it in
+    /// flight, then leases it an upstream channel.
+    func start(_ exchange: Exchange, probe: Bool) {
         inFlight += 1
         backend?.publishLoad(self)
-        exchange.state = .connecting(self)
+        exchange.started(on: self, probe: probe)
         if proto == .http1 {
             if let connection = idle.popLast() {
                 exchange.attach(connection)
@@ -105,7 +107,7 @@ final class EndpointRuntime {
             connection.channel.close(promise: nil)
             return
         }
-        connection.idleSince = .now()
+        connection.idleSince = eventLoop.now
         idle.append(connection)
         armIdleSweep()
     }
@@ -120,7 +122,7 @@ final class EndpointRuntime {
     /// Closes the pooled connections that waited `upstreamIdle`, then waits for the next oldest.
     private func closeIdleConnections() {
         idleSweep = nil
-        let cutoff = NIODeadline.now() - upstreamIdle
+        let cutoff = eventLoop.now - upstreamIdle
         while let oldest = idle.first, oldest.idleSince <= cutoff {
             idle.removeFirst()
             oldest.channel.close(promise: nil)
@@ -133,17 +135,7 @@ final class EndpointRuntime {
     }
 
     private func connectHTTP1(for exchange: Exchange) {
-        let eventLoop = exchange.eventLoop
-        ClientBootstrap(group: eventLoop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connectTimeout(BuiltInLimits.connectTimeout)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
-                }
-            }
-            .connect(to: socketAddress)
+        connector.connectHTTP1(socketAddress, eventLoop)
             .assumeIsolated()
             .whenComplete { result in
                 do {
@@ -153,9 +145,14 @@ final class EndpointRuntime {
                     exchange.attach(UpstreamConnection(channel: channel, handler: handler, isPooled: true))
                 } catch {
                     if case .success(let channel) = result { channel.close(promise: nil) }
-                    exchange.connectFailed(error)
+                    self.connectFailed(exchange, error)
                 }
             }
+    }
+
+    /// `exchange`'s upstream channel could not be opened.
+    func connectFailed(_ exchange: Exchange, _ error: Error) {
+        exchange.fail(.connect(address: config.address.description, reason: Exchange.reason(error)))
     }
 
     /// `upstream`'s connection went away (or will take no new stream): the next request
@@ -171,114 +168,5 @@ final class EndpointRuntime {
         guard http2 === upstream else { return }
         http2 = nil
         drainingHTTP2.append(upstream)
-    }
-}
-
-/// One HTTP/2 connection to an endpoint, on one event loop: every request is a stream.
-final class HTTP2Upstream {
-    /// Weak: a connect under way may outlive a retired endpoint.
-    private weak var endpoint: EndpointRuntime?
-    private let address: SocketAddress
-    private var multiplexer: NIOHTTP2Handler.StreamMultiplexer?
-    private var channel: Channel?
-    private var waiting: [Exchange] = []
-    private var connecting = false
-    /// Streams open on the connection, and whether its upstream said GOAWAY: a connection
-    /// that said GOAWAY closes once its last stream does.
-    private var openStreams = 0
-    private var wentAway = false
-
-    init(endpoint: EndpointRuntime) {
-        self.endpoint = endpoint
-        self.address = endpoint.socketAddress
-    }
-
-    func openStream(for exchange: Exchange) {
-        guard let multiplexer else {
-            waiting.append(exchange)
-            if !connecting { connect(on: exchange.eventLoop) }
-            return
-        }
-        let promise = exchange.eventLoop.makePromise(of: Channel.self)
-        multiplexer.createStreamChannel(promise: promise) { stream in
-            stream.eventLoop.makeCompletedFuture {
-                try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: .http))
-                try stream.pipeline.syncOperations.addHandler(UpstreamHandler())
-            }
-        }
-        promise.futureResult.assumeIsolated().whenComplete { result in
-            do {
-                let stream = try result.get()
-                let handler = try stream.pipeline.syncOperations.handler(type: UpstreamHandler.self)
-                self.openStreams += 1
-                stream.closeFuture.assumeIsolated().whenComplete { [weak self] _ in self?.streamClosed() }
-                exchange.attach(UpstreamConnection(channel: stream, handler: handler, isPooled: false))
-            } catch {
-                exchange.connectFailed(error)
-            }
-        }
-    }
-
-    /// Closes the connection (its table was replaced and no stream is left).
-    func close() {
-        channel?.close(promise: nil)
-    }
-
-    /// The upstream sent GOAWAY on `channel`: no new stream goes on it (streams open on it
-    /// finish there, then it closes), and the endpoint's next request opens a new connection.
-    private func peerSaidGoAway(_ channel: Channel) {
-        guard self.channel === channel, !wentAway else { return }
-        wentAway = true
-        multiplexer = nil
-        endpoint?.http2WentAway(self)
-        if openStreams == 0 { channel.close(promise: nil) }
-    }
-
-    private func streamClosed() {
-        openStreams -= 1
-        if wentAway, openStreams == 0 { channel?.close(promise: nil) }
-    }
-
-    /// `channel` closed.
-    private func closed(_ channel: Channel) {
-        guard self.channel === channel else { return }
-        self.channel = nil
-        multiplexer = nil
-        endpoint?.http2Closed(self)
-    }
-
-    private func connect(on eventLoop: EventLoop) {
-        connecting = true
-        ClientBootstrap(group: eventLoop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connectTimeout(BuiltInLimits.connectTimeout)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(GoAwayCloser(isClient: true))
-                    _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
-                        mode: .client, connectionConfiguration: BuiltInLimits.http2Connection, streamConfiguration: .init()
-                    ) { stream in stream.close() }  // the upstream may not open streams
-                }
-            }
-            .connect(to: address)
-            .assumeIsolated()
-            .whenComplete { result in
-                self.connecting = false
-                let waiting = self.waiting
-                self.waiting = []
-                do {
-                    let channel = try result.get()
-                    let pipeline = channel.pipeline.syncOperations
-                    self.multiplexer = try pipeline.handler(type: NIOHTTP2Handler.self).syncMultiplexer()
-                    self.channel = channel
-                    try pipeline.addHandler(UpstreamGoAwayWatcher { [weak self] in self?.peerSaidGoAway(channel) })
-                    channel.closeFuture.assumeIsolated().whenComplete { [weak self] _ in self?.closed(channel) }
-                    for exchange in waiting { self.openStream(for: exchange) }
-                } catch {
-                    if case .success(let channel) = result { channel.close(promise: nil) }
-                    self.endpoint?.http2Closed(self)
-                    for exchange in waiting { exchange.connectFailed(error) }
-                }
-            }
     }
 }

@@ -1,10 +1,9 @@
 import NIOCore
-import NIOHTTP1
-import NIOHTTP2
 
 /// The first handler of every accepted connection: reads until it can tell HTTP/2 with prior
 /// knowledge (the client preface `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`) from HTTP/1.x, builds
-/// the matching pipeline behind itself, replays the bytes it read, and steps aside.
+/// the matching pipeline behind itself (``ClientPipeline``), replays the bytes it read, and
+/// steps aside.
 final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -64,37 +63,11 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
 
     private func switchTo(http2: Bool, context: ChannelHandlerContext, replay: ByteBuffer) {
         buffered = nil
-        let slot = NIOLoopBound(self.slot, eventLoop: context.eventLoop)
         do {
-            let pipeline = context.pipeline.syncOperations
             if http2 {
-                let timeouts = slot.value.state.table.config.timeouts
-                // Idle connections close with a graceful GOAWAY; a drain's ChannelShouldQuiesceEvent
-                // starts the same double GOAWAY (RFC 9113 §6.8).
-                let manager = NIOHTTP2ServerConnectionManagementHandler(
-                    eventLoop: context.eventLoop,
-                    configuration: .init(maxIdleTime: TimeAmount(timeouts.keepAlive), maxAge: nil, maxGraceTime: nil, keepalive: nil))
-                let handler = NIOHTTP2Handler(
-                    mode: .server, eventLoop: context.eventLoop, connectionConfiguration: BuiltInLimits.http2Connection, streamConfiguration: .init(),
-                    streamDelegate: manager.http2StreamDelegate
-                ) { stream in
-                    stream.eventLoop.makeCompletedFuture {
-                        try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                        try stream.pipeline.syncOperations.addHandler(ProxyServerHandler(slot: slot.value, timeouts: nil))
-                    }
-                }
-                try pipeline.addHandler(GoAwayCloser(isClient: false, ackTimeout: TimeAmount(timeouts.keepAlive)))
-                try pipeline.addHandler(handler)
-                try pipeline.addHandler(manager)
-                // The manager starts its idle timer on channelActive, which has passed already.
-                manager.channelActive(context: try pipeline.context(handler: manager))
+                try ClientPipeline.configureHTTP2(context.pipeline.syncOperations, slot: slot, eventLoop: context.eventLoop)
             } else {
-                // Pipelining is ordered by ProxyServerHandler itself: NIO's assistant stops reading
-                // during every response, which costs two epoll_ctl calls per request.
-                let timeouts = ClientTimeoutHandler(timeouts: slot.value.state.table.config.timeouts)
-                try pipeline.addHandler(timeouts)
-                try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
-                try pipeline.addHandler(ProxyServerHandler(slot: slot.value, timeouts: timeouts))
+                try ClientPipeline.configureHTTP1(context.pipeline.syncOperations, slot: slot)
             }
         } catch {
             context.close(promise: nil)
@@ -103,7 +76,7 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelRead(wrapInboundOut(replay))
         // A drain that began while this connection had not named its protocol reaches the
         // handlers that now serve it.
-        if slot.value.draining { context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
+        if slot.draining { context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 }

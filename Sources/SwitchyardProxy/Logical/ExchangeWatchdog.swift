@@ -54,18 +54,18 @@ final class ExchangeWatchdog {
     private func fire() {
         timer = nil
         armedFor = nil
-        let now = NIODeadline.now()
+        let now = eventLoop.now
         var due: [Exchange] = []
         var next: NIODeadline?
         for case let exchange? in watched {
-            guard let deadline = exchange.nextDeadline?.deadline else { continue }
+            guard let deadline = exchange.nextDeadline else { continue }
             if deadline <= now {
                 due.append(exchange)
             } else if next.map({ deadline < $0 }) ?? true {
                 next = deadline
             }
         }
-        for exchange in due { exchange.deadlinePassed() }
+        for exchange in due { exchange.timePassed(now: now) }
         if let next { arm(next) }
     }
 }

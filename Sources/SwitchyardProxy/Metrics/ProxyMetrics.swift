@@ -10,8 +10,8 @@ public final class ProxyMetrics: Sendable {
     let routeBackends: [[[[RouteBackendMetrics]]]]
     /// Balancer series by backend index.
     let balancers: [BalancerMetrics]
-    /// Breaker series by backend and endpoint index (backends with failure accrual only).
-    let breakers: [[BreakerMetrics]?]
+    /// Breaker series by backend and endpoint index (empty for a backend without failure accrual).
+    let breakers: [[BreakerMetrics]]
     private let exporter: MetricsExporter
 
     /// Registers every series of `table` on `exporter`.
@@ -40,11 +40,11 @@ public final class ProxyMetrics: Sendable {
         }
         self.balancers = balancers
         breakers = table.backends.enumerated().map { index, backend in
-            backend.failureAccrual.map { _ in
-                backend.endpoints.map { endpoint in
+            backend.failureAccrual == nil
+                ? []
+                : backend.endpoints.map { endpoint in
                     BreakerMetrics(registry: registry, backend: backend.backend, endpoint: endpoint.address, balancer: balancers[index])
                 }
-            }
         }
         exporter.track(table.registry.plugins)
     }
@@ -63,8 +63,8 @@ public final class ProxyMetrics: Sendable {
                 counters += [routeBackend.requests] + routeBackend.statusCounters
             }
         }
-        let nextCounters = Set(next.breakers.compactMap { $0 }.joined().flatMap(\.counters).map(ObjectIdentifier.init))
-        counters += breakers.compactMap { $0 }.joined().flatMap(\.counters).filter { !nextCounters.contains(ObjectIdentifier($0)) }
+        let nextCounters = Set(next.breakers.joined().flatMap(\.counters).map(ObjectIdentifier.init))
+        counters += breakers.joined().flatMap(\.counters).filter { !nextCounters.contains(ObjectIdentifier($0)) }
         let nextGauges = Set(next.balancers.flatMap(\.gauges).map(ObjectIdentifier.init))
         exporter.unregister(counters: counters, gauges: balancers.flatMap(\.gauges).filter { !nextGauges.contains(ObjectIdentifier($0)) })
     }

@@ -4,7 +4,7 @@ import Synchronization
 
 /// The series of one route backend (parent × route × backend): its request counter, made when
 /// the config loads, and its response-status counters, made the first time each status and
-/// error is seen (an event loop keeps the handles it has seen, see ``ResponseStatusCounters``).
+/// error is seen (each loop's ``RouteBackendTarget`` keeps the handles it has seen).
 final class RouteBackendMetrics: Sendable {
     /// Requests dispatched to the route backend.
     let requests: Counter
@@ -66,29 +66,4 @@ enum ResponseError: String, Sendable {
     case idleTimeout = "IDLE_TIMEOUT"
     /// The client stopped sending its body for `timeouts.requestBodyIdle` (408).
     case requestBodyTimeout = "REQUEST_BODY_TIMEOUT"
-}
-
-/// One event loop's response-status handles: looked up without a lock, made (under the
-/// registry's lock) only the first time a loop sees a route backend answer a status.
-struct ResponseStatusCounters {
-    private struct Key: Hashable {
-        let routeBackend: ObjectIdentifier
-        let status: Int
-        let error: ResponseError
-    }
-
-    private var counters: [Key: Counter] = [:]
-
-    /// Counts one response of `routeBackend`; `status` is the HTTP or gRPC status, or -1 when
-    /// there was none.
-    mutating func record(_ routeBackend: RouteBackendMetrics, status: Int, error: ResponseError) {
-        let key = Key(routeBackend: ObjectIdentifier(routeBackend), status: status, error: error)
-        if let counter = counters[key] {
-            counter.increment()
-            return
-        }
-        let counter = routeBackend.statusCounter(status: status < 0 ? "" : String(status), error: error.rawValue)
-        counters[key] = counter
-        counter.increment()
-    }
 }

@@ -10,16 +10,17 @@ final class LoopState {
     let eventLoop: EventLoop
     let table: RoutingTable
     let backends: [BackendRuntime]
-    var random: Xoshiro256
-    /// The table's series; the request path only increments them.
-    let metrics: ProxyMetrics
-    /// This loop's response-status handles.
-    var responseStatuses = ResponseStatusCounters()
+    /// Routes requests to `backends`.
+    let router: RequestRouter
 
-    init(eventLoop: EventLoop, loopIndex: Int, table: RoutingTable, metrics: ProxyMetrics, shared: [BackendShared], seed: UInt64) throws {
+    /// Builds `generation`'s state for one loop (on that loop): a balancer instance, queue and
+    /// endpoint runtimes for every backend, and the router sending to them.
+    init(eventLoop: EventLoop, loopIndex: Int, generation: TableGeneration, seed: UInt64, connector: UpstreamConnector) throws {
+        let table = generation.table
+        let metrics = generation.metrics
+        let shared = generation.shared
         self.eventLoop = eventLoop
         self.table = table
-        self.metrics = metrics
         var random = Xoshiro256(seed: seed)
         var backends: [BackendRuntime] = []
         for (index, backend) in table.backends.enumerated() {
@@ -27,10 +28,10 @@ final class LoopState {
             backends.append(
                 try BackendRuntime(
                     config: backend, balancer: balancer, shared: shared[index], metrics: metrics.balancers[index],
-                    upstreamIdle: TimeAmount(table.config.timeouts.upstreamIdle), eventLoop: eventLoop))
+                    upstreamIdle: TimeAmount(table.config.timeouts.upstreamIdle), connector: connector, eventLoop: eventLoop))
         }
         self.backends = backends
-        self.random = random
+        self.router = RequestRouter(table: table, backends: backends, metrics: metrics, random: random)
     }
 
     /// A reload replaced this state: requests already here finish, idle upstream connections
@@ -76,47 +77,5 @@ final class LoopSlot {
         for channel in connections.values {
             channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         }
-    }
-}
-
-/// What one backend's runtimes on every loop share: the fail-fast gate, its logger (inside
-/// the backend's `service{..}` span) and, with failure accrual, each endpoint's breaker.
-struct BackendShared: Sendable {
-    let backend: RoutingTable.Backend
-    let gate = BackendGate()
-    let healths: [EndpointHealth?]
-    let logger: Logger
-    /// Breakers kept from the table a reload replaces, and the series they move to once the
-    /// new table is served (``carryBreakers()``).
-    private let carried: [(EndpointHealth, BreakerMetrics)]
-
-    /// Makes what `backend`'s runtimes share. A breaker of `previous` (the same backend in the
-    /// table a reload replaces) is kept, with its state, for an endpoint the reload keeps with
-    /// the same failure accrual.
-    init(_ backend: RoutingTable.Backend, breakers: [BreakerMetrics]?, previous: BackendShared?, logger: Logger) {
-        self.backend = backend
-        let logger = logger.entering(.service(backend.backend.meta))
-        self.logger = logger.targeting("switchyard::backend")
-        let breakerLogger = logger.targeting("switchyard::breaker")
-        var kept: [Authority: EndpointHealth] = [:]
-        if let previous, previous.backend.backend == backend.backend {
-            for (endpoint, health) in zip(previous.backend.endpoints, previous.healths) { kept[endpoint.address] = health }
-        }
-        var carried: [(EndpointHealth, BreakerMetrics)] = []
-        healths = backend.endpoints.enumerated().map { index, endpoint in
-            backend.failureAccrual.map { policy in
-                if let health = kept[endpoint.address], health.policy == policy {
-                    carried.append((health, breakers![index]))
-                    return health
-                }
-                return EndpointHealth(policy: policy, metrics: breakers![index], logger: breakerLogger.entering(.endpoint(endpoint.address)))
-            }
-        }
-        self.carried = carried
-    }
-
-    /// The new table is served: kept breakers count in its series from now on.
-    func carryBreakers() {
-        for (health, metrics) in carried { health.carry(into: metrics) }
     }
 }

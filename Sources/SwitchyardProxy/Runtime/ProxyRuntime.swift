@@ -1,6 +1,5 @@
 import Logging
 import SwitchyardCore
-import Synchronization
 
 /// A running Switchyard: the admin port, up first so `/live` answers while the config loads,
 /// and the proxy serving the resolved table. `/ready` turns 200 once the listener is bound.
@@ -12,8 +11,6 @@ public final class ProxyRuntime: Sendable {
     private let state: AdminState
     private let pluginDirectory: String
     private let logger: Logger
-    /// The table being served and its series.
-    private let current: Mutex<(table: RoutingTable, metrics: ProxyMetrics)>
 
     /// Where startup failed.
     public enum StartError: Error, CustomStringConvertible {
@@ -51,18 +48,17 @@ public final class ProxyRuntime: Sendable {
         }
         do {
             let table = try RoutingTable(config: config, pluginDirectory: pluginDirectory, logger: logger)
-            let metrics = ProxyMetrics(table: table, exporter: state.exporter)
+            let generation = TableGeneration(table: table, exporter: state.exporter, previous: nil, environment: .live, logger: logger)
             let server: ProxyServer
             let connections = ConnectionLimiter(limit: config.limits.connections, exporter: state.exporter)
             do {
-                server = try await ProxyServer.start(table: table, metrics: metrics, connections: connections, threads: threads, logger: logger)
+                server = try await ProxyServer.start(generation: generation, connections: connections, threads: threads, logger: logger)
             } catch {
                 throw StartError.listen(config.listen, error)
             }
             state.activate(table)
             return ProxyRuntime(
-                admin: admin, server: server, connections: connections, state: state, table: table, metrics: metrics,
-                pluginDirectory: pluginDirectory, logger: logger)
+                admin: admin, server: server, connections: connections, state: state, pluginDirectory: pluginDirectory, logger: logger)
         } catch let error as ConfigError {
             await admin.stop()
             throw .config(error)
@@ -76,14 +72,12 @@ public final class ProxyRuntime: Sendable {
     }
 
     private init(
-        admin: AdminServer, server: ProxyServer, connections: ConnectionLimiter, state: AdminState, table: RoutingTable,
-        metrics: ProxyMetrics, pluginDirectory: String, logger: Logger
+        admin: AdminServer, server: ProxyServer, connections: ConnectionLimiter, state: AdminState, pluginDirectory: String, logger: Logger
     ) {
         self.admin = admin
         self.server = server
         self.connections = connections
         self.state = state
-        self.current = Mutex((table, metrics))
         self.pluginDirectory = pluginDirectory
         self.logger = logger
     }
@@ -93,22 +87,19 @@ public final class ProxyRuntime: Sendable {
     /// config is refused with its error and the running one stays. The listen and admin
     /// addresses are fixed at startup. Reloads must not overlap.
     public func reload(_ config: ProxyConfig) async throws(ConfigError) {
-        let running = current.withLock { $0 }
+        let running = server.served
         for (path, old, new) in [("listen", running.table.config.listen, config.listen), ("admin", running.table.config.admin, config.admin)]
         where old != new {
             throw ConfigError(path: path, "cannot change from \(old) to \(new) on a reload; restart to change it")
         }
         let table = try RoutingTable(config: config, pluginDirectory: pluginDirectory, logger: logger)
-        let metrics = ProxyMetrics(table: table, exporter: state.exporter)
         do {
-            try await server.install(table: table, metrics: metrics)
+            try await server.install(
+                TableGeneration(table: table, exporter: state.exporter, previous: running, environment: running.environment, logger: logger))
         } catch {
-            metrics.retire(replacedBy: running.metrics)
             throw ConfigError(path: "", "cannot serve the new config: \(error)")
         }
-        running.metrics.retire(replacedBy: metrics)
         connections.setLimit(config.limits.connections)
-        current.withLock { $0 = (table, metrics) }
         state.activate(table)
     }
 

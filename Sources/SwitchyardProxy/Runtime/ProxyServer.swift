@@ -5,17 +5,17 @@ import SwitchyardCore
 import Synchronization
 
 /// The running proxy: one listener for HTTP/1.1 and HTTP/2 (prior knowledge), and on each
-/// event loop a ``LoopSlot`` holding the ``LoopState`` (balancers, queues, pools) of the table
-/// it serves. A reload puts a new state in every slot; requests already routed finish on the
-/// old one.
+/// event loop a ``LoopSlot`` holding the ``LoopState`` (balancers, queues, pools, router) of
+/// the ``TableGeneration`` it serves. A reload installs a new generation; requests already
+/// routed finish on the old one.
 public final class ProxyServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let channel: Channel
     private let slots: [NIOLoopBound<LoopSlot>]
     /// The client-connection limit and count.
     private let connections: ConnectionLimiter
-    /// What the served table's backends share across loops.
-    private let shared: Mutex<[BackendShared]>
+    /// The generation being served.
+    private let generation: Mutex<TableGeneration>
     private let logger: Logger
 
     /// One event loop per core.
@@ -24,22 +24,22 @@ public final class ProxyServer: Sendable {
     /// The address it listens on (the real port when the config asked for port 0).
     public var localAddress: SocketAddress? { channel.localAddress }
 
-    /// Starts listening on `table.config.listen` with `threads` event loops, counting into
-    /// `metrics` (made from the same table) and admitting connections through `connections`.
-    static func start(
-        table: RoutingTable, metrics: ProxyMetrics, connections: ConnectionLimiter, threads: Int, logger: Logger
-    ) async throws -> ProxyServer {
+    /// The generation being served.
+    var served: TableGeneration { generation.withLock { $0 } }
+
+    /// Starts serving `generation` on its table's `listen` address with `threads` event
+    /// loops, admitting connections through `connections`.
+    static func start(generation: TableGeneration, connections: ConnectionLimiter, threads: Int, logger: Logger) async throws -> ProxyServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(threads, 1))
         do {
-            let shared = makeShared(table: table, metrics: metrics, previous: [], logger: logger)
-            let states = try await makeStates(table: table, metrics: metrics, shared: shared, group: group)
-            for balancer in metrics.balancers { balancer.publishAllReady() }
+            let states = try await generation.makeLoopStates(on: group)
+            generation.activate()
             var slots: [NIOLoopBound<LoopSlot>] = []
             for state in states {
                 slots.append(try await state.eventLoop.submit { NIOLoopBound(LoopSlot(state.value), eventLoop: state.eventLoop) }.get())
             }
             let loopSlots = slots
-            let listen = table.config.listen
+            let listen = generation.table.config.listen
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 1024)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -47,85 +47,47 @@ public final class ProxyServer: Sendable {
                 .childChannelOption(.maxMessagesPerRead, value: 16)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        guard connections.admit() else {
-                            channel.close(promise: nil)
-                            return
-                        }
                         guard let slot = loopSlots.first(where: { $0.eventLoop === channel.eventLoop })?.value else {
-                            connections.release()
                             throw ChannelError.inappropriateOperationForState
                         }
-                        channel.closeFuture.assumeIsolated().whenComplete { _ in
-                            connections.release()
-                            slot.untrack(channel)
-                        }
-                        try channel.pipeline.syncOperations.addHandler(ProtocolDetector(slot: slot))
-                        slot.track(channel)
+                        try ClientPipeline.accept(channel, slot: slot, connections: connections)
                     }
                 }
                 .bind(host: listen.host, port: Int(listen.port))
                 .get()
             logger.info("proxy listening on \(listen.host):\(channel.localAddress?.port ?? 0) with \(threads) event loops")
-            return ProxyServer(group: group, channel: channel, slots: slots, connections: connections, shared: shared, logger: logger)
+            return ProxyServer(group: group, channel: channel, slots: slots, connections: connections, generation: generation, logger: logger)
         } catch {
             try? await group.shutdownGracefully()
             throw error
         }
     }
 
-    /// What `table`'s backends share across loops; breakers of `previous` carry over.
-    private static func makeShared(table: RoutingTable, metrics: ProxyMetrics, previous: [BackendShared], logger: Logger) -> [BackendShared] {
-        let previousByAuthority = Dictionary(previous.map { ($0.backend.authority, $0) }, uniquingKeysWith: { a, _ in a })
-        return table.backends.enumerated().map { index, backend in
-            BackendShared(backend, breakers: metrics.breakers[index], previous: previousByAuthority[backend.authority], logger: logger)
-        }
-    }
-
-    /// Builds every loop's state for `table`, each on its own loop.
-    private static func makeStates(
-        table: RoutingTable, metrics: ProxyMetrics, shared: [BackendShared], group: MultiThreadedEventLoopGroup
-    ) async throws -> [NIOLoopBound<LoopState>] {
-        var states: [NIOLoopBound<LoopState>] = []
-        for (index, loop) in group.makeIterator().enumerated() {
-            let seed = UInt64.random(in: .min ... .max)
-            states.append(
-                try await loop.submit {
-                    NIOLoopBound(
-                        try LoopState(eventLoop: loop, loopIndex: index, table: table, metrics: metrics, shared: shared, seed: seed),
-                        eventLoop: loop)
-                }.get())
-        }
-        return states
-    }
-
     private init(
         group: MultiThreadedEventLoopGroup, channel: Channel, slots: [NIOLoopBound<LoopSlot>], connections: ConnectionLimiter,
-        shared: [BackendShared], logger: Logger
+        generation: TableGeneration, logger: Logger
     ) {
         self.group = group
         self.channel = channel
         self.slots = slots
         self.connections = connections
-        self.shared = Mutex(shared)
+        self.generation = Mutex(generation)
         self.logger = logger
     }
 
-    /// Serves `table` from now on: new requests route with it, requests already routed finish
-    /// where they are, the old table's idle upstream connections close, and the breakers of
-    /// endpoints both tables have carry over.
-    func install(table: RoutingTable, metrics: ProxyMetrics) async throws {
-        let shared = Self.makeShared(table: table, metrics: metrics, previous: self.shared.withLock { $0 }, logger: logger)
-        let states = try await Self.makeStates(table: table, metrics: metrics, shared: shared, group: group)
-        self.shared.withLock { $0 = shared }
-        for balancer in metrics.balancers { balancer.publishAllReady() }
-        for backend in shared { backend.carryBreakers() }
-        for (slot, state) in zip(slots, states) {
-            try await slot.eventLoop.submit {
-                let old = slot.value.state
-                slot.value.state = state.value
-                old.retire()
-            }.get()
+    /// Serves `next` from now on (``TableGeneration`` says how). When its loop states cannot
+    /// be built, the running generation stays and `next`'s series are dropped.
+    func install(_ next: TableGeneration) async throws {
+        let running = served
+        let states: [NIOLoopBound<LoopState>]
+        do {
+            states = try await next.makeLoopStates(on: group)
+        } catch {
+            next.abandon(keeping: running)
+            throw error
         }
+        try await next.serve(states, in: slots, replacing: running)
+        generation.withLock { $0 = next }
     }
 
     /// Calls `callback` once the listener closes.

@@ -1,0 +1,45 @@
+import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+import NIOPosix
+
+/// How endpoints open upstream connections, with their pipelines: over TCP (``tcp``), or in
+/// tests over channels the test makes (so the data path runs in-process on an embedded loop).
+struct UpstreamConnector: Sendable {
+    /// Opens an HTTP/1.1 connection whose pipeline ends in an ``UpstreamHandler``.
+    let connectHTTP1: @Sendable (SocketAddress, EventLoop) -> EventLoopFuture<Channel>
+    /// Opens an HTTP/2 connection whose pipeline ends in an `NIOHTTP2Handler` (streams are
+    /// opened through its multiplexer).
+    let connectHTTP2: @Sendable (SocketAddress, EventLoop) -> EventLoopFuture<Channel>
+
+    /// TCP with `TCP_NODELAY`, each connect bounded by ``BuiltInLimits/connectTimeout``.
+    static let tcp = UpstreamConnector(
+        connectHTTP1: { address, eventLoop in
+            bootstrap(eventLoop)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
+                    }
+                }
+                .connect(to: address)
+        },
+        connectHTTP2: { address, eventLoop in
+            bootstrap(eventLoop)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(GoAwayCloser(isClient: true))
+                        _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
+                            mode: .client, connectionConfiguration: BuiltInLimits.http2Connection, streamConfiguration: .init()
+                        ) { stream in stream.close() }  // the upstream may not open streams
+                    }
+                }
+                .connect(to: address)
+        })
+
+    private static func bootstrap(_ eventLoop: EventLoop) -> ClientBootstrap {
+        ClientBootstrap(group: eventLoop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(BuiltInLimits.connectTimeout)
+    }
+}

@@ -1,0 +1,19 @@
+import NIOHTTP1
+
+/// gRPC's trailers-only response: a single HEADERS frame holding the status, which the
+/// HTTP/2-to-HTTP/1 codec delivers as a response head. Downstream the status belongs in the
+/// trailers.
+enum GRPCTrailersOnly {
+    /// The gRPC status fields a response head carries, taken out of it; nil when it carries
+    /// none (an ordinary response head).
+    static func split(_ head: inout HTTPResponseHead) -> HTTPHeaders? {
+        guard head.headers.contains(name: "grpc-status") else { return nil }
+        var trailers = HTTPHeaders()
+        for name in ["grpc-status", "grpc-message", "grpc-status-details-bin"] {
+            for value in head.headers[name] { trailers.add(name: name, value: value) }
+            head.headers.remove(name: name)
+        }
+        head.headers.remove(name: "content-length")
+        return trailers
+    }
+}

@@ -1,0 +1,62 @@
+import Prometheus
+import SwitchyardCore
+
+/// One route backend (parent × route × backend) as one event loop sends to it: where its
+/// requests go, its weight in its rule's distribution, and its series with this loop's handles
+/// of them. Built once per table and loop (linkerd's `Param` idea: the target carries what the
+/// request path needs), so routing indexes nothing.
+final class RouteBackendTarget {
+    /// Where its requests go.
+    enum Destination {
+        /// A backend's queue and endpoints.
+        case backend(BackendRuntime)
+        /// Nowhere: a `fail` backend answers 502 with this message.
+        case fail(message: String)
+    }
+
+    /// Its metadata (the `backend_*` labels).
+    let ref: BackendRef
+    /// Its weight in its rule's distribution.
+    let weight: Int
+    let destination: Destination
+    private let metrics: RouteBackendMetrics
+    /// The response-status counters this loop has seen, made the first time each is (under the
+    /// registry's lock), then incremented without one.
+    private var statuses: [StatusKey: Counter] = [:]
+
+    private struct StatusKey: Hashable {
+        let status: Int
+        let error: ResponseError
+    }
+
+    init(ref: BackendRef, weight: Int, destination: Destination, metrics: RouteBackendMetrics) {
+        self.ref = ref
+        self.weight = weight
+        self.destination = destination
+        self.metrics = metrics
+    }
+
+    /// Whether a distribution may choose it now (a `fail` backend always may).
+    var isAvailable: Bool {
+        if case .backend(let backend) = destination { return backend.isAvailable }
+        return true
+    }
+
+    /// Counts a request routed to it.
+    func countRequest() {
+        metrics.requests.increment()
+    }
+
+    /// Counts how one of its responses ended: `status` is the HTTP or gRPC status, or -1 when
+    /// none came; `error` the failure's label.
+    func countResponse(status: Int, error: ResponseError) {
+        let key = StatusKey(status: status, error: error)
+        if let counter = statuses[key] {
+            counter.increment()
+            return
+        }
+        let counter = metrics.statusCounter(status: status < 0 ? "" : String(status), error: error.rawValue)
+        statuses[key] = counter
+        counter.increment()
+    }
+}
