@@ -4,6 +4,7 @@ port per name on 127.0.0.1 (ephemeral) and prints `ready NAME=PORT ...` once all
   GET  /status/NNN        answers status NNN
   GET  /download?bytes=N  streams N bytes
   GET  /slow?ms=N         answers after N ms
+  GET  /hold              answers once GET /control/release reaches any port (at most 30 s)
   POST (any path)         reads the body in chunks (never all at once), answers its length
   anything else           `hello from NAME`; JSON of method, path and headers in the body
                           after a newline when ?echo is in the query
@@ -25,6 +26,7 @@ import http.server
 
 connection_ids = itertools.count(1)
 healthy = {}
+released = threading.Event()
 
 
 def handler_for(name):
@@ -88,7 +90,10 @@ def handler_for(name):
         def do_GET(self):
             body_bytes = self.read_body()
             path, _, query = self.path.partition("?")
-            if path.startswith("/control/"):
+            if path == "/control/release":
+                released.set()
+                self.reply(200, b"released\n")
+            elif path.startswith("/control/"):
                 healthy[name] = path == "/control/healthy"
                 self.reply(200, b"ok\n")
             elif name.startswith("flaky") and not healthy.get(name):
@@ -107,6 +112,9 @@ def handler_for(name):
                     self.wfile.write(piece)
                     self.wfile.flush()
                     total -= len(piece)
+            elif path == "/hold":
+                released.wait(30)
+                self.reply(200, f"hello from {name}\n".encode())
             elif path == "/slow":
                 time.sleep(int(query.split("=")[1]) / 1000)
                 self.reply(200, f"hello from {name}\n".encode())

@@ -29,6 +29,11 @@ struct ReloadDrainEndToEndTests {
         try BackgroundProcess("/usr/bin/env", ["curl", "-s", "--max-time", "30", "-H", "host: \(host)", "http://127.0.0.1:\(port)\(path)"])
     }
 
+    /// Lets the upstreams' held requests (`/hold`) answer.
+    func release(_ upstreamPort: Int) throws {
+        _ = try Subprocess.run("/usr/bin/env", ["curl", "-s", "--max-time", "5", "http://127.0.0.1:\(upstreamPort)/control/release"])
+    }
+
     /// Waits until the route backend of `backend` has dispatched `count` requests.
     func waitForRequests(admin: Int, backend: String, count: Double) throws {
         let deadline = Date().addingTimeInterval(30)
@@ -50,7 +55,7 @@ struct ReloadDrainEndToEndTests {
         let admin = try Peers.adminPort(of: proxy)
 
         #expect(try Curl.request(port: port, host: host).body == "hello from web-a\n")
-        let inFlight = try slowRequest(port: port, path: "/slow?ms=1500")
+        let inFlight = try slowRequest(port: port, path: "/hold")
         defer { inFlight.stop() }
         try waitForRequests(admin: admin, backend: "web-a", count: 2)
 
@@ -59,6 +64,7 @@ struct ReloadDrainEndToEndTests {
         _ = try proxy.waitForLine(containing: "config reloaded")
         #expect(try Curl.request(port: port, host: host).body == "hello from web-b\n")
         #expect(try (0..<5).allSatisfy { _ in try Curl.request(port: port, host: host).headers["x-upstream"] == "web-b" })
+        try release(ports["web-a"]!)
         #expect(inFlight.waitForExit(timeout: 30))
         #expect(inFlight.text == "hello from web-a\n")
 
@@ -121,14 +127,14 @@ struct ReloadDrainEndToEndTests {
         defer { proxy.stop() }
         let admin = try Peers.adminPort(of: proxy)
 
-        let inFlight = try slowRequest(port: port, path: "/slow?ms=3000")
+        let inFlight = try slowRequest(port: port, path: "/hold")
         defer { inFlight.stop() }
         try waitForRequests(admin: admin, backend: "web-a", count: 1)
         proxy.send(SIGTERM)
         _ = try proxy.waitForLine(containing: "stopping: draining")
-        // While the request finishes (3 s leave room on a loaded machine), the admin port still
-        // answers, no longer ready.
+        // While the request is held, the admin port still answers, no longer ready.
         #expect(try Peers.admin(admin, "/ready") == (503, "not ready\n"))
+        try release(ports["web-a"]!)
 
         #expect(inFlight.waitForExit(timeout: 30))
         #expect(inFlight.text == "hello from web-a\n")
@@ -168,10 +174,12 @@ struct ReloadDrainEndToEndTests {
         defer { proxy.stop() }
         let client = try BackgroundProcess(
             "/usr/bin/env",
-            ["python3", "-u", "\(BuildProducts.repositoryRoot)/Tests/Fixtures/attacks.py", "h2-session", String(port), host, "/slow?ms=1500"])
+            ["python3", "-u", "\(BuildProducts.repositoryRoot)/Tests/Fixtures/attacks.py", "h2-session", String(port), host, "/hold"])
         defer { client.stop() }
-        _ = try upstreams.waitForLine(containing: "request web-a GET /slow", timeout: 30)
+        _ = try upstreams.waitForLine(containing: "request web-a GET /hold", timeout: 30)
         proxy.send(SIGTERM)
+        _ = try proxy.waitForLine(containing: "stopping: draining")
+        try release(ports["web-a"]!)
         let line = try client.waitForLine(containing: "\"status\"", timeout: 30)
         let report = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
         #expect(report["status"] as? Int == 200, "\(report)")

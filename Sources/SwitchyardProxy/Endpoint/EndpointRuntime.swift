@@ -64,8 +64,9 @@ final class EndpointRuntime {
                 connectHTTP1(for: exchange)
             }
         } else {
-            if http2 == nil { http2 = HTTP2Upstream(endpoint: self) }
-            http2!.openStream(for: exchange)
+            let upstream = http2 ?? HTTP2Upstream(endpoint: self)
+            http2 = upstream
+            upstream.openStream(for: exchange)
         }
     }
 

@@ -28,7 +28,7 @@ enum ClientPipeline {
     /// itself: NIO's assistant stops reading during every response, which costs two
     /// `epoll_ctl` calls per request.
     static func configureHTTP1(_ pipeline: ChannelPipeline.SynchronousOperations, slot: LoopSlot) throws {
-        let timeouts = ClientTimeoutHandler(timeouts: slot.state.table.config.timeouts)
+        let timeouts = ClientTimeoutHandler(timeouts: slot.state.table.config.timeouts, eventLoop: slot.state.eventLoop)
         try pipeline.addHandler(timeouts)
         try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
         try pipeline.addHandler(ProxyServerHandler(slot: slot, timeouts: timeouts))

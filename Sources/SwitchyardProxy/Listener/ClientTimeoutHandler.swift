@@ -34,22 +34,26 @@ final class ClientTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler 
     /// The time of the read batch under way (nil outside one).
     private var batchTime: NIODeadline?
 
-    init(timeouts: ProxyConfig.Timeouts) {
+    /// The connection's loop, whose clock the bounds run on.
+    private let eventLoop: EventLoop
+
+    init(timeouts: ProxyConfig.Timeouts, eventLoop: EventLoop) {
+        self.eventLoop = eventLoop
         machine = ClientTimeoutStateMachine(
             requestHeader: TimeAmount(timeouts.requestHeader), keepAlive: TimeAmount(timeouts.keepAlive),
-            requestBodyIdle: TimeAmount(timeouts.requestBodyIdle), now: .now())
+            requestBodyIdle: TimeAmount(timeouts.requestBodyIdle), now: eventLoop.now)
     }
 
     /// Now, read once per read batch.
     private func now() -> NIODeadline {
         if let batchTime { return batchTime }
-        return .now()
+        return eventLoop.now
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         // Added to a connection that is already active (behind the protocol detector).
-        perform(machine.start(now: .now()), context: context)
+        perform(machine.start(now: eventLoop.now), context: context)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -59,7 +63,7 @@ final class ClientTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if batchTime == nil { batchTime = .now() }
+        if batchTime == nil { batchTime = eventLoop.now }
         perform(machine.bytesRead(now: self.now()), context: context)
         context.fireChannelRead(data)
     }
@@ -78,7 +82,7 @@ final class ClientTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is ChannelShouldQuiesceEvent { perform(machine.drain(now: .now()), context: context) }
+        if event is ChannelShouldQuiesceEvent { perform(machine.drain(now: eventLoop.now), context: context) }
         context.fireUserInboundEventTriggered(event)
     }
 
@@ -107,7 +111,7 @@ final class ClientTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler 
             timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
                 guard let self else { return }
                 self.timer = nil
-                self.perform(self.machine.timerFired(now: .now()), context: context)
+                self.perform(self.machine.timerFired(now: self.eventLoop.now), context: context)
             }
         case .close:
             context.close(promise: nil)

@@ -178,13 +178,32 @@ final class Exchange {
         let now = eventLoop.now
         switch part {
         case .head(var head):
-            if head.status.code < 200 { return }  // the proxy sent no Expect; ignore stray 1xx
+            guard head.status.code >= 200 else {
+                // The proxy sent no Expect: a 1xx goes no further, but it is the upstream
+                // speaking (a 102 heartbeat keeps the idle bound away).
+                machine.upstreamSpoke(now: now)
+                return
+            }
             upstreamKeepAlive = head.isKeepAlive && Self.isFramed(head, request: requestHead)
             HopByHop.strip(&head.headers)
             head.version = client.version
             trailersOnly = GRPCTrailersOnly.split(&head)
             machine.responseHead(status: Int(head.status.code), grpcStatus: GRPCStatus(header: trailersOnly?.first(name: "grpc-status")), now: now)
             client.writeResponseHead(head)
+        case .body, .end:
+            guard machine.responseStarted else {
+                // Only an interim head came (HTTP/2 forwards them): nothing can frame this.
+                fail(.upstreamError(reason: "the response's body or end came before its final head"))
+                return
+            }
+            upstreamResponseContinued(part, from: endpoint, now: now)
+        }
+    }
+
+    private func upstreamResponseContinued(_ part: HTTPClientResponsePart, from endpoint: EndpointRuntime, now: NIODeadline) {
+        switch part {
+        case .head:
+            break
         case .body(let bytes):
             observeFirstByte(endpoint, now: now)
             client.writeResponseBody(bytes)
@@ -281,7 +300,8 @@ final class Exchange {
         case .queue(let backend):
             backend.remove(self)
         case .endpoint(let endpoint):
-            endpoint.requestFinished()
+            // The breaker hears the outcome while the request still counts in flight (a probe
+            // released here may start the next request at once), then it leaves.
             switch ending.verdict {
             case .nothing: break
             case .success: endpoint.health?.record(failure: false)
@@ -291,6 +311,7 @@ final class Exchange {
             case .releaseProbe: endpoint.health?.releaseProbe()
             }
             if let failure, case .unsendable = failure { endpoint.logger.warning("\(failure.logText)") }
+            endpoint.requestFinished()
             if let upstream {
                 self.upstream = nil
                 upstream.handler.exchange = nil

@@ -152,6 +152,11 @@ struct ExchangeStateMachine<Backend: AnyObject, Endpoint: AnyObject> {
         lastActivity = now
     }
 
+    /// The upstream sent something that is not part of the response (an interim 1xx).
+    mutating func upstreamSpoke(now: NIODeadline) {
+        lastActivity = now
+    }
+
     /// A response byte came. Returns when the request went upstream the first time one does
     /// (the endpoint's RTT runs from there to now), nil after.
     mutating func responseProgressed(now: NIODeadline) -> NIODeadline? {

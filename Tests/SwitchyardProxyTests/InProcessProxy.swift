@@ -1,0 +1,141 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+import SwitchyardTestSupport
+
+@testable import SwitchyardProxy
+
+/// The whole data path in-process on one `EmbeddedEventLoop` with virtual time: a config's
+/// table with the real plugins, one loop's state and slot, client connections set up by
+/// ``ClientPipeline`` on embedded channels, and upstream connections the test answers by hand
+/// (an ``UpstreamConnector`` that opens embedded channels ending in the real ``UpstreamHandler``).
+/// Breakers read the loop's clock, so `advance(by:)` moves penalties, fail-fast timers and
+/// route timeouts alike.
+final class InProcessProxy {
+    let loop = EmbeddedEventLoop()
+    let exporter = MetricsExporter()
+    let generation: TableGeneration
+    let slot: LoopSlot
+    let upstreams: Upstreams
+    private let connections: ConnectionLimiter
+
+    /// The upstream channels endpoints opened, in order; ports in `refusing` refuse to connect.
+    final class Upstreams: @unchecked Sendable {
+        private let loop: EmbeddedEventLoop
+        private(set) var opened: [(port: Int, channel: EmbeddedChannel)] = []
+        var refusing: Set<Int> = []
+
+        init(loop: EmbeddedEventLoop) { self.loop = loop }
+
+        func connect(_ address: SocketAddress) -> EventLoopFuture<Channel> {
+            let port = address.port ?? 0
+            guard !refusing.contains(port) else { return loop.makeFailedFuture(IOError(errnoCode: ECONNREFUSED, reason: "connect")) }
+            let channel = EmbeddedChannel(handler: UpstreamHandler(), loop: loop)
+            _ = channel.connect(to: address)
+            opened.append((port, channel))
+            return loop.makeSucceededFuture(channel)
+        }
+
+        /// The channel opened last to `port`.
+        func last(port: Int) throws -> EmbeddedChannel {
+            guard let channel = opened.last(where: { $0.port == port })?.channel else { throw InProcessError("no connection to port \(port)") }
+            return channel
+        }
+    }
+
+    init(_ yaml: String) throws {
+        let upstreams = Upstreams(loop: loop)
+        self.upstreams = upstreams
+        let loop = self.loop
+        let connector = UpstreamConnector(
+            connectHTTP1: { address, _ in upstreams.connect(address) },
+            connectHTTP2: { _, _ in loop.makeFailedFuture(ChannelError.operationUnsupported) })
+        let logger = Logger(label: "test")
+        let table = try RoutingTable(config: try ProxyConfig(yaml: yaml), pluginDirectory: BuildProducts.directory, logger: logger)
+        generation = TableGeneration(
+            table: table, exporter: exporter, previous: nil, environment: ProxyEnvironment(connector: connector, clock: { loop.now }), logger: logger)
+        let state = try LoopState(eventLoop: loop, loopIndex: 0, generation: generation, seed: 1, connector: connector)
+        generation.activate()
+        slot = LoopSlot(state)
+        connections = ConnectionLimiter(limit: 100, exporter: exporter)
+    }
+
+    deinit {
+        try? loop.syncShutdownGracefully()
+    }
+
+    /// A client connection, accepted and set up as the listener does.
+    func connect() throws -> Client {
+        let channel = EmbeddedChannel(loop: loop)
+        try ClientPipeline.accept(channel, slot: slot, connections: connections)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 40000)).wait()
+        return Client(channel: channel)
+    }
+
+    /// Moves virtual time on, running what falls due.
+    func advance(by amount: TimeAmount) {
+        loop.advanceTime(by: amount)
+    }
+
+    /// The value of `series` on `/metrics`, if it is there.
+    func metric(_ series: String) -> Double? {
+        Peers.metric(String(decoding: exporter.exposition(), as: UTF8.self), series)
+    }
+
+    /// One client connection: writes raw bytes, reads what the proxy wrote back.
+    struct Client {
+        let channel: EmbeddedChannel
+
+        /// Delivers `text` as one read, then asks for the next read as a socket channel with
+        /// `autoRead` does (the handlers may hold it: backpressure).
+        func send(_ text: String) throws {
+            try channel.writeInbound(ByteBuffer(string: text))
+            channel.read()
+        }
+
+        /// Everything the proxy has written to this client so far.
+        func received() throws -> String {
+            var text = ""
+            while let buffer = try channel.readOutbound(as: ByteBuffer.self) { text += String(buffer: buffer) }
+            return text
+        }
+
+        var isOpen: Bool { channel.isActive }
+    }
+}
+
+/// An upstream channel's side of the exchange, in HTTP parts.
+extension EmbeddedChannel {
+    /// The request parts the proxy wrote to this upstream so far.
+    func requestParts() throws -> [HTTPClientRequestPart] {
+        var parts: [HTTPClientRequestPart] = []
+        while let part = try readOutbound(as: HTTPClientRequestPart.self) { parts.append(part) }
+        return parts
+    }
+
+    /// Answers with `status`, `body` and a content-length.
+    func respond(_ status: HTTPResponseStatus, body: String = "", headers: [(String, String)] = []) throws {
+        var fields = HTTPHeaders(headers)
+        fields.add(name: "content-length", value: String(body.utf8.count))
+        try writeInbound(HTTPClientResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: fields)))
+        if !body.isEmpty { try writeInbound(HTTPClientResponsePart.body(ByteBuffer(string: body))) }
+        try writeInbound(HTTPClientResponsePart.end(nil))
+    }
+}
+
+extension [HTTPClientRequestPart] {
+    /// The head among the parts.
+    var head: HTTPRequestHead? {
+        for part in self { if case .head(let head) = part { return head } }
+        return nil
+    }
+}
+
+struct InProcessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
