@@ -161,7 +161,7 @@ struct ReloadDrainEndToEndTests {
         #expect(proxy.waitForExit(timeout: 30))
         let line = try load.waitForLine(containing: "\"ok\"", timeout: 60)
         let report = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
-        #expect(report["ok"] as? Int ?? 0 > 100, "\(report)")
+        #expect(report["ok"] as? Int ?? 0 >= 64, "the requests seen before the drain were answered: \(report)")
         #expect(report["failed"] as? Int == 0, "\(report)")
         #expect(report["refused"] as? Int == 32, "every connection ended at the closed listener: \(report)")
     }

@@ -1,0 +1,61 @@
+import Foundation
+import SwitchyardTestSupport
+import Testing
+
+/// Connection-level abuse over real sockets, each test with its own proxy: a flood past
+/// `limits.connections`, and an HTTP/2 upstream that says GOAWAY.
+@Suite("Connection attacks")
+struct ConnectionAttackTests {
+    @Test("past limits.connections a connection is closed as it is accepted and counted; the admin port answers")
+    func connectionLimit() throws {
+        let (upstreams, ports) = try Peers.httpUpstreams(["capped"])
+        defer { upstreams.stop() }
+        let (capped, cappedPort) = try Peers.proxy(
+            config: """
+                listen: 127.0.0.1:0
+                limits: { connections: 20 }
+                services: [{ authority: capped.test.svc.cluster.local:80 }]
+                backends: [{ authority: capped.test.svc.cluster.local:80, endpoints: [{ address: 127.0.0.1:\(ports["capped"]!) }] }]
+                """)
+        defer { capped.stop() }
+        let admin = try Peers.adminPort(of: capped)
+        let script = [
+            "python3", "\(BuildProducts.repositoryRoot)/Tests/Fixtures/attacks.py", "connection-flood", String(cappedPort),
+            "capped.test.svc.cluster.local", "60", String(admin), "40",
+        ]
+        let result = try Subprocess.run("/usr/bin/env", script)
+        let report = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any] ?? [:]
+        #expect(report["opened"] as? Int == 60, "\(report) \(result.standardError)")
+        #expect(report["closed"] as? Int == 40, "\(report)")
+        #expect(report["live"] as? Int == 200, "\(report)")
+        let metrics = try Peers.admin(admin, "/metrics").body
+        #expect(Peers.metric(metrics, "switchyard_server_connections_refused_total") == 40)
+        // The held connections are gone: the proxy serves again.
+        let deadline = Date().addingTimeInterval(10)
+        var status = 0
+        while status != 200, Date() < deadline {
+            status = (try? Curl.request(port: cappedPort, host: "capped.test.svc.cluster.local").status) ?? 0
+        }
+        #expect(status == 200)
+    }
+
+    @Test("an HTTP/2 upstream that says GOAWAY: the next request goes on a new connection, the old one closes")
+    func upstreamGoAway() throws {
+        let (upstream, upstreamPort) = try Attacks.goAwayUpstream()
+        defer { upstream.stop() }
+        let (proxy, proxyPort) = try Peers.proxy(
+            config: """
+                listen: 127.0.0.1:0
+                services: [{ authority: graceful.test.svc.cluster.local:80, protocol: http2 }]
+                backends: [{ authority: graceful.test.svc.cluster.local:80, endpoints: [{ address: 127.0.0.1:\(upstreamPort) }] }]
+                """)
+        defer { proxy.stop() }
+        for connection in 1...3 {
+            let response = try Curl.request(port: proxyPort, host: "graceful.test.svc.cluster.local", http2: true)
+            #expect(response.status == 200, "\(response)")
+            #expect(response.body == "served by connection \(connection)\n")
+        }
+        // The proxy closes a connection that said GOAWAY once its last stream is done.
+        _ = try upstream.waitForLine(containing: "connection 1 closed by the peer", timeout: 10)
+    }
+}
