@@ -145,22 +145,27 @@ public final class RoutingTable: Sendable {
                     failureAccrual: accrual[backend.authority]))
         }
         let backendIndex = Dictionary(uniqueKeysWithValues: backends.enumerated().map { ($1.authority, $0) })
+        /// The backend an authority names (the config reader checked every one exists).
+        func backend(_ authority: Authority, at path: String) throws(ConfigError) -> Int {
+            guard let index = backendIndex[authority] else { throw ConfigError(path: path, "no backend with authority \(authority)") }
+            return index
+        }
 
         var services: [Service] = []
         for service in config.services {
             let (meta, resolvedBy) = try resolve(service.metadata, service.authority, service.path)
             let defaultName = service.proto == .grpc ? "grpc" : "http"
             let serviceTimeouts = service.timeouts.over(.defaults)
-            var routes: [RoutePolicy] = service.routes.map { route in
-                RoutePolicy(
+            var routes: [RoutePolicy] = try service.routes.map { route throws(ConfigError) in
+                try RoutePolicy(
                     route: RouteRef(route.metadata ?? .default(name: defaultName)),
-                    rules: route.rules.map { rule in
-                        RouteRule(
+                    rules: route.rules.map { rule throws(ConfigError) in
+                        try RouteRule(
                             matches: rule.matches, filters: rule.filters, distribution: rule.distribution,
-                            backends: rule.backends.map { b in
+                            backends: rule.backends.map { b throws(ConfigError) in
                                 switch b.target {
                                 case .service(let authority):
-                                    let index = backendIndex[authority]!  // checked when the config was read
+                                    let index = try backend(authority, at: service.path)
                                     return RouteBackend(backend: b.metadata.map(BackendRef.init) ?? backends[index].backend, weight: b.weight, target: .backend(index))
                                 case .fail(let message):
                                     return RouteBackend(
@@ -172,7 +177,7 @@ public final class RoutingTable: Sendable {
                     timeouts: route.timeouts.over(serviceTimeouts).resolved)
             }
             if routes.isEmpty {
-                let index = backendIndex[service.authority]!  // checked when the config was read
+                let index = try backend(service.authority, at: service.path)
                 let matches: RuleMatches = service.proto == .grpc ? .grpc([]) : .http([])
                 routes = [
                     RoutePolicy(

@@ -153,22 +153,14 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
 
     // MARK: Writing (ExchangeClient)
 
-    /// Writes a final response head with the connection's own `Connection` header (HTTP/1.x):
-    /// `close` while draining, or when an HTTP/1.0 response's end could only be marked by
-    /// closing; `keep-alive` for an HTTP/1.0 client that asked to keep the connection.
+    /// Writes a final response head with the connection's own `Connection` header
+    /// (``ConnectionPersistence``).
     func writeResponseHead(_ head: HTTPResponseHead) {
         var head = head
-        if draining, let requestHead, requestHead.version.major == 1 {
-            closeAfterResponse = true
-            head.headers.replaceOrAdd(name: "connection", value: "close")
-        } else if let requestHead, requestHead.version == .http1_0 {
-            let framed = head.headers.contains(name: "content-length") || head.status == .noContent || head.status == .notModified
-            if !framed {
-                closeAfterResponse = true
-                head.headers.replaceOrAdd(name: "connection", value: "close")
-            } else if requestHead.isKeepAlive {
-                head.headers.replaceOrAdd(name: "connection", value: "keep-alive")
-            }
+        if let requestHead {
+            let persistence = ConnectionPersistence.decide(request: requestHead, response: head, draining: draining)
+            if let connection = persistence.connection { head.headers.replaceOrAdd(name: "connection", value: connection) }
+            if persistence.close { closeAfterResponse = true }
         }
         context?.write(wrapOutboundOut(.head(head)), promise: nil)
     }
