@@ -37,9 +37,12 @@ final class RequestRouter {
     private let services: [Authority: Service]
     private let maxHeaders: Int
     private var random: Xoshiro256
-    /// Host header values seen lately and the service each named (most connections keep one
-    /// Host, and parsing an authority costs); cleared when it reaches ``hostCacheLimit``.
+    /// Host header values seen lately and the service each named (parsing an authority
+    /// costs); cleared when it reaches ``hostCacheLimit``.
     private var hostCache: [String: Service?] = [:]
+    /// The last Host looked up and its service: most traffic names one Host, and comparing
+    /// two strings is cheaper than hashing one.
+    private var lastHost: (host: String, service: Service?)?
     private static let hostCacheLimit = 1024
 
     /// The router of `table` for one loop, sending to that loop's `backends` (the table's, in
@@ -120,10 +123,15 @@ final class RequestRouter {
     /// The service a Host header names (port 80 when it has none).
     private func service(named host: String?) -> Service? {
         guard let host else { return nil }
-        if let cached = hostCache[host] { return cached }
+        if let lastHost, lastHost.host == host { return lastHost.service }
+        if let cached = hostCache[host] {
+            lastHost = (host, cached)
+            return cached
+        }
         let service = (try? Authority(parsing: host.lowercased(), defaultPort: 80)).flatMap { services[$0] }
         if hostCache.count >= Self.hostCacheLimit { hostCache.removeAll(keepingCapacity: true) }
         hostCache[host] = service
+        lastHost = (host, service)
         return service
     }
 
