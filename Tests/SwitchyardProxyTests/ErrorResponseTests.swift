@@ -13,9 +13,7 @@ final class ErrorResponseTests {
         let (upstreams, ports) = try Peers.httpUpstreams(["ok"])
         self.upstreams = upstreams
         // A port nothing listens on: bind one, note it, close it.
-        let closedPort = try Subprocess.run(
-            "/usr/bin/env", ["python3", "-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"]
-        ).standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        let closedPort = try Peers.freePort()
         let config = """
             listen: 127.0.0.1:0
             services:

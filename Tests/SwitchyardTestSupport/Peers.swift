@@ -50,6 +50,17 @@ public enum Peers {
         return (process, port)
     }
 
+    /// A port of 127.0.0.1 that was free a moment ago (bound, read, closed), for a peer that
+    /// cannot bind port 0 and say which it got.
+    public static func freePort() throws -> Int {
+        let result = try Subprocess.run(
+            "/usr/bin/env", ["python3", "-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"])
+        guard let port = Int(result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw FixtureError(message: "no free port: \(result.standardError)")
+        }
+        return port
+    }
+
     /// The admin port of a proxy ``proxy(config:extraArguments:)`` started.
     public static func adminPort(of proxy: BackgroundProcess) throws -> Int {
         let line = try proxy.waitForLine(containing: "admin listening on ")
