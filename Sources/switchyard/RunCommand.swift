@@ -81,6 +81,11 @@ struct Run: AsyncParsableCommand {
     @Option(name: .long, help: "On SIGTERM, how long requests in flight may take to finish (such as 30s, 500ms).")
     var drainTimeout: String = "30s"
 
+    @Flag(
+        name: .long,
+        help: "Reload when the config file changes (checked every second, symlink swaps included), as SIGHUP does.")
+    var watchConfig = false
+
     func run() async throws {
         let (logger, level) = try options.logging.bootstrap()
         guard let grace = DurationText.parse(drainTimeout) else {
@@ -103,6 +108,11 @@ struct Run: AsyncParsableCommand {
         let (reloadRequests, requestReload) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let reloadWatch = SignalWatch([SIGHUP]) { requestReload.yield() }
         defer { reloadWatch.cancel() }
+        let (reopenRequests, requestReopen) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let reopenWatch = SignalWatch([SIGUSR1]) { requestReopen.yield() }
+        defer { reopenWatch.cancel() }
+        let configWatch = ConfigFileWatch(path: options.config)
+        let initialVersion = watchConfig ? configWatch.fingerprint() : nil
         let config = try options.loadConfig()
         let runtime: ProxyRuntime
         do {
@@ -125,6 +135,23 @@ struct Run: AsyncParsableCommand {
             }
         }
         defer { reloads.cancel() }
+        // SIGUSR1 reopens the access log's file (log rotation).
+        let reopens = Task {
+            for await _ in reopenRequests {
+                runtime.reopenAccessLog()
+                logger.info("access log reopened")
+            }
+        }
+        defer { reopens.cancel() }
+        // --watch-config: a changed file is a reload request, like SIGHUP.
+        let watching = Task { [watchConfig, configPath = options.config] in
+            guard watchConfig else { return }
+            await configWatch.run(from: initialVersion, every: .seconds(1)) {
+                logger.info("config file changed: reloading \(configPath)")
+                requestReload.yield()
+            }
+        }
+        defer { watching.cancel() }
         // Stop here, not in the signal's task: the process must not exit while it stops.
         await runtime.stopRequested(stopRequests, requester: requestStop)
         logger.info("stopping: draining requests in flight (up to \(DurationText.format(grace)))")

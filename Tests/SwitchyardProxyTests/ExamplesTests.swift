@@ -15,6 +15,24 @@ struct ExamplesTests {
         #expect(result.status == 0, "\(result.standardError)")
     }
 
+    @Test("examples/kubernetes: the ConfigMap's config checks; the Deployment watches it and probes /live and /ready on the admin port")
+    func kubernetes() throws {
+        let manifest = try example("kubernetes/switchyard.yaml")
+        let documents = manifest.components(separatedBy: "\n---\n")
+        #expect(documents.map { $0.split(separator: "\n").first { $0.hasPrefix("kind: ") } } == ["kind: ConfigMap", "kind: Deployment", "kind: Service"])
+        // The config is the ConfigMap's block scalar, indented four spaces.
+        let lines = documents[0].split(separator: "\n", omittingEmptySubsequences: false)
+        let start = try #require(lines.firstIndex { $0 == "  switchyard.yaml: |" })
+        let config = lines[(start + 1)...].prefix { $0.hasPrefix("    ") || $0.isEmpty }.map { $0.dropFirst(4) }.joined(separator: "\n")
+        let file = try FixturePlugin.writeFile(named: "switchyard.yaml", contents: config)
+        let check = try Subprocess.run(BuildProducts.switchyard, ["check", "--config", file])
+        #expect(check.status == 0, "\(check.standardError)")
+        #expect(config.contains("admin: 0.0.0.0:4191"))
+        #expect(documents[1].contains(#""--config", "/etc/switchyard/switchyard.yaml", "--watch-config""#))
+        #expect(documents[1].contains("httpGet: { path: /live, port: admin }") && documents[1].contains("httpGet: { path: /ready, port: admin }"))
+        #expect(documents[1].contains("mountPath: /etc/switchyard"))
+    }
+
     @Test("examples/quickstart.yaml is the config switchyard demo runs")
     func quickstartIsTheDemo() throws {
         let result = try Subprocess.run(BuildProducts.switchyard, ["demo", "--print-config"])

@@ -190,4 +190,37 @@ struct ReloadDrainEndToEndTests {
         #expect(report["closed"] as? Bool == true)
         #expect(proxy.waitForExit(timeout: 30))
     }
+
+    @Test("--watch-config reloads when the file changes, through a ConfigMap-style symlink swap; a bad version is refused")
+    func watchConfig() throws {
+        let (upstreams, ports) = try Peers.httpUpstreams(["web-a", "web-b"])
+        defer { upstreams.stop() }
+        // Kubernetes' layout: switchyard.yaml -> ..data/switchyard.yaml, ..data -> <version>/.
+        let first = try FixturePlugin.writeFile(named: "switchyard.yaml", contents: config(backend: "web-a", ports: ports))
+        let volume = URL(fileURLWithPath: first).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("volume-\(UUID().uuidString)").path
+        let files = FileManager.default
+        try files.createDirectory(atPath: volume, withIntermediateDirectories: true)
+        func publish(_ version: String, _ contents: String) throws {
+            try files.createDirectory(atPath: "\(volume)/\(version)", withIntermediateDirectories: true)
+            try contents.write(toFile: "\(volume)/\(version)/switchyard.yaml", atomically: true, encoding: .utf8)
+            try files.createSymbolicLink(atPath: "\(volume)/..data_tmp", withDestinationPath: version)
+            #expect(rename("\(volume)/..data_tmp", "\(volume)/..data") == 0)  // atomic, as the kubelet swaps
+        }
+        try publish("v1", config(backend: "web-a", ports: ports))
+        try files.createSymbolicLink(atPath: "\(volume)/switchyard.yaml", withDestinationPath: "..data/switchyard.yaml")
+
+        let (proxy, port) = try Peers.proxy(configFile: "\(volume)/switchyard.yaml", extraArguments: ["--watch-config"])
+        defer { proxy.stop() }
+        #expect(try Curl.request(port: port, host: host).headers["x-upstream"] == "web-a")
+
+        try publish("v2", config(backend: "web-b", ports: ports))
+        _ = try proxy.waitForLine(containing: "config reloaded", timeout: 30)
+        #expect(try Curl.request(port: port, host: host).headers["x-upstream"] == "web-b")
+
+        try publish("v3", "listen: 127.0.0.1:0\nbogus: 1\n")
+        let refused = try proxy.waitForLine(containing: "config reload refused", timeout: 30)
+        #expect(refused.contains("bogus: unknown key"), "\(refused)")
+        #expect(try Curl.request(port: port, host: host).headers["x-upstream"] == "web-b")
+    }
 }
