@@ -7,12 +7,16 @@
 #   EXTRA_CMD="exec $PWD/Benchmarks/loopback/start-switchyard.sh" ../shared/bench/run.sh
 #
 # SWITCHYARD_BIN runs another build instead (an older commit's, to compare two in turn).
+# SWITCHYARD_ACCESS_LOG=FILE turns the access log on (SWITCHYARD_ACCESS_LOG_FORMAT: text or json).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 port="${BENCH_LISTEN_PORT:?run me from bench/run.sh}"
 config="$(mktemp /tmp/switchyard-bench-XXXXXX.yaml)"
 {
     echo "listen: 127.0.0.1:$port"
+    if [ -n "${SWITCHYARD_ACCESS_LOG:-}" ]; then
+        echo "accessLog: { path: $SWITCHYARD_ACCESS_LOG, format: ${SWITCHYARD_ACCESS_LOG_FORMAT:-text} }"
+    fi
     echo "services:"
     echo "  - authority: 127.0.0.1:$port"
     echo "backends:"

@@ -8,7 +8,7 @@ struct ConfigErrorTests {
     static let backend = "backends:\n  - { authority: web.prod.svc.cluster.local:80, endpoints: [{ address: 127.0.0.1:18081 }] }\n"
 
     static let cases: [(yaml: String, error: String)] = [
-        ("listen: 127.0.0.1:4140\nbogus: 1\n", "bogus: unknown key (expected one of: admin, listen, plugins, resolvers, services, backends, limits, timeouts)"),
+        ("listen: 127.0.0.1:4140\nbogus: 1\n", "bogus: unknown key (expected one of: admin, listen, plugins, resolvers, services, backends, limits, timeouts, accessLog)"),
         ("listen: localhost\n", "listen: 'localhost' is not host:port (missing port)"),
         ("listen: 127.0.0.1:99999\n", "listen: '127.0.0.1:99999' is not host:port (port must be 0-65535)"),
         (backend.replacingOccurrences(of: "127.0.0.1:18081", with: "127.0.0.1"), "backends[0].endpoints[0].address: '127.0.0.1' is not host:port (missing port)"),
@@ -49,6 +49,8 @@ struct ConfigErrorTests {
          "services[0].routes[0].rules[0].backends[0].fail.message: must not contain control characters"),
         ("limits: { connections: 0 }\n", "limits.connections: must be between 1 and 1000000"),
         ("timeouts: { keepAlive: 0s }\n", "timeouts.keepAlive: must be greater than 0s"),
+        ("accessLog: { format: json }\n", "accessLog.path: missing (required)"),
+        ("accessLog: { path: stderr, format: xml }\n", "accessLog.format: must be text or json, got 'xml'"),
         ("timeouts: { requestHeader: soon }\n", "timeouts.requestHeader: expected a duration such as 250ms, 3s or 1m"),
         (backend + "services:\n  - authority: web.prod.svc.cluster.local:80\n    timeouts: { response: 1s, total: 2s }\n",
          "services[0].timeouts.total: unknown key (expected one of: request, response, idle)"),

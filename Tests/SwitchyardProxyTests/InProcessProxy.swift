@@ -57,7 +57,8 @@ final class InProcessProxy {
         let logger = Logger(label: "test")
         let table = try RoutingTable(config: try ProxyConfig(yaml: yaml), pluginDirectory: BuildProducts.directory, logger: logger)
         generation = TableGeneration(
-            table: table, exporter: exporter, previous: nil, environment: ProxyEnvironment(connector: connector, clock: { loop.now }), logger: logger)
+            table: table, exporter: exporter, previous: nil, environment: ProxyEnvironment(connector: connector, clock: { loop.now }),
+            accessLog: nil, logger: logger)
         let state = try LoopState(eventLoop: loop, loopIndex: 0, generation: generation, seed: 1, connector: connector)
         generation.activate()
         slot = LoopSlot(state)

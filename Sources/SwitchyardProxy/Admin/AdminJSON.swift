@@ -52,6 +52,10 @@ extension RoutingTable {
                     ("upstreamIdle", .string(DurationText.format(config.timeouts.upstreamIdle))),
                 ])
             ),
+            (
+                "accessLog",
+                config.accessLog.map { .object([("path", .string($0.destination.description)), ("format", .string($0.format.rawValue))]) } ?? .null
+            ),
             ("builtInLimits", .object(BuiltInLimits.described.map { ($0.name, .string($0.value)) })),
             ("services", .array(services.map(json))),
             ("backends", .array(backends.map(json))),

@@ -21,6 +21,8 @@ public struct ProxyConfig: Sendable {
     public var limits = Limits()
     /// Client-side and upstream-pool timeouts.
     public var timeouts = Timeouts()
+    /// The access log; nil (the default) logs no requests.
+    public var accessLog: AccessLog?
 
     /// A service entry.
     public struct Service: Sendable {
@@ -134,7 +136,7 @@ extension ProxyConfig {
             throw ConfigError(path: "", "the config has more than \(Self.maximumNodes) YAML nodes once its aliases are expanded")
         }
         let top = try ConfigNode(node: root, path: "").mapping(
-            allowed: ["admin", "listen", "plugins", "resolvers", "services", "backends", "limits", "timeouts"])
+            allowed: ["admin", "listen", "plugins", "resolvers", "services", "backends", "limits", "timeouts", "accessLog"])
         admin = try top["admin"]?.authority(allowsPortZero: true) ?? Authority(host: "127.0.0.1", port: 4191)
         listen = try top["listen"]?.authority(allowsPortZero: true) ?? Authority(host: "127.0.0.1", port: 4140)
         plugins = try top["plugins"]?.strings() ?? Self.defaultPlugins
@@ -148,6 +150,7 @@ extension ProxyConfig {
         services = try (top["services"]?.sequence() ?? []).map { node throws(ConfigError) in try Self.service(node) }
         if let node = top["limits"] { limits = try Limits(node) }
         if let node = top["timeouts"] { timeouts = try Timeouts(node) }
+        if let node = top["accessLog"] { accessLog = try AccessLog(node) }
         try checkReferences()
     }
 

@@ -42,6 +42,10 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
 
     var version: HTTPVersion { requestHead?.version ?? .http1_1 }
     var isWritable: Bool { context?.channel.isWritable ?? false }
+    private(set) lazy var clientAddress: String = {
+        guard let address = context?.channel.remoteAddress else { return "-" }
+        return "\(address.ipAddress ?? "-"):\(address.port ?? 0)"
+    }()
 
     // MARK: Reading
 
@@ -84,12 +88,17 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
         case .answer(let error, let isGRPC, let closeConnection):
             if closeConnection { closeAfterResponse = true }
             respond(with: error, isGRPC: isGRPC)
+            state.accessLog?.append(
+                AccessLogEntry(
+                    request: head, client: clientAddress, answer: error, isGRPC: isGRPC, error: error.cause, route: nil, backend: nil,
+                    endpoint: nil, requestBytes: 0, responseBytes: error.message.utf8.count, durationNanoseconds: 0, upstreamNanoseconds: nil))
         case .dispatch(let dispatch):
             if dispatch.expectsContinue {
                 context?.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
                 guard !isClosed else { return }  // the write failed and closed the connection
             }
-            let exchange = Exchange(client: self, dispatch: dispatch, eventLoop: state.eventLoop, watchdog: slot.watchdog)
+            let exchange = Exchange(
+                client: self, dispatch: dispatch, eventLoop: state.eventLoop, watchdog: slot.watchdog, accessLog: state.accessLog)
             self.exchange = exchange
             dispatch.backend.dispatch(exchange)
         }

@@ -37,9 +37,17 @@ final class Exchange {
     private var upstreamKeepAlive = true
     /// gRPC status fields of a trailers-only upstream response, sent downstream as trailers.
     private var trailersOnly: HTTPHeaders?
+    /// Where the request is logged when it ends (nil: no access log), and what it records:
+    /// body bytes each way, the status the client got, the endpoint's latency.
+    private let accessLog: AccessLogWriter?
+    private var requestBytes = 0
+    private var responseBytes = 0
+    private var clientStatus: Int?
+    private var upstreamLatency: UInt64?
 
-    init(client: any ExchangeClient, dispatch: RouteDispatch, eventLoop: EventLoop, watchdog: ExchangeWatchdog) {
+    init(client: any ExchangeClient, dispatch: RouteDispatch, eventLoop: EventLoop, watchdog: ExchangeWatchdog, accessLog: AccessLogWriter?) {
         self.client = client
+        self.accessLog = accessLog
         self.eventLoop = eventLoop
         self.watchdog = watchdog
         self.requestHead = dispatch.head
@@ -123,6 +131,7 @@ final class Exchange {
         if case .end = part { ended = true }
         machine.requestProgressed(ended: ended, now: eventLoop.now)
         framing.decide(firstPart: part)
+        if case .body(let bytes) = part { requestBytes += bytes.readableBytes }
         guard let upstream else {
             pending.append(part)
             return
@@ -189,6 +198,7 @@ final class Exchange {
             head.version = client.version
             trailersOnly = GRPCTrailersOnly.split(&head)
             machine.responseHead(status: Int(head.status.code), grpcStatus: GRPCStatus(header: trailersOnly?.first(name: "grpc-status")), now: now)
+            clientStatus = Int(head.status.code)
             client.writeResponseHead(head)
         case .body, .end:
             guard machine.responseStarted else {
@@ -206,6 +216,7 @@ final class Exchange {
             break
         case .body(let bytes):
             observeFirstByte(endpoint, now: now)
+            responseBytes += bytes.readableBytes
             client.writeResponseBody(bytes)
             if !client.isWritable { holdUpstream(true) }
         case .end(let trailers):
@@ -215,6 +226,7 @@ final class Exchange {
             // once, and the client side's close must find nothing left to abandon.
             settle(ending)
             client.writeResponseEnd(trailers ?? trailersOnly)
+            log(ending, status: clientStatus, grpcStatus: isGRPC && ending.status >= 0 ? ending.status : nil)
             client.exchangeFinished(self)
         }
     }
@@ -228,7 +240,9 @@ final class Exchange {
 
     private func observeFirstByte(_ endpoint: EndpointRuntime, now: NIODeadline) {
         guard let sentAt = machine.responseProgressed(now: now) else { return }
-        endpoint.observe(rttNanoseconds: now.uptimeNanoseconds &- sentAt.uptimeNanoseconds, now: now.uptimeNanoseconds)
+        let rtt = now.uptimeNanoseconds &- sentAt.uptimeNanoseconds
+        upstreamLatency = rtt
+        endpoint.observe(rttNanoseconds: rtt, now: now.uptimeNanoseconds)
     }
 
     /// The upstream's read ended: send the client what it delivered.
@@ -279,9 +293,18 @@ final class Exchange {
     private func finish(_ ending: StateMachine.Ending) {
         settle(ending)
         switch ending.answer {
-        case .respond(let failure): client.respond(with: failure.answer(describe: backend.describe), isGRPC: isGRPC)
-        case .closeClient: client.closeClient()
-        case .nothing: break
+        case .respond(let failure):
+            let answer = failure.answer(describe: backend.describe)
+            client.respond(with: answer, isGRPC: isGRPC)
+            if accessLog != nil {
+                responseBytes += isGRPC ? 0 : answer.message.utf8.count
+                log(ending, status: isGRPC ? 200 : Int(answer.status.code), grpcStatus: isGRPC ? answer.grpcStatus.rawValue : nil)
+            }
+        case .closeClient:
+            client.closeClient()
+            log(ending, status: clientStatus, grpcStatus: nil)
+        case .nothing:
+            log(ending, status: nil, grpcStatus: nil)
         }
         if ending.failure != .cancel { client.exchangeFinished(self) }
     }
@@ -323,6 +346,20 @@ final class Exchange {
                 }
             }
         }
+    }
+
+    /// Writes the access-log line of `ending`, if there is an access log.
+    private func log(_ ending: StateMachine.Ending, status: Int?, grpcStatus: Int?) {
+        guard let accessLog else { return }
+        var endpoint: String?
+        if case .endpoint(let runtime) = ending.leave { endpoint = runtime.config.address.description }
+        var request = requestHead
+        request.version = client.version
+        accessLog.append(
+            AccessLogEntry(
+                request: request, client: client.clientAddress, status: status, grpcStatus: grpcStatus, error: ending.error, route: target.route,
+                backend: target.ref, endpoint: endpoint, requestBytes: requestBytes, responseBytes: responseBytes,
+                durationNanoseconds: eventLoop.now.uptimeNanoseconds &- machine.routedAt.uptimeNanoseconds, upstreamNanoseconds: upstreamLatency))
     }
 
     static func reason(_ error: Error) -> String {

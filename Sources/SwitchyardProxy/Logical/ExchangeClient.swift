@@ -12,6 +12,8 @@ protocol ExchangeClient: AnyObject {
     var isReading: Bool { get }
     /// Whether the client can take more response bytes now.
     var isWritable: Bool { get }
+    /// The client's address, `ip:port` (for the access log).
+    var clientAddress: String { get }
     /// Writes a final response head (unflushed).
     func writeResponseHead(_ head: HTTPResponseHead)
     /// Writes response body bytes (unflushed).

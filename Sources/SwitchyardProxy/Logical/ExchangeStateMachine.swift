@@ -87,7 +87,8 @@ struct ExchangeStateMachine<Backend: AnyObject, Endpoint: AnyObject> {
     private var heldByClient = false
     private var responseStatus = 0
     private var grpcStatus: GRPCStatus?
-    private let routedAt: NIODeadline
+    /// When routing decided (the request and its log's duration run from there).
+    let routedAt: NIODeadline
     /// When the request went upstream (the response timeout and the RTT run from there).
     private var sentAt: NIODeadline?
     private var sawFirstByte = false

@@ -62,7 +62,8 @@ final class RequestRouter {
                                     case .backend(let index): .backend(backends[index])
                                     case .fail(let message): .fail(message: message)
                                     }
-                                return RouteBackendTarget(ref: backend.backend, weight: backend.weight, destination: destination, metrics: metrics)
+                                return RouteBackendTarget(
+                                    ref: backend.backend, route: route.route, weight: backend.weight, destination: destination, metrics: metrics)
                             })
                     })
             }

@@ -14,8 +14,9 @@ final class RouteBackendTarget {
         case fail(message: String)
     }
 
-    /// Its metadata (the `backend_*` labels).
+    /// Its metadata (the `backend_*` labels), and its route's (`route_*`).
     let ref: BackendRef
+    let route: RouteRef
     /// Its weight in its rule's distribution.
     let weight: Int
     let destination: Destination
@@ -29,8 +30,9 @@ final class RouteBackendTarget {
         let error: ResponseError
     }
 
-    init(ref: BackendRef, weight: Int, destination: Destination, metrics: RouteBackendMetrics) {
+    init(ref: BackendRef, route: RouteRef, weight: Int, destination: Destination, metrics: RouteBackendMetrics) {
         self.ref = ref
+        self.route = route
         self.weight = weight
         self.destination = destination
         self.metrics = metrics

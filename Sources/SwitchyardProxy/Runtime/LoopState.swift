@@ -12,6 +12,8 @@ final class LoopState {
     let backends: [BackendRuntime]
     /// Routes requests to `backends`.
     let router: RequestRouter
+    /// Where requests are logged (nil: no access log).
+    let accessLog: AccessLogWriter?
 
     /// Builds `generation`'s state for one loop (on that loop): a balancer instance, queue and
     /// endpoint runtimes for every backend, and the router sending to them.
@@ -21,6 +23,7 @@ final class LoopState {
         let shared = generation.shared
         self.eventLoop = eventLoop
         self.table = table
+        self.accessLog = generation.accessLog
         var random = Xoshiro256(seed: seed)
         var backends: [BackendRuntime] = []
         for (index, backend) in table.backends.enumerated() {

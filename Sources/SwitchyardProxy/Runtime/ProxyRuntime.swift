@@ -48,12 +48,15 @@ public final class ProxyRuntime: Sendable {
         }
         do {
             let table = try RoutingTable(config: config, pluginDirectory: pluginDirectory, logger: logger)
-            let generation = TableGeneration(table: table, exporter: state.exporter, previous: nil, environment: .live, logger: logger)
+            let accessLog = try config.accessLog.map { settings throws(ConfigError) in try AccessLogWriter(settings: settings, logger: logger) }
+            let generation = TableGeneration(
+                table: table, exporter: state.exporter, previous: nil, environment: .live, accessLog: accessLog, logger: logger)
             let server: ProxyServer
             let connections = ConnectionLimiter(limit: config.limits.connections, exporter: state.exporter)
             do {
                 server = try await ProxyServer.start(generation: generation, connections: connections, threads: threads, logger: logger)
             } catch {
+                accessLog?.stop()
                 throw StartError.listen(config.listen, error)
             }
             state.activate(table)
@@ -93,14 +96,31 @@ public final class ProxyRuntime: Sendable {
             throw ConfigError(path: path, "cannot change from \(old) to \(new) on a reload; restart to change it")
         }
         let table = try RoutingTable(config: config, pluginDirectory: pluginDirectory, logger: logger)
+        // The access log: the running writer when its settings stay, else a new one (or none).
+        let accessLog: AccessLogWriter?
+        if let writer = running.accessLog, writer.settings == config.accessLog {
+            accessLog = writer
+        } else {
+            accessLog = try config.accessLog.map { settings throws(ConfigError) in try AccessLogWriter(settings: settings, logger: logger) }
+        }
         do {
             try await server.install(
-                TableGeneration(table: table, exporter: state.exporter, previous: running, environment: running.environment, logger: logger))
+                TableGeneration(
+                    table: table, exporter: state.exporter, previous: running, environment: running.environment, accessLog: accessLog,
+                    logger: logger))
         } catch {
+            if accessLog !== running.accessLog { accessLog?.stop() }
             throw ConfigError(path: "", "cannot serve the new config: \(error)")
         }
+        // Requests the old table routed and that end from now on are not logged by a replaced writer.
+        if accessLog !== running.accessLog { running.accessLog?.stop() }
         connections.setLimit(config.limits.connections)
         state.activate(table)
+    }
+
+    /// Reopens the access log's file (SIGUSR1, after a log rotation moved it away).
+    public func reopenAccessLog() {
+        server.served.accessLog?.reopen()
     }
 
     /// Waits for the first stop request (a signal) on `requests`, or until the listener
@@ -115,6 +135,7 @@ public final class ProxyRuntime: Sendable {
     public func stop(grace: Duration = .zero) async {
         state.drain()
         await server.stop(grace: grace)
+        server.served.accessLog?.stop()
         await admin.stop()
     }
 }

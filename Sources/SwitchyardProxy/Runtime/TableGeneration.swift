@@ -26,11 +26,18 @@ final class TableGeneration: Sendable {
     let shared: [BackendShared]
     /// What the data path runs over (sockets and the clock).
     let environment: ProxyEnvironment
+    /// Where its requests are logged (nil: no access log). A reload with the same settings
+    /// keeps the running writer.
+    let accessLog: AccessLogWriter?
 
     /// Step 1: the series and shared state of `table`, keeping `previous`' breakers.
-    init(table: RoutingTable, exporter: MetricsExporter, previous: TableGeneration?, environment: ProxyEnvironment, logger: Logger) {
+    init(
+        table: RoutingTable, exporter: MetricsExporter, previous: TableGeneration?, environment: ProxyEnvironment, accessLog: AccessLogWriter?,
+        logger: Logger
+    ) {
         self.table = table
         self.environment = environment
+        self.accessLog = accessLog
         let metrics = ProxyMetrics(table: table, exporter: exporter)
         self.metrics = metrics
         let previousByAuthority = Dictionary((previous?.shared ?? []).map { ($0.backend.authority, $0) }, uniquingKeysWith: { a, _ in a })
