@@ -3,7 +3,7 @@ import SwitchyardTestSupport
 import Testing
 
 /// Every error row of DESIGN.md §7 for HTTP, over real sockets: status, header and body.
-@Suite("Error responses", .serialized)
+@Suite("Error responses")
 final class ErrorResponseTests {
     let upstreams: BackgroundProcess
     let proxy: BackgroundProcess
@@ -54,6 +54,21 @@ final class ErrorResponseTests {
         upstreams.stop()
     }
 
+    /// One proxy answers every row in turn (each row is its own function below); the same
+    /// rows run in-process, one test each, in `RequestRouterTests` and `DataPathTests`.
+    @Test("every HTTP row of §7 over real sockets: status, switchyard-proxy-error and body")
+    func everyRow() throws {
+        try unknownAuthority()
+        try failBackend()
+        try failFastThenShed()
+        try queueFull()
+        try connectError()
+        try failureInjector()
+        try redirect()
+        try emptyBackendList()
+        try malformedRequest()
+    }
+
     func expectError(_ host: String, path: String = "/", status: Int, message: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let response = try Curl.request(port: port, host: host, path: path)
         #expect(response.status == status, "\(host): \(response.body)", sourceLocation: sourceLocation)
@@ -61,29 +76,29 @@ final class ErrorResponseTests {
         #expect(response.body == message, sourceLocation: sourceLocation)
     }
 
-    @Test("no service for the authority: 404")
+    /// no service for the authority: 404
     func unknownAuthority() throws {
         try expectError("nope.test", status: 404, message: "no service for authority nope.test")
     }
 
-    @Test("a fail backend: 502, named by the metadata it stands for")
+    /// a fail backend: 502, named by the metadata it stands for
     func failBackend() throws {
         try expectError("fail.test.svc.cluster.local", status: 502, message: "Service web-v3.test: down for maintenance")
     }
 
-    @Test("waiting failfastTimeout in the queue: 504; then new requests are shed: 503")
+    /// waiting failfastTimeout in the queue: 504; then new requests are shed: 503
     func failFastThenShed() throws {
         try expectError("empty.test.svc.cluster.local", status: 504, message: "Service empty.test: service in fail-fast")
         try expectError(
             "empty.test.svc.cluster.local", status: 503, message: "Service empty.test: service unavailable: load shed while in fail-fast")
     }
 
-    @Test("a full queue sheds: 503")
+    /// a full queue sheds: 503
     func queueFull() throws {
         try expectError("full.test.svc.cluster.local", status: 503, message: "Service full.test: service unavailable: queue is full")
     }
 
-    @Test("an endpoint refusing connections: 502 naming the address")
+    /// an endpoint refusing connections: 502 naming the address
     func connectError() throws {
         let response = try Curl.request(port: port, host: "refused.test.svc.cluster.local")
         #expect(response.status == 502)
@@ -93,12 +108,12 @@ final class ErrorResponseTests {
         #expect(response.body == message)
     }
 
-    @Test("the failure injector answers as configured")
+    /// the failure injector answers as configured
     func failureInjector() throws {
         try expectError("inject.test.svc.cluster.local", status: 503, message: "chaos monkey")
     }
 
-    @Test("a redirect answers as configured, with Location")
+    /// a redirect answers as configured, with Location
     func redirect() throws {
         let response = try Curl.request(port: port, host: "redirect.test.svc.cluster.local", path: "/a/b?c=1")
         #expect(response.status == 301)
@@ -106,12 +121,12 @@ final class ErrorResponseTests {
         #expect(response.headers["switchyard-proxy-error"] == "redirected to https://example.org/a/b?c=1")
     }
 
-    @Test("an empty backend list is never available: 503")
+    /// an empty backend list is never available: 503
     func emptyBackendList() throws {
         try expectError("nobackend.test.svc.cluster.local", status: 503, message: "Service nobackend.test: no backend available")
     }
 
-    @Test("a malformed request gets a 4xx, and the proxy keeps serving")
+    /// a malformed request gets a 4xx, and the proxy keeps serving
     func malformedRequest() throws {
         let script = """
             import socket

@@ -4,7 +4,7 @@ import Testing
 
 /// DESIGN.md §11 over real sockets: SIGHUP reloads the config without disturbing requests in
 /// flight (a bad config is refused and the running one stays), and SIGTERM drains.
-@Suite("Reload and drain end to end", .serialized)
+@Suite("Reload and drain end to end")
 struct ReloadDrainEndToEndTests {
     let host = "web.test.svc.cluster.local"
 
