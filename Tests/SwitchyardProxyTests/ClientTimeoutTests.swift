@@ -11,12 +11,7 @@ struct ClientTimeoutTests {
     static let web = "web.test.svc.cluster.local"
 
     func proxy() throws -> InProcessProxy {
-        try InProcessProxy(
-            """
-            timeouts: { requestHeader: 10s, keepAlive: 60s, requestBodyIdle: 30s }
-            services: [{ authority: \(Self.web):80 }]
-            backends: [{ authority: \(Self.web):80, endpoints: [{ address: 127.0.0.1:9001 }] }]
-            """)
+        try InProcessProxy.web(top: "timeouts: { requestHeader: 10s, keepAlive: 60s, requestBodyIdle: 30s }\n")
     }
 
     @Test("a request head that stalls: 408 after requestHeader, the connection closes, nothing goes upstream")

@@ -19,11 +19,7 @@ struct DataPathTests {
 
     @Test("a request goes upstream in origin form and its answer comes back; the connection is pooled and reused")
     func proxiesAndPools() throws {
-        let proxy = try InProcessProxy(
-            """
-            services: [{ authority: \(Self.web):80 }]
-            backends: [{ authority: \(Self.web):80, endpoints: [{ address: 127.0.0.1:9001 }] }]
-            """)
+        let proxy = try InProcessProxy.web()
         let client = try proxy.connect()
         for round in 1...2 {
             try client.send(Self.get("/r\(round)", headers: "Connection: keep-alive, x-hop\r\nX-Hop: 1\r\n"))
@@ -41,11 +37,7 @@ struct DataPathTests {
 
     @Test("pipelined requests go upstream one at a time, and their responses come back in order")
     func pipelining() throws {
-        let proxy = try InProcessProxy(
-            """
-            services: [{ authority: \(Self.web):80 }]
-            backends: [{ authority: \(Self.web):80, endpoints: [{ address: 127.0.0.1:9001 }] }]
-            """)
+        let proxy = try InProcessProxy.web()
         let client = try proxy.connect()
         try client.send(Self.get("/one") + Self.get("/two") + Self.get("/three"))
         var bodies: [String] = []
@@ -63,11 +55,7 @@ struct DataPathTests {
 
     @Test("Expect: 100-continue is answered by the proxy, which then reads the body and frames it itself")
     func expectContinue() throws {
-        let proxy = try InProcessProxy(
-            """
-            services: [{ authority: \(Self.web):80 }]
-            backends: [{ authority: \(Self.web):80, endpoints: [{ address: 127.0.0.1:9001 }] }]
-            """)
+        let proxy = try InProcessProxy.web()
         let client = try proxy.connect()
         try client.send("POST /up HTTP/1.1\r\nHost: \(Self.web)\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
         #expect(try client.received() == "HTTP/1.1 100 Continue\r\n\r\n")
@@ -268,12 +256,7 @@ struct DataPathTests {
 
     @Test("a pooled upstream connection closes after upstreamIdle")
     func upstreamIdle() throws {
-        let proxy = try InProcessProxy(
-            """
-            timeouts: { upstreamIdle: 5s }
-            services: [{ authority: \(Self.web):80 }]
-            backends: [{ authority: \(Self.web):80, endpoints: [{ address: 127.0.0.1:9001 }] }]
-            """)
+        let proxy = try InProcessProxy.web(top: "timeouts: { upstreamIdle: 5s }\n")
         let client = try proxy.connect()
         try client.send(Self.get())
         let upstream = try proxy.upstreams.last(port: 9001)

@@ -69,6 +69,16 @@ final class InProcessProxy {
         try? loop.syncShutdownGracefully()
     }
 
+    /// The service most tests use: `web.test.svc.cluster.local:80` to one endpoint,
+    /// 127.0.0.1:9001, with `top` prepended to the config (top-level keys such as `timeouts:`).
+    static func web(top: String = "") throws -> InProcessProxy {
+        try InProcessProxy(
+            top + """
+                services: [{ authority: web.test.svc.cluster.local:80 }]
+                backends: [{ authority: web.test.svc.cluster.local:80, endpoints: [{ address: 127.0.0.1:9001 }] }]
+                """)
+    }
+
     /// A client connection, accepted and set up as the listener does.
     func connect() throws -> Client {
         let channel = EmbeddedChannel(loop: loop)

@@ -12,11 +12,7 @@ struct ListenerTests {
     static let host = "web.test.svc.cluster.local"
 
     func proxy() throws -> InProcessProxy {
-        try InProcessProxy(
-            """
-            services: [{ authority: \(Self.host):80 }]
-            backends: [{ authority: \(Self.host):80, endpoints: [{ address: 127.0.0.1:9001 }] }]
-            """)
+        try InProcessProxy.web()
     }
 
     @Test(
