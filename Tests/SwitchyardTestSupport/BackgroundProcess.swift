@@ -7,6 +7,8 @@ public final class BackgroundProcess: @unchecked Sendable {
     private let pipe = Pipe()
     private let lock = NSLock()
     private var output = ""
+    /// Set when the reader saw end of file: everything the process printed is in `output`.
+    private var outputEnded = false
 
     /// Starts `executable` with `arguments`; standard output and error are merged.
     public init(_ executable: String, _ arguments: [String]) throws {
@@ -22,7 +24,11 @@ public final class BackgroundProcess: @unchecked Sendable {
         Thread.detachNewThread { [weak self] in
             while true {
                 let data = handle.availableData
-                guard !data.isEmpty, let self else { return }
+                guard let self else { return }
+                guard !data.isEmpty else {
+                    self.lock.withLock { self.outputEnded = true }
+                    return
+                }
                 self.lock.withLock { self.output += String(decoding: data, as: UTF8.self) }
             }
         }
@@ -41,11 +47,15 @@ public final class BackgroundProcess: @unchecked Sendable {
         kill(process.processIdentifier, signal)
     }
 
-    /// Waits up to `timeout` for it to exit; returns whether it did.
+    /// Waits up to `timeout` for it to exit; returns whether it did. Then waits (up to a
+    /// second more) for the reader to reach the end of its output, so ``text`` is all of it.
     public func waitForExit(timeout: TimeInterval = 60) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        return !process.isRunning
+        guard !process.isRunning else { return false }
+        let outputDeadline = Date().addingTimeInterval(1)
+        while !lock.withLock({ outputEnded }), Date() < outputDeadline { Thread.sleep(forTimeInterval: 0.01) }
+        return true
     }
 
     /// Everything it printed so far.
