@@ -26,8 +26,8 @@ extension Meta {
     /// - Throws: ``MetaAnswerError`` saying which field is wrong.
     public init(validating pointer: UnsafePointer<sy_meta>) throws(MetaAnswerError) {
         let size = Int(pointer.pointee.struct_size)
-        guard size >= MemoryLayout<sy_meta>.size else {
-            throw MetaAnswerError("sy_meta.struct_size is \(size), expected at least \(MemoryLayout<sy_meta>.size)")
+        guard size >= Int(SY_META_SIZE_1_0) else {
+            throw MetaAnswerError("sy_meta.struct_size is \(size), expected at least \(SY_META_SIZE_1_0) (its ABI 1.0 size)")
         }
         let raw = pointer.pointee
         func field(_ value: sy_str, _ label: String, required: Bool) throws(MetaAnswerError) -> String {

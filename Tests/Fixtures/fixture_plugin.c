@@ -11,6 +11,9 @@
  *   -DMISSING_PICK        the balancer has no pick hook
  *   -DDUPLICATE_BALANCER  two balancers with the same name
  *   -DBAD_NAME            an implementation name with upper case and spaces
+ *   -DFUTURE_MINOR        built as if against a later minor: the descriptor says minor
+ *                         SY_ABI_MINOR + 5, and every def it fills is 32 bytes longer (fields
+ *                         this host does not know, set to 0xA5), which struct_size says
  *
  * At run time the config block picks a behaviour (matched by substring):
  *   resolver: "refuse", "overlong", "twice", "silent-ok", "bad-utf8", "error", "bad-status", "section"
@@ -38,6 +41,19 @@ __attribute__((constructor)) static void mark_opened(void) {
 #endif
 
 static const sy_host_services *host;
+
+#ifdef FUTURE_MINOR
+#define FUTURE_BYTES 32
+#define FIXTURE_MINOR (SY_ABI_MINOR + 5)
+#define FUTURE_FIELDS , {[0 ... FUTURE_BYTES - 1] = 0xA5}
+#else
+#define FUTURE_BYTES 0
+#define FIXTURE_MINOR SY_ABI_MINOR
+#define FUTURE_FIELDS
+#endif
+/* A def with the fields a later minor would append after it (none unless FUTURE_MINOR). */
+#define FIXTURE_DEF(type) struct { type def; unsigned char future[FUTURE_BYTES + 1]; }
+#define FIXTURE_SIZE(type) (uint32_t)(sizeof(type) + FUTURE_BYTES)
 
 static sy_str lit(const char *s) { return (sy_str){s, strlen(s)}; }
 
@@ -103,10 +119,10 @@ static sy_status resolve_endpoint(void *instance, const sy_endpoint_query *query
     return answer(instance, name, query->port, call);
 }
 
-static const sy_resolver_def resolver_def = {
-    sizeof(sy_resolver_def), IMPL_PREFIX "-resolver", "test fixture", NULL,
+static const FIXTURE_DEF(sy_resolver_def) resolver_def = {{
+    FIXTURE_SIZE(sy_resolver_def), IMPL_PREFIX "-resolver", "test fixture", NULL,
     resolver_create, resolver_destroy, resolve_service, resolve_endpoint,
-};
+} FUTURE_FIELDS};
 
 /* ---- balancer: behaviour chosen by its config ---------------------------------------- */
 
@@ -150,8 +166,8 @@ __attribute__((unused)) static int32_t balancer_pick(void *instance, const sy_pi
     }
 }
 
-static const sy_balancer_def balancer_def = {
-    sizeof(sy_balancer_def),
+static const FIXTURE_DEF(sy_balancer_def) balancer_def = {{
+    FIXTURE_SIZE(sy_balancer_def),
 #ifdef BAD_NAME
     "Fixture Balancer",
 #else
@@ -163,29 +179,29 @@ static const sy_balancer_def balancer_def = {
 #else
     balancer_pick,
 #endif
-};
+} FUTURE_FIELDS};
 
-static const sy_resolver_def *const resolvers[] = {&resolver_def};
+static const sy_resolver_def *const resolvers[] = {&resolver_def.def};
 #ifdef DUPLICATE_BALANCER
-static const sy_balancer_def *const balancers[] = {&balancer_def, &balancer_def};
+static const sy_balancer_def *const balancers[] = {&balancer_def.def, &balancer_def.def};
 #else
-static const sy_balancer_def *const balancers[] = {&balancer_def};
+static const sy_balancer_def *const balancers[] = {&balancer_def.def};
 #endif
 
-__attribute__((unused)) static const sy_plugin_descriptor descriptor = {
+__attribute__((unused)) static const FIXTURE_DEF(sy_plugin_descriptor) descriptor = {{
 #ifdef SMALL_DESCRIPTOR
     8,
 #else
-    sizeof(sy_plugin_descriptor),
+    FIXTURE_SIZE(sy_plugin_descriptor),
 #endif
 #ifdef WRONG_MAJOR
     2,
 #else
     SY_ABI_MAJOR,
 #endif
-    SY_ABI_MINOR, PLUGIN_NAME, "0.0.1",
+    FIXTURE_MINOR, PLUGIN_NAME, "0.0.1",
     resolvers, 1, sizeof balancers / sizeof *balancers, balancers,
-};
+} FUTURE_FIELDS};
 
 #ifdef NO_ENTRY
 const sy_plugin_descriptor *switchyard_plugin_entry_v0(const sy_host_services *services) {
@@ -196,6 +212,6 @@ const sy_plugin_descriptor *switchyard_plugin_entry_v1(const sy_host_services *s
 #ifdef NULL_DESCRIPTOR
     return NULL;
 #else
-    return &descriptor;
+    return &descriptor.def;
 #endif
 }

@@ -7,12 +7,14 @@ public enum FixturePlugin {
     /// - Parameters:
     ///   - defines: preprocessor flags such as `WRONG_MAJOR` or `PLUGIN_NAME="x"`.
     ///   - source: the C file under `Tests/Fixtures`.
-    public static func build(_ defines: [String] = [], source: String = "fixture_plugin.c") throws -> String {
+    ///   - header: the folder of the `switchyard_plugin.h` to build against (the live one by
+    ///     default; `Tests/Fixtures/abi-1.0` is the frozen ABI 1.0 copy).
+    public static func build(_ defines: [String] = [], source: String = "fixture_plugin.c", header: String? = nil) throws -> String {
         let root = BuildProducts.repositoryRoot
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-fixture-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let output = folder.appendingPathComponent("libfixture.so").path
-        let arguments = ["-shared", "-fPIC", "-Wall", "-Werror", "-I", "\(root)/Sources/CSwitchyardPlugin/include"]
+        let arguments = ["-shared", "-fPIC", "-Wall", "-Werror", "-I", header ?? "\(root)/Sources/CSwitchyardPlugin/include"]
             + defines.map { "-D\($0)" } + ["-o", output, "\(root)/\(sourcePath(source))"]
         let result = try Subprocess.run("/usr/bin/env", ["cc"] + arguments)
         guard result.status == 0 else {

@@ -24,6 +24,10 @@
  *   struct as *it* was compiled. The reader uses only the fields that struct_size covers, so
  *   a plugin built against an older minor keeps loading in a newer host, and a newer plugin
  *   reads only the fields an older host provided. Fields are never removed or reordered.
+ * - SY_<STRUCT>_SIZE_1_0 (below, before the entry function) is each struct's size as ABI 1.0
+ *   defined it. A reader refuses a struct_size smaller than that and accepts any larger one;
+ *   a field added by a later minor is read only where SY_HAS_FIELD says struct_size covers it.
+ *   A later minor adds its own SY_<STRUCT>_SIZE_1_<minor> beside these, which never change.
  * - Arrays of structs crossing the boundary are described by a pointer, a count and an
  *   element size (`*_size`); step through them with the element size, never with sizeof()
  *   (the SY_ELEMENT helper below does it).
@@ -477,6 +481,69 @@ typedef struct sy_plugin_descriptor {
     /** The balancers it exports: an array of balancer_count pointers. NULL when the count is 0. */
     const sy_balancer_def *const *balancers;
 } sy_plugin_descriptor;
+
+/* ======================================================================================== */
+/* Sizes by minor version                                                                   */
+/* ======================================================================================== */
+
+/* Each boundary struct's size in ABI 1.0 (LP64: x86-64 and aarch64 Linux). The host refuses a
+ * plugin struct whose struct_size is smaller, and a plugin should treat a host struct the same
+ * way. These values are frozen: the test suite keeps a copy of the 1.0 header and fails when a
+ * 1.0 field moves or one of these changes. */
+/** sizeof(sy_meta) in ABI 1.0. */
+#define SY_META_SIZE_1_0 96
+/** sizeof(sy_service_query) in ABI 1.0. */
+#define SY_SERVICE_QUERY_SIZE_1_0 40
+/** sizeof(sy_endpoint_query) in ABI 1.0. */
+#define SY_ENDPOINT_QUERY_SIZE_1_0 56
+/** sizeof(sy_host_services) in ABI 1.0. */
+#define SY_HOST_SERVICES_SIZE_1_0 48
+/** sizeof(sy_resolver_def) in ABI 1.0. */
+#define SY_RESOLVER_DEF_SIZE_1_0 64
+/** sizeof(sy_balancer_params) in ABI 1.0. */
+#define SY_BALANCER_PARAMS_SIZE_1_0 32
+/** sizeof(sy_load_model) in ABI 1.0. */
+#define SY_LOAD_MODEL_SIZE_1_0 24
+/** sizeof(sy_endpoint) in ABI 1.0. */
+#define SY_ENDPOINT_SIZE_1_0 24
+/** sizeof(sy_pick) in ABI 1.0. */
+#define SY_PICK_SIZE_1_0 40
+/** sizeof(sy_balancer_def) in ABI 1.0. */
+#define SY_BALANCER_DEF_SIZE_1_0 64
+/** sizeof(sy_plugin_descriptor) in ABI 1.0. */
+#define SY_PLUGIN_DESCRIPTOR_SIZE_1_0 48
+/** Element size of sy_endpoint_load arrays (sy_pick.load_size) in ABI 1.0. */
+#define SY_ENDPOINT_LOAD_SIZE_1_0 24
+/** Element size of sy_label arrays (sy_endpoint_query.label_size) in ABI 1.0. */
+#define SY_LABEL_SIZE_1_0 32
+
+/**
+ * Whether `ptr`, a pointer to a `type` that starts with struct_size, holds `field`: its
+ * struct_size covers the field's last byte. Read a field a later minor added only when this
+ * is true, e.g. `if (SY_HAS_FIELD(sy_pick, p, newer_field)) ...`.
+ */
+#define SY_HAS_FIELD(type, ptr, field) \
+    ((size_t)(ptr)->struct_size >= offsetof(type, field) + sizeof(((type *)0)->field))
+
+#ifdef __cplusplus
+#define SY_STATIC_ASSERT static_assert
+#else
+#define SY_STATIC_ASSERT _Static_assert
+#endif
+/* A minor only appends: this header's structs are never smaller than 1.0's. */
+SY_STATIC_ASSERT(sizeof(sy_meta) >= SY_META_SIZE_1_0, "sy_meta shrank below ABI 1.0");
+SY_STATIC_ASSERT(sizeof(sy_service_query) >= SY_SERVICE_QUERY_SIZE_1_0, "sy_service_query shrank below ABI 1.0");
+SY_STATIC_ASSERT(sizeof(sy_endpoint_query) >= SY_ENDPOINT_QUERY_SIZE_1_0, "sy_endpoint_query shrank below ABI 1.0");
+SY_STATIC_ASSERT(sizeof(sy_host_services) >= SY_HOST_SERVICES_SIZE_1_0, "sy_host_services shrank below ABI 1.0");
+SY_STATIC_ASSERT(sizeof(sy_resolver_def) >= SY_RESOLVER_DEF_SIZE_1_0, "sy_resolver_def shrank below ABI 1.0");
+SY_STATIC_ASSERT(sizeof(sy_balancer_params) >= SY_BALANCER_PARAMS_SIZE_1_0, "sy_balancer_params shrank below ABI 1.0");
+SY_STATIC_ASSERT(sizeof(sy_load_model) >= SY_LOAD_MODEL_SIZE_1_0, "sy_load_model shrank below ABI 1.0");
+SY_STATIC_ASSERT(sizeof(sy_endpoint) >= SY_ENDPOINT_SIZE_1_0, "sy_endpoint shrank below ABI 1.0");
+SY_STATIC_ASSERT(sizeof(sy_pick) >= SY_PICK_SIZE_1_0, "sy_pick shrank below ABI 1.0");
+SY_STATIC_ASSERT(sizeof(sy_balancer_def) >= SY_BALANCER_DEF_SIZE_1_0, "sy_balancer_def shrank below ABI 1.0");
+SY_STATIC_ASSERT(sizeof(sy_plugin_descriptor) >= SY_PLUGIN_DESCRIPTOR_SIZE_1_0, "sy_plugin_descriptor shrank below ABI 1.0");
+SY_STATIC_ASSERT(sizeof(sy_endpoint_load) >= SY_ENDPOINT_LOAD_SIZE_1_0, "sy_endpoint_load shrank below ABI 1.0");
+SY_STATIC_ASSERT(sizeof(sy_label) >= SY_LABEL_SIZE_1_0, "sy_label shrank below ABI 1.0");
 
 /**
  * The entry function of ABI major 1, exported by every plugin under this exact name.

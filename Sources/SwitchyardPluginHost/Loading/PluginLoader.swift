@@ -61,7 +61,7 @@ private struct DescriptorReader {
         let major = Int(header.load(fromByteOffset: 4, as: UInt16.self))
         let minor = Int(header.load(fromByteOffset: 6, as: UInt16.self))
         guard major == hostABIMajor else { throw PluginError(file: file, .wrongMajor(plugin: major, host: hostABIMajor)) }
-        try requireSize(size, of: sy_plugin_descriptor.self, "sy_plugin_descriptor")
+        try requireSize(size, minimum: SY_PLUGIN_DESCRIPTOR_SIZE_1_0, "sy_plugin_descriptor")
 
         let d = descriptor.pointee
         let name = try string(d.name, "plugin name", limit: Int(SY_NAME_MAX), isName: true)
@@ -81,7 +81,7 @@ private struct DescriptorReader {
     }
 
     private func resolver(_ def: UnsafePointer<sy_resolver_def>, plugin: String) throws(PluginError) -> ResolverDefinition {
-        try requireSize(Int(def.pointee.struct_size), of: sy_resolver_def.self, "sy_resolver_def")
+        try requireSize(Int(def.pointee.struct_size), minimum: SY_RESOLVER_DEF_SIZE_1_0, "sy_resolver_def")
         let d = def.pointee
         let name = try string(d.name, "resolver name", limit: Int(SY_NAME_MAX), isName: true)
         let summary = try d.summary.map { p throws(PluginError) in try string(p, "summary of resolver '\(name)'", limit: Int(SY_SUMMARY_MAX), isName: false) } ?? ""
@@ -94,7 +94,7 @@ private struct DescriptorReader {
     }
 
     private func balancer(_ def: UnsafePointer<sy_balancer_def>, plugin: String) throws(PluginError) -> BalancerDefinition {
-        try requireSize(Int(def.pointee.struct_size), of: sy_balancer_def.self, "sy_balancer_def")
+        try requireSize(Int(def.pointee.struct_size), minimum: SY_BALANCER_DEF_SIZE_1_0, "sy_balancer_def")
         let d = def.pointee
         let name = try string(d.name, "balancer name", limit: Int(SY_NAME_MAX), isName: true)
         let summary = try d.summary.map { p throws(PluginError) in try string(p, "summary of balancer '\(name)'", limit: Int(SY_SUMMARY_MAX), isName: false) } ?? ""
@@ -105,10 +105,11 @@ private struct DescriptorReader {
         return BalancerDefinition(def: def, name: name, summary: summary, context: context)
     }
 
-    /// The size of `T` as ABI 1.0 first defined it. Minor versions only append, so a
-    /// struct_size at least this big holds every field this host reads.
-    private func requireSize<T>(_ size: Int, of type: T.Type, _ structName: String) throws(PluginError) {
-        let required = MemoryLayout<T>.size
+    /// Refuses a struct smaller than its ABI 1.0 size (`SY_<STRUCT>_SIZE_1_0`). Minor versions
+    /// only append, so a 1.0 plugin is never refused by a later host, and a struct this big holds
+    /// every 1.0 field; a field a later minor adds is read only when struct_size covers it.
+    private func requireSize(_ size: Int, minimum: Int32, _ structName: String) throws(PluginError) {
+        let required = Int(minimum)
         guard size >= required else {
             throw PluginError(file: file, .structTooSmall(structName: structName, size: size, required: required))
         }

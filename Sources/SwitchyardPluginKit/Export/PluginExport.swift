@@ -210,8 +210,11 @@ private func makeBalancerDef<B: Balancer>(_ type: B.Type) -> UnsafePointer<sy_ba
                 Unmanaged<BalancerBox>.fromOpaque(instance!)._withUnsafeGuaranteedRef { $0.balancer.update(infos) }
             },
             pick: { instance, pick in
-                guard Int(pick!.pointee.load_size) >= MemoryLayout<sy_endpoint_load>.size else { return SY_PICK_NONE }
-                let request = PickRequest(pick!)
+                // A host struct smaller than ABI 1.0's, or load elements smaller than 1.0's, cannot be read.
+                guard let pick, Int(pick.pointee.struct_size) >= Int(SY_PICK_SIZE_1_0),
+                    Int(pick.pointee.load_size) >= Int(SY_ENDPOINT_LOAD_SIZE_1_0)
+                else { return SY_PICK_NONE }
+                let request = PickRequest(pick)
                 guard request.readyCount > 0 else { return SY_PICK_NONE }
                 let choice = Unmanaged<BalancerBox>.fromOpaque(instance!)._withUnsafeGuaranteedRef {
                     $0.balancer.pick(request)

@@ -1,0 +1,498 @@
+/*
+ * switchyard_plugin.h: the Switchyard policy-plugin ABI, version 1.0.
+ *
+ * A Switchyard plugin is a shared object that the proxy loads at startup. It exports one
+ * function, switchyard_plugin_entry_v1, which hands the proxy a table of named metadata
+ * *resolvers* (which Kubernetes-style resource a service, backend or endpoint is) and load
+ * *balancers* (which endpoint gets the next request). Configuration refers to them by name.
+ * This header is the whole contract: a plugin written in C against it alone, built with
+ *
+ *     cc -shared -fPIC -o libmine.so mine.c
+ *
+ * must work. Swift authors use the SwitchyardPluginKit module instead, which implements
+ * every rule below for them.
+ *
+ * ------------------------------------------------------------------------------------------
+ * 1. Versioning
+ * ------------------------------------------------------------------------------------------
+ * - The ABI has a major and a minor version (SY_ABI_MAJOR, SY_ABI_MINOR). Each major version
+ *   has its own entry symbol; this header defines major 1 (SY_ENTRY_SYMBOL_V1).
+ * - The host refuses a plugin whose descriptor names a different major version, with a
+ *   message that names both versions and asks for a rebuild against the host's header.
+ * - Minor versions only append fields to the end of structs. Every struct that crosses the
+ *   boundary starts with `struct_size`, set by whoever fills the struct to sizeof() of the
+ *   struct as *it* was compiled. The reader uses only the fields that struct_size covers, so
+ *   a plugin built against an older minor keeps loading in a newer host, and a newer plugin
+ *   reads only the fields an older host provided. Fields are never removed or reordered.
+ * - Arrays of structs crossing the boundary are described by a pointer, a count and an
+ *   element size (`*_size`); step through them with the element size, never with sizeof()
+ *   (the SY_ELEMENT helper below does it).
+ *
+ * ------------------------------------------------------------------------------------------
+ * 2. Memory and strings
+ * ------------------------------------------------------------------------------------------
+ * - Strings cross as sy_str: a borrowed (pointer, length) pair, UTF-8, *not* NUL-terminated.
+ *   A string handed to a hook is valid only until that hook returns: copy what you keep.
+ * - The only NUL-terminated strings are the static names and summaries in descriptors.
+ * - Answers go back through the host services (sy_host_services.answer_meta and .fail),
+ *   which copy what they are given before returning; a plugin may pass stack memory.
+ * - Each side frees only what it allocated. Instances are allocated by the plugin's `create`
+ *   and freed by its `destroy`; the host never frees plugin memory and vice versa.
+ * - Descriptors and definition tables returned by the entry function are owned by the plugin
+ *   and must stay valid and unchanged for the life of the process.
+ *
+ * ------------------------------------------------------------------------------------------
+ * 3. Loading and lifetime
+ * ------------------------------------------------------------------------------------------
+ * - The host opens a plugin with dlopen(RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) and never
+ *   unloads it. Swift plugins must also link with `-z nodelete`, and should export only the
+ *   entry symbol (a linker version script). Plugins need no symbols from the host: every host
+ *   function reaches them through sy_host_services.
+ * - The entry function is called once per file, on the loading thread, before any other call.
+ *   Loading the same file twice is a no-op. Two plugins with the same name, or two
+ *   implementations (of the same kind) with the same name across all loaded plugins, are
+ *   refused.
+ *
+ * ------------------------------------------------------------------------------------------
+ * 4. Threads
+ * ------------------------------------------------------------------------------------------
+ * - Resolver instances are shared: their resolve hooks may be called concurrently from any
+ *   thread and must be thread-safe. `create` and `destroy` are never concurrent with any
+ *   other call on the same instance.
+ * - Balancer instances are per backend *per event loop*: every call on one balancer instance
+ *   (create, update, pick, destroy) comes from the same thread, one at a time, so a balancer
+ *   needs no locks. Different instances are called concurrently from different threads, so
+ *   a balancer must not share mutable state between instances.
+ * - Host services may be called from any thread at any time, except answer_meta and fail,
+ *   which are valid only inside the hook that received the sy_call, on that hook's thread.
+ * - Hooks must not block: they run on the proxy's event loops. Resolvers run when config
+ *   loads or endpoints change, never per request; balancer `pick` runs per request.
+ *
+ * ------------------------------------------------------------------------------------------
+ * 5. Trust
+ * ------------------------------------------------------------------------------------------
+ * Plugins run in-process with full privilege, yet the host checks every answer: a pick index
+ * out of range or not ready, an over-long or malformed metadata field, a status code outside
+ * the ones defined here, an answer missing or given twice. Each is a *plugin fault*: logged
+ * once with the plugin's name, counted in a metric, and answered safely (a bad resolver
+ * answer counts as "not mine", a bad pick as the first ready endpoint).
+ */
+#ifndef SWITCHYARD_PLUGIN_H
+#define SWITCHYARD_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ======================================================================================== */
+/* Versions, symbols, limits                                                                */
+/* ======================================================================================== */
+
+/** Major version of this ABI. A plugin with another major is refused. */
+#define SY_ABI_MAJOR 1
+/** Minor version of this ABI. Minors only append struct fields. */
+#define SY_ABI_MINOR 0
+/** Name of the entry function of ABI major 1 (see switchyard_plugin_entry_v1 below). */
+#define SY_ENTRY_SYMBOL_V1 "switchyard_plugin_entry_v1"
+
+/** Longest plugin, resolver or balancer name, in bytes. Names use [a-z0-9._-], start with a letter or digit. */
+#define SY_NAME_MAX 64
+/** Longest plugin version or implementation summary, in bytes. */
+#define SY_SUMMARY_MAX 200
+/** Longest metadata field (group, kind, namespace, name, section), in bytes. */
+#define SY_META_FIELD_MAX 253
+/** Longest message passed to fail() or log(); longer ones are cut (log) or a fault (fail). */
+#define SY_MESSAGE_MAX 1024
+
+/* ======================================================================================== */
+/* Basic types                                                                              */
+/* ======================================================================================== */
+
+/**
+ * A borrowed UTF-8 string: `len` bytes at `ptr`, not NUL-terminated.
+ * `ptr` may be NULL only when `len` is 0. Where a field documents it, ptr == NULL means
+ * "absent", as opposed to the empty string (ptr != NULL, len == 0).
+ */
+typedef struct sy_str {
+    /** First byte; valid for the duration of the call that handed the string over. */
+    const char *ptr;
+    /** Number of bytes. */
+    size_t len;
+} sy_str;
+
+/**
+ * Status returned by every fallible hook. Any other value is a plugin fault.
+ */
+typedef int32_t sy_status;
+/** Success; for resolve hooks: the resolver answered through answer_meta(). */
+#define SY_OK 0
+/** Resolve hooks only: "not mine", let the next resolver in the chain answer. */
+#define SY_DECLINE 1
+/** Failure; the plugin called fail() with a message saying why. */
+#define SY_ERROR 2
+
+/**
+ * Log level for sy_host_services.log, the same ladder as swift-log.
+ */
+typedef int32_t sy_log_level;
+#define SY_LOG_TRACE 0    /**< Finest detail, off by default. */
+#define SY_LOG_DEBUG 1    /**< Diagnostic detail. */
+#define SY_LOG_INFO 2     /**< A notable, expected event. */
+#define SY_LOG_NOTICE 3   /**< A notable event an operator may act on. */
+#define SY_LOG_WARNING 4  /**< Something unexpected that was handled. */
+#define SY_LOG_ERROR 5    /**< Something failed. */
+#define SY_LOG_CRITICAL 6 /**< The plugin cannot go on working. */
+
+/**
+ * An opaque, host-owned handle for one hook invocation. It identifies where answer_meta()
+ * and fail() deliver their payload. Valid only until the hook that received it returns.
+ */
+typedef struct sy_call sy_call;
+
+/**
+ * Steps to element `index` of a boundary array whose elements are `element_size` bytes,
+ * e.g. `const sy_endpoint_load *l = SY_ELEMENT(const sy_endpoint_load, p->loads, p->load_size, i);`
+ */
+#define SY_ELEMENT(type, base, element_size, index) \
+    ((type *)((const char *)(base) + (size_t)(element_size) * (size_t)(index)))
+
+/* ======================================================================================== */
+/* Metadata                                                                                  */
+/* ======================================================================================== */
+
+/** sy_meta.type: a Default(name) meta; only `name` is read. */
+#define SY_META_DEFAULT 0
+/** sy_meta.type: a Resource(group, kind, namespace, name, section?, port?) meta. */
+#define SY_META_RESOURCE 1
+
+/**
+ * A metadata answer: what a resolver says a service, backend or endpoint is (DESIGN.md §4).
+ * Filled by the plugin, passed to answer_meta(), copied by the host at once.
+ *
+ * The host validates it: `name` must be non-empty; for a Resource, `kind` must be non-empty;
+ * every field at most SY_META_FIELD_MAX bytes of valid UTF-8 without control characters;
+ * `port` at most 65535. Anything else is a plugin fault.
+ */
+typedef struct sy_meta {
+    /** sizeof(sy_meta) as the plugin was compiled. */
+    uint32_t struct_size;
+    /** SY_META_DEFAULT or SY_META_RESOURCE. */
+    int32_t type;
+    /** API group, e.g. "core" or "policy.linkerd.io"; may be empty. Resource only. */
+    sy_str group;
+    /** Resource kind, e.g. "Service", "Pod". Resource only, non-empty. */
+    sy_str kind;
+    /** Namespace, e.g. "prod"; may be empty. Resource only. */
+    sy_str ns;
+    /** Name of the resource, or of the Default. Non-empty. */
+    sy_str name;
+    /** Section name (e.g. a named port); ptr == NULL means absent. Resource only. */
+    sy_str section;
+    /** Port, 1-65535, or 0 for absent. Resource only. */
+    uint32_t port;
+} sy_meta;
+
+/**
+ * A label attached to an endpoint in config, e.g. `dst_pod: web-0`.
+ */
+typedef struct sy_label {
+    /** Label key. */
+    sy_str key;
+    /** Label value. */
+    sy_str value;
+} sy_label;
+
+/**
+ * What a service resolver is asked about: the authority of a parent (service) or backend.
+ */
+typedef struct sy_service_query {
+    /** sizeof(sy_service_query) as the host was compiled. */
+    uint32_t struct_size;
+    /** Port of the authority, 1-65535 (the host fills in 80 when the authority has none). */
+    uint32_t port;
+    /** The authority as configured, e.g. "web.prod.svc.cluster.local:80". */
+    sy_str authority;
+    /** Its host part, without port or IPv6 brackets, e.g. "web.prod.svc.cluster.local". */
+    sy_str host;
+} sy_service_query;
+
+/**
+ * What an endpoint resolver is asked about: one endpoint of a backend.
+ */
+typedef struct sy_endpoint_query {
+    /** sizeof(sy_endpoint_query) as the host was compiled. */
+    uint32_t struct_size;
+    /** Port of the endpoint address, 1-65535. */
+    uint32_t port;
+    /** The address as configured, e.g. "127.0.0.1:18081" or "[::1]:18081". */
+    sy_str address;
+    /** The address's host part, without port or brackets, e.g. "127.0.0.1". */
+    sy_str host;
+    /** The endpoint's labels, in config order; keys are unique. NULL when label_count is 0. */
+    const sy_label *labels;
+    /** Number of labels. */
+    uint32_t label_count;
+    /** Size of one element of `labels`, in bytes (step with SY_ELEMENT). */
+    uint32_t label_size;
+} sy_endpoint_query;
+
+/* ======================================================================================== */
+/* Host services: the only way a plugin calls into the proxy                                */
+/* ======================================================================================== */
+
+/**
+ * Functions the host gives each plugin at entry. One table per plugin file; the pointer stays
+ * valid for the life of the process, so a plugin may keep it in a static variable.
+ */
+typedef struct sy_host_services {
+    /** sizeof(sy_host_services) as the host was compiled. */
+    uint32_t struct_size;
+    /** The host's ABI major version (SY_ABI_MAJOR it was built with). */
+    uint16_t abi_major;
+    /** The host's ABI minor version. */
+    uint16_t abi_minor;
+    /** Opaque host state; pass it back as the first argument of log() and random(). */
+    void *context;
+    /**
+     * Writes one log line at `level`, tagged with the plugin's name. `message` over
+     * SY_MESSAGE_MAX bytes is cut. Thread-safe, never blocks on I/O for long.
+     */
+    void (*log)(void *context, sy_log_level level, sy_str message);
+    /**
+     * Returns 64 uniformly random bits from a cryptographically seeded generator.
+     * Thread-safe. Balancers should prefer the per-instance seed (sy_balancer_params.seed)
+     * and a cheap generator of their own on the per-request path.
+     */
+    uint64_t (*random)(void *context);
+    /**
+     * Reports why the hook that received `call` failed. The host copies `message` (at most
+     * SY_MESSAGE_MAX bytes) and shows it with the config path that caused it. Call it once,
+     * then return SY_ERROR.
+     */
+    void (*fail)(sy_call *call, sy_str message);
+    /**
+     * Delivers a resolver's answer for the hook that received `call`. The host copies and
+     * validates `meta` at once. Call it exactly once, then return SY_OK.
+     */
+    void (*answer_meta)(sy_call *call, const sy_meta *meta);
+} sy_host_services;
+
+/* ======================================================================================== */
+/* Resolvers                                                                                */
+/* ======================================================================================== */
+
+/**
+ * A named metadata resolver. A resolver answers for services (parents and backends, by
+ * authority), for endpoints (by address and labels), or both; the hook for a kind it does not
+ * handle is NULL, and configuring it in a chain of that kind is a config error.
+ *
+ * Instances are created from the bytes of their config block and shared by every thread.
+ */
+typedef struct sy_resolver_def {
+    /** sizeof(sy_resolver_def) as the plugin was compiled. */
+    uint32_t struct_size;
+    /** Name used in config, e.g. "k8s-service-name" (see SY_NAME_MAX). NUL-terminated, static. */
+    const char *name;
+    /** One line saying what it answers, shown by `switchyard plugins inspect`. NUL-terminated, static; may be NULL. */
+    const char *summary;
+    /** Opaque plugin data passed back to create(); may be NULL. */
+    void *context;
+    /**
+     * Creates an instance from `config_json`: the UTF-8 JSON text of the resolver's config
+     * block ("{}" when there is none). On success stores the instance in *instance and returns
+     * SY_OK; to refuse the config, calls host->fail(call, why) and returns SY_ERROR.
+     * Required.
+     */
+    sy_status (*create)(void *context, sy_str config_json, sy_call *call, void **instance);
+    /** Frees an instance made by create(). No other call on it runs or follows. Required. */
+    void (*destroy)(void *instance);
+    /**
+     * Resolves a service authority. Answers with host->answer_meta(call, &meta) and returns
+     * SY_OK, or returns SY_DECLINE ("not mine"), or calls fail() and returns SY_ERROR (counted
+     * as a fault, then treated as not mine). Thread-safe. NULL: not a service resolver.
+     */
+    sy_status (*resolve_service)(void *instance, const sy_service_query *query, sy_call *call);
+    /**
+     * Resolves an endpoint, with the same contract as resolve_service. NULL: not an endpoint
+     * resolver. At least one of resolve_service and resolve_endpoint must be set.
+     */
+    sy_status (*resolve_endpoint)(void *instance, const sy_endpoint_query *query, sy_call *call);
+} sy_resolver_def;
+
+/* ======================================================================================== */
+/* Balancers                                                                                */
+/* ======================================================================================== */
+
+/**
+ * What a balancer instance is created with.
+ */
+typedef struct sy_balancer_params {
+    /** sizeof(sy_balancer_params) as the host was compiled. */
+    uint32_t struct_size;
+    /** Index of the event loop this instance serves, 0-based. */
+    uint32_t loop_index;
+    /** UTF-8 JSON text of the balancer's config block ("{}" when there is none). */
+    sy_str config_json;
+    /** A random seed for this instance; equal seeds must give equal pick sequences. */
+    uint64_t seed;
+} sy_balancer_params;
+
+/**
+ * How the host should model load for this balancer: the parameters of the per-endpoint
+ * peak-EWMA RTT estimate behind sy_endpoint_load.cost (DESIGN.md §5). The host fills in its
+ * defaults before create(); a balancer that reads its own (e.g. from `defaultRtt` and `decay`
+ * in its config) overwrites them. Balancers that ignore cost may leave them alone.
+ */
+typedef struct sy_load_model {
+    /** sizeof(sy_load_model) as the host was compiled. */
+    uint32_t struct_size;
+    /** Reserved, zero. */
+    uint32_t reserved;
+    /** RTT estimate of an endpoint that has no sample yet, in nanoseconds (> 0; default 30 ms). */
+    uint64_t default_rtt_ns;
+    /** Decay time constant of the estimate, in nanoseconds (> 0; default 10 s). */
+    uint64_t decay_ns;
+} sy_load_model;
+
+/**
+ * One endpoint as the balancer learns it through update().
+ */
+typedef struct sy_endpoint {
+    /** sizeof(sy_endpoint) as the host was compiled. */
+    uint32_t struct_size;
+    /** Relative weight from config, >= 1 (default 1). */
+    uint32_t weight;
+    /** The endpoint's address, e.g. "127.0.0.1:18081": its identity, stable across updates. */
+    sy_str address;
+} sy_endpoint;
+
+/**
+ * The load of one endpoint at pick time. Element i describes endpoint i of the last update().
+ * Kept compact: pick() reads these per request.
+ */
+typedef struct sy_endpoint_load {
+    /** 1 when the endpoint may take a request now (its breaker is closed), else 0. */
+    uint32_t ready;
+    /** Relative weight, as in sy_endpoint. */
+    uint32_t weight;
+    /** Requests dispatched to the endpoint whose response has not ended yet. */
+    uint32_t in_flight;
+    /** Reserved, zero. */
+    uint32_t reserved;
+    /**
+     * Peak-EWMA cost: estimated RTT in nanoseconds x (in_flight + 1). Lower is better.
+     */
+    double cost;
+} sy_endpoint_load;
+
+/**
+ * One pick: the load of every endpoint of the last update(), and the request's hash.
+ */
+typedef struct sy_pick {
+    /** sizeof(sy_pick) as the host was compiled. */
+    uint32_t struct_size;
+    /** Number of elements in `loads`; equals the count of the last update(). */
+    uint32_t count;
+    /** How many of them have ready == 1 (0 means the pick must answer SY_PICK_NONE). */
+    uint32_t ready_count;
+    /** Size of one element of `loads`, in bytes (step with SY_ELEMENT). */
+    uint32_t load_size;
+    /** The loads, in update() order. NULL when count is 0. */
+    const sy_endpoint_load *loads;
+    /** 1 when `hash` holds a request hash (the backend has a hashPolicy and it applied), else 0. */
+    uint32_t has_hash;
+    /** Reserved, zero. */
+    uint32_t reserved;
+    /** 64-bit hash the host computed from the backend's hashPolicy; 0 when has_hash is 0. */
+    uint64_t hash;
+} sy_pick;
+
+/** pick(): no endpoint can take the request. */
+#define SY_PICK_NONE (-1)
+
+/**
+ * A named load balancer. The host makes one instance per backend per event loop.
+ */
+typedef struct sy_balancer_def {
+    /** sizeof(sy_balancer_def) as the plugin was compiled. */
+    uint32_t struct_size;
+    /** Name used in config, e.g. "p2c-peak-ewma" (see SY_NAME_MAX). NUL-terminated, static. */
+    const char *name;
+    /** One line saying how it picks, shown by `switchyard plugins inspect`. NUL-terminated, static; may be NULL. */
+    const char *summary;
+    /** Opaque plugin data passed back to create(); may be NULL. */
+    void *context;
+    /**
+     * Creates an instance. `model` holds the host's load-model defaults and may be
+     * overwritten. On success stores the instance in *instance and returns SY_OK; to refuse
+     * the config, calls host->fail(call, why) and returns SY_ERROR. The host creates one
+     * instance first to validate the config when it loads, so refusals surface early.
+     * Required.
+     */
+    sy_status (*create)(void *context, const sy_balancer_params *params, sy_load_model *model,
+                        sy_call *call, void **instance);
+    /** Frees an instance made by create(). Required. */
+    void (*destroy)(void *instance);
+    /**
+     * Replaces the instance's endpoint set. Called once after create() (possibly with count 0)
+     * and again whenever endpoints change. `endpoints` is valid only during the call: copy the
+     * addresses you keep. Required.
+     */
+    void (*update)(void *instance, const sy_endpoint *endpoints, uint32_t count, uint32_t endpoint_size);
+    /**
+     * Chooses an endpoint for one request: returns an index i < pick->count whose load has
+     * ready == 1, or SY_PICK_NONE when none can take it. Runs per request: no allocation,
+     * no locks, no blocking. Anything else returned is a fault. Required.
+     */
+    int32_t (*pick)(void *instance, const sy_pick *pick);
+} sy_balancer_def;
+
+/* ======================================================================================== */
+/* The plugin descriptor and the entry point                                                */
+/* ======================================================================================== */
+
+/**
+ * What a plugin is: returned by the entry function, static, never freed.
+ */
+typedef struct sy_plugin_descriptor {
+    /** sizeof(sy_plugin_descriptor) as the plugin was compiled. */
+    uint32_t struct_size;
+    /** SY_ABI_MAJOR the plugin was built with. */
+    uint16_t abi_major;
+    /** SY_ABI_MINOR the plugin was built with. */
+    uint16_t abi_minor;
+    /** Plugin name, unique among loaded plugins, e.g. "standard-balancers". NUL-terminated. */
+    const char *name;
+    /** Plugin version, free text such as "1.0.0". NUL-terminated. */
+    const char *version;
+    /** The resolvers it exports: an array of resolver_count pointers. NULL when the count is 0. */
+    const sy_resolver_def *const *resolvers;
+    /** Number of resolvers. */
+    uint32_t resolver_count;
+    /** Number of balancers. */
+    uint32_t balancer_count;
+    /** The balancers it exports: an array of balancer_count pointers. NULL when the count is 0. */
+    const sy_balancer_def *const *balancers;
+} sy_plugin_descriptor;
+
+/**
+ * The entry function of ABI major 1, exported by every plugin under this exact name.
+ *
+ * Called once per file, before anything else, with the host services for this plugin (valid
+ * for the life of the process). Returns the plugin's descriptor, or NULL when the plugin
+ * cannot work in this host (it should log why first). The host checks `abi_major` before
+ * reading anything past it.
+ */
+const sy_plugin_descriptor *switchyard_plugin_entry_v1(const sy_host_services *host);
+
+/** Type of switchyard_plugin_entry_v1, for hosts that look it up with dlsym(). */
+typedef const sy_plugin_descriptor *(*sy_plugin_entry_v1_fn)(const sy_host_services *host);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SWITCHYARD_PLUGIN_H */
