@@ -17,7 +17,7 @@
  *
  * At run time the config block picks a behaviour (matched by substring):
  *   resolver: "refuse", "overlong", "twice", "silent-ok", "bad-utf8", "error", "bad-status", "section"
- *   balancer: "refuse", "out-of-range", "not-ready", "none"
+ *   balancer: "refuse", "out-of-range", "not-ready", "none", "pick-error"
  */
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +139,7 @@ static sy_status balancer_create(void *context, const sy_balancer_params *params
     if (has(params->config_json, "out-of-range")) self->mode = 1;
     if (has(params->config_json, "not-ready")) self->mode = 2;
     if (has(params->config_json, "none")) self->mode = 3;
+    if (has(params->config_json, "pick-error")) self->mode = 4;
     model->default_rtt_ns = 5000000; /* 5 ms: proves the model crosses back */
     *instance = self;
     return SY_OK;
@@ -159,6 +160,11 @@ __attribute__((unused)) static int32_t balancer_pick(void *instance, const sy_pi
             if (!SY_ELEMENT(const sy_endpoint_load, pick->loads, pick->load_size, i)->ready) return (int32_t)i;
         return 0;
     case 3: return SY_PICK_NONE;
+#ifdef SY_PICK_ERROR
+    case 4: return SY_PICK_ERROR;
+#else
+    case 4: return -2; /* the frozen 1.0 header predates the name */
+#endif
     default:
         for (uint32_t i = 0; i < pick->count; i++)
             if (SY_ELEMENT(const sy_endpoint_load, pick->loads, pick->load_size, i)->ready) return (int32_t)i;

@@ -73,9 +73,18 @@ struct FaultTests {
         balancer.setReady(0, false)
         #expect(balancer.readyCount == 0)
         #expect(balancer.pick() == nil)
-        let refusing = try plugin.balancers[0].makeInstance(configJSON: #"{"mode": "none"}"#, seed: 1)
-        refusing.update([BalancerEndpoint(address: "127.0.0.1:1")])
-        #expect(refusing.pick() == nil)
+    }
+
+    @Test(
+        "SY_PICK_NONE while endpoints are ready, and SY_PICK_ERROR, are faults answered with the first ready endpoint",
+        arguments: ["none", "pick-error"])
+    func failedPicks(mode: String) throws {
+        let balancer = try plugin.balancers[0].makeInstance(configJSON: #"{"mode": "\#(mode)"}"#, seed: 1)
+        balancer.update([BalancerEndpoint(address: "127.0.0.1:1"), BalancerEndpoint(address: "127.0.0.1:2")])
+        balancer.setReady(0, false)
+        let before = plugin.balancers[0].faults.count
+        #expect(balancer.pick() == 1)
+        #expect(plugin.balancers[0].faults.count == before + 1)
     }
 
     @Test("the load model a balancer asks for crosses back to the host")

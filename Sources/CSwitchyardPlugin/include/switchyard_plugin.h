@@ -414,8 +414,14 @@ typedef struct sy_pick {
     uint64_t hash;
 } sy_pick;
 
-/** pick(): no endpoint can take the request. */
+/** pick(): no endpoint can take the request. Only when ready_count is 0 (the host does not
+ *  even ask then); answered while endpoints are ready, it is a fault. */
 #define SY_PICK_NONE (-1)
+/** pick(): the pick failed (a plugin's own error). A fault: counted, and the host answers with
+ *  the first ready endpoint. Every other negative value means the same. Never return a
+ *  sy_status (SY_OK, SY_ERROR, ...) from pick: those are small non-negative numbers and would
+ *  read as endpoint indexes. */
+#define SY_PICK_ERROR (-2)
 
 /**
  * A named load balancer. The host makes one instance per backend per event loop.
@@ -448,8 +454,10 @@ typedef struct sy_balancer_def {
     void (*update)(void *instance, const sy_endpoint *endpoints, uint32_t count, uint32_t endpoint_size);
     /**
      * Chooses an endpoint for one request: returns an index i < pick->count whose load has
-     * ready == 1, or SY_PICK_NONE when none can take it. Runs per request: no allocation,
-     * no locks, no blocking. Anything else returned is a fault. Required.
+     * ready == 1 (the host calls pick only while ready_count > 0). SY_PICK_ERROR (or any
+     * negative value but SY_PICK_NONE) reports a failed pick. Anything but a ready index is a
+     * fault, SY_PICK_NONE while endpoints are ready included: counted, and answered with the
+     * first ready endpoint. Runs per request: no allocation, no locks, no blocking. Required.
      */
     int32_t (*pick)(void *instance, const sy_pick *pick);
 } sy_balancer_def;

@@ -88,14 +88,22 @@ public final class BalancerInstance {
             has_hash: hash == nil ? 0 : 1, reserved: 0, hash: hash ?? 0)
         let choice = Int(pickHook(instance, &request))
         if choice >= 0, choice < loads.count, loads[choice].ready != 0 { return choice }
-        if choice == Int(SY_PICK_NONE) { return nil }
         return answerFault(choice)
     }
 
+    /// A pick that is not a ready index (DESIGN.md §3: faults are answered safely): counted,
+    /// answered with the first ready endpoint (there is one: the plugin is asked only then).
     private func answerFault(_ choice: Int) -> Int? {
-        let why = choice >= 0 && choice < loads.count
-            ? "pick returned endpoint \(choice), which is not ready"
-            : "pick returned \(choice), outside 0..<\(loads.count)"
+        let why =
+            if choice == Int(SY_PICK_NONE) {
+                "pick returned SY_PICK_NONE with \(readyCount) ready endpoint(s)"
+            } else if choice < 0 {
+                "pick failed (returned \(choice)\(choice == Int(SY_PICK_ERROR) ? ", SY_PICK_ERROR" : ""))"
+            } else if choice < loads.count {
+                "pick returned endpoint \(choice), which is not ready"
+            } else {
+                "pick returned \(choice), outside 0..<\(loads.count)"
+            }
         definition.faults.record(why)
         return loads.firstIndex { $0.ready != 0 }
     }

@@ -70,6 +70,11 @@ public struct EndpointLoad: Sendable, Hashable {
 public struct PickRequest {
     @usableFromInline let base: UnsafeRawPointer?
     @usableFromInline let stride: Int
+    /// Set when the balancer asks about an endpoint that is not there (its own bug): the pick
+    /// then reaches the host as SY_PICK_ERROR, a fault it counts and answers safely, instead
+    /// of crashing the proxy. Nil in ``with(_:hash:_:)`` (a test's own balancer: a crash there
+    /// is the clearest report).
+    @usableFromInline let misuse: UnsafeMutablePointer<Bool>?
     /// Number of endpoints (the count of the last update).
     public let count: Int
     /// How many of them are ready; 0 means the answer must be nil.
@@ -78,7 +83,8 @@ public struct PickRequest {
     public let hash: UInt64?
 
     @usableFromInline
-    init(_ pick: UnsafePointer<sy_pick>) {
+    init(_ pick: UnsafePointer<sy_pick>, misuse: UnsafeMutablePointer<Bool>? = nil) {
+        self.misuse = misuse
         base = UnsafeRawPointer(pick.pointee.loads)
         stride = Int(pick.pointee.load_size)
         count = Int(pick.pointee.count)
@@ -91,8 +97,18 @@ public struct PickRequest {
 
     @inlinable
     func raw(_ index: Int) -> sy_endpoint_load {
-        precondition(index >= 0 && index < count, "endpoint index out of range")
-        return base.unsafelyUnwrapped.load(fromByteOffset: index &* stride, as: sy_endpoint_load.self)
+        guard index >= 0, index < count, let base else {
+            misused("endpoint index \(index) out of range 0..<\(count)")
+            return sy_endpoint_load()  // not ready, no weight, no load
+        }
+        return base.load(fromByteOffset: index &* stride, as: sy_endpoint_load.self)
+    }
+
+    /// Records a misuse (see ``misuse``), or stops a test's balancer with `message`.
+    @usableFromInline
+    func misused(_ message: @autoclosure () -> String) {
+        guard let misuse else { preconditionFailure(message()) }
+        misuse.pointee = true
     }
 
     /// Whether endpoint `index` is ready.
@@ -121,7 +137,8 @@ public struct PickRequest {
             if remaining == 0 { return index }
             remaining -= 1
         }
-        preconditionFailure("ordinal \(ordinal) ≥ readyCount \(readyCount)")
+        misused("ordinal \(ordinal) ≥ readyCount \(readyCount)")
+        return 0
     }
 
     /// Everything about endpoint `index`.

@@ -160,6 +160,20 @@ private func loadElement<T>(_ base: UnsafePointer<T>?, _ size: Int, _ index: Int
 
 // MARK: - Balancers
 
+/// One pick through the ABI: the balancer's answer as `pick()` returns it, SY_PICK_ERROR when
+/// the balancer asked about an endpoint that is not there (a fault the host counts, never a
+/// crash of the proxy).
+func abiPick(_ balancer: any Balancer, _ pick: UnsafePointer<sy_pick>) -> Int32 {
+    var misused = false
+    let choice = withUnsafeMutablePointer(to: &misused) { flag -> Int? in
+        let request = PickRequest(pick, misuse: flag)
+        guard request.readyCount > 0 else { return nil }
+        return balancer.pick(request)
+    }
+    if misused { return SY_PICK_ERROR }
+    return choice.map { Int32(truncatingIfNeeded: $0) } ?? SY_PICK_NONE
+}
+
 /// A balancer type, kept behind the def's `context` pointer.
 private final class BalancerFactory {
     let make: (PluginConfig, inout BalancerSetup) throws(PluginConfigError) -> any Balancer
@@ -211,14 +225,9 @@ private func makeBalancerDef<B: Balancer>(_ type: B.Type) -> UnsafePointer<sy_ba
             },
             pick: { instance, pick in
                 // A host struct smaller than ABI 1.0's, or load elements smaller than 1.0's, cannot be read.
-                guard let pick, Int(pick.pointee.struct_size) >= Int(SY_PICK_SIZE_1_0),
+                guard let pick, let instance, Int(pick.pointee.struct_size) >= Int(SY_PICK_SIZE_1_0),
                     Int(pick.pointee.load_size) >= Int(SY_ENDPOINT_LOAD_SIZE_1_0)
-                else { return SY_PICK_NONE }
-                let request = PickRequest(pick)
-                guard request.readyCount > 0 else { return SY_PICK_NONE }
-                let choice = Unmanaged<BalancerBox>.fromOpaque(instance!)._withUnsafeGuaranteedRef {
-                    $0.balancer.pick(request)
-                }
-                return choice.map { Int32(truncatingIfNeeded: $0) } ?? SY_PICK_NONE
+                else { return SY_PICK_ERROR }
+                return Unmanaged<BalancerBox>.fromOpaque(instance)._withUnsafeGuaranteedRef { abiPick($0.balancer, pick) }
             }))
 }
