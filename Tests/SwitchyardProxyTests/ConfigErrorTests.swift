@@ -142,6 +142,20 @@ struct CheckCommandTests {
         return try Subprocess.run(BuildProducts.switchyard, ["check", "--config", path])
     }
 
+    @Test("a resolver in a chain gets its own config block")
+    func resolverConfig() throws {
+        let result = try check(
+            """
+            plugins: [libStandardResolvers.so, libStandardBalancers.so, libExampleTeamResolver.so]
+            resolvers: { endpoints: [{ name: team-label, config: { group: teams.acme.io } }, k8s-pod-labels, unknown] }
+            backends:
+              - authority: web.prod.svc.cluster.local:80
+                endpoints: [{ address: 10.0.0.1:8080, labels: { team: payments, dst_namespace: prod } }]
+            """)
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput.contains("teams.acme.io/Team prod/payments"), "\(result.standardOutput)")
+    }
+
     @Test("a good config prints the resolved table")
     func good() throws {
         let result = try check(
@@ -174,6 +188,10 @@ struct CheckCommandTests {
              "backends[0].balancer.config: decay: must be at least 1ms, got \"0s\" (refused by balancer 'p2c-peak-ewma' of plugin 'standard-balancers'"),
             ("resolvers: { services: [k8s-service-name] }\nbackends:\n  - { authority: a:80 }\n",
              "backends[0]: no resolver in [k8s-service-name] answered for a:80"),
+            ("resolvers: { services: [{ name: k8s-service-name, config: { bogus: 1 } }, unknown] }\n",
+             "resolvers.services[0]: config: "),
+            ("resolvers: { services: [unknown, unknown] }\n", "resolvers.services[1]: resolver 'unknown' is already in this chain"),
+            ("resolvers: { endpoints: [{ config: {} }] }\n", "resolvers.endpoints[0].name: missing (required)"),
         ])
     func refused(yaml: String, error: String) throws {
         let result = try check(yaml)

@@ -50,7 +50,11 @@ public struct ResolverChain: Sendable {
             guard fits else {
                 throw ResolverChainError(index: index, kind: kind, message: "resolver '\(name)' does not resolve \(kind.rawValue)")
             }
-            return try definition.makeInstance(configJSON: configs[name] ?? "{}")
+            do {
+                return try definition.makeInstance(configJSON: configs[name] ?? "{}")
+            } catch {
+                throw ResolverChainError(index: index, kind: kind, message: "config: \(error)")
+            }
         }
     }
 

@@ -13,6 +13,9 @@ public struct ProxyConfig: Sendable {
     public var serviceResolvers: [String]
     /// Resolver chain for endpoints.
     public var endpointResolvers: [String]
+    /// Config blocks (JSON text) of the chains' resolvers that have one, by name; the rest get `{}`.
+    public var serviceResolverConfigs: [String: String] = [:]
+    public var endpointResolverConfigs: [String: String] = [:]
     /// The services (parents).
     public var services: [Service]
     /// The backends routes send to.
@@ -143,8 +146,8 @@ extension ProxyConfig {
         serviceResolvers = ["k8s-service-name", "unknown"]
         endpointResolvers = ["k8s-pod-labels", "unknown"]
         if let resolvers = try top["resolvers"]?.mapping(allowed: ["services", "endpoints"]) {
-            serviceResolvers = try resolvers["services"]?.strings() ?? serviceResolvers
-            endpointResolvers = try resolvers["endpoints"]?.strings() ?? endpointResolvers
+            if let node = resolvers["services"] { (serviceResolvers, serviceResolverConfigs) = try Self.chain(node) }
+            if let node = resolvers["endpoints"] { (endpointResolvers, endpointResolverConfigs) = try Self.chain(node) }
         }
         backends = try (top["backends"]?.sequence() ?? []).map { node throws(ConfigError) in try Self.backend(node) }
         services = try (top["services"]?.sequence() ?? []).map { node throws(ConfigError) in try Self.service(node) }
@@ -152,6 +155,26 @@ extension ProxyConfig {
         if let node = top["timeouts"] { timeouts = try Timeouts(node) }
         if let node = top["accessLog"] { accessLog = try AccessLog(node) }
         try checkReferences()
+    }
+
+    /// A resolver chain: each entry a name, or `{ name, config }` with the resolver's config
+    /// block (JSON text, as a balancer's). A name appears once per chain.
+    private static func chain(_ node: ConfigNode) throws(ConfigError) -> (names: [String], configs: [String: String]) {
+        var names: [String] = []
+        var configs: [String: String] = [:]
+        for entry in try node.sequence() {
+            let name: String
+            if case .scalar = entry.node {
+                name = try entry.nonEmptyString()
+            } else {
+                let m = try entry.mapping(allowed: ["name", "config"])
+                name = try m.required("name").nonEmptyString()
+                if let config = m["config"] { configs[name] = try config.json().description }
+            }
+            guard !names.contains(name) else { throw entry.error("resolver '\(name)' is already in this chain") }
+            names.append(name)
+        }
+        return (names, configs)
     }
 
     /// Counts `node`'s nodes (aliases expanded) against `budget`, stopping as soon as it runs out.

@@ -85,8 +85,9 @@ public final class RoutingTable: Sendable {
         let serviceChain: ResolverChain
         let endpointChain: ResolverChain
         do {
-            serviceChain = try ResolverChain(.services, names: config.serviceResolvers, registry: registry)
-            endpointChain = try ResolverChain(.endpoints, names: config.endpointResolvers, registry: registry)
+            serviceChain = try ResolverChain(.services, names: config.serviceResolvers, registry: registry, configs: config.serviceResolverConfigs)
+            endpointChain = try ResolverChain(
+                .endpoints, names: config.endpointResolvers, registry: registry, configs: config.endpointResolverConfigs)
         } catch let error as ResolverChainError {
             throw ConfigError(path: "", error.description)
         } catch {
