@@ -28,6 +28,8 @@
  *   defined it. A reader refuses a struct_size smaller than that and accepts any larger one;
  *   a field added by a later minor is read only where SY_HAS_FIELD says struct_size covers it.
  *   A later minor adds its own SY_<STRUCT>_SIZE_1_<minor> beside these, which never change.
+ * - Fields named `reserved` are set to zero by whoever fills the struct and ignored by the
+ *   reader (a later minor may give them a meaning only where zero keeps the old one).
  * - Arrays of structs crossing the boundary are described by a pointer, a count and an
  *   element size (`*_size`); step through them with the element size, never with sizeof()
  *   (the SY_ELEMENT helper below does it).
@@ -63,14 +65,18 @@
  * - Resolver instances are shared: their resolve hooks may be called concurrently from any
  *   thread and must be thread-safe. `create` and `destroy` are never concurrent with any
  *   other call on the same instance.
- * - Balancer instances are per backend *per event loop*: every call on one balancer instance
- *   (create, update, pick, destroy) comes from the same thread, one at a time, so a balancer
- *   needs no locks. Different instances are called concurrently from different threads, so
- *   a balancer must not share mutable state between instances.
+ * - Balancer instances are per backend *per event loop*: calls on one balancer instance are
+ *   serialized, never concurrent, so a balancer needs no locks. create, update and pick come
+ *   from its event loop's thread; destroy may come from another thread (at shutdown, or when
+ *   a reload retires the instance), after every other call has returned. Different instances
+ *   are called concurrently from different threads, so a balancer must not share mutable
+ *   state between instances.
  * - Host services may be called from any thread at any time, except answer_meta and fail,
  *   which are valid only inside the hook that received the sy_call, on that hook's thread.
- * - Hooks must not block: they run on the proxy's event loops. Resolvers run when config
- *   loads or endpoints change, never per request; balancer `pick` runs per request.
+ * - Balancer hooks must not block: they run on the proxy's event loops, and `pick` runs per
+ *   request. Resolver hooks run on the thread that loads the config (at startup and on each
+ *   reload), never on an event loop and never per request; a slow resolver slows only the
+ *   load, which waits for it.
  *
  * ------------------------------------------------------------------------------------------
  * 5. Trust
@@ -102,7 +108,7 @@ extern "C" {
 /** Name of the entry function of ABI major 1 (see switchyard_plugin_entry_v1 below). */
 #define SY_ENTRY_SYMBOL_V1 "switchyard_plugin_entry_v1"
 
-/** Longest plugin, resolver or balancer name, in bytes. Names use [a-z0-9._-], start with a letter or digit. */
+/** Longest plugin, resolver or balancer name, in bytes, not counting the terminating NUL. Names use [a-z0-9._-], start with a letter or digit. */
 #define SY_NAME_MAX 64
 /** Longest plugin version or implementation summary, in bytes. */
 #define SY_SUMMARY_MAX 200
@@ -306,7 +312,7 @@ typedef struct sy_resolver_def {
     void *context;
     /**
      * Creates an instance from `config_json`: the UTF-8 JSON text of the resolver's config
-     * block ("{}" when there is none). On success stores the instance in *instance and returns
+     * block in its chain entry (`{ name, config }`; "{}" when there is none). On success stores the instance in *instance and returns
      * SY_OK; to refuse the config, calls host->fail(call, why) and returns SY_ERROR.
      * Required.
      */
@@ -338,7 +344,13 @@ typedef struct sy_balancer_params {
     uint32_t struct_size;
     /** Index of the event loop this instance serves, 0-based. */
     uint32_t loop_index;
-    /** UTF-8 JSON text of the balancer's config block ("{}" when there is none). */
+    /**
+     * UTF-8 JSON text of the balancer's config block ("{}" when there is none). The YAML block
+     * becomes JSON this way: a mapping an object (key order kept), a sequence an array, a
+     * plain integer or finite number a JSON number, true/false a boolean, null or ~ null, and
+     * everything else a string: durations such as `250ms` arrive as strings, and so does any
+     * quoted scalar ("3" is the string "3").
+     */
     sy_str config_json;
     /** A random seed for this instance; equal seeds must give equal pick sequences. */
     uint64_t seed;
@@ -382,12 +394,14 @@ typedef struct sy_endpoint_load {
     uint32_t ready;
     /** Relative weight, as in sy_endpoint. */
     uint32_t weight;
-    /** Requests dispatched to the endpoint whose response has not ended yet. */
+    /** Requests this event loop dispatched to the endpoint whose response has not ended yet.
+     *  Per event loop, as the balancer instance is: another loop's requests are not counted. */
     uint32_t in_flight;
     /** Reserved, zero. */
     uint32_t reserved;
     /**
-     * Peak-EWMA cost: estimated RTT in nanoseconds x (in_flight + 1). Lower is better.
+     * Peak-EWMA cost: estimated RTT in nanoseconds x (in_flight + 1). Lower is better. Per
+     * event loop: the RTT samples are this loop's responses.
      */
     double cost;
 } sy_endpoint_load;
@@ -410,7 +424,14 @@ typedef struct sy_pick {
     uint32_t has_hash;
     /** Reserved, zero. */
     uint32_t reserved;
-    /** 64-bit hash the host computed from the backend's hashPolicy; 0 when has_hash is 0. */
+    /**
+     * 64-bit hash the host computed from the backend's hashPolicy; 0 when has_hash is 0. It is
+     * the same in every process, host version and replica (consistent hashing across replicas
+     * relies on it): FNV-1a 64 over the UTF-8 bytes of the header value (offset basis
+     * 0xcbf29ce484222325, prime 0x100000001b3), then the SplitMix64 finaliser
+     * (z += 0x9e3779b97f4a7c15; z = (z ^ z>>30) * 0xbf58476d1ce4e5b9;
+     * z = (z ^ z>>27) * 0x94d049bb133111eb; z ^= z>>31).
+     */
     uint64_t hash;
 } sy_pick;
 
@@ -437,10 +458,12 @@ typedef struct sy_balancer_def {
     void *context;
     /**
      * Creates an instance. `model` holds the host's load-model defaults and may be
-     * overwritten. On success stores the instance in *instance and returns SY_OK; to refuse
-     * the config, calls host->fail(call, why) and returns SY_ERROR. The host creates one
-     * instance first to validate the config when it loads, so refusals surface early.
-     * Required.
+     * overwritten. On success stores a non-NULL instance in *instance and returns SY_OK (SY_OK
+     * with NULL is a fault, and the config counts as refused); to refuse the config, calls
+     * host->fail(call, why) and returns SY_ERROR (any status but SY_OK is a refusal). When a
+     * config loads, the host first makes one *validation instance* (loop_index 0, seed 0),
+     * never calls update or pick on it, and destroys it at once, so refusals surface before
+     * traffic; the instances that serve come after. Required.
      */
     sy_status (*create)(void *context, const sy_balancer_params *params, sy_load_model *model,
                         sy_call *call, void **instance);
