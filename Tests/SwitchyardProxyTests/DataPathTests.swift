@@ -33,6 +33,9 @@ struct DataPathTests {
         }
         #expect(proxy.upstreams.opened.count == 1)
         #expect(proxy.metric(MetricSeries.routeBackendResponses(namespace: "test", name: "web", port: 80, status: "200")) == 2)
+        let labels = MetricSeries.routeBackend(namespace: "test", name: "web", port: 80)
+        #expect(proxy.metric("outbound_http_route_backend_response_duration_seconds_count{\(labels)}") == 2)
+        #expect(proxy.metric("outbound_http_route_backend_response_duration_seconds_bucket{\(labels),le=\"0.001\"}") == 2)
     }
 
     @Test("pipelined requests go upstream one at a time, and their responses come back in order")

@@ -18,8 +18,14 @@ public enum MetricSeries {
     /// `outbound_http_route_backend_response_statuses_total` of service `name` through its
     /// default route (`route_name="http"`) to its own backend, with `status` and `error`.
     public static func routeBackendResponses(namespace: String, name: String, port: Int, status: String, error: String = "") -> String {
-        "outbound_http_route_backend_response_statuses_total{\(service("parent", namespace: namespace, name: name, port: port)),"
+        "outbound_http_route_backend_response_statuses_total{\(routeBackend(namespace: namespace, name: name, port: port)),"
+            + "http_status=\"\(status)\",error=\"\(error)\"}"
+    }
+
+    /// The 16 labels of service `name`'s default route (`route_name="http"`) to its own backend.
+    public static func routeBackend(namespace: String, name: String, port: Int) -> String {
+        "\(service("parent", namespace: namespace, name: name, port: port)),"
             + #"route_group="",route_kind="default",route_namespace="",route_name="http","#
-            + "\(service("backend", namespace: namespace, name: name, port: port)),http_status=\"\(status)\",error=\"\(error)\"}"
+            + service("backend", namespace: namespace, name: name, port: port)
     }
 }

@@ -313,6 +313,13 @@ final class Exchange {
     /// endpoint, tells the breaker, and pools or closes the upstream channel.
     private func settle(_ ending: StateMachine.Ending) {
         let failure = ending.failure
+        // The response (the upstream's, or the proxy's answer) ends now: time it from the
+        // request's end (an answer before the request ended took no time after it).
+        if ending.answer != .nothing || failure == nil {
+            let end = eventLoop.now.uptimeNanoseconds
+            let start = machine.requestEndedAt?.uptimeNanoseconds ?? end
+            target.recordResponseDuration(nanoseconds: Int64(clamping: end &- min(start, end)))
+        }
         if let watchSlot { watchdog.unwatch(slot: watchSlot) }
         watchSlot = nil
         pending.removeAll()

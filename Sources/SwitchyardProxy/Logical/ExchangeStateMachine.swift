@@ -79,8 +79,9 @@ struct ExchangeStateMachine<Backend: AnyObject, Endpoint: AnyObject> {
     let timeouts: RouteTimeouts
     /// Whether `timeouts.request` is the client's `grpc-timeout` rather than the route's own.
     let clientChoseDeadline: Bool
-    /// Whether the client's request ended (its whole body was read).
+    /// Whether the client's request ended (its whole body was read), and when.
     private(set) var requestEnded = false
+    private(set) var requestEndedAt: NIODeadline?
     /// Whether a final response head came.
     private(set) var responseStarted = false
     /// Whether the client was not reading (the upstream's reads are held on its account).
@@ -137,7 +138,10 @@ struct ExchangeStateMachine<Backend: AnyObject, Endpoint: AnyObject> {
     /// A part of the client's request came; `ended` when it was the end.
     mutating func requestProgressed(ended: Bool, now: NIODeadline) {
         lastActivity = now
-        if ended { requestEnded = true }
+        if ended {
+            requestEnded = true
+            requestEndedAt = now
+        }
     }
 
     /// The client stopped (or resumed) reading the response.

@@ -44,6 +44,11 @@ final class RouteBackendTarget {
         return true
     }
 
+    /// Records a response that ended `nanoseconds` after its request did.
+    func recordResponseDuration(nanoseconds: Int64) {
+        metrics.responseDuration.recordNanoseconds(nanoseconds)
+    }
+
     /// Counts a request routed to it.
     func countRequest() {
         metrics.requests.increment()

@@ -19,6 +19,18 @@ enum MetricFamilies {
             helpText: "Responses of \(proto == .grpc ? "a gRPC" : "an HTTP") route backend by status and error.")
     }
 
+    /// `outbound_{http,grpc}_route_backend_response_duration_seconds`.
+    static func routeBackendResponseDuration(_ proto: ServiceProtocol) -> MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "outbound", subsystem: route(proto), metricName: "response_duration", unitName: "seconds",
+            helpText: "Time from the end of a request to the end of its response, by route backend.")
+    }
+
+    /// The response-duration buckets: 1 ms to 10 s.
+    static let durationBuckets: [Duration] = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000].map {
+        .microseconds(Int64($0 * 1000))
+    }
+
     /// `outbound_http_balancer_endpoints`.
     static var balancerEndpoints: MetricNameDescriptor {
         MetricNameDescriptor(

@@ -56,17 +56,20 @@ public final class ProxyMetrics: Sendable {
         let nextRouteBackends = Dictionary(
             next.routeBackends.joined().joined().joined().map { (ObjectIdentifier($0.requests), $0) }, uniquingKeysWith: { a, _ in a })
         var counters: [Counter] = []
+        var histograms: [DurationHistogram] = []
         for routeBackend in routeBackends.joined().joined().joined() {
             if let successor = nextRouteBackends[ObjectIdentifier(routeBackend.requests)] {
                 successor.adoptStatusCounters(of: routeBackend)
             } else {
                 counters += [routeBackend.requests] + routeBackend.statusCounters
+                histograms.append(routeBackend.responseDuration)
             }
         }
         let nextCounters = Set(next.breakers.joined().flatMap(\.counters).map(ObjectIdentifier.init))
         counters += breakers.joined().flatMap(\.counters).filter { !nextCounters.contains(ObjectIdentifier($0)) }
         let nextGauges = Set(next.balancers.flatMap(\.gauges).map(ObjectIdentifier.init))
-        exporter.unregister(counters: counters, gauges: balancers.flatMap(\.gauges).filter { !nextGauges.contains(ObjectIdentifier($0)) })
+        exporter.unregister(
+            counters: counters, gauges: balancers.flatMap(\.gauges).filter { !nextGauges.contains(ObjectIdentifier($0)) }, histograms: histograms)
     }
 }
 

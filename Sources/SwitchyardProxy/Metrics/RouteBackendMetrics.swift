@@ -8,6 +8,9 @@ import Synchronization
 final class RouteBackendMetrics: Sendable {
     /// Requests dispatched to the route backend.
     let requests: Counter
+    /// From the request's end to the response's end (linkerd's
+    /// `route_backend_response_duration_seconds`), for responses that ended.
+    let responseDuration: DurationHistogram
     private let registry: PrometheusCollectorRegistry
     private let proto: ServiceProtocol
     private let statusLabel: String
@@ -19,6 +22,8 @@ final class RouteBackendMetrics: Sendable {
         self.registry = registry
         self.labels = labels
         self.requests = registry.makeCounter(descriptor: MetricFamilies.routeBackendRequests(proto), labels: labels)
+        self.responseDuration = registry.makeDurationHistogram(
+            descriptor: MetricFamilies.routeBackendResponseDuration(proto), labels: labels, buckets: MetricFamilies.durationBuckets)
         self.proto = proto
         self.statusLabel = proto == .grpc ? "grpc_status" : "http_status"
     }
