@@ -98,7 +98,7 @@ final class AdminHandler: ChannelInboundHandler {
     private func answer(_ head: HTTPRequestHead, body: String, peer: SocketAddress?) -> Answer {
         let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
         let methods: [HTTPMethod] = path == "/log-level" ? [.GET, .HEAD, .PUT] : [.GET, .HEAD]
-        let known = ["/live", "/ready", "/metrics", "/plugins", "/config", "/log-level"]
+        let known = ["/", "/state", "/live", "/ready", "/metrics", "/plugins", "/config", "/log-level"]
         guard known.contains(path) else { return Answer(.notFound, "not found: \(path)\n") }
         guard methods.contains(head.method) else {
             var answer = Answer(.methodNotAllowed, "method not allowed\n")
@@ -106,6 +106,13 @@ final class AdminHandler: ChannelInboundHandler {
             return answer
         }
         switch path {
+        case "/":
+            var answer = Answer(.ok, DashboardPage.html)
+            answer.contentType = "text/html; charset=utf-8"
+            return answer
+        case "/state":
+            guard let json = state.stateJSON else { return Answer(.serviceUnavailable, "not ready\n") }
+            return .json(json)
         case "/live":
             return Answer(.ok, "live\n")
         case "/ready":

@@ -21,8 +21,19 @@ final class EndpointHealth: Sendable {
     /// The clock penalties run on (injected: tests run it virtually).
     private let clock: @Sendable () -> NIODeadline
 
-    init(policy: FailureAccrualPolicy, metrics: BreakerMetrics, clock: @escaping @Sendable () -> NIODeadline, logger: Logger) {
+    /// Where its transitions are told (the admin port's `/state`), and how they are named there.
+    private let events: BreakerEvents
+    private let backendName: String
+    private let address: String
+
+    init(
+        policy: FailureAccrualPolicy, metrics: BreakerMetrics, clock: @escaping @Sendable () -> NIODeadline, events: BreakerEvents, backend: String,
+        address: String, logger: Logger
+    ) {
         self.clock = clock
+        self.events = events
+        self.backendName = backend
+        self.address = address
         self.accrual = Mutex((FailureAccrual(policy: policy), Xoshiro256(seed: UInt64.random(in: .min ... .max))))
         self.metricsBox = Mutex(metrics)
         self.logger = logger
@@ -30,6 +41,18 @@ final class EndpointHealth: Sendable {
     }
 
     private var metrics: BreakerMetrics { metricsBox.withLock { $0 } }
+
+    /// The breaker's state for the dashboard: `ready` (closed), `pending` (tripped, sitting out
+    /// its penalty) or `probing` (its probe is in flight).
+    var stateName: String {
+        accrual.withLock { accrual in
+            switch accrual.breaker.state {
+            case .closed: "ready"
+            case .open: "pending"
+            case .probing: "probing"
+            }
+        }
+    }
 
     /// Whether a balancer may pick the endpoint now (closed, or its penalty is over).
     var isReady: Bool { accrual.withLock { $0.breaker.isReady(now: clock().uptimeNanoseconds) } }
@@ -60,6 +83,7 @@ final class EndpointHealth: Sendable {
         let admission = accrual.withLock { $0.breaker.admit(now: now) }
         if admission == .probe {
             metrics.didProbe()
+            events.record(backend: backendName, endpoint: address, transition: "probing")
             broadcast(ready: false)
         }
         return admission
@@ -75,11 +99,13 @@ final class EndpointHealth: Sendable {
         switch transition {
         case .tripped(let penalty)?:
             metrics.didTrip(wasReady: wasClosed)
+            events.record(backend: backendName, endpoint: address, transition: "tripped")
             logger.info("Consecutive failure-accrual breaker tripped", metadata: ["penalty": "\(DurationText.format(.nanoseconds(Int64(penalty))))"])
             broadcast(ready: false)
             scheduleProbe(after: penalty)
         case .reopened?:
             metrics.didReopen()
+            events.record(backend: backendName, endpoint: address, transition: "reopened")
             logger.info("Consecutive failure-accrual breaker reopened")
             broadcast(ready: true)
         case nil:

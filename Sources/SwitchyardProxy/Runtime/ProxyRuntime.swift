@@ -60,6 +60,11 @@ public final class ProxyRuntime: Sendable {
                 throw StartError.listen(config.listen, error)
             }
             state.activate(table)
+            state.serve { [server] in
+                let generation = server.served
+                let (services, backends) = generation.stateJSON
+                return (services, backends, generation.environment.events.json)
+            }
             return ProxyRuntime(
                 admin: admin, server: server, connections: connections, state: state, pluginDirectory: pluginDirectory, logger: logger)
         } catch let error as ConfigError {
@@ -90,6 +95,15 @@ public final class ProxyRuntime: Sendable {
     /// config is refused with its error and the running one stays. The listen and admin
     /// addresses are fixed at startup. Reloads must not overlap.
     public func reload(_ config: ProxyConfig) async throws(ConfigError) {
+        do {
+            try await serve(config)
+        } catch {
+            state.reloadRefused(error.description)
+            throw error
+        }
+    }
+
+    private func serve(_ config: ProxyConfig) async throws(ConfigError) {
         let running = server.served
         for (path, old, new) in [("listen", running.table.config.listen, config.listen), ("admin", running.table.config.admin, config.admin)]
         where old != new {

@@ -42,7 +42,9 @@ final class TableGeneration: Sendable {
         self.metrics = metrics
         let previousByAuthority = Dictionary((previous?.shared ?? []).map { ($0.backend.authority, $0) }, uniquingKeysWith: { a, _ in a })
         self.shared = zip(table.backends, metrics.breakers).map { backend, breakers in
-            BackendShared(backend, breakers: breakers, previous: previousByAuthority[backend.authority], clock: environment.clock, logger: logger)
+            BackendShared(
+                backend, breakers: breakers, previous: previousByAuthority[backend.authority], clock: environment.clock, events: environment.events,
+                logger: logger)
         }
     }
 
@@ -94,9 +96,11 @@ final class TableGeneration: Sendable {
 struct ProxyEnvironment: Sendable {
     var connector: UpstreamConnector
     var clock: @Sendable () -> NIODeadline
+    /// Where breakers tell their transitions (kept across reloads).
+    var events = BreakerEvents()
 
-    /// Real sockets and the monotonic clock.
-    static let live = ProxyEnvironment(connector: .tcp, clock: { .now() })
+    /// Real sockets and the monotonic clock (and a fresh event log).
+    static var live: ProxyEnvironment { ProxyEnvironment(connector: .tcp, clock: { .now() }) }
 }
 
 /// What one backend's runtimes on every loop share: the fail-fast gate, its logger (inside
@@ -113,7 +117,10 @@ struct BackendShared: Sendable {
     /// Makes what `backend`'s runtimes share. A breaker of `previous` (the same backend in the
     /// table a reload replaces) is kept, with its state, for an endpoint the reload keeps with
     /// the same failure accrual.
-    init(_ backend: RoutingTable.Backend, breakers: [BreakerMetrics], previous: BackendShared?, clock: @escaping @Sendable () -> NIODeadline, logger: Logger) {
+    init(
+        _ backend: RoutingTable.Backend, breakers: [BreakerMetrics], previous: BackendShared?, clock: @escaping @Sendable () -> NIODeadline,
+        events: BreakerEvents, logger: Logger
+    ) {
         self.backend = backend
         let logger = logger.entering(.service(backend.backend.meta))
         self.logger = logger.targeting("switchyard::backend")
@@ -131,7 +138,9 @@ struct BackendShared: Sendable {
                 carried.append((health, metrics))
                 return health
             }
-            return EndpointHealth(policy: policy, metrics: metrics, clock: clock, logger: breakerLogger.entering(.endpoint(endpoint.address)))
+            return EndpointHealth(
+                policy: policy, metrics: metrics, clock: clock, events: events, backend: AccessLogEntry.text(backend.backend.meta),
+                address: endpoint.address.description, logger: breakerLogger.entering(.endpoint(endpoint.address)))
         }
         self.carried = carried
     }
