@@ -127,7 +127,14 @@ struct Run: AsyncParsableCommand {
         let reloads = Task {
             for await _ in reloadRequests {
                 do {
-                    try await runtime.reload(try ProxyConfig(yaml: try readFile(options.config)))
+                    let config: ProxyConfig
+                    do {
+                        config = try ProxyConfig(yaml: try readFile(options.config))
+                    } catch {
+                        runtime.reloadRefused("\(error)")  // reload(_:) records its own refusals
+                        throw error
+                    }
+                    try await runtime.reload(config)
                     logger.info("config reloaded from \(options.config)")
                 } catch {
                     logger.error("config reload refused, the running config stays: \(options.config): \(error)")

@@ -73,6 +73,8 @@ struct ReloadDrainEndToEndTests {
         #expect(metrics.contains("backend_name=\"web-b\",backend_port=\"80\",backend_section_name=\"\"} 6\n"))
         let config = try Peers.admin(admin, "/config").body
         #expect(config.contains("web-b.test.svc.cluster.local:80") && !config.contains("web-a"))
+        let served = try Peers.admin(admin, "/state").body
+        #expect(served.contains(#""generation":2"#) && served.contains(#""result":"served""#), "\(served)")
 
         // A bad config is refused, naming its path, and web-b keeps serving.
         try "listen: 127.0.0.1:0\nbogus: 1\n".write(toFile: file, atomically: true, encoding: .utf8)
@@ -80,6 +82,8 @@ struct ReloadDrainEndToEndTests {
         let refused = try proxy.waitForLine(containing: "config reload refused")
         #expect(refused.contains("bogus: unknown key"), "\(refused)")
         #expect(try Curl.request(port: port, host: host).headers["x-upstream"] == "web-b")
+        let state = try Peers.admin(admin, "/state").body
+        #expect(state.contains(#""generation":2"#) && state.contains(#""result":"refused""#) && state.contains("bogus: unknown key"), "\(state)")
     }
 
     @Test("a reload keeps the breaker of an endpoint it keeps: a tripped endpoint stays out of rotation and pending")

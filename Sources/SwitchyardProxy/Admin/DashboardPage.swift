@@ -54,6 +54,11 @@ enum DashboardPage {
           return series;
         }
         const failing = new Set(["2", "4", "7", "13", "14", "15"]);
+        function queues(series) {
+          const out = {};
+          for (const s of series) if (s.name === "outbound_http_balancer_queue_length") out[ref(s.labels, "backend")] = s.value;
+          return out;
+        }
         function routeBackends(series) {
           const out = {};
           const get = l => {
@@ -91,7 +96,9 @@ enum DashboardPage {
           try {
             const [state, text] = await Promise.all([fetch("/state").then(r => r.json()), fetch("/metrics").then(r => r.text())]);
             const time = performance.now() / 1000;
-            const stats = routeBackends(parse(text));
+            const series = parse(text);
+            const stats = routeBackends(series);
+            const queued = queues(series);
             const dt = previous ? time - previous.time : 0;
             document.getElementById("generation").textContent = "config generation " + state.generation + " since " + state.loadedAt;
             const r = state.lastReload;
@@ -106,12 +113,12 @@ enum DashboardPage {
               const rps = before && dt > 0 ? ((now.requests - before.requests) / dt).toFixed(1) : "–";
               const answered = now.responses - (before ? before.responses : 0);
               const success = before && answered > 0 ? (100 * (now.ok - before.ok) / answered).toFixed(1) + " %" : "–";
-              rows += '<tr class="route-backend" data-backend="' + esc(backend.backend) + '"><td>' + esc(service.authority) + '</td><td>' + esc(route.route) + '</td><td>' + esc(backend.backend) + (backend.target === "fail" ? ' <span class="muted">(fail)</span>' : "") + '</td><td class="num">' + rps + '</td><td class="num">' + success + '</td><td class="num">' + quantile(now, before, 0.5) + '</td><td class="num">' + quantile(now, before, 0.99) + "</td></tr>";
+              rows += '<tr class="route-backend" data-backend="' + esc(backend.backend) + '"><td>' + esc(service.authority) + ' <span class="muted">(' + esc(service.resolvedBy) + ')</span></td><td>' + esc(route.route) + '</td><td>' + esc(backend.backend) + (backend.target === "fail" ? ' <span class="muted">(fail)</span>' : "") + '</td><td class="num">' + rps + '</td><td class="num">' + success + '</td><td class="num">' + quantile(now, before, 0.5) + '</td><td class="num">' + quantile(now, before, 0.99) + "</td></tr>";
             }
             document.getElementById("routes").innerHTML = rows;
             rows = "";
             for (const backend of state.backends) for (const endpoint of backend.endpoints) {
-              rows += '<tr class="endpoint" data-address="' + esc(endpoint.address) + '" data-state="' + esc(endpoint.state) + '"><td>' + esc(backend.authority) + '</td><td>' + esc(backend.balancer) + '</td><td>' + (backend.failFast ? '<span class="badge failfast">fail-fast</span>' : '<span class="badge ok">open</span>') + '</td><td>' + esc(endpoint.address) + '</td><td>' + esc(endpoint.endpoint) + ' <span class="muted">(' + esc(endpoint.resolvedBy) + ')</span></td><td><span class="badge ' + esc(endpoint.state) + '">' + esc(endpoint.state) + "</span></td></tr>";
+              rows += '<tr class="endpoint" data-address="' + esc(endpoint.address) + '" data-state="' + esc(endpoint.state) + '"><td>' + esc(backend.authority) + '</td><td>' + esc(backend.balancer) + '</td><td>' + (backend.failFast ? '<span class="badge failfast">fail-fast</span>' : '<span class="badge ok">open</span>') + " " + (queued[backend.backend] ? esc(queued[backend.backend]) + " waiting" : "") + '</td><td>' + esc(endpoint.address) + '</td><td>' + esc(endpoint.endpoint) + ' <span class="muted">(' + esc(endpoint.resolvedBy) + ')</span></td><td><span class="badge ' + esc(endpoint.state) + '">' + esc(endpoint.state) + "</span></td></tr>";
             }
             document.getElementById("endpoints").innerHTML = rows;
             document.getElementById("events").innerHTML = state.breakerEvents.slice(-20).reverse().map(e => '<tr class="event"><td>' + esc(e.time) + "</td><td>" + esc(e.backend) + "</td><td>" + esc(e.endpoint) + '</td><td><span class="badge ' + (e.transition === "tripped" ? "pending" : e.transition === "probing" ? "probing" : "ready") + '">' + esc(e.transition) + "</span></td></tr>").join("");

@@ -132,6 +132,12 @@ public final class ProxyRuntime: Sendable {
         state.activate(table)
     }
 
+    /// A reload was refused before it reached ``reload(_:)`` (the file could not be read or
+    /// parsed): `/state` shows it as the last reload's result.
+    public func reloadRefused(_ description: String) {
+        state.reloadRefused(description)
+    }
+
     /// Reopens the access log's file (SIGUSR1, after a log rotation moved it away).
     public func reopenAccessLog() {
         server.served.accessLog?.reopen()
