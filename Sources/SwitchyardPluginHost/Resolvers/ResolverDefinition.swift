@@ -100,9 +100,3 @@ public final class ResolverDefinition: Sendable {
         return nil
     }
 }
-
-/// A pointer to plugin-owned static data that never changes: safe to share.
-struct SendablePointer<Pointee>: @unchecked Sendable {
-    let pointer: UnsafePointer<Pointee>
-    init(_ pointer: UnsafePointer<Pointee>) { self.pointer = pointer }
-}

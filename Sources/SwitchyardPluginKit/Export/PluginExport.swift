@@ -17,7 +17,7 @@ public typealias PluginDescriptorHandle = UnsafeRawPointer?
 /// }
 /// ```
 public enum PluginExport {
-    /// Builds (once) and returns the plugin's descriptor, keeping `host` for ``PluginHost``.
+    /// Builds (once) and returns the plugin's descriptor, keeping `host` for ``HostServices``.
     /// Later calls return the same descriptor.
     public static func entry(
         host: PluginHostHandle,
@@ -29,7 +29,7 @@ public enum PluginExport {
         let descriptor = exportState.withLock { state in
             if let descriptor = state.descriptor { return descriptor }
             if let host {
-                state.host = SharedPointer(table: host.assumingMemoryBound(to: sy_host_services.self))
+                state.host = SendablePointer(host.assumingMemoryBound(to: sy_host_services.self))
             }
             let resolverDefs = resolvers.map { makeResolverDef($0) }
             let balancerDefs = balancers.map { makeBalancerDef($0) }
@@ -41,10 +41,10 @@ public enum PluginExport {
                     name: staticCString(name), version: staticCString(version),
                     resolvers: staticArray(resolverDefs), resolver_count: UInt32(resolverDefs.count),
                     balancer_count: UInt32(balancerDefs.count), balancers: staticArray(balancerDefs)))
-            state.descriptor = SharedPointer(table: UnsafePointer(descriptor))
+            state.descriptor = SendablePointer(UnsafePointer(descriptor))
             return state.descriptor!
         }
-        return UnsafeRawPointer(descriptor.table)
+        return UnsafeRawPointer(descriptor.pointer)
     }
 }
 
@@ -72,7 +72,7 @@ private func staticDef<T>(_ def: T) -> UnsafePointer<T> {
 
 /// Reports a refusal for `call` through the host and returns SY_ERROR.
 func fail(_ call: OpaquePointer?, _ error: some Error) -> sy_status {
-    if let host = PluginHost.table {
+    if let host = HostServices.table {
         withSyStrs([String(describing: error)]) { host.pointee.fail(call, $0[0]) }
     }
     return SY_ERROR
@@ -148,7 +148,7 @@ private func makeResolverDef<R: Resolver>(_ type: R.Type) -> UnsafePointer<sy_re
 /// Sends a resolver's answer (or "not mine") back to the host.
 private func answer(_ meta: Meta?, _ call: OpaquePointer?) -> sy_status {
     guard let meta else { return SY_DECLINE }
-    guard let host = PluginHost.table else { return SY_DECLINE }
+    guard let host = HostServices.table else { return SY_DECLINE }
     meta.withSyMeta { host.pointee.answer_meta(call, $0) }
     return SY_OK
 }

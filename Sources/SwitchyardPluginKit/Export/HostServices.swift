@@ -4,7 +4,7 @@ import Synchronization
 /// The host's services, as a plugin sees them: logging through the proxy's logger and
 /// cryptographically seeded randomness. Usable from any thread once the host has loaded the
 /// plugin; before that (in a unit test without a host) log lines are dropped.
-public enum PluginHost {
+public enum HostServices {
     /// Log levels, the same ladder as swift-log.
     public enum LogLevel: Int32, Sendable {
         case trace, debug, info, notice, warning, error, critical
@@ -24,19 +24,14 @@ public enum PluginHost {
 
     /// The host's table, set once by the entry function.
     static var table: UnsafePointer<sy_host_services>? {
-        exportState.withLock { $0.host?.table }
+        exportState.withLock { $0.host?.pointer }
     }
-}
-
-/// A pointer the kit shares across threads: written once at entry, read-only afterwards.
-struct SharedPointer<Pointee>: @unchecked Sendable {
-    let table: UnsafePointer<Pointee>
 }
 
 /// What the entry function set up: the host's services and the descriptor returned to it.
 struct ExportState: Sendable {
-    var host: SharedPointer<sy_host_services>?
-    var descriptor: SharedPointer<sy_plugin_descriptor>?
+    var host: SendablePointer<sy_host_services>?
+    var descriptor: SendablePointer<sy_plugin_descriptor>?
 }
 
 let exportState = Mutex(ExportState())
