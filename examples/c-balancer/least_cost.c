@@ -44,14 +44,12 @@ static sy_status create(void *context, const sy_balancer_params *params, sy_load
     (void)context;
     (void)model; /* the host's default peak-EWMA parameters suit it */
     if (!config_is_empty(params->config_json)) {
-        static const char why[] = "least-cost takes no config; remove the config block";
-        host->fail(call, (sy_str){why, sizeof why - 1});
+        host->fail(call, SY_STR_LIT("least-cost takes no config; remove the config block"));
         return SY_ERROR;
     }
     least_cost *self = calloc(1, sizeof *self);
     if (self == NULL) {
-        static const char why[] = "out of memory";
-        host->fail(call, (sy_str){why, sizeof why - 1});
+        host->fail(call, SY_STR_LIT("out of memory"));
         return SY_ERROR;
     }
     self->next_tie = (uint32_t)(params->seed % 1024);
@@ -112,7 +110,7 @@ static const sy_plugin_descriptor descriptor = {
     .balancers = balancers,
 };
 
-const sy_plugin_descriptor *switchyard_plugin_entry_v1(const sy_host_services *services) {
+SY_EXPORT const sy_plugin_descriptor *switchyard_plugin_entry_v1(const sy_host_services *services) {
     host = services;
     return &descriptor;
 }

@@ -169,6 +169,17 @@ typedef struct sy_call sy_call;
 #define SY_ELEMENT(type, base, element_size, index) \
     ((type *)((const char *)(base) + (size_t)(element_size) * (size_t)(index)))
 
+#ifndef __cplusplus
+/** A sy_str of a string literal, without strlen: `host->fail(call, SY_STR_LIT("bad config"));`. */
+#define SY_STR_LIT(literal) ((sy_str){(literal), sizeof(literal) - 1})
+#endif
+
+/**
+ * Exports a definition with default visibility, for builds that hide symbols by default
+ * (`-fvisibility=hidden`): put it before switchyard_plugin_entry_v1's definition.
+ */
+#define SY_EXPORT __attribute__((visibility("default")))
+
 /* ======================================================================================== */
 /* Metadata                                                                                  */
 /* ======================================================================================== */
