@@ -18,7 +18,8 @@ extension TableGeneration {
                         .array(
                             service.policy.routes.map { route in
                                 .object([
-                                    ("route", ref(route.route.meta)),
+                                    // Route series carry group, kind, namespace and name only (§8).
+                                    ("route", .string(Self.routeText(route.route.meta))),
                                     (
                                         "backends",
                                         .array(
@@ -62,6 +63,17 @@ extension TableGeneration {
                 ])
             })
         return (services, backends)
+    }
+}
+
+extension TableGeneration {
+    /// A route ref as its metric labels name it: `group/kind/namespace/name` (no section or
+    /// port: route series have no such labels), or `default/name`.
+    static func routeText(_ meta: Meta) -> String {
+        switch meta {
+        case .default(let name): "default/\(name)"
+        case .resource(let r): "\(r.group)/\(r.kind)/\(r.namespace)/\(r.name)"
+        }
     }
 }
 

@@ -43,8 +43,9 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
     var version: HTTPVersion { requestHead?.version ?? .http1_1 }
     var isWritable: Bool { context?.channel.isWritable ?? false }
     private(set) lazy var clientAddress: String = {
-        guard let address = context?.channel.remoteAddress else { return "-" }
-        return "\(address.ipAddress ?? "-"):\(address.port ?? 0)"
+        guard let address = context?.channel.remoteAddress, let ip = address.ipAddress else { return "-" }
+        if case .v6 = address { return "[\(ip)]:\(address.port ?? 0)" }
+        return "\(ip):\(address.port ?? 0)"
     }()
 
     // MARK: Reading
@@ -91,7 +92,8 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
             state.accessLog?.append(
                 AccessLogEntry(
                     request: head, client: clientAddress, answer: error, isGRPC: isGRPC, error: error.cause, route: nil, backend: nil,
-                    endpoint: nil, requestBytes: 0, responseBytes: error.message.utf8.count, durationNanoseconds: 0, upstreamNanoseconds: nil))
+                    endpoint: nil, requestBytes: 0, responseBytes: isGRPC ? 0 : error.message.utf8.count, durationNanoseconds: 0,
+                    upstreamNanoseconds: nil))
         case .dispatch(let dispatch):
             if dispatch.expectsContinue {
                 context?.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)

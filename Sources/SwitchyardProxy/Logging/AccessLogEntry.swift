@@ -84,7 +84,7 @@ struct AccessLogEntry {
         line += " error=" + (error == .none ? "-" : error.rawValue)
         line += " route=" + (route.map { Self.clean(Self.text($0.meta)) } ?? "-")
         line += " backend=" + (backend.map { Self.clean(Self.text($0.meta)) } ?? "-")
-        line += " endpoint=" + (endpoint ?? "-")
+        line += " endpoint=" + (endpoint.map(Self.clean) ?? "-")
         line += " request_bytes=\(requestBytes) response_bytes=\(responseBytes)"
         line += " duration_ms=" + Self.milliseconds(durationNanoseconds)
         line += " upstream_ms=" + (upstreamNanoseconds.map(Self.milliseconds) ?? "-")

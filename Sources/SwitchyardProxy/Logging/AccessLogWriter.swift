@@ -10,7 +10,7 @@ import Glibc
 /// buffer (a short lock, no I/O), and a writer thread takes the whole buffer every 50 ms and
 /// writes it with as few `write` calls as it takes. When the destination cannot keep up and the
 /// buffer holds ``bufferLimit`` bytes, new lines are dropped and counted (the count is logged
-/// once per second of drops). ``reopen()`` (SIGUSR1) reopens a file destination before the next
+/// at most once a second). ``reopen()`` (SIGUSR1) reopens a file destination before the next
 /// write, for log rotation.
 final class AccessLogWriter: Sendable {
     /// The most bytes waiting to be written; lines past it are dropped.
@@ -26,6 +26,8 @@ final class AccessLogWriter: Sendable {
         var dropped = 0
         var reopenRequested = false
         var stopped = false
+        /// Set by the writer thread once it wrote its last batch and closed the file.
+        var finished = false
     }
 
     /// Opens the destination and starts the writer thread. Throws a ``ConfigError`` naming
@@ -45,7 +47,8 @@ final class AccessLogWriter: Sendable {
         var line = entry.line(settings.format)
         line.append("\n")
         state.withLock { state in
-            guard state.buffer.count + line.utf8.count <= Self.bufferLimit else {
+            // A stopped writer (a reload replaced it) takes no more lines: nothing would write them.
+            guard !state.stopped, state.buffer.count + line.utf8.count <= Self.bufferLimit else {
                 state.dropped += 1
                 return
             }
@@ -58,15 +61,23 @@ final class AccessLogWriter: Sendable {
         state.withLock { $0.reopenRequested = true }
     }
 
-    /// Writes what is queued and stops the writer thread.
-    func stop() {
+    /// Writes what is queued and stops the writer thread, waiting at most `grace` for its last
+    /// write (a destination that blocks, such as a full pipe, must not hold up a reload or a
+    /// shutdown; the thread then ends when its write returns).
+    func stop(grace: Duration = .seconds(1)) async {
         state.withLock { $0.stopped = true }
-        try? thread.syncShutdownGracefully()
+        let deadline = ContinuousClock.now + grace
+        while !state.withLock({ $0.finished }), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        thread.shutdownGracefully { _ in }
     }
 
     private func run(fd start: Int32) {
         var fd = start
         var pending: [UInt8] = []
+        var droppedSinceWarning = 0
+        var lastWarning = ContinuousClock.now - .seconds(1)
         while true {
             let (reopen, dropped, stopped) = state.withLock { state in
                 swap(&pending, &state.buffer)
@@ -85,13 +96,19 @@ final class AccessLogWriter: Sendable {
                     logger.error("access log: cannot reopen \(settings.destination), writing on to the old file: \(error)")
                 }
             }
-            if dropped > 0 { logger.warning("access log: \(dropped) lines dropped, \(settings.destination) could not keep up") }
+            droppedSinceWarning += dropped
+            if droppedSinceWarning > 0, ContinuousClock.now - lastWarning >= .seconds(1) {
+                logger.warning("access log: \(droppedSinceWarning) lines dropped, \(settings.destination) could not keep up")
+                droppedSinceWarning = 0
+                lastWarning = ContinuousClock.now
+            }
             Self.writeAll(pending, to: fd)
             pending.removeAll(keepingCapacity: true)
             if stopped { break }
             usleep(50_000)
         }
         if case .file = settings.destination { close(fd) }
+        state.withLock { $0.finished = true }
     }
 
     private static func open(_ destination: ProxyConfig.AccessLog.Destination) throws(ConfigError) -> Int32 {

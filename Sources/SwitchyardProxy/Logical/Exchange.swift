@@ -304,7 +304,7 @@ final class Exchange {
             client.closeClient()
             log(ending, status: clientStatus, grpcStatus: nil)
         case .nothing:
-            log(ending, status: nil, grpcStatus: nil)
+            log(ending, status: clientStatus, grpcStatus: nil)  // the client left: what it had got, if anything
         }
         if ending.failure != .cancel { client.exchangeFinished(self) }
     }

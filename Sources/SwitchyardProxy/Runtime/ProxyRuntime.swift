@@ -56,7 +56,7 @@ public final class ProxyRuntime: Sendable {
             do {
                 server = try await ProxyServer.start(generation: generation, connections: connections, threads: threads, logger: logger)
             } catch {
-                accessLog?.stop()
+                await accessLog?.stop()
                 throw StartError.listen(config.listen, error)
             }
             state.activate(table)
@@ -123,11 +123,11 @@ public final class ProxyRuntime: Sendable {
                     table: table, exporter: state.exporter, previous: running, environment: running.environment, accessLog: accessLog,
                     logger: logger))
         } catch {
-            if accessLog !== running.accessLog { accessLog?.stop() }
+            if accessLog !== running.accessLog { await accessLog?.stop() }
             throw ConfigError(path: "", "cannot serve the new config: \(error)")
         }
         // Requests the old table routed and that end from now on are not logged by a replaced writer.
-        if accessLog !== running.accessLog { running.accessLog?.stop() }
+        if accessLog !== running.accessLog { await running.accessLog?.stop() }
         connections.setLimit(config.limits.connections)
         state.activate(table)
     }
@@ -155,7 +155,7 @@ public final class ProxyRuntime: Sendable {
     public func stop(grace: Duration = .zero) async {
         state.drain()
         await server.stop(grace: grace)
-        server.served.accessLog?.stop()
+        await server.served.accessLog?.stop()
         await admin.stop()
     }
 }
