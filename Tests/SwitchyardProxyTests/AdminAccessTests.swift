@@ -22,4 +22,21 @@ struct AdminAccessTests {
         #expect(!AdminAccess.mayChange(from: try SocketAddress(unixDomainSocketPath: "/tmp/switchyard-admin.sock")))
         #expect(!AdminAccess.mayChange(from: nil))
     }
+
+    @Test(
+        "browser pages and changes answer only a Host that is an address, localhost or the admin address (DNS rebinding)",
+        arguments: [
+            ("127.0.0.1:4191", true), ("127.0.0.1", true), ("10.1.2.3:4191", true), ("[::1]:4191", true), ("[2001:db8::1]", true),
+            ("localhost:4191", true), ("LOCALHOST", true), ("admin.internal:4191", true),
+            ("evil.example:4191", false), ("evil.example", false), ("127.0.0.1.evil.example", false), ("[not-an-address]", false),
+            ("[::1", false),
+        ])
+    func hosts(_ host: String, _ allowed: Bool) {
+        #expect(AdminAccess.hostAllowed(host, adminHost: "admin.internal") == allowed)
+    }
+
+    @Test("no Host (HTTP/1.0) is allowed")
+    func noHost() {
+        #expect(AdminAccess.hostAllowed(nil, adminHost: "127.0.0.1"))
+    }
 }

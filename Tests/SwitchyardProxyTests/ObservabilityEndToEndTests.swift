@@ -79,6 +79,11 @@ final class AdminEndToEndTests {
         #expect(try Peers.admin(admin, "/ready") == (200, "ready\n"))
         #expect(try Peers.admin(admin, "/nope").status == 404)
         #expect(try Peers.admin(admin, "/metrics", method: "POST").status == 405)
+        // A page rebound to another name reads nothing a browser could leak; probes and scrapers answer.
+        for path in ["/", "/state", "/config", "/plugins"] { #expect(try Peers.admin(admin, path, host: "evil.example").status == 403, "\(path)") }
+        #expect(try Peers.admin(admin, "/log-level", method: "PUT", body: "debug", host: "evil.example").status == 403)
+        #expect(try Peers.admin(admin, "/metrics", host: "switchyard.internal:4191").status == 200)
+        #expect(try Peers.admin(admin, "/state", host: "localhost:\(admin)").status == 200)
 
         let plugins = try JSONSerialization.jsonObject(with: Data(try Peers.admin(admin, "/plugins").body.utf8)) as! [String: Any]
         let list = plugins["plugins"] as! [[String: Any]]

@@ -71,9 +71,12 @@ public enum Peers {
     }
 
     /// Reads `path` from a proxy's admin port; returns the status and body.
-    public static func admin(_ port: Int, _ path: String, method: String = "GET", body: String? = nil) throws -> (status: Int, body: String) {
+    public static func admin(_ port: Int, _ path: String, method: String = "GET", body: String? = nil, host: String? = nil) throws -> (
+        status: Int, body: String
+    ) {
         var arguments = ["curl", "-s", "-S", "--max-time", "30", "-o", "-", "-w", "\n%{http_code}", "-X", method]
         if let body { arguments += ["--data-binary", body] }
+        if let host { arguments += ["-H", "host: \(host)"] }
         let result = try Subprocess.run("/usr/bin/env", arguments + ["http://127.0.0.1:\(port)\(path)"])
         guard result.status == 0, let newline = result.standardOutput.lastIndex(of: "\n") else {
             throw FixtureError(message: "curl failed (\(result.status)): \(result.standardError)")

@@ -105,6 +105,11 @@ final class AdminHandler: ChannelInboundHandler {
             answer.headers = [("allow", methods.map(\.rawValue).joined(separator: ", "))]
             return answer
         }
+        if !["/live", "/ready", "/metrics"].contains(path),
+            !AdminAccess.hostAllowed(head.headers.first(name: "host"), adminHost: state.table?.config.admin.host ?? "")
+        {
+            return Answer(.forbidden, "this page answers only a Host that is an address, localhost or the admin address\n")
+        }
         switch path {
         case "/":
             var answer = Answer(.ok, DashboardPage.html)
