@@ -12,6 +12,8 @@ final class EndpointRuntime {
     let config: RoutingTable.Endpoint
     let proto: ServiceProtocol
     let socketAddress: SocketAddress
+    /// Its address as the config wrote it (connect errors, the access log).
+    let addressText: String
     let eventLoop: EventLoop
     /// The shared breaker, when the backend has failure accrual.
     let health: EndpointHealth?
@@ -47,6 +49,7 @@ final class EndpointRuntime {
         self.proto = proto
         self.health = health
         self.eventLoop = eventLoop
+        self.addressText = config.address.description
         self.socketAddress = try SocketAddress.makeAddressResolvingHost(config.address.host, port: Int(config.address.port))
         self.ewma = PeakEwma(defaultRtt: loadModel.defaultRtt, decay: loadModel.decay, now: eventLoop.now.uptimeNanoseconds)
     }
@@ -153,7 +156,7 @@ final class EndpointRuntime {
 
     /// `exchange`'s upstream channel could not be opened.
     func connectFailed(_ exchange: Exchange, _ error: Error) {
-        exchange.fail(.connect(address: config.address.description, reason: Exchange.reason(error)))
+        exchange.fail(.connect(address: addressText, reason: Exchange.reason(error)))
     }
 
     /// `upstream`'s connection went away (or will take no new stream): the next request

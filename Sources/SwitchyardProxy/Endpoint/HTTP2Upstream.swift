@@ -22,7 +22,7 @@ final class HTTP2Upstream {
     init(endpoint: EndpointRuntime) {
         self.endpoint = endpoint
         self.address = endpoint.socketAddress
-        self.authority = endpoint.config.address.description
+        self.authority = endpoint.addressText
         self.connector = endpoint.connector
     }
 

@@ -17,9 +17,9 @@ struct AccessLogEntry {
     var grpcStatus: Int?
     /// The §7 cause, `""` when none.
     var error: ResponseError
-    /// The route and backend that took it (nil when routing answered it).
-    var route: RouteRef?
-    var backend: BackendRef?
+    /// The route and backend that took it, as ``text(_:)`` writes refs (nil when routing answered it).
+    var route: String?
+    var backend: String?
     /// The endpoint it was sent to.
     var endpoint: String?
     /// Body bytes read from the client and written to it.
@@ -33,8 +33,8 @@ struct AccessLogEntry {
     /// An entry for `request`, answered by the proxy with `answer` (HTTP status for HTTP, a
     /// 200 with the gRPC status for gRPC).
     init(
-        request: HTTPRequestHead, client: String, answer: SyntheticError, isGRPC: Bool, error: ResponseError, route: RouteRef?,
-        backend: BackendRef?, endpoint: String?, requestBytes: Int, responseBytes: Int, durationNanoseconds: UInt64,
+        request: HTTPRequestHead, client: String, answer: SyntheticError, isGRPC: Bool, error: ResponseError, route: String?,
+        backend: String?, endpoint: String?, requestBytes: Int, responseBytes: Int, durationNanoseconds: UInt64,
         upstreamNanoseconds: UInt64?
     ) {
         self.init(
@@ -45,7 +45,7 @@ struct AccessLogEntry {
 
     /// An entry for `request`.
     init(
-        request: HTTPRequestHead, client: String, status: Int?, grpcStatus: Int?, error: ResponseError, route: RouteRef?, backend: BackendRef?,
+        request: HTTPRequestHead, client: String, status: Int?, grpcStatus: Int?, error: ResponseError, route: String?, backend: String?,
         endpoint: String?, requestBytes: Int, responseBytes: Int, durationNanoseconds: UInt64, upstreamNanoseconds: UInt64?
     ) {
         self.client = client
@@ -82,8 +82,8 @@ struct AccessLogEntry {
         line += status.map(String.init) ?? "-"
         line += " grpc_status=" + (grpcStatus.map(String.init) ?? "-")
         line += " error=" + (error == .none ? "-" : error.rawValue)
-        line += " route=" + (route.map { Self.clean(Self.text($0.meta)) } ?? "-")
-        line += " backend=" + (backend.map { Self.clean(Self.text($0.meta)) } ?? "-")
+        line += " route=" + (route.map(Self.clean) ?? "-")
+        line += " backend=" + (backend.map(Self.clean) ?? "-")
         line += " endpoint=" + (endpoint.map(Self.clean) ?? "-")
         line += " request_bytes=\(requestBytes) response_bytes=\(responseBytes)"
         line += " duration_ms=" + Self.milliseconds(durationNanoseconds)
@@ -104,8 +104,8 @@ struct AccessLogEntry {
             ("status", optional(status)),
             ("grpc_status", optional(grpcStatus)),
             ("error", .string(error.rawValue)),
-            ("route", text(route.map { Self.text($0.meta) })),
-            ("backend", text(backend.map { Self.text($0.meta) })),
+            ("route", text(route)),
+            ("backend", text(backend)),
             ("endpoint", text(endpoint)),
             ("request_bytes", .number(Double(requestBytes))),
             ("response_bytes", .number(Double(responseBytes))),

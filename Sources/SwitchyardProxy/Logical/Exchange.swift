@@ -359,13 +359,13 @@ final class Exchange {
     private func log(_ ending: StateMachine.Ending, status: Int?, grpcStatus: Int?) {
         guard let accessLog else { return }
         var endpoint: String?
-        if case .endpoint(let runtime) = ending.leave { endpoint = runtime.config.address.description }
+        if case .endpoint(let runtime) = ending.leave { endpoint = runtime.addressText }
         var request = requestHead
         request.version = client.version
         accessLog.append(
             AccessLogEntry(
-                request: request, client: client.clientAddress, status: status, grpcStatus: grpcStatus, error: ending.error, route: target.route,
-                backend: target.ref, endpoint: endpoint, requestBytes: requestBytes, responseBytes: responseBytes,
+                request: request, client: client.clientAddress, status: status, grpcStatus: grpcStatus, error: ending.error, route: target.routeName,
+                backend: target.backendName, endpoint: endpoint, requestBytes: requestBytes, responseBytes: responseBytes,
                 durationNanoseconds: eventLoop.now.uptimeNanoseconds &- machine.routedAt.uptimeNanoseconds, upstreamNanoseconds: upstreamLatency))
     }
 

@@ -1,3 +1,5 @@
+import NIOHTTP1
+
 /// Why an exchange ended without its upstream's whole response: the typed cause every stage
 /// reports, rendered once into §7's answer (``answer(describe:)``) and the route-backend
 /// metric's `error` label (``label``).
@@ -68,8 +70,11 @@ enum ExchangeFailure: Equatable, Sendable {
         case .unsendable(let reason): badGateway(describe("the request could not be sent upstream: \(reason)"))
         case .timeout(let bound):
             .init(status: .gatewayTimeout, grpcStatus: .deadlineExceeded, message: describe("\(bound) timeout"), cause: label)
-        case .requestBodyTimeout, .cancel:
+        case .requestBodyTimeout:
             .init(status: .requestTimeout, grpcStatus: .deadlineExceeded, message: describe("request body timeout"), cause: label)
+        case .cancel:
+            // Never sent (nobody is left to answer); rendered as nginx's 499 for completeness.
+            .init(status: HTTPResponseStatus(statusCode: 499), grpcStatus: .cancelled, message: describe("client went away"), cause: label)
         }
     }
 

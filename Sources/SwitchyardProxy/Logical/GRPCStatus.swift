@@ -12,6 +12,7 @@ struct GRPCStatus: RawRepresentable, Hashable, Sendable {
     }
 
     static let ok = GRPCStatus(rawValue: 0)
+    static let cancelled = GRPCStatus(rawValue: 1)
     static let unknown = GRPCStatus(rawValue: 2)
     static let deadlineExceeded = GRPCStatus(rawValue: 4)
     static let notFound = GRPCStatus(rawValue: 5)

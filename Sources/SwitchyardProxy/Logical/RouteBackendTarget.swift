@@ -17,6 +17,9 @@ final class RouteBackendTarget {
     /// Its metadata (the `backend_*` labels), and its route's (`route_*`).
     let ref: BackendRef
     let route: RouteRef
+    /// The two refs as the access log writes them, made once.
+    let routeName: String
+    let backendName: String
     /// Its weight in its rule's distribution.
     let weight: Int
     let destination: Destination
@@ -33,6 +36,8 @@ final class RouteBackendTarget {
     init(ref: BackendRef, route: RouteRef, weight: Int, destination: Destination, metrics: RouteBackendMetrics) {
         self.ref = ref
         self.route = route
+        self.routeName = AccessLogEntry.text(route.meta)
+        self.backendName = AccessLogEntry.text(ref.meta)
         self.weight = weight
         self.destination = destination
         self.metrics = metrics
