@@ -1,8 +1,8 @@
 """Prints a C program that prints the layout of every struct of a switchyard_plugin.h:
 `abi_layout.py HEADER [--constants]`. The program prints, for each `typedef struct NAME {...}`,
 `size NAME N` and for each field `field NAME.FIELD OFFSET SIZE`; with --constants it also
-prints `minimum NAME N` from SY_<NAME>_SIZE_1_0 (the live header has them, the frozen 1.0 copy
-does not). The test suite compiles it against the frozen ABI 1.0 header and the live one."""
+prints `minimum NAME N` from SY_<NAME>_SIZE_1_0 where the header defines it (the live header
+does for every 1.0 struct, the frozen 1.0 copy for none). The test suite compiles it against the frozen ABI 1.0 header and the live one."""
 import re
 import sys
 
@@ -15,7 +15,9 @@ for name, body in re.findall(r"typedef struct (\w+) \{(.*?)\} \1;", text, flags=
     lines.append(f'    printf("size {name} %zu\\n", sizeof({name}));')
     if constants and name != "sy_str":
         macro = "SY_" + name[3:].upper() + "_SIZE_1_0"
+        lines.append(f"#ifdef {macro}")
         lines.append(f'    printf("minimum {name} %d\\n", {macro});')
+        lines.append("#endif")
     for declaration in body.split(";"):
         declaration = " ".join(declaration.split())
         if not declaration:

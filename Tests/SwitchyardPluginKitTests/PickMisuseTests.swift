@@ -37,8 +37,8 @@ struct PickMisuseTests {
     /// What `abiPick` answers for `balancer` over two endpoints, the first not ready.
     func answer(_ balancer: any Balancer) -> Int32 {
         let loads = [
-            sy_endpoint_load(ready: 0, weight: 1, in_flight: 0, reserved: 0, cost: 1),
-            sy_endpoint_load(ready: 1, weight: 1, in_flight: 0, reserved: 0, cost: 1),
+            sy_endpoint_load(ready: 0, weight: 1, in_flight: 0, reserved: 0, cost: 1, backend_in_flight: 0, reserved2: 0),
+            sy_endpoint_load(ready: 1, weight: 1, in_flight: 0, reserved: 0, cost: 1, backend_in_flight: 0, reserved2: 0),
         ]
         return loads.withUnsafeBufferPointer { buffer in
             var pick = sy_pick(

@@ -24,7 +24,7 @@ struct ExchangeStateMachineTests {
     /// A machine proxying on `endpoint` with the whole request sent.
     func proxying(probe: Bool = false, timeouts: RouteTimeouts = .init(), isGRPC: Bool = false) -> Machine {
         var m = machine(timeouts: timeouts, isGRPC: isGRPC)
-        m.started(on: endpoint, probe: probe)
+        m.started(on: endpoint, probe: probe, now: t0)
         _ = m.connected(now: t0)
         m.requestProgressed(ended: true, now: t0)
         return m
@@ -91,7 +91,7 @@ struct ExchangeStateMachineTests {
         var m = machine()
         #expect(m.failed(.connect(address: "a:1", reason: "x")) == nil)  // not connecting
         #expect(m.failed(.upstreamReset) == nil)  // not proxying
-        m.started(on: endpoint, probe: false)
+        m.started(on: endpoint, probe: false, now: t0)
         #expect(m.failed(.failFast) == nil)  // no longer queued
         #expect(m.failed(.upstreamError(reason: "x")) == nil)
         #expect(!m.isDone)
@@ -100,7 +100,7 @@ struct ExchangeStateMachineTests {
     @Test("the endpoint is blamed for a failed connect, a reset, a protocol error; not for an unsendable request")
     func blame() throws {
         var connecting = machine()
-        connecting.started(on: endpoint, probe: false)
+        connecting.started(on: endpoint, probe: false, now: t0)
         #expect(try ended(connecting.failed(.connect(address: "a:1", reason: "refused"))).verdict == .failure)
         for failure in [ExchangeFailure.upstreamReset, .upstreamError(reason: "bad frame")] {
             var m = proxying()
@@ -116,7 +116,7 @@ struct ExchangeStateMachineTests {
     @Test("the client going away: no answer, CANCEL, and a probe goes to the next request")
     func cancel() throws {
         var m = machine()
-        m.started(on: endpoint, probe: true)
+        m.started(on: endpoint, probe: true, now: t0)
         let ending = try ended(m.failed(.cancel))
         #expect(ending.answer == .nothing && ending.error == .cancel && ending.verdict == .releaseProbe)
         #expect(m.failed(.cancel) == nil)
@@ -149,7 +149,7 @@ struct ExchangeStateMachineTests {
 
         // A client still sending, or not reading, is not the endpoint's doing.
         var sending = machine(timeouts: bounds)
-        sending.started(on: endpoint, probe: true)
+        sending.started(on: endpoint, probe: true, now: t0)
         _ = sending.connected(now: t0)
         #expect(try ended(sending.timePassed(now: t0 + .seconds(2))).verdict == .releaseProbe)
         var notReading = proxying(timeouts: bounds)
@@ -159,7 +159,7 @@ struct ExchangeStateMachineTests {
 
         // A client's own grpc-timeout is not the endpoint's lateness either.
         var chosen = Machine(isGRPC: true, timeouts: RouteTimeouts(request: .seconds(1)), clientChoseDeadline: true, now: t0)
-        chosen.started(on: endpoint, probe: false)
+        chosen.started(on: endpoint, probe: false, now: t0)
         _ = chosen.connected(now: t0)
         chosen.requestProgressed(ended: true, now: t0)
         let deadline = try ended(chosen.timePassed(now: t0 + .seconds(1)))
@@ -170,9 +170,39 @@ struct ExchangeStateMachineTests {
     @Test("the RTT runs from the request's send to the first response byte, once")
     func firstByte() {
         var m = machine()
-        m.started(on: endpoint, probe: false)
+        m.started(on: endpoint, probe: false, now: t0)
         _ = m.connected(now: t0 + .milliseconds(5))
         #expect(m.responseProgressed(now: t0 + .milliseconds(9)) == t0 + .milliseconds(5))
         #expect(m.responseProgressed(now: t0 + .milliseconds(10)) == nil)
+    }
+
+    @Test("the balancer observes every ending at an endpoint: status, gRPC status, connect failure, reset, cancel, timeout, probe")
+    func observations() throws {
+        var ok = proxying(isGRPC: true)
+        ok.responseHead(status: 200, grpcStatus: nil, now: t0)
+        let ended = try ended(ok.responseEnded(grpcStatus: .unavailable))
+        #expect(ended.observed == Machine.Observation(startedAt: t0, httpStatus: 200, grpcStatus: 14, flags: []))
+
+        var refused = machine()
+        refused.started(on: endpoint, probe: true, now: t0 + .milliseconds(3))
+        let connect = try self.ended(refused.failed(.connect(address: "a", reason: "refused")))
+        #expect(connect.observed == Machine.Observation(startedAt: t0 + .milliseconds(3), httpStatus: 0, grpcStatus: nil, flags: [.connectFailure, .probe]))
+
+        var broken = proxying()
+        broken.responseHead(status: 503, grpcStatus: nil, now: t0)
+        let reset = try self.ended(broken.failed(.upstreamReset))
+        #expect(reset.observed?.flags == .reset && reset.observed?.httpStatus == 503)
+
+        var left = proxying()
+        #expect(try self.ended(left.failed(.cancel)).observed?.flags == .cancel)
+        var late = proxying(timeouts: RouteTimeouts(response: .seconds(1)))
+        #expect(try self.ended(late.timePassed(now: t0 + .seconds(1))).observed?.flags == .timeout)
+
+        // Nothing to observe: the request never reached an endpoint, or the proxy could not send it.
+        var queued = machine()
+        queued.enqueued(at: backend)
+        #expect(try self.ended(queued.failed(.cancel)).observed == nil)
+        var unsendable = proxying()
+        #expect(try self.ended(unsendable.failed(.unsendable(reason: "x"))).observed == nil)
     }
 }

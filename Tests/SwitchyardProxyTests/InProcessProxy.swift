@@ -58,7 +58,7 @@ final class InProcessProxy {
         let table = try RoutingTable(config: try ProxyConfig(yaml: yaml), pluginDirectory: BuildProducts.directory, logger: logger)
         generation = TableGeneration(
             table: table, exporter: exporter, previous: nil, environment: ProxyEnvironment(connector: connector, clock: { loop.now }),
-            accessLog: nil, logger: logger)
+            accessLog: nil, loops: 1, logger: logger)
         let state = try LoopState(eventLoop: loop, loopIndex: 0, generation: generation, seed: 1, connector: connector)
         generation.activate()
         slot = LoopSlot(state)

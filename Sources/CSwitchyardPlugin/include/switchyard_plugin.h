@@ -1,5 +1,5 @@
 /*
- * switchyard_plugin.h: the Switchyard policy-plugin ABI, version 1.0.
+ * switchyard_plugin.h: the Switchyard policy-plugin ABI, version 1.1.
  *
  * A Switchyard plugin is a shared object that the proxy loads at startup. It exports one
  * function, switchyard_plugin_entry_v1, which hands the proxy a table of named metadata
@@ -104,7 +104,7 @@ extern "C" {
 /** Major version of this ABI. A plugin with another major is refused. */
 #define SY_ABI_MAJOR 1
 /** Minor version of this ABI. Minors only append struct fields. */
-#define SY_ABI_MINOR 0
+#define SY_ABI_MINOR 1
 /** Name of the entry function of ABI major 1 (see switchyard_plugin_entry_v1 below). */
 #define SY_ENTRY_SYMBOL_V1 "switchyard_plugin_entry_v1"
 
@@ -394,7 +394,23 @@ typedef struct sy_endpoint {
     uint32_t weight;
     /** The endpoint's address, e.g. "127.0.0.1:18081": its identity, stable across updates. */
     sy_str address;
+    /* ---- ABI 1.1 ---- */
+    /**
+     * Where this address was in the instance's previous update(): its index there, or
+     * SY_NEW_ENDPOINT when the address is new (every endpoint of the first update is new).
+     * A balancer that keeps per-endpoint state (error rates, slow-start ramps) carries it
+     * across an update by this index, without comparing strings: state at old index
+     * previous_index belongs to new index i. Addresses are unique within one update. A reload
+     * of the config makes new instances, so their state starts over (as the host's peak-EWMA
+     * does); only updates within one instance's life carry it.
+     */
+    uint32_t previous_index;
+    /** Reserved, zero. */
+    uint32_t reserved;
 } sy_endpoint;
+
+/** sy_endpoint.previous_index of an address the previous update() did not have. */
+#define SY_NEW_ENDPOINT UINT32_MAX
 
 /**
  * The load of one endpoint at pick time. Element i describes endpoint i of the last update().
@@ -415,6 +431,16 @@ typedef struct sy_endpoint_load {
      * event loop: the RTT samples are this loop's responses.
      */
     double cost;
+    /* ---- ABI 1.1 (read it only when sy_pick.load_size covers it) ---- */
+    /**
+     * Requests every event loop dispatched to the endpoint whose response has not ended yet:
+     * the backend-wide count a least-connections balancer wants. Read at pick time from
+     * counters the loops share, so another loop's last change may be a moment old; with one
+     * event loop it equals in_flight.
+     */
+    uint32_t backend_in_flight;
+    /** Reserved, zero. */
+    uint32_t reserved2;
 } sy_endpoint_load;
 
 /**
@@ -455,6 +481,43 @@ typedef struct sy_pick {
  *  read as endpoint indexes. */
 #define SY_PICK_ERROR (-2)
 
+/** sy_outcome.flags: the endpoint could not be reached; no request went out. */
+#define SY_OUTCOME_CONNECT_FAILURE (1u << 0)
+/** sy_outcome.flags: the client went away (or reset its stream) before the response ended. */
+#define SY_OUTCOME_CANCEL (1u << 1)
+/** sy_outcome.flags: this request was the endpoint's failure-accrual probe (its breaker was
+ *  half-open and let this one request through). */
+#define SY_OUTCOME_PROBE (1u << 2)
+/** sy_outcome.flags: a route timeout (request, response or idle) ended the exchange. */
+#define SY_OUTCOME_TIMEOUT (1u << 3)
+/** sy_outcome.flags: the upstream closed its connection, reset its stream or broke the
+ *  protocol before the response ended. */
+#define SY_OUTCOME_RESET (1u << 4)
+
+/**
+ * How one dispatched request ended, as observe() hears it (ABI 1.1). Filled by the host on
+ * its stack: valid only during the call.
+ */
+typedef struct sy_outcome {
+    /** sizeof(sy_outcome) as the host was compiled. */
+    uint32_t struct_size;
+    /** Index of the endpoint in the last update() (the index pick() returned). */
+    uint32_t endpoint;
+    /** Nanoseconds from the moment the endpoint took the request (pick, or leaving the queue)
+     *  to its end: the last response byte, or the failure. */
+    uint64_t latency_ns;
+    /** The upstream's HTTP status (for gRPC, the HTTP/2 :status, normally 200); 0 when no
+     *  response head came (a connect failure, a reset or timeout before the head). */
+    int32_t http_status;
+    /** The gRPC status (0 OK ... 16), from the trailers or a trailers-only response; -1 when
+     *  the request is not gRPC or no status came. */
+    int32_t grpc_status;
+    /** SY_OUTCOME_* bits; 0 for a response that ended normally. */
+    uint32_t flags;
+    /** Reserved, zero. */
+    uint32_t reserved;
+} sy_outcome;
+
 /**
  * A named load balancer. The host makes one instance per backend per event loop.
  */
@@ -494,6 +557,18 @@ typedef struct sy_balancer_def {
      * first ready endpoint. Runs per request: no allocation, no locks, no blocking. Required.
      */
     int32_t (*pick)(void *instance, const sy_pick *pick);
+    /* ---- ABI 1.1 ---- */
+    /**
+     * Hears how each request this instance picked an endpoint for ended: once per dispatched
+     * request (a request the endpoint took, including one that never connected), on the
+     * instance's event loop, after the response's last byte or the failure, while the request
+     * still counts in in_flight. Not called for requests answered before an endpoint took them
+     * (no ready endpoint, load shedding). `outcome->endpoint` indexes the last update(); after
+     * an update() (which cannot happen mid-request today) it indexes that set. Runs per
+     * request: no allocation, no locks, no blocking. The host batches nothing and calls
+     * nothing else for it. NULL: the balancer does not observe.
+     */
+    void (*observe)(void *instance, const sy_outcome *outcome);
 } sy_balancer_def;
 
 /* ======================================================================================== */
@@ -559,6 +634,16 @@ typedef struct sy_plugin_descriptor {
 /** Element size of sy_label arrays (sy_endpoint_query.label_size) in ABI 1.0. */
 #define SY_LABEL_SIZE_1_0 32
 
+/* The structs ABI 1.1 grew, at their 1.1 sizes (the others are as in 1.0). */
+/** sizeof(sy_endpoint) in ABI 1.1: previous_index. */
+#define SY_ENDPOINT_SIZE_1_1 32
+/** Element size of sy_endpoint_load arrays in ABI 1.1: backend_in_flight. */
+#define SY_ENDPOINT_LOAD_SIZE_1_1 32
+/** sizeof(sy_balancer_def) in ABI 1.1: observe. */
+#define SY_BALANCER_DEF_SIZE_1_1 72
+/** sizeof(sy_outcome) in ABI 1.1, where it first appeared. */
+#define SY_OUTCOME_SIZE_1_1 32
+
 /**
  * Whether `ptr`, a pointer to a `type` that starts with struct_size, holds `field`: its
  * struct_size covers the field's last byte. Read a field a later minor added only when this
@@ -566,6 +651,13 @@ typedef struct sy_plugin_descriptor {
  */
 #define SY_HAS_FIELD(type, ptr, field) \
     ((size_t)(ptr)->struct_size >= offsetof(type, field) + sizeof(((type *)0)->field))
+
+/**
+ * Whether elements of `element_size` bytes (an array's `*_size`) hold `field` of `type`, e.g.
+ * `if (SY_ELEMENT_HAS_FIELD(sy_endpoint_load, p->load_size, backend_in_flight)) ...`.
+ */
+#define SY_ELEMENT_HAS_FIELD(type, element_size, field) \
+    ((size_t)(element_size) >= offsetof(type, field) + sizeof(((type *)0)->field))
 
 #ifdef __cplusplus
 #define SY_STATIC_ASSERT static_assert
@@ -586,6 +678,10 @@ SY_STATIC_ASSERT(sizeof(sy_balancer_def) >= SY_BALANCER_DEF_SIZE_1_0, "sy_balanc
 SY_STATIC_ASSERT(sizeof(sy_plugin_descriptor) >= SY_PLUGIN_DESCRIPTOR_SIZE_1_0, "sy_plugin_descriptor shrank below ABI 1.0");
 SY_STATIC_ASSERT(sizeof(sy_endpoint_load) >= SY_ENDPOINT_LOAD_SIZE_1_0, "sy_endpoint_load shrank below ABI 1.0");
 SY_STATIC_ASSERT(sizeof(sy_label) >= SY_LABEL_SIZE_1_0, "sy_label shrank below ABI 1.0");
+SY_STATIC_ASSERT(sizeof(sy_endpoint) >= SY_ENDPOINT_SIZE_1_1, "sy_endpoint shrank below ABI 1.1");
+SY_STATIC_ASSERT(sizeof(sy_endpoint_load) >= SY_ENDPOINT_LOAD_SIZE_1_1, "sy_endpoint_load shrank below ABI 1.1");
+SY_STATIC_ASSERT(sizeof(sy_balancer_def) >= SY_BALANCER_DEF_SIZE_1_1, "sy_balancer_def shrank below ABI 1.1");
+SY_STATIC_ASSERT(sizeof(sy_outcome) >= SY_OUTCOME_SIZE_1_1, "sy_outcome shrank below ABI 1.1");
 
 /**
  * The entry function of ABI major 1, exported by every plugin under this exact name.

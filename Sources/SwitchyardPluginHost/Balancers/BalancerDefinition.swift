@@ -13,6 +13,10 @@ public final class BalancerDefinition: Sendable {
     public let context: PluginContext
     /// Its bad answers.
     public let faults: FaultRecord
+    /// Its `observe` hook (ABI 1.1), when its def is long enough to hold one and sets it.
+    let observeHook: ObserveHook?
+
+    typealias ObserveHook = @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<sy_outcome>?) -> Void
 
     init(def: UnsafePointer<sy_balancer_def>, name: String, summary: String, context: PluginContext) {
         self.def = SendablePointer(def)
@@ -20,7 +24,13 @@ public final class BalancerDefinition: Sendable {
         self.summary = summary
         self.context = context
         self.faults = FaultRecord(implementation: name, context: context)
+        // A 1.0 def ends before `observe`: what lies past its struct_size is not the plugin's.
+        let observeEnd = (MemoryLayout<sy_balancer_def>.offset(of: \.observe) ?? Int.max - 8) + MemoryLayout<ObserveHook?>.size
+        self.observeHook = Int(def.pointee.struct_size) >= observeEnd ? def.pointee.observe : nil
     }
+
+    /// Whether its instances hear how requests end (it has an `observe` hook).
+    public var observes: Bool { observeHook != nil }
 
     /// Checks a config block by creating (and destroying) one instance, and returns the load
     /// model it asks for. Config loading calls this so refusals surface before traffic.

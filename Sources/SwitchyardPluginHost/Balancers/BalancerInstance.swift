@@ -15,7 +15,14 @@ public final class BalancerInstance {
     public let loadModel: LoadModel
     private let instance: UnsafeMutableRawPointer
     private let pickHook: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<sy_pick>?) -> Int32
+    private let observeHook: BalancerDefinition.ObserveHook?
     private var loads: UnsafeMutableBufferPointer<sy_endpoint_load>
+    /// The addresses of the last update, in its order (an update tells the plugin where each
+    /// kept address was).
+    private var addresses: [String] = []
+    /// Every loop's in-flight counts of this backend's endpoints, when more than one loop
+    /// serves it (with one, the backend-wide count is this loop's).
+    private var backendInFlight: BackendInFlight?
     /// How many endpoints are ready.
     public private(set) var readyCount = 0
 
@@ -24,6 +31,7 @@ public final class BalancerInstance {
         self.instance = instance
         self.loadModel = loadModel
         self.pickHook = definition.def.pointer.pointee.pick
+        self.observeHook = definition.observeHook
         self.loads = .allocate(capacity: 0)
         update([])
     }
@@ -36,26 +44,38 @@ public final class BalancerInstance {
     /// Number of endpoints.
     public var count: Int { loads.count }
 
+    /// Whether the plugin hears outcomes (it has an `observe` hook).
+    public var observes: Bool { observeHook != nil }
+
     /// Replaces the endpoint set: every endpoint starts ready, idle, at the default RTT cost.
-    public func update(_ endpoints: [BalancerEndpoint]) {
+    /// The plugin learns where each kept address was in the previous set. `backendInFlight`
+    /// counts the endpoints' requests across every loop (nil: this loop is the only one).
+    public func update(_ endpoints: [BalancerEndpoint], backendInFlight: BackendInFlight? = nil) {
+        var previous: [String: Int] = [:]
+        for (i, address) in addresses.enumerated() { previous[address] = i }
         withSyStrs(endpoints.map(\.address)) { addresses in
             let cEndpoints = endpoints.indices.map {
                 sy_endpoint(
                     struct_size: UInt32(MemoryLayout<sy_endpoint>.size), weight: UInt32(clamping: max(endpoints[$0].weight, 1)),
-                    address: addresses[$0])
+                    address: addresses[$0], previous_index: previous[endpoints[$0].address].map { UInt32($0) } ?? SY_NEW_ENDPOINT,
+                    reserved: 0)
             }
             cEndpoints.withUnsafeBufferPointer { buffer in
                 definition.def.pointer.pointee.update(
                     instance, buffer.baseAddress, UInt32(buffer.count), UInt32(MemoryLayout<sy_endpoint>.stride))
             }
         }
+        addresses = endpoints.map(\.address)
+        self.backendInFlight = backendInFlight.flatMap { $0.count == endpoints.count ? $0 : nil }
         loads.deallocate()
         loads = .allocate(capacity: endpoints.count)
         let idleCost = Double(loadModel.defaultRtt.nanoseconds)
         for (i, endpoint) in endpoints.enumerated() {
             loads.initializeElement(
                 at: i,
-                to: sy_endpoint_load(ready: 1, weight: UInt32(clamping: max(endpoint.weight, 1)), in_flight: 0, reserved: 0, cost: idleCost))
+                to: sy_endpoint_load(
+                    ready: 1, weight: UInt32(clamping: max(endpoint.weight, 1)), in_flight: 0, reserved: 0, cost: idleCost,
+                    backend_in_flight: 0, reserved2: 0))
         }
         readyCount = endpoints.count
     }
@@ -71,17 +91,22 @@ public final class BalancerInstance {
     /// Whether endpoint `index` is ready.
     public func isReady(_ index: Int) -> Bool { loads[index].ready != 0 }
 
-    /// Sets the load of endpoint `index`: requests in flight and peak-EWMA cost.
+    /// Sets the load of endpoint `index`: this loop's requests in flight and peak-EWMA cost.
     @inline(__always)
     public func setLoad(_ index: Int, inFlight: Int, cost: Double) {
-        loads[index].in_flight = UInt32(clamping: inFlight)
+        let count = UInt32(clamping: inFlight)
+        loads[index].in_flight = count
         loads[index].cost = cost
+        if backendInFlight == nil { loads[index].backend_in_flight = count }
     }
 
     /// Asks the plugin for an endpoint: the index of a ready one, or nil when none can take the
     /// request. A bad answer is a plugin fault, answered with the first ready endpoint.
     public func pick(hash: UInt64? = nil) -> Int? {
         guard readyCount > 0 else { return nil }
+        if let backendInFlight {
+            for i in 0..<loads.count { loads[i].backend_in_flight = UInt32(clamping: backendInFlight[i]) }
+        }
         var request = sy_pick(
             struct_size: UInt32(MemoryLayout<sy_pick>.size), count: UInt32(loads.count), ready_count: UInt32(readyCount),
             load_size: UInt32(MemoryLayout<sy_endpoint_load>.stride), loads: UnsafePointer(loads.baseAddress),
@@ -89,6 +114,17 @@ public final class BalancerInstance {
         let choice = Int(pickHook(instance, &request))
         if choice >= 0, choice < loads.count, loads[choice].ready != 0 { return choice }
         return answerFault(choice)
+    }
+
+    /// Tells the plugin how a request it picked `outcome.endpoint` for ended, if it observes.
+    @inline(__always)
+    public func observe(_ outcome: BalancerOutcome) {
+        guard let observeHook, outcome.endpoint < loads.count else { return }
+        var report = sy_outcome(
+            struct_size: UInt32(MemoryLayout<sy_outcome>.size), endpoint: UInt32(outcome.endpoint), latency_ns: outcome.latencyNanoseconds,
+            http_status: Int32(clamping: outcome.httpStatus), grpc_status: Int32(clamping: outcome.grpcStatus ?? -1),
+            flags: outcome.flags.rawValue, reserved: 0)
+        observeHook(instance, &report)
     }
 
     /// A pick that is not a ready index (DESIGN.md §3: faults are answered safely): counted,
@@ -120,5 +156,44 @@ public struct BalancerEndpoint: Hashable, Sendable {
     public init(address: String, weight: Int = 1) {
         self.address = address
         self.weight = weight
+    }
+}
+
+/// How a dispatched request ended, as a balancer's `observe` hook hears it (`sy_outcome`).
+public struct BalancerOutcome: Hashable, Sendable {
+    /// What else happened (`SY_OUTCOME_*`).
+    public struct Flags: OptionSet, Hashable, Sendable {
+        public let rawValue: UInt32
+        public init(rawValue: UInt32) { self.rawValue = rawValue }
+        /// The endpoint could not be reached.
+        public static let connectFailure = Flags(rawValue: SY_OUTCOME_CONNECT_FAILURE)
+        /// The client went away first.
+        public static let cancel = Flags(rawValue: SY_OUTCOME_CANCEL)
+        /// The request was the endpoint's breaker probe.
+        public static let probe = Flags(rawValue: SY_OUTCOME_PROBE)
+        /// A route timeout ended it.
+        public static let timeout = Flags(rawValue: SY_OUTCOME_TIMEOUT)
+        /// The upstream reset or broke off before the response ended.
+        public static let reset = Flags(rawValue: SY_OUTCOME_RESET)
+    }
+
+    /// The endpoint's index in the last update.
+    public var endpoint: Int
+    /// From the endpoint taking the request to its end.
+    public var latencyNanoseconds: UInt64
+    /// The upstream's HTTP status; 0 when no response head came.
+    public var httpStatus: Int
+    /// The gRPC status, when the request is gRPC and one came.
+    public var grpcStatus: Int?
+    /// What else happened.
+    public var flags: Flags
+
+    /// Creates an outcome.
+    public init(endpoint: Int, latencyNanoseconds: UInt64, httpStatus: Int, grpcStatus: Int? = nil, flags: Flags = []) {
+        self.endpoint = endpoint
+        self.latencyNanoseconds = latencyNanoseconds
+        self.httpStatus = httpStatus
+        self.grpcStatus = grpcStatus
+        self.flags = flags
     }
 }

@@ -63,14 +63,15 @@ private struct DescriptorReader {
         guard major == hostABIMajor else { throw PluginError(file: file, .wrongMajor(plugin: major, host: hostABIMajor)) }
         try requireSize(size, minimum: SY_PLUGIN_DESCRIPTOR_SIZE_1_0, "sy_plugin_descriptor")
 
-        let d = descriptor.pointee
-        let name = try string(d.name, "plugin name", limit: Int(SY_NAME_MAX), isName: true)
-        let version = try string(d.version, "plugin version", limit: Int(SY_SUMMARY_MAX), isName: false)
+        // Fields are read one by one through the pointer: copying `pointee` whole would read
+        // this header's sizeof, past the end of a shorter struct from an older minor.
+        let name = try string(descriptor.pointee.name, "plugin name", limit: Int(SY_NAME_MAX), isName: true)
+        let version = try string(descriptor.pointee.version, "plugin version", limit: Int(SY_SUMMARY_MAX), isName: false)
         context.named(name)
-        let resolvers = try table(d.resolvers, count: d.resolver_count, "resolvers").map { def throws(PluginError) in
+        let resolvers = try table(descriptor.pointee.resolvers, count: descriptor.pointee.resolver_count, "resolvers").map { def throws(PluginError) in
             try resolver(def, plugin: name)
         }
-        let balancers = try table(d.balancers, count: d.balancer_count, "balancers").map { def throws(PluginError) in
+        let balancers = try table(descriptor.pointee.balancers, count: descriptor.pointee.balancer_count, "balancers").map { def throws(PluginError) in
             try balancer(def, plugin: name)
         }
         try requireUnique(resolvers.map(\.name), .resolver)
@@ -82,12 +83,11 @@ private struct DescriptorReader {
 
     private func resolver(_ def: UnsafePointer<sy_resolver_def>, plugin: String) throws(PluginError) -> ResolverDefinition {
         try requireSize(Int(def.pointee.struct_size), minimum: SY_RESOLVER_DEF_SIZE_1_0, "sy_resolver_def")
-        let d = def.pointee
-        let name = try string(d.name, "resolver name", limit: Int(SY_NAME_MAX), isName: true)
-        let summary = try d.summary.map { p throws(PluginError) in try string(p, "summary of resolver '\(name)'", limit: Int(SY_SUMMARY_MAX), isName: false) } ?? ""
-        guard d.create != nil else { throw PluginError(file: file, .missingHook(kind: .resolver, name: name, hook: "create")) }
-        guard d.destroy != nil else { throw PluginError(file: file, .missingHook(kind: .resolver, name: name, hook: "destroy")) }
-        guard d.resolve_service != nil || d.resolve_endpoint != nil else {
+        let name = try string(def.pointee.name, "resolver name", limit: Int(SY_NAME_MAX), isName: true)
+        let summary = try def.pointee.summary.map { p throws(PluginError) in try string(p, "summary of resolver '\(name)'", limit: Int(SY_SUMMARY_MAX), isName: false) } ?? ""
+        guard def.pointee.create != nil else { throw PluginError(file: file, .missingHook(kind: .resolver, name: name, hook: "create")) }
+        guard def.pointee.destroy != nil else { throw PluginError(file: file, .missingHook(kind: .resolver, name: name, hook: "destroy")) }
+        guard def.pointee.resolve_service != nil || def.pointee.resolve_endpoint != nil else {
             throw PluginError(file: file, .missingHook(kind: .resolver, name: name, hook: "resolve_service or resolve_endpoint"))
         }
         return ResolverDefinition(def: def, name: name, summary: summary, context: context)
@@ -95,10 +95,9 @@ private struct DescriptorReader {
 
     private func balancer(_ def: UnsafePointer<sy_balancer_def>, plugin: String) throws(PluginError) -> BalancerDefinition {
         try requireSize(Int(def.pointee.struct_size), minimum: SY_BALANCER_DEF_SIZE_1_0, "sy_balancer_def")
-        let d = def.pointee
-        let name = try string(d.name, "balancer name", limit: Int(SY_NAME_MAX), isName: true)
-        let summary = try d.summary.map { p throws(PluginError) in try string(p, "summary of balancer '\(name)'", limit: Int(SY_SUMMARY_MAX), isName: false) } ?? ""
-        for (hook, present) in [("create", d.create != nil), ("destroy", d.destroy != nil), ("update", d.update != nil), ("pick", d.pick != nil)]
+        let name = try string(def.pointee.name, "balancer name", limit: Int(SY_NAME_MAX), isName: true)
+        let summary = try def.pointee.summary.map { p throws(PluginError) in try string(p, "summary of balancer '\(name)'", limit: Int(SY_SUMMARY_MAX), isName: false) } ?? ""
+        for (hook, present) in [("create", def.pointee.create != nil), ("destroy", def.pointee.destroy != nil), ("update", def.pointee.update != nil), ("pick", def.pointee.pick != nil)]
         where !present {
             throw PluginError(file: file, .missingHook(kind: .balancer, name: name, hook: hook))
         }

@@ -13,10 +13,67 @@ public protocol Balancer: AnyObject {
     /// Creates an instance from its config block; throw ``PluginConfigError`` to refuse it.
     /// `setup` carries the instance's seed and the load model the host keeps for it.
     init(config: PluginConfig, setup: inout BalancerSetup) throws(PluginConfigError)
-    /// Replaces the endpoint set; later picks index into it.
+    /// Replaces the endpoint set; later picks index into it. Each endpoint says where its
+    /// address was in the previous set (``EndpointInfo/previousIndex``), so per-endpoint state
+    /// can be carried over.
     func update(_ endpoints: [EndpointInfo])
     /// Chooses the index of a ready endpoint for one request, or nil when none can take it.
     func pick(_ request: PickRequest) -> Int?
+}
+
+/// A balancer that learns from outcomes (ABI 1.1 `observe`): the host tells it how every
+/// request it picked an endpoint for ended, on its event loop, before the request leaves the
+/// endpoint's in-flight count. ``observe(_:)`` runs per request and must not allocate.
+public protocol ObservingBalancer: Balancer {
+    /// Hears how one dispatched request ended.
+    func observe(_ outcome: RequestOutcome)
+}
+
+/// How one dispatched request ended (`sy_outcome`).
+public struct RequestOutcome: Sendable, Hashable {
+    /// The endpoint's index in the last update.
+    public let endpoint: Int
+    /// From the endpoint taking the request to its last byte or failure.
+    public let latency: Duration
+    /// The upstream's HTTP status; nil when no response head came.
+    public let httpStatus: Int?
+    /// The gRPC status, when the request is gRPC and one came.
+    public let grpcStatus: Int?
+    /// The endpoint could not be reached.
+    public let connectFailed: Bool
+    /// The client went away before the end.
+    public let cancelled: Bool
+    /// The request was the endpoint's breaker probe.
+    public let probe: Bool
+    /// A route timeout ended it.
+    public let timedOut: Bool
+    /// The upstream reset or broke off before the response ended.
+    public let reset: Bool
+
+    /// Creates an outcome (for tests of a balancer; the kit makes them from the host's).
+    public init(
+        endpoint: Int, latency: Duration, httpStatus: Int?, grpcStatus: Int? = nil, connectFailed: Bool = false, cancelled: Bool = false,
+        probe: Bool = false, timedOut: Bool = false, reset: Bool = false
+    ) {
+        self.endpoint = endpoint
+        self.latency = latency
+        self.httpStatus = httpStatus
+        self.grpcStatus = grpcStatus
+        self.connectFailed = connectFailed
+        self.cancelled = cancelled
+        self.probe = probe
+        self.timedOut = timedOut
+        self.reset = reset
+    }
+
+    /// Whether the endpoint failed: it could not be reached, reset, ran late, or answered a
+    /// 5xx or a failing gRPC status (the set DESIGN.md §5's breakers count).
+    public var isFailure: Bool {
+        if connectFailed || reset || timedOut { return true }
+        if let httpStatus, httpStatus >= 500 { return true }
+        if let grpcStatus { return [2, 4, 13, 14, 15].contains(grpcStatus) }
+        return false
+    }
 }
 
 /// What a balancer instance is created with, and what it tells the host back.
@@ -45,11 +102,14 @@ public struct EndpointInfo: Sendable, Hashable {
     public let address: String
     /// Relative weight, ≥ 1.
     public let weight: Int
+    /// Its index in the previous update, or nil when the address is new.
+    public let previousIndex: Int?
 
     /// Creates an endpoint description.
-    public init(address: String, weight: Int) {
+    public init(address: String, weight: Int, previousIndex: Int? = nil) {
         self.address = address
         self.weight = weight
+        self.previousIndex = previousIndex
     }
 }
 
@@ -59,10 +119,12 @@ public struct EndpointLoad: Sendable, Hashable {
     public let isReady: Bool
     /// Relative weight, ≥ 1.
     public let weight: Int
-    /// Requests in flight to it.
+    /// Requests this event loop has in flight to it.
     public let inFlight: Int
     /// Peak-EWMA cost: RTT estimate (ns) × (inFlight + 1). Lower is better.
     public let cost: Double
+    /// Requests every event loop has in flight to it (``inFlight`` from a 1.0 host).
+    public let backendInFlight: Int
 }
 
 /// One pick: a read-only view of every endpoint's load, in the order of the last update, and
@@ -95,13 +157,35 @@ public struct PickRequest {
     /// Whether every endpoint is ready (the common case, worth a fast path).
     @inlinable public var allReady: Bool { readyCount == count }
 
+    /// Endpoint `index`'s load element, or nil (a misuse) when there is none.
     @inlinable
-    func raw(_ index: Int) -> sy_endpoint_load {
+    func element(_ index: Int) -> UnsafeRawPointer? {
         guard index >= 0, index < count, let base else {
             misused("endpoint index \(index) out of range 0..<\(count)")
-            return sy_endpoint_load()  // not ready, no weight, no load
+            return nil
         }
-        return base.load(fromByteOffset: index &* stride, as: sy_endpoint_load.self)
+        return base + index &* stride
+    }
+
+    /// The byte offset of each `sy_endpoint_load` field: frozen by the ABI (the 1.0 fields by
+    /// the layout test, `backend_in_flight` by 1.1's). Fields are read one by one, never the
+    /// whole struct: an element is `stride` bytes, which an older host makes shorter than
+    /// this kit's `sy_endpoint_load`.
+    @usableFromInline
+    enum Offset {
+        @usableFromInline static let ready = 0
+        @usableFromInline static let weight = 4
+        @usableFromInline static let inFlight = 8
+        @usableFromInline static let cost = 16
+        @usableFromInline static let backendInFlight = 24
+    }
+
+    /// The field at `offset` of endpoint `index`'s load, or `absent` (a misuse) when there is
+    /// no such endpoint.
+    @inlinable
+    func field<T>(_ index: Int, at offset: Int, absent: T) -> T {
+        guard let element = element(index) else { return absent }
+        return element.load(fromByteOffset: offset, as: T.self)
     }
 
     /// Records a misuse (see ``misuse``), or stops a test's balancer with `message`.
@@ -113,19 +197,27 @@ public struct PickRequest {
 
     /// Whether endpoint `index` is ready.
     @inlinable
-    public func isReady(_ index: Int) -> Bool { raw(index).ready != 0 }
+    public func isReady(_ index: Int) -> Bool { field(index, at: Offset.ready, absent: UInt32(0)) != 0 }
 
     /// The peak-EWMA cost of endpoint `index`.
     @inlinable
-    public func cost(_ index: Int) -> Double { raw(index).cost }
+    public func cost(_ index: Int) -> Double { field(index, at: Offset.cost, absent: 0.0) }
 
     /// Requests in flight to endpoint `index`.
     @inlinable
-    public func inFlight(_ index: Int) -> Int { Int(raw(index).in_flight) }
+    public func inFlight(_ index: Int) -> Int { Int(field(index, at: Offset.inFlight, absent: UInt32(0))) }
+
+    /// Requests every event loop has in flight to endpoint `index` (ABI 1.1; from a 1.0 host,
+    /// this loop's count).
+    @inlinable
+    public func backendInFlight(_ index: Int) -> Int {
+        guard stride >= Int(SY_ENDPOINT_LOAD_SIZE_1_1) else { return inFlight(index) }
+        return Int(field(index, at: Offset.backendInFlight, absent: UInt32(0)))
+    }
 
     /// Weight of endpoint `index`.
     @inlinable
-    public func weight(_ index: Int) -> Int { Int(raw(index).weight) }
+    public func weight(_ index: Int) -> Int { Int(field(index, at: Offset.weight, absent: UInt32(0))) }
 
     /// The index of the `ordinal`-th ready endpoint (0-based, `ordinal < readyCount`):
     /// the identity when every endpoint is ready, a scan otherwise.
@@ -144,18 +236,19 @@ public struct PickRequest {
     /// Everything about endpoint `index`.
     @inlinable
     public subscript(index: Int) -> EndpointLoad {
-        let load = raw(index)
-        return EndpointLoad(ready: load.ready != 0, weight: Int(load.weight), inFlight: Int(load.in_flight), cost: load.cost)
+        EndpointLoad(
+            ready: isReady(index), weight: weight(index), inFlight: inFlight(index), cost: cost(index), backendInFlight: backendInFlight(index))
     }
 }
 
 extension EndpointLoad {
     /// Creates a load (for tests of a balancer).
-    public init(ready: Bool = true, weight: Int = 1, inFlight: Int = 0, cost: Double = 30_000_000) {
+    public init(ready: Bool = true, weight: Int = 1, inFlight: Int = 0, cost: Double = 30_000_000, backendInFlight: Int? = nil) {
         self.isReady = ready
         self.weight = weight
         self.inFlight = inFlight
         self.cost = cost
+        self.backendInFlight = backendInFlight ?? inFlight
     }
 }
 
@@ -165,7 +258,8 @@ extension PickRequest {
     public static func with<R>(_ loads: [EndpointLoad], hash: UInt64? = nil, _ body: (PickRequest) throws -> R) rethrows -> R {
         let raw = loads.map {
             sy_endpoint_load(
-                ready: $0.isReady ? 1 : 0, weight: UInt32($0.weight), in_flight: UInt32($0.inFlight), reserved: 0, cost: $0.cost)
+                ready: $0.isReady ? 1 : 0, weight: UInt32($0.weight), in_flight: UInt32($0.inFlight), reserved: 0, cost: $0.cost,
+                backend_in_flight: UInt32($0.backendInFlight), reserved2: 0)
         }
         return try raw.withUnsafeBufferPointer { buffer in
             var pick = sy_pick(

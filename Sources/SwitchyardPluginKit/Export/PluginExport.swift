@@ -174,6 +174,22 @@ func abiPick(_ balancer: any Balancer, _ pick: UnsafePointer<sy_pick>) -> Int32 
     return choice.map { Int32(truncatingIfNeeded: $0) } ?? SY_PICK_NONE
 }
 
+/// The `observe` hook of an ``ObservingBalancer``: the host's outcome as a ``RequestOutcome``.
+private let abiObserve: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<sy_outcome>?) -> Void = { instance, outcome in
+    // An outcome shorter than 1.1's (where it first appeared) cannot be read.
+    guard let instance, let outcome, Int(outcome.pointee.struct_size) >= Int(SY_OUTCOME_SIZE_1_1) else { return }
+    let o = outcome.pointee
+    let flags = o.flags
+    let heard = RequestOutcome(
+        endpoint: Int(o.endpoint), latency: .nanoseconds(Int64(clamping: o.latency_ns)), httpStatus: o.http_status > 0 ? Int(o.http_status) : nil,
+        grpcStatus: o.grpc_status >= 0 ? Int(o.grpc_status) : nil, connectFailed: flags & SY_OUTCOME_CONNECT_FAILURE != 0,
+        cancelled: flags & SY_OUTCOME_CANCEL != 0, probe: flags & SY_OUTCOME_PROBE != 0, timedOut: flags & SY_OUTCOME_TIMEOUT != 0,
+        reset: flags & SY_OUTCOME_RESET != 0)
+    Unmanaged<BalancerBox>.fromOpaque(instance)._withUnsafeGuaranteedRef { box in
+        (box.balancer as? any ObservingBalancer)?.observe(heard)
+    }
+}
+
 /// A balancer type, kept behind the def's `context` pointer.
 private final class BalancerFactory {
     let make: (PluginConfig, inout BalancerSetup) throws(PluginConfigError) -> any Balancer
@@ -217,11 +233,19 @@ private func makeBalancerDef<B: Balancer>(_ type: B.Type) -> UnsafePointer<sy_ba
                 if let instance { Unmanaged<BalancerBox>.fromOpaque(instance).release() }
             },
             update: { instance, endpoints, count, size in
+                // Elements shorter than ABI 1.0's cannot be read; 1.1's previous_index is read
+                // only when the host's elements hold it.
+                guard let instance, count == 0 || (endpoints != nil && Int(size) >= Int(SY_ENDPOINT_SIZE_1_0)) else { return }
                 let infos = (0..<Int(count)).map { i in
-                    let endpoint = loadElement(endpoints, Int(size), i, as: sy_endpoint.self)
-                    return EndpointInfo(address: endpoint.address.string, weight: Int(endpoint.weight))
+                    let element = UnsafeRawPointer(endpoints!) + Int(size) * i
+                    let endpoint = element.assumingMemoryBound(to: sy_endpoint.self)
+                    var previous: Int?
+                    if Int(size) >= Int(SY_ENDPOINT_SIZE_1_1), endpoint.pointee.previous_index != SY_NEW_ENDPOINT {
+                        previous = Int(endpoint.pointee.previous_index)
+                    }
+                    return EndpointInfo(address: endpoint.pointee.address.string, weight: Int(endpoint.pointee.weight), previousIndex: previous)
                 }
-                Unmanaged<BalancerBox>.fromOpaque(instance!)._withUnsafeGuaranteedRef { $0.balancer.update(infos) }
+                Unmanaged<BalancerBox>.fromOpaque(instance)._withUnsafeGuaranteedRef { $0.balancer.update(infos) }
             },
             pick: { instance, pick in
                 // A host struct smaller than ABI 1.0's, or load elements smaller than 1.0's, cannot be read.
@@ -229,5 +253,6 @@ private func makeBalancerDef<B: Balancer>(_ type: B.Type) -> UnsafePointer<sy_ba
                     Int(pick.pointee.load_size) >= Int(SY_ENDPOINT_LOAD_SIZE_1_0)
                 else { return SY_PICK_ERROR }
                 return Unmanaged<BalancerBox>.fromOpaque(instance)._withUnsafeGuaranteedRef { abiPick($0.balancer, pick) }
-            }))
+            },
+            observe: B.self is any ObservingBalancer.Type ? abiObserve : nil))
 }

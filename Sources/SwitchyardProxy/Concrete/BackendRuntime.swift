@@ -48,10 +48,11 @@ final class BackendRuntime {
         let endpoints = try config.endpoints.enumerated().map { i, endpoint in
             try EndpointRuntime(
                 index: i, config: endpoint, loadModel: balancer.loadModel, proto: config.proto, health: shared.healths[i],
-                upstreamIdle: upstreamIdle, connector: connector, logger: shared.logger.entering(.endpoint(endpoint.address)), eventLoop: eventLoop)
+                backendInFlight: shared.inFlight, upstreamIdle: upstreamIdle, connector: connector, logger: shared.logger.entering(.endpoint(endpoint.address)), eventLoop: eventLoop)
         }
         self.endpoints = endpoints
-        balancer.update(config.endpoints.map { BalancerEndpoint(address: $0.address.description, weight: $0.weight) })
+        balancer.update(
+            config.endpoints.map { BalancerEndpoint(address: $0.address.description, weight: $0.weight) }, backendInFlight: shared.inFlight)
         for endpoint in endpoints {
             endpoint.backend = self
             if let health = endpoint.health {

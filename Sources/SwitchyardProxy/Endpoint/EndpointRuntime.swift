@@ -36,12 +36,15 @@ final class EndpointRuntime {
     private var retired = false
     /// Opens its upstream connections.
     let connector: UpstreamConnector
+    /// Every loop's in-flight counts of its backend, when more than one loop serves it.
+    private let backendInFlight: BackendInFlight?
 
     init(
         index: Int, config: RoutingTable.Endpoint, loadModel: LoadModel, proto: ServiceProtocol, health: EndpointHealth?,
-        upstreamIdle: TimeAmount, connector: UpstreamConnector, logger: Logger, eventLoop: EventLoop
+        backendInFlight: BackendInFlight?, upstreamIdle: TimeAmount, connector: UpstreamConnector, logger: Logger, eventLoop: EventLoop
     ) throws {
         self.connector = connector
+        self.backendInFlight = backendInFlight
         self.upstreamIdle = upstreamIdle
         self.logger = logger
         self.index = index
@@ -58,6 +61,7 @@ final class EndpointRuntime {
     /// flight, then leases it an upstream channel.
     func start(_ exchange: Exchange, probe: Bool) {
         inFlight += 1
+        backendInFlight?.add(1, at: index)
         backend?.publishLoad(self)
         exchange.started(on: self, probe: probe)
         if proto == .http1 {
@@ -81,6 +85,7 @@ final class EndpointRuntime {
     /// A request's response ended (or failed): it is no longer in flight.
     func requestFinished() {
         inFlight -= 1
+        backendInFlight?.add(-1, at: index)
         backend?.publishLoad(self)
         if retired, inFlight == 0 { http2?.close() }
     }
@@ -103,6 +108,15 @@ final class EndpointRuntime {
     func observe(rttNanoseconds: UInt64, now: UInt64) {
         ewma.observe(rttNanoseconds: rttNanoseconds, now: now)
         backend?.publishLoad(self)
+    }
+
+    /// Tells the backend's balancer how a request it sent here ended (its `observe` hook).
+    func observed(_ observation: Exchange.StateMachine.Observation, now: NIODeadline) {
+        guard let balancer = backend?.balancer, balancer.observes else { return }
+        balancer.observe(
+            BalancerOutcome(
+                endpoint: index, latencyNanoseconds: now.uptimeNanoseconds &- min(observation.startedAt.uptimeNanoseconds, now.uptimeNanoseconds),
+                httpStatus: observation.httpStatus, grpcStatus: observation.grpcStatus, flags: observation.flags))
     }
 
     /// Returns a finished HTTP/1.1 connection to the pool.

@@ -81,7 +81,7 @@ final class Exchange {
     /// An endpoint took it (counted in flight there); `probe` when it is the endpoint's
     /// failure-accrual probe. The endpoint leases it an upstream channel next.
     func started(on endpoint: EndpointRuntime, probe: Bool) {
-        machine.started(on: endpoint, probe: probe)
+        machine.started(on: endpoint, probe: probe, now: eventLoop.now)
     }
 
     /// An upstream channel is ready for this request: send the head and what was buffered.
@@ -341,6 +341,7 @@ final class Exchange {
             case .releaseProbe: endpoint.health?.releaseProbe()
             }
             if let failure, case .unsendable = failure { endpoint.logger.warning("\(failure.logText)") }
+            if let observed = ending.observed { endpoint.observed(observed, now: eventLoop.now) }
             endpoint.requestFinished()
             if let upstream {
                 self.upstream = nil

@@ -1,5 +1,6 @@
 import NIOCore
 import SwitchyardCore
+import SwitchyardPluginHost
 
 /// The lifecycle of one proxied request, from routed to finished, in NIO's state-machine style:
 /// events in, actions out. It knows where the request is (queued at a backend, connecting to or
@@ -70,6 +71,20 @@ struct ExchangeStateMachine<Backend: AnyObject, Endpoint: AnyObject> {
         var error: ResponseError
         /// Why it failed; nil when the response ended.
         var failure: ExchangeFailure?
+        /// What the endpoint's balancer hears (its `observe` hook); nil when the request left
+        /// no endpoint, or the proxy itself could not send it.
+        var observed: Observation?
+    }
+
+    /// How the request ended at its endpoint, for the balancer's `observe` hook.
+    struct Observation: Equatable {
+        /// When the endpoint took the request.
+        var startedAt: NIODeadline
+        /// The upstream's HTTP status; 0 when no response head came.
+        var httpStatus: Int
+        /// The gRPC status, when the request is gRPC and one came.
+        var grpcStatus: Int?
+        var flags: BalancerOutcome.Flags
     }
 
     private(set) var state: State = .routed
@@ -90,6 +105,8 @@ struct ExchangeStateMachine<Backend: AnyObject, Endpoint: AnyObject> {
     private var grpcStatus: GRPCStatus?
     /// When routing decided (the request and its log's duration run from there).
     let routedAt: NIODeadline
+    /// When an endpoint took the request (the balancer's observed latency runs from there).
+    private var startedAt: NIODeadline?
     /// When the request went upstream (the response timeout and the RTT run from there).
     private var sentAt: NIODeadline?
     private var sawFirstByte = false
@@ -117,9 +134,11 @@ struct ExchangeStateMachine<Backend: AnyObject, Endpoint: AnyObject> {
     }
 
     /// An endpoint took the request (from routing or from the queue).
-    mutating func started(on endpoint: Endpoint, probe: Bool) {
+    mutating func started(on endpoint: Endpoint, probe: Bool, now: NIODeadline) {
         switch state {
-        case .routed, .queued: state = .connecting(endpoint, probe: probe)
+        case .routed, .queued:
+            state = .connecting(endpoint, probe: probe)
+            startedAt = now
         case .connecting, .proxying, .done: break
         }
     }
@@ -175,12 +194,14 @@ struct ExchangeStateMachine<Backend: AnyObject, Endpoint: AnyObject> {
 
     /// The upstream's response ended (with `grpcStatus` in its trailers, if any).
     mutating func responseEnded(grpcStatus trailerStatus: GRPCStatus?) -> Ending? {
-        guard case .proxying(let endpoint, _) = state else { return nil }
+        guard case .proxying(let endpoint, let probe) = state else { return nil }
         if let trailerStatus { grpcStatus = trailerStatus }
         state = .done
         // A 5xx or a failing gRPC status is a failure; a 429, or no grpc-status, is not.
         let failed = responseStatus >= 500 || (grpcStatus?.isFailure ?? false)
-        return Ending(leave: .endpoint(endpoint), verdict: failed ? .failure : .success, answer: .nothing, status: countedStatus, error: .none, failure: nil)
+        return Ending(
+            leave: .endpoint(endpoint), verdict: failed ? .failure : .success, answer: .nothing, status: countedStatus, error: .none, failure: nil,
+            observed: observation(probe: probe, flags: []))
     }
 
     /// The exchange failed with `failure`. Returns nil when the failure does not apply where
@@ -189,15 +210,18 @@ struct ExchangeStateMachine<Backend: AnyObject, Endpoint: AnyObject> {
     mutating func failed(_ failure: ExchangeFailure) -> Ending? {
         let leave: Leave
         var verdict = Verdict.nothing
+        var observed: Observation?
         switch (failure, state) {
         case (_, .done):
             return nil
-        case (.connect, .connecting(let endpoint, _)):
+        case (.connect, .connecting(let endpoint, let probe)):
             leave = .endpoint(endpoint)
             verdict = .failure
-        case (.upstreamReset, .proxying(let endpoint, _)), (.upstreamError, .proxying(let endpoint, _)):
+            observed = observation(probe: probe, flags: .connectFailure)
+        case (.upstreamReset, .proxying(let endpoint, let probe)), (.upstreamError, .proxying(let endpoint, let probe)):
             leave = .endpoint(endpoint)
             verdict = .failure
+            observed = observation(probe: probe, flags: .reset)
         case (.unsendable, .proxying(let endpoint, let probe)):
             leave = .endpoint(endpoint)
             verdict = probe ? .releaseProbe : .nothing
@@ -211,6 +235,10 @@ struct ExchangeStateMachine<Backend: AnyObject, Endpoint: AnyObject> {
             case .queued(let backend): leave = .queue(backend)
             case .connecting(let endpoint, let probe), .proxying(let endpoint, let probe):
                 leave = .endpoint(endpoint)
+                // A route bound ran out, or the client left or stalled its body (not the
+                // endpoint's doing).
+                let flags: BalancerOutcome.Flags = if case .timeout = failure { .timeout } else { .cancel }
+                observed = observation(probe: probe, flags: flags)
                 if case .timeout(let bound) = failure, endpointIsLate(bound) {
                     verdict = .failure
                 } else if probe {
@@ -222,7 +250,15 @@ struct ExchangeStateMachine<Backend: AnyObject, Endpoint: AnyObject> {
         }
         state = .done
         let answer: Answer = failure == .cancel ? .nothing : responseStarted ? .closeClient : .respond(failure)
-        return Ending(leave: leave, verdict: verdict, answer: answer, status: countedStatus, error: failure.label, failure: failure)
+        return Ending(leave: leave, verdict: verdict, answer: answer, status: countedStatus, error: failure.label, failure: failure, observed: observed)
+    }
+
+    /// What the balancer hears of a request that leaves its endpoint now.
+    private func observation(probe: Bool, flags: BalancerOutcome.Flags) -> Observation? {
+        guard let startedAt else { return nil }
+        return Observation(
+            startedAt: startedAt, httpStatus: responseStarted ? responseStatus : 0, grpcStatus: isGRPC ? grpcStatus?.rawValue : nil,
+            flags: probe ? flags.union(.probe) : flags)
     }
 
     /// Whether a timeout is the endpoint's doing, so it counts against its breaker: a route

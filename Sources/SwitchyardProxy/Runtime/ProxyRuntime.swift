@@ -50,7 +50,7 @@ public final class ProxyRuntime: Sendable {
             let table = try RoutingTable(config: config, pluginDirectory: pluginDirectory, logger: logger)
             let accessLog = try config.accessLog.map { settings throws(ConfigError) in try AccessLogWriter(settings: settings, logger: logger) }
             let generation = TableGeneration(
-                table: table, exporter: state.exporter, previous: nil, environment: .live, accessLog: accessLog, logger: logger)
+                table: table, exporter: state.exporter, previous: nil, environment: .live, accessLog: accessLog, loops: threads, logger: logger)
             let server: ProxyServer
             let connections = ConnectionLimiter(limit: config.limits.connections, exporter: state.exporter)
             do {
@@ -121,7 +121,7 @@ public final class ProxyRuntime: Sendable {
             try await server.install(
                 TableGeneration(
                     table: table, exporter: state.exporter, previous: running, environment: running.environment, accessLog: accessLog,
-                    logger: logger))
+                    loops: running.loops, logger: logger))
         } catch {
             if accessLog !== running.accessLog { await accessLog?.stop() }
             throw ConfigError(path: "", "cannot serve the new config: \(error)")

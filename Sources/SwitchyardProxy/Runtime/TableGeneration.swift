@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import SwitchyardCore
+import SwitchyardPluginHost
 
 /// A served table and everything made from it: its series, what its backends share across
 /// loops, and each loop's state. Startup and every reload (DESIGN.md §11) go through here, in
@@ -29,13 +30,16 @@ final class TableGeneration: Sendable {
     /// Where its requests are logged (nil: no access log). A reload with the same settings
     /// keeps the running writer.
     let accessLog: AccessLogWriter?
+    /// How many event loops serve it.
+    let loops: Int
 
     /// Step 1: the series and shared state of `table`, keeping `previous`' breakers.
     init(
         table: RoutingTable, exporter: MetricsExporter, previous: TableGeneration?, environment: ProxyEnvironment, accessLog: AccessLogWriter?,
-        logger: Logger
+        loops: Int, logger: Logger
     ) {
         self.table = table
+        self.loops = loops
         self.environment = environment
         self.accessLog = accessLog
         let metrics = ProxyMetrics(table: table, exporter: exporter)
@@ -43,7 +47,7 @@ final class TableGeneration: Sendable {
         let previousByAuthority = Dictionary((previous?.shared ?? []).map { ($0.backend.authority, $0) }, uniquingKeysWith: { a, _ in a })
         self.shared = zip(table.backends, metrics.breakers).map { backend, breakers in
             BackendShared(
-                backend, breakers: breakers, previous: previousByAuthority[backend.authority], clock: environment.clock, events: environment.events,
+                backend, breakers: breakers, previous: previousByAuthority[backend.authority], loops: loops, clock: environment.clock, events: environment.events,
                 logger: logger)
         }
     }
@@ -109,6 +113,9 @@ struct BackendShared: Sendable {
     let backend: RoutingTable.Backend
     let gate = BackendGate()
     let healths: [EndpointHealth?]
+    /// Every loop's in-flight counts of the endpoints, when more than one loop serves the
+    /// backend (the balancer's `backend_in_flight`; with one loop it is that loop's count).
+    let inFlight: BackendInFlight?
     let logger: Logger
     /// Breakers kept from the table a reload replaces, and the series they move to once the
     /// new table is served (``carryBreakers()``).
@@ -118,10 +125,11 @@ struct BackendShared: Sendable {
     /// table a reload replaces) is kept, with its state, for an endpoint the reload keeps with
     /// the same failure accrual.
     init(
-        _ backend: RoutingTable.Backend, breakers: [BreakerMetrics], previous: BackendShared?, clock: @escaping @Sendable () -> NIODeadline,
+        _ backend: RoutingTable.Backend, breakers: [BreakerMetrics], previous: BackendShared?, loops: Int, clock: @escaping @Sendable () -> NIODeadline,
         events: BreakerEvents, logger: Logger
     ) {
         self.backend = backend
+        self.inFlight = loops > 1 ? BackendInFlight(count: backend.endpoints.count) : nil
         let logger = logger.entering(.service(backend.backend.meta))
         self.logger = logger.targeting("switchyard::backend")
         let breakerLogger = logger.targeting("switchyard::breaker")
