@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "StandardResolvers", type: .dynamic, targets: ["StandardResolvers"]),
         .library(name: "StandardBalancers", type: .dynamic, targets: ["StandardBalancers"]),
         .library(name: "ExampleCBalancer", type: .dynamic, targets: ["ExampleCBalancer"]),
+        .library(name: "ExampleErrorRampBalancer", type: .dynamic, targets: ["ExampleErrorRampBalancer"]),
         .library(name: "ExampleTeamResolver", type: .dynamic, targets: ["ExampleTeamResolver"]),
     ],
     dependencies: [
@@ -116,6 +117,12 @@ let package = Package(
             name: "ExampleCBalancer",
             dependencies: ["CSwitchyardPlugin"],
             path: "examples/c-balancer",
+            exclude: ["README.md", "include/README.txt"]
+        ),
+        .target(
+            name: "ExampleErrorRampBalancer",
+            dependencies: ["CSwitchyardPlugin"],
+            path: "examples/c-error-ramp",
             exclude: ["README.md", "include/README.txt"]
         ),
         .target(
