@@ -11,6 +11,7 @@
  *   -DMISSING_PICK        the balancer has no pick hook
  *   -DDUPLICATE_BALANCER  two balancers with the same name
  *   -DBAD_NAME            an implementation name with upper case and spaces
+ *   -DPICK_LAST           the balancer's default pick is the last ready endpoint, not the first
  *   -DFUTURE_MINOR        built as if against a later minor: the descriptor says minor
  *                         SY_ABI_MINOR + 5, and every def it fills is 32 bytes longer (fields
  *                         this host does not know, set to 0xA5), which struct_size says
@@ -166,7 +167,11 @@ __attribute__((unused)) static int32_t balancer_pick(void *instance, const sy_pi
     case 4: return -2; /* the frozen 1.0 header predates the name */
 #endif
     default:
+#ifdef PICK_LAST
+        for (uint32_t i = pick->count; i-- > 0;)
+#else
         for (uint32_t i = 0; i < pick->count; i++)
+#endif
             if (SY_ELEMENT(const sy_endpoint_load, pick->loads, pick->load_size, i)->ready) return (int32_t)i;
         return SY_PICK_NONE;
     }

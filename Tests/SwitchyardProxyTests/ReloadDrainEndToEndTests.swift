@@ -86,6 +86,66 @@ struct ReloadDrainEndToEndTests {
         #expect(state.contains(#""generation":2"#) && state.contains(#""result":"refused""#) && state.contains("bogus: unknown key"), "\(state)")
     }
 
+    @Test("SIGHUP loads a rebuilt plugin file as a new generation: traffic moves to its behaviour with no failed request; a broken build is refused and the running one serves on")
+    func pluginUpgrade() throws {
+        let (upstreams, ports) = try Peers.httpUpstreams(["web-a", "web-b"])
+        defer { upstreams.stop() }
+        // The plugin the proxy loads, and the same source rebuilt to pick the last endpoint.
+        let plugin = try FixturePlugin.build()
+        let rebuilt = try FixturePlugin.build(["PICK_LAST"])
+        let broken = try FixturePlugin.build(["WRONG_MAJOR"])
+        let (proxy, port) = try Peers.proxy(
+            config: """
+                listen: 127.0.0.1:0
+                plugins: [libStandardResolvers.so, libStandardBalancers.so, \(plugin)]
+                services: [{ authority: web.test.svc.cluster.local:80 }]
+                backends:
+                  - authority: web.test.svc.cluster.local:80
+                    balancer: { name: fixture-balancer }
+                    endpoints: [{ address: 127.0.0.1:\(ports["web-a"]!) }, { address: 127.0.0.1:\(ports["web-b"]!) }]
+                """)
+        defer { proxy.stop() }
+        let admin = try Peers.adminPort(of: proxy)
+        #expect(try Curl.request(port: port, host: host).headers["x-upstream"] == "web-a")
+        // A request routed by generation 1 is still in flight when generation 2 takes over.
+        let held = try slowRequest(port: port, path: "/hold")
+        defer { held.stop() }
+        // Steady traffic across the upgrade: one keep-alive connection, a status and upstream a line.
+        let request = ["-o", "/dev/null", "http://127.0.0.1:\(port)/slow?ms=2"]
+        let traffic = try BackgroundProcess(
+            "/usr/bin/env",
+            ["curl", "-s", "--max-time", "60", "-H", "host: \(host)", "-w", "%{http_code} %header{x-upstream}\\n"]
+                + Array(repeating: request, count: 5000).flatMap { $0 })
+        defer { traffic.stop() }
+        _ = try traffic.waitForLine(containing: "web-a")
+
+        // Rebuilt as a build tool does: a new file renamed over the old one.
+        #expect(rename(rebuilt, plugin) == 0)
+        proxy.send(SIGHUP)
+        let loaded = try proxy.waitForLine(containing: "as generation 2")
+        #expect(loaded.contains("plugin fixture 0.0.1 loaded from \(plugin) as generation 2 (the file changed on disk); 2 generations are mapped"), "\(loaded)")
+        _ = try proxy.waitForLine(containing: "config reloaded")
+        _ = try traffic.waitForLine(containing: "web-b")
+        traffic.stop()
+        // Whole lines only: the stop may cut the last one short.
+        let lines = traffic.text.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        #expect(lines.allSatisfy { $0 == "200 web-a" || $0 == "200 web-b" }, "\(Set(lines))")
+        // Before the reload every request went to web-a, after it every one to web-b.
+        #expect(lines.drop { $0 == "200 web-a" }.allSatisfy { $0 == "200 web-b" }, "\(lines)")
+        try release(ports["web-a"]!)
+        #expect(held.waitForExit(timeout: 30))
+        #expect(held.text == "hello from web-a\n")
+        let plugins = try Peers.admin(admin, "/plugins").body
+        #expect(plugins.contains(#""generation":2"#), "\(plugins)")
+
+        // A build that cannot load is refused, and generation 2 keeps serving.
+        #expect(rename(broken, plugin) == 0)
+        proxy.send(SIGHUP)
+        let refused = try proxy.waitForLine(containing: "config reload refused")
+        #expect(refused.contains("plugin built for Switchyard plugin ABI 2.x"), "\(refused)")
+        #expect(try Curl.request(port: port, host: host).headers["x-upstream"] == "web-b")
+    }
+
     @Test("a reload keeps the breaker of an endpoint it keeps: a tripped endpoint stays out of rotation and pending")
     func reloadKeepsBreakers() throws {
         let (upstreams, ports) = try Peers.httpUpstreams(["good", "flaky"])

@@ -5,6 +5,9 @@ import SwitchyardABI
 public final class LoadedPlugin: Sendable {
     /// The file, as resolved (symlinks followed).
     public let file: String
+    /// Which build of the file this is: 1 for the first loaded, one more each time a reload
+    /// found the file changed. Every generation stays mapped, so this many are.
+    public let generation: Int
     /// The plugin's name from its descriptor, e.g. `standard-balancers`.
     public let name: String
     /// The plugin's version text, e.g. `1.0.0`.
@@ -21,10 +24,11 @@ public final class LoadedPlugin: Sendable {
     public let context: PluginContext
 
     init(
-        file: String, name: String, version: String, abiMajor: Int, abiMinor: Int,
+        file: String, generation: Int, name: String, version: String, abiMajor: Int, abiMinor: Int,
         resolvers: [ResolverDefinition], balancers: [BalancerDefinition], context: PluginContext
     ) {
         self.file = file
+        self.generation = generation
         self.name = name
         self.version = version
         self.abiMajor = abiMajor

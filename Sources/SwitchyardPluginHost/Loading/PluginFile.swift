@@ -30,9 +30,12 @@ public enum PluginFile {
     /// owned by another user or writable by everyone (a folder with the sticky bit and a
     /// trusted owner, such as /tmp, may be writable by everyone: others cannot replace what is
     /// in it).
-    static func checkPermissions(_ resolved: String) throws(PluginError) {
+    /// Returns the file's identity, to tell a changed file from the one already loaded.
+    @discardableResult
+    static func checkPermissions(_ resolved: String) throws(PluginError) -> Identity {
         var info = stat()
         guard stat(resolved, &info) == 0 else { throw PluginError(file: resolved, .notFound) }
+        let identity = Identity(info)
         let trusted: Set<uid_t> = [0, geteuid()]
         if info.st_mode & S_IWOTH != 0 {
             throw PluginError(file: resolved, .insecurePermissions(resolved))
@@ -42,13 +45,75 @@ public enum PluginFile {
         }
         let slash = resolved.lastIndex(of: "/") ?? resolved.startIndex
         let folder = slash == resolved.startIndex ? "/" : String(resolved[..<slash])
-        guard stat(folder, &info) == 0 else { return }
+        guard stat(folder, &info) == 0 else { return identity }
         if info.st_mode & S_IWOTH != 0, info.st_mode & S_ISVTX == 0 {
             throw PluginError(file: resolved, .insecurePermissions(folder))
         }
         if !trusted.contains(info.st_uid) {
             throw PluginError(file: resolved, .untrustedOwner(folder, owner: Int(info.st_uid)))
         }
+        return identity
+    }
+
+    /// What tells one build of a file from the next: a new file renamed over the path (as `cc`,
+    /// `install` and `mv` do) has another inode; one rewritten in place, another size or
+    /// modification time.
+    struct Identity: Equatable {
+        let device: UInt64
+        let inode: UInt64
+        let size: Int64
+        let modified: timespec
+
+        init(_ info: stat) {
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+            size = Int64(info.st_size)
+            modified = info.st_mtim
+        }
+
+        static func == (a: Identity, b: Identity) -> Bool {
+            a.device == b.device && a.inode == b.inode && a.size == b.size && a.modified.tv_sec == b.modified.tv_sec
+                && a.modified.tv_nsec == b.modified.tv_nsec
+        }
+    }
+
+    /// A private copy of `file` that `dlopen` can open as a new object: an anonymous in-memory
+    /// file (`memfd_create`) named `/proc/self/fd/N`. The dynamic linker would return the first
+    /// mapping for the original path, so a changed file loads from here. The descriptor stays
+    /// open for the life of the process (the code stays mapped anyway), which also keeps the
+    /// name unique: no later copy can reuse it.
+    static func privateCopy(of file: String, generation: Int) throws(PluginError) -> String {
+        let source = open(file, O_RDONLY | O_CLOEXEC)
+        guard source >= 0 else { throw PluginError(file: file, .notLoadable("cannot read it for a new generation: \(String(cString: strerror(errno)))")) }
+        defer { close(source) }
+        let name = "switchyard-plugin-generation-\(generation)"
+        // Glibc's module map hides memfd_create (it is a GNU extension); look it up instead.
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "memfd_create") else {
+            throw PluginError(file: file, .notLoadable("cannot make a private copy: this C library has no memfd_create"))
+        }
+        let memfdCreate = unsafeBitCast(symbol, to: (@convention(c) (UnsafePointer<CChar>, UInt32) -> Int32).self)
+        let closeOnExec: UInt32 = 1  // MFD_CLOEXEC
+        let copy = memfdCreate(name, closeOnExec)
+        guard copy >= 0 else { throw PluginError(file: file, .notLoadable("cannot make a private copy: \(String(cString: strerror(errno)))")) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(source, $0.baseAddress, $0.count) }
+            if count == 0 { break }
+            guard count > 0 else {
+                close(copy)
+                throw PluginError(file: file, .notLoadable("cannot read it for a new generation: \(String(cString: strerror(errno)))"))
+            }
+            var written = 0
+            while written < count {
+                let n = buffer.withUnsafeBytes { write(copy, $0.baseAddress! + written, count - written) }
+                guard n > 0 else {
+                    close(copy)
+                    throw PluginError(file: file, .notLoadable("cannot write its private copy: \(String(cString: strerror(errno)))"))
+                }
+                written += n
+            }
+        }
+        return "/proc/self/fd/\(copy)"
     }
 
     /// `path` with every symbolic link, `.` and `..` resolved (`realpath(3)`), if it exists.

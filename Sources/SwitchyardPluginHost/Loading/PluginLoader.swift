@@ -10,29 +10,51 @@ import Synchronization
 /// Opens plugin files and checks their descriptors (DESIGN.md §3).
 ///
 /// Files are opened with `dlopen(RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)` and never closed.
-/// A file is loaded at most once per process, keyed by its resolved path: loading it again
-/// returns the same ``LoadedPlugin`` without calling its entry function again.
+/// A file is loaded once per process and *generation*, keyed by its resolved path: loading it
+/// again returns the same ``LoadedPlugin`` without calling its entry function again, unless the
+/// file changed on disk (another inode, size or modification time). Then the new build is
+/// loaded as the next generation, from a private in-memory copy (the dynamic linker would hand
+/// back the old mapping for the same path), and the earlier generations stay mapped for the
+/// tables still using them.
 public enum PluginLoader {
-    private static let loaded = Mutex<[String: LoadedPlugin]>([:])
+    /// The newest generation of each file, and the file as it was when that was loaded.
+    private struct Entry {
+        let identity: PluginFile.Identity
+        let plugin: LoadedPlugin
+    }
 
-    /// Loads `path` (or returns the plugin already loaded from that file).
+    private static let loaded = Mutex<[String: Entry]>([:])
+
+    /// Loads `path` (or returns the plugin already loaded from that file, if it has not changed).
     /// - Parameter logger: where the plugin's log lines and faults go.
-    /// - Throws: ``PluginError`` naming the file and what is wrong.
+    /// - Throws: ``PluginError`` naming the file and what is wrong. A new generation that fails
+    ///   to load leaves the running one as it was (and is tried again on the next load).
     public static func load(_ path: String, logger: Logger) throws(PluginError) -> LoadedPlugin {
         guard let file = PluginFile.resolved(path) else { throw PluginError(file: path, .notFound) }
-        try PluginFile.checkPermissions(file)
+        let identity = try PluginFile.checkPermissions(file)
         // Loading is rare and startup-only: hold the lock across it so two threads loading the
         // same file cannot both run its entry function.
         return try loaded.withLock { cache throws(PluginError) in
-            if let plugin = cache[file] { return plugin }
-            let plugin = try open(file, logger: logger)
-            cache[file] = plugin
+            guard let previous = cache[file] else {
+                let plugin = try open(file, handleName: file, generation: 1, logger: logger)
+                cache[file] = Entry(identity: identity, plugin: plugin)
+                return plugin
+            }
+            if previous.identity == identity { return previous.plugin }
+            let generation = previous.plugin.generation + 1
+            let copy = try PluginFile.privateCopy(of: file, generation: generation)
+            let plugin = try open(file, handleName: copy, generation: generation, logger: logger)
+            cache[file] = Entry(identity: identity, plugin: plugin)
+            logger.notice(
+                "plugin \(plugin.name) \(plugin.version) loaded from \(file) as generation \(generation) (the file changed on disk); \(generation) generations are mapped: a table using an earlier one keeps it until its requests end, and code is never unmapped")
             return plugin
         }
     }
 
-    private static func open(_ file: String, logger: Logger) throws(PluginError) -> LoadedPlugin {
-        guard let handle = dlopen(file, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
+    /// Opens `handleName` (the file itself, or a private copy of it) as generation `generation`
+    /// of `file`, which every message names.
+    private static func open(_ file: String, handleName: String, generation: Int, logger: Logger) throws(PluginError) -> LoadedPlugin {
+        guard let handle = dlopen(handleName, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
             throw PluginError(file: file, .notLoadable(reason))
         }
@@ -42,13 +64,14 @@ public enum PluginLoader {
         let entry = unsafeBitCast(symbol, to: sy_plugin_entry_v1_fn.self)
         let context = PluginContext(file: file, logger: logger)
         guard let descriptor = entry(context.makeServicesTable()) else { throw PluginError(file: file, .noDescriptor) }
-        return try DescriptorReader(file: file, context: context).read(descriptor)
+        return try DescriptorReader(file: file, generation: generation, context: context).read(descriptor)
     }
 }
 
 /// Checks a descriptor field by field, reading only what its struct_size covers.
 private struct DescriptorReader {
     let file: String
+    let generation: Int
     let context: PluginContext
 
     func read(_ descriptor: UnsafePointer<sy_plugin_descriptor>) throws(PluginError) -> LoadedPlugin {
@@ -77,7 +100,7 @@ private struct DescriptorReader {
         try requireUnique(resolvers.map(\.name), .resolver)
         try requireUnique(balancers.map(\.name), .balancer)
         return LoadedPlugin(
-            file: file, name: name, version: version, abiMajor: major, abiMinor: minor,
+            file: file, generation: generation, name: name, version: version, abiMajor: major, abiMinor: minor,
             resolvers: resolvers, balancers: balancers, context: context)
     }
 

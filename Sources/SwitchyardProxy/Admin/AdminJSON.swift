@@ -18,6 +18,8 @@ extension PluginRegistry {
                             ("name", .string(plugin.name)),
                             ("version", .string(plugin.version)),
                             ("abi", .string("\(plugin.abiMajor).\(plugin.abiMinor)")),
+                            // The build of the file this table uses; every earlier one stays mapped.
+                            ("generation", .number(Double(plugin.generation))),
                             ("resolvers", .array(plugin.resolvers.map { implementation($0.name, $0.summary, $0.faults) })),
                             ("balancers", .array(plugin.balancers.map { implementation($0.name, $0.summary, $0.faults) })),
                             ("faults", .number(Double(plugin.faults))),

@@ -6,7 +6,8 @@ extension RoutingTable {
     public var summary: String {
         var lines: [String] = ["plugins:"]
         for plugin in registry.plugins {
-            lines.append("  \(plugin.name) \(plugin.version) (ABI \(plugin.abiMajor).\(plugin.abiMinor)) \(plugin.file)")
+            let generation = plugin.generation > 1 ? " generation \(plugin.generation)" : ""
+            lines.append("  \(plugin.name) \(plugin.version) (ABI \(plugin.abiMajor).\(plugin.abiMinor)) \(plugin.file)\(generation)")
         }
         let limits = config.limits
         let timeouts = config.timeouts
