@@ -11,7 +11,7 @@ import SwitchyardPluginHost
 struct Plugins: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Work with plugin files.",
-        subcommands: [Inspect.self]
+        subcommands: [Inspect.self, PluginTest.self, CFlags.self]
     )
 
     /// `switchyard plugins inspect PATH...`
@@ -53,15 +53,45 @@ struct Plugins: ParsableCommand {
             }
             lines.append("  balancers:\(plugin.balancers.isEmpty ? " (none)" : "")")
             for balancer in plugin.balancers {
-                lines.append("    \(pad(balancer.name, width))  \(balancer.summary)")
+                lines.append("    \(pad(balancer.name, width))  \(balancer.observes ? "[observes outcomes] " : "")\(balancer.summary)")
             }
             return lines.joined(separator: "\n")
         }
+    }
 
-        private func pad(_ text: String, _ width: Int) -> String {
-            text + String(repeating: " ", count: max(0, width - text.count))
+    /// `switchyard plugins cflags`: the compiler flags that find switchyard_plugin.h.
+    struct CFlags: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "cflags",
+            abstract: "Print the compiler flags for building a C plugin: cc $(switchyard plugins cflags) -shared -fPIC ...",
+            discussion: """
+                Looks for switchyard_plugin.h where scripts/install puts it (PREFIX/include/switchyard, \
+                beside PREFIX/lib/switchyard/switchyard), then in the source tree this binary was built from.
+                """
+        )
+
+        func run() throws {
+            let executable = executableDirectory()
+            let sourceTree = #filePath.split(separator: "/", omittingEmptySubsequences: false).dropLast(3).joined(separator: "/")
+            let candidates = [
+                "\(executable)/../../include/switchyard",
+                "\(executable)/../include/switchyard",
+                "\(sourceTree)/Sources/CSwitchyardPlugin/include",
+            ]
+            guard let found = candidates.first(where: { access("\($0)/switchyard_plugin.h", R_OK) == 0 }),
+                let directory = PluginFile.resolved(found)
+            else {
+                printError("switchyard: switchyard_plugin.h is in none of: \(candidates.joined(separator: ", ")); install it with scripts/install")
+                throw ExitCode.failure
+            }
+            print("-I\(directory)")
         }
     }
+}
+
+/// `text` padded with spaces to `width` characters.
+func pad(_ text: String, _ width: Int) -> String {
+    text + String(repeating: " ", count: max(0, width - text.count))
 }
 
 /// Writes a line to standard error.

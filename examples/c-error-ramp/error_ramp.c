@@ -257,17 +257,17 @@ static int32_t pick(void *instance, const sy_pick *request) {
         if (choosable == 0) continue;
         uint32_t first = (uint32_t)(next_random(self) % choosable);
         uint32_t second = choosable > 1 ? (first + 1 + (uint32_t)(next_random(self) % (choosable - 1))) % choosable : first;
-        int32_t best = SY_PICK_ERROR;
-        double best_score = 0;
+        /* The candidates' indexes and scores; a tie goes to `first`, itself a random choice. */
+        int32_t a = SY_PICK_ERROR, b = SY_PICK_ERROR;
+        double score_a = 0, score_b = 0;
         for (uint32_t i = 0, ordinal = 0; i < request->count; i++) {
             double s = score(self, request, i, now, ignore_ejection);
             if (s < 0) continue;
-            if ((ordinal == first || ordinal == second) && (best < 0 || s < best_score)) {
-                best = (int32_t)i;
-                best_score = s;
-            }
+            if (ordinal == first) { a = (int32_t)i; score_a = s; }
+            if (ordinal == second) { b = (int32_t)i; score_b = s; }
             ordinal++;
         }
+        int32_t best = score_b < score_a ? b : a;
         return best;
     }
     return SY_PICK_NONE; /* nothing ready: the host does not ask then */

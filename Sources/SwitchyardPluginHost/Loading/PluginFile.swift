@@ -117,7 +117,7 @@ public enum PluginFile {
     }
 
     /// `path` with every symbolic link, `.` and `..` resolved (`realpath(3)`), if it exists.
-    static func resolved(_ path: String) -> String? {
+    public static func resolved(_ path: String) -> String? {
         guard let pointer = realpath(path, nil) else { return nil }
         defer { free(pointer) }
         return String(cString: pointer)
