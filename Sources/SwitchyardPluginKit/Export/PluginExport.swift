@@ -185,9 +185,7 @@ private let abiObserve: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<
         grpcStatus: o.grpc_status >= 0 ? Int(o.grpc_status) : nil, connectFailed: flags & SY_OUTCOME_CONNECT_FAILURE != 0,
         cancelled: flags & SY_OUTCOME_CANCEL != 0, probe: flags & SY_OUTCOME_PROBE != 0, timedOut: flags & SY_OUTCOME_TIMEOUT != 0,
         reset: flags & SY_OUTCOME_RESET != 0)
-    Unmanaged<BalancerBox>.fromOpaque(instance)._withUnsafeGuaranteedRef { box in
-        (box.balancer as? any ObservingBalancer)?.observe(heard)
-    }
+    Unmanaged<BalancerBox>.fromOpaque(instance)._withUnsafeGuaranteedRef { $0.observer?.observe(heard) }
 }
 
 /// A balancer type, kept behind the def's `context` pointer.
@@ -201,7 +199,12 @@ private final class BalancerFactory {
 /// A balancer instance, behind the `void *instance` pointer.
 private final class BalancerBox {
     let balancer: any Balancer
-    init(_ balancer: any Balancer) { self.balancer = balancer }
+    /// The same balancer as an observer, cast once here rather than per outcome.
+    let observer: (any ObservingBalancer)?
+    init(_ balancer: any Balancer) {
+        self.balancer = balancer
+        self.observer = balancer as? any ObservingBalancer
+    }
 }
 
 private func makeBalancerDef<B: Balancer>(_ type: B.Type) -> UnsafePointer<sy_balancer_def> {
