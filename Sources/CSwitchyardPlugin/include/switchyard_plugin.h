@@ -7,9 +7,12 @@
  * *balancers* (which endpoint gets the next request). Configuration refers to them by name.
  * This header is the whole contract: a plugin written in C against it alone, built with
  *
- *     cc -shared -fPIC -o libmine.so mine.c
+ *     cc $(switchyard plugins cflags) -shared -fPIC -O2 -o libmine.so mine.c
  *
- * must work. Swift authors use the SwitchyardPluginKit module instead, which implements
+ * must work (`switchyard plugins cflags` prints -I<the folder holding this header>: the
+ * installed copy under PREFIX/include/switchyard, or the source tree's; pkg-config's
+ * `switchyard-plugin` says the same). `switchyard plugins test libmine.so --balancer NAME`
+ * then runs the plugin through the host's checks over generated situations. Swift authors use the SwitchyardPluginKit module instead, which implements
  * every rule below for them.
  *
  * ------------------------------------------------------------------------------------------
@@ -55,9 +58,18 @@
  *   entry symbol (a linker version script). Plugins need no symbols from the host: every host
  *   function reaches them through sy_host_services.
  * - The entry function is called once per file, on the loading thread, before any other call.
- *   Loading the same file twice is a no-op. Two plugins with the same name, or two
- *   implementations (of the same kind) with the same name across all loaded plugins, are
- *   refused.
+ *   Loading the same unchanged file again is a no-op. Two plugins with the same name, or two
+ *   implementations (of the same kind) with the same name in one configuration, are refused.
+ * - Upgrades: when a config reload (SIGHUP) finds a plugin file changed on disk (another inode,
+ *   size or modification time), the host loads it as a new *generation*: from a private copy
+ *   (the dynamic linker would return the old mapping for the same path), with its own entry
+ *   call, host services table and instances. The new configuration uses only the new
+ *   generation; requests the old configuration routed finish on the old code, whose instances
+ *   are then destroyed. No generation is ever unmapped. So static state is per generation, and
+ *   two generations of one plugin run side by side only while a reload drains. A generation
+ *   that fails to load leaves the running one serving. Replace a plugin file by renaming a new
+ *   file over it (as cc, install and mv do), never by writing into it: the first generation is
+ *   mapped from the file itself.
  *
  * ------------------------------------------------------------------------------------------
  * 4. Threads
@@ -66,15 +78,15 @@
  *   thread and must be thread-safe. `create` and `destroy` are never concurrent with any
  *   other call on the same instance.
  * - Balancer instances are per backend *per event loop*: calls on one balancer instance are
- *   serialized, never concurrent, so a balancer needs no locks. create, update and pick come
- *   from its event loop's thread; destroy may come from another thread (at shutdown, or when
+ *   serialized, never concurrent, so a balancer needs no locks. create, update, pick and
+ *   observe come from its event loop's thread; destroy may come from another thread (at shutdown, or when
  *   a reload retires the instance), after every other call has returned. Different instances
  *   are called concurrently from different threads, so a balancer must not share mutable
  *   state between instances.
  * - Host services may be called from any thread at any time, except answer_meta and fail,
  *   which are valid only inside the hook that received the sy_call, on that hook's thread.
- * - Balancer hooks must not block: they run on the proxy's event loops, and `pick` runs per
- *   request. Resolver hooks run on the thread that loads the config (at startup and on each
+ * - Balancer hooks must not block: they run on the proxy's event loops, and `pick` and
+ *   `observe` run per request. Resolver hooks run on the thread that loads the config (at startup and on each
  *   reload), never on an event loop and never per request; a slow resolver slows only the
  *   load, which waits for it.
  *
@@ -101,6 +113,12 @@ extern "C" {
 /* Versions, symbols, limits                                                                */
 /* ======================================================================================== */
 
+/* Minor versions so far:
+ *   1.0  the first release.
+ *   1.1  sy_balancer_def.observe and sy_outcome (closed-loop balancers),
+ *        sy_endpoint.previous_index (per-endpoint state across updates),
+ *        sy_endpoint_load.backend_in_flight (in flight on every event loop).
+ */
 /** Major version of this ABI. A plugin with another major is refused. */
 #define SY_ABI_MAJOR 1
 /** Minor version of this ABI. Minors only append struct fields. */
