@@ -18,8 +18,13 @@
  *
  * At run time the config block picks a behaviour (matched by substring):
  *   resolver: "refuse", "overlong", "twice", "silent-ok", "bad-utf8", "error", "bad-status", "section"
- *   balancer: "refuse", "out-of-range", "not-ready", "none", "pick-error"
+ *   balancer: "refuse", "out-of-range", "not-ready", "none", "pick-error", "least-backend"
+ *             (the ready endpoint with the fewest backend_in_flight, ABI 1.1)
+ * Built against ABI 1.1 or later, the balancer logs what update() and observe() hear:
+ *   "update previous=P0,P1,..." (previous_index, "-" for SY_NEW_ENDPOINT) and
+ *   "observed endpoint=E latency_ns=L http=H grpc=G flags=F".
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,6 +146,7 @@ static sy_status balancer_create(void *context, const sy_balancer_params *params
     if (has(params->config_json, "not-ready")) self->mode = 2;
     if (has(params->config_json, "none")) self->mode = 3;
     if (has(params->config_json, "pick-error")) self->mode = 4;
+    if (has(params->config_json, "least-backend")) self->mode = 5;
     model->default_rtt_ns = 5000000; /* 5 ms: proves the model crosses back */
     *instance = self;
     return SY_OK;
@@ -149,8 +155,32 @@ static sy_status balancer_create(void *context, const sy_balancer_params *params
 static void balancer_destroy(void *instance) { free(instance); }
 
 static void balancer_update(void *instance, const sy_endpoint *endpoints, uint32_t count, uint32_t size) {
-    (void)instance; (void)endpoints; (void)count; (void)size;
+    (void)instance;
+#ifdef SY_NEW_ENDPOINT
+    char line[512] = "update previous=";
+    for (uint32_t i = 0; i < count && strlen(line) < sizeof line - 16; i++) {
+        const sy_endpoint *e = SY_ELEMENT(const sy_endpoint, endpoints, size, i);
+        uint32_t previous = SY_ELEMENT_HAS_FIELD(sy_endpoint, size, previous_index) ? e->previous_index : SY_NEW_ENDPOINT;
+        char item[16];
+        if (previous == SY_NEW_ENDPOINT) snprintf(item, sizeof item, "%s-", i ? "," : "");
+        else snprintf(item, sizeof item, "%s%u", i ? "," : "", previous);
+        strcat(line, item);
+    }
+    host->log(host->context, SY_LOG_INFO, lit(line));
+#else
+    (void)endpoints; (void)count; (void)size;
+#endif
 }
+
+#ifdef SY_OUTCOME_SIZE_1_1
+static void balancer_observe(void *instance, const sy_outcome *o) {
+    (void)instance;
+    char line[160];
+    snprintf(line, sizeof line, "observed endpoint=%u latency_ns=%llu http=%d grpc=%d flags=%u", o->endpoint,
+             (unsigned long long)o->latency_ns, o->http_status, o->grpc_status, o->flags);
+    host->log(host->context, SY_LOG_INFO, lit(line));
+}
+#endif
 
 __attribute__((unused)) static int32_t balancer_pick(void *instance, const sy_pick *pick) {
     balancer *self = instance;
@@ -161,6 +191,18 @@ __attribute__((unused)) static int32_t balancer_pick(void *instance, const sy_pi
             if (!SY_ELEMENT(const sy_endpoint_load, pick->loads, pick->load_size, i)->ready) return (int32_t)i;
         return 0;
     case 3: return SY_PICK_NONE;
+#ifdef SY_ENDPOINT_LOAD_SIZE_1_1
+    case 5: {
+        int32_t best = SY_PICK_NONE;
+        uint32_t fewest = UINT32_MAX;
+        for (uint32_t i = 0; i < pick->count; i++) {
+            const sy_endpoint_load *l = SY_ELEMENT(const sy_endpoint_load, pick->loads, pick->load_size, i);
+            uint32_t n = SY_ELEMENT_HAS_FIELD(sy_endpoint_load, pick->load_size, backend_in_flight) ? l->backend_in_flight : l->in_flight;
+            if (l->ready && n < fewest) { best = (int32_t)i; fewest = n; }
+        }
+        return best;
+    }
+#endif
 #ifdef SY_PICK_ERROR
     case 4: return SY_PICK_ERROR;
 #else
@@ -189,6 +231,9 @@ static const FIXTURE_DEF(sy_balancer_def) balancer_def = {{
     NULL,
 #else
     balancer_pick,
+#endif
+#ifdef SY_OUTCOME_SIZE_1_1
+    balancer_observe,
 #endif
 } FUTURE_FIELDS};
 

@@ -19,6 +19,7 @@ private func registry() -> PluginRegistry {
     do {
         try registry.load("\(pluginDirectory)/libStandardBalancers.so")
         try registry.load("\(pluginDirectory)/libStandardResolvers.so")
+        try registry.load("\(pluginDirectory)/libExampleErrorRampBalancer.so")
     } catch {
         fatalError("\(error)\nBuild the plugins first: (cd .. && swift build -c release), or set SWITCHYARD_PLUGIN_DIR.")
     }
@@ -45,6 +46,33 @@ let benchmarks: @Sendable () -> Void = {
             benchmark.startMeasurement()
             for i in benchmark.scaledIterations {
                 blackHole(instance.pick(hash: UInt64(truncatingIfNeeded: i) &* 0x9e37_79b9_7f4a_7c15))
+            }
+        }
+    }
+
+    // A pick and its outcome, as the data path does them per request: `observe` through the
+    // ABI into a C balancer that uses it (error-ramp), and the host's check on a balancer
+    // without the hook (p2c-peak-ewma), beside the same balancers' picks alone.
+    for name in ["error-ramp", "p2c-peak-ewma"] {
+        func instance() throws -> BalancerInstance {
+            let instance = try registry().balancer(named: name)!.makeInstance(seed: 1)
+            instance.update((0..<endpointCount).map { BalancerEndpoint(address: "10.0.0.\($0):80") })
+            for (i, load) in loads.enumerated() { instance.setLoad(i, inFlight: load.inFlight, cost: load.cost) }
+            return instance
+        }
+        if name == "error-ramp" {
+            Benchmark("pick via ABI: \(name) (10 endpoints)") { benchmark in
+                let balancer = try instance()
+                benchmark.startMeasurement()
+                for _ in benchmark.scaledIterations { blackHole(balancer.pick()) }
+            }
+        }
+        Benchmark("pick + observe via ABI: \(name) (10 endpoints)") { benchmark in
+            let balancer = try instance()
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                let index = balancer.pick() ?? 0
+                balancer.observe(BalancerOutcome(endpoint: index, latencyNanoseconds: 2_000_000, httpStatus: 200))
             }
         }
     }

@@ -207,7 +207,7 @@ private final class BalancerBox {
     }
 }
 
-private func makeBalancerDef<B: Balancer>(_ type: B.Type) -> UnsafePointer<sy_balancer_def> {
+func makeBalancerDef<B: Balancer>(_ type: B.Type) -> UnsafePointer<sy_balancer_def> {
     staticDef(
         sy_balancer_def(
             struct_size: UInt32(MemoryLayout<sy_balancer_def>.size),
