@@ -10,6 +10,12 @@ let pluginLinkerSettings: [LinkerSetting] = [
     ])
 ]
 
+/// Targets on the request path (the data path, the host's side of a pick, the kit and the
+/// standard balancers inside each plugin) touch class state many times per request; release
+/// builds skip the dynamic exclusivity checks there (debug builds and tests keep them). In
+/// `pick` alone the checks cost more than the call through the ABI.
+let requestPathSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "switchyard",
     platforms: [.macOS(.v15)],
@@ -52,7 +58,8 @@ let package = Package(
                 "SwitchyardABI",
                 "SwitchyardCore",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: requestPathSettings
         ),
 
         // The SwiftNIO data path: listeners, routing, backends, upstream pools, config.
@@ -69,15 +76,11 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            swiftSettings: [
-                // The request path touches class state many times per request; release builds
-                // skip the dynamic exclusivity checks (debug builds and tests keep them).
-                .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))
-            ]
+            swiftSettings: requestPathSettings
         ),
 
         // Swift SDK for plugin authors.
-        .target(name: "SwitchyardPluginKit", dependencies: ["SwitchyardABI", "SwitchyardCore"]),
+        .target(name: "SwitchyardPluginKit", dependencies: ["SwitchyardABI", "SwitchyardCore"], swiftSettings: requestPathSettings),
 
         // The CLI.
         .executableTarget(
@@ -103,7 +106,8 @@ let package = Package(
         .target(
             name: "StandardBalancing",
             dependencies: ["SwitchyardPluginKit"],
-            path: "Plugins/StandardBalancers/Balancing"
+            path: "Plugins/StandardBalancers/Balancing",
+            swiftSettings: requestPathSettings
         ),
         .target(
             name: "StandardBalancers",

@@ -197,6 +197,16 @@ struct ExchangeStateMachineTests {
         #expect(try self.ended(left.failed(.cancel)).observed?.flags == .cancel)
         var late = proxying(timeouts: RouteTimeouts(response: .seconds(1)))
         #expect(try self.ended(late.timePassed(now: t0 + .seconds(1))).observed?.flags == .timeout)
+        // A client's own grpc-timeout running out is the client's doing, not the endpoint's lateness.
+        var deadline = Machine(isGRPC: true, timeouts: RouteTimeouts(request: .seconds(1)), clientChoseDeadline: true, now: t0)
+        deadline.started(on: endpoint, probe: false, now: t0)
+        _ = deadline.connected(now: t0)
+        deadline.requestProgressed(ended: true, now: t0)
+        #expect(try self.ended(deadline.timePassed(now: t0 + .seconds(1))).observed?.flags == .cancel)
+        // A status outside gRPC's codes is heard as UNKNOWN.
+        var odd = proxying(isGRPC: true)
+        odd.responseHead(status: 200, grpcStatus: nil, now: t0)
+        #expect(try self.ended(odd.responseEnded(grpcStatus: GRPCStatus(rawValue: 99))).observed?.grpcStatus == 2)
 
         // Nothing to observe: the request never reached an endpoint, or the proxy could not send it.
         var queued = machine()

@@ -3,8 +3,8 @@
  * switchyard_plugin.h alone. It picks like p2c-peak-ewma (two distinct random ready endpoints,
  * the cheaper wins) but also hears how every request ended, through the 1.1 `observe` hook:
  *
- *   - each endpoint keeps an EWMA of its failure ratio (5xx, failing gRPC status, connect
- *     failure, reset, timeout; a client's cancel counts for nothing);
+ *   - each endpoint keeps an EWMA of its failure ratio (5xx, a failing gRPC status, a connect
+ *     failure, a reset, being late; what the client did counts for nothing);
  *   - once it has `minRequests` outcomes and the ratio reaches `errorThreshold`, the endpoint
  *     is ejected for `ejectMs` (never more than half the endpoints at once);
  *   - then it comes back with a slow start: its cost counts 10x at first, falling linearly to
@@ -45,7 +45,6 @@ typedef struct error_ramp {
     uint64_t rng;            /* xorshift64* state, from the instance seed */
     endpoint_state *endpoints;
     uint32_t count;
-    uint32_t updates;        /* how many update() calls so far */
     uint32_t ejected;        /* endpoints ejected now */
     uint32_t settling;       /* endpoints ejected or ramping: pick reads the clock only then */
 } error_ramp;
@@ -148,7 +147,9 @@ static sy_status create(void *context, const sy_balancer_params *params, sy_load
     self->eject_ns = 10000000000ULL;
     self->ramp_ns = 10000000000ULL;
     char why[160];
-    sy_load_model wanted = *model; /* the host's defaults, unless the config sets them */
+    /* The host's defaults, unless the config sets them (field by field: a struct from the
+     * host is read only as far as its struct_size, never copied whole). */
+    sy_load_model wanted = {.struct_size = sizeof wanted, .default_rtt_ns = model->default_rtt_ns, .decay_ns = model->decay_ns};
     const char *problem = parse_config(params->config_json, self, &wanted, why, sizeof why);
     if (problem != NULL) {
         free(self);
@@ -180,7 +181,8 @@ static void recount(error_ramp *self) {
 }
 
 /* Carries each kept address's state over by previous_index (ABI 1.1; a 1.0 host does not send
- * it, and every endpoint starts fresh). A new address after the first update ramps in. */
+ * it, and every endpoint starts fresh). An address joining a set that had endpoints ramps in;
+ * the first set (after an empty one) starts at full weight. */
 static void update(void *instance, const sy_endpoint *endpoints, uint32_t count, uint32_t endpoint_size) {
     error_ramp *self = instance;
     endpoint_state *next = count ? calloc(count, sizeof *next) : NULL;
@@ -198,14 +200,13 @@ static void update(void *instance, const sy_endpoint *endpoints, uint32_t count,
         uint32_t previous = carries ? e->previous_index : SY_NEW_ENDPOINT;
         if (previous != SY_NEW_ENDPOINT && previous < self->count) {
             next[i] = self->endpoints[previous];
-        } else if (self->updates > 0 && self->ramp_ns > 0) {
+        } else if (self->count > 0 && self->ramp_ns > 0) {
             next[i].ramp_start = now; /* a new endpoint joins slowly, as one back from ejection */
         }
     }
     free(self->endpoints);
     self->endpoints = next;
     self->count = count;
-    self->updates++;
     recount(self);
 }
 
@@ -232,11 +233,12 @@ static double penalty(error_ramp *self, uint32_t i, uint64_t now) {
     return 10.0 - 9.0 * ((double)elapsed / (double)self->ramp_ns);
 }
 
-/* The score of endpoint i (lower is better), or a negative number when it cannot be chosen. */
+/* The score of endpoint i (lower is better), or a negative number when it cannot be chosen.
+ * An ejection or ramp whose time is up ends here, ready or not (so the counts stay true). */
 static double score(error_ramp *self, const sy_pick *request, uint32_t i, uint64_t now, int ignore_ejection) {
     const sy_endpoint_load *load = SY_ELEMENT(const sy_endpoint_load, request->loads, request->load_size, i);
-    if (!load->ready) return -1;
     double factor = self->settling ? penalty(self, i, now) : 1;
+    if (!load->ready) return -1;
     if (factor < 0) {
         if (!ignore_ejection) return -1;
         factor = 1;
@@ -277,11 +279,12 @@ static void observe(void *instance, const sy_outcome *outcome) {
     error_ramp *self = instance;
     if (outcome->struct_size < SY_OUTCOME_SIZE_1_1 || outcome->endpoint >= self->count) return;
     if (outcome->flags & SY_OUTCOME_CANCEL) return; /* the client's doing, not the endpoint's */
+    /* SY_OUTCOME_TIMEOUT: the endpoint was late, a failure like a 5xx. */
     endpoint_state *e = &self->endpoints[outcome->endpoint];
     if (e->ejected_until) return; /* a request sent before the ejection */
     int32_t g = outcome->grpc_status;
     int failed = (outcome->flags & (SY_OUTCOME_CONNECT_FAILURE | SY_OUTCOME_RESET | SY_OUTCOME_TIMEOUT)) ||
-                 outcome->http_status >= 500 || g == 2 || g == 4 || g == 13 || g == 14 || g == 15;
+                 outcome->http_status >= 500 || g == 2 || g == 4 || g == 7 || g == 13 || g == 14 || g == 15;
     e->error_ratio += self->alpha * ((failed ? 1.0 : 0.0) - e->error_ratio);
     if (e->samples < UINT32_MAX) e->samples++;
     /* Eject while at most half the endpoints would be out, so the rest can take the load. */

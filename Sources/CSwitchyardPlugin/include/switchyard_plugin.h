@@ -452,9 +452,11 @@ typedef struct sy_endpoint_load {
     /* ---- ABI 1.1 (read it only when sy_pick.load_size covers it) ---- */
     /**
      * Requests every event loop dispatched to the endpoint whose response has not ended yet:
-     * the backend-wide count a least-connections balancer wants. Read at pick time from
-     * counters the loops share, so another loop's last change may be a moment old; with one
-     * event loop it equals in_flight.
+     * the backend-wide count a least-connections balancer wants. With more than one event
+     * loop the host refreshes it for every endpoint before each pick (one relaxed atomic load
+     * each, from counters the loops share), so another loop's last change may be a moment old;
+     * with one event loop it equals in_flight. Like in_flight, it does not count requests of a
+     * table a reload replaced that are still finishing.
      */
     uint32_t backend_in_flight;
     /** Reserved, zero. */
@@ -501,12 +503,16 @@ typedef struct sy_pick {
 
 /** sy_outcome.flags: the endpoint could not be reached; no request went out. */
 #define SY_OUTCOME_CONNECT_FAILURE (1u << 0)
-/** sy_outcome.flags: the client went away (or reset its stream) before the response ended. */
+/** sy_outcome.flags: the client's doing, not the endpoint's: before the response ended the
+ *  client went away or reset its stream, stalled its request body, stopped reading, or its own
+ *  deadline (grpc-timeout) ran out. */
 #define SY_OUTCOME_CANCEL (1u << 1)
 /** sy_outcome.flags: this request was the endpoint's failure-accrual probe (its breaker was
  *  half-open and let this one request through). */
 #define SY_OUTCOME_PROBE (1u << 2)
-/** sy_outcome.flags: a route timeout (request, response or idle) ended the exchange. */
+/** sy_outcome.flags: the endpoint was late: a route timeout (request, response or idle) ran
+ *  out while it had the whole request and the client was reading (what the host's breaker
+ *  counts as a failure). */
 #define SY_OUTCOME_TIMEOUT (1u << 3)
 /** sy_outcome.flags: the upstream closed its connection, reset its stream or broke the
  *  protocol before the response ended. */
@@ -527,8 +533,9 @@ typedef struct sy_outcome {
     /** The upstream's HTTP status (for gRPC, the HTTP/2 :status, normally 200); 0 when no
      *  response head came (a connect failure, a reset or timeout before the head). */
     int32_t http_status;
-    /** The gRPC status (0 OK ... 16), from the trailers or a trailers-only response; -1 when
-     *  the request is not gRPC or no status came. */
+    /** The gRPC status (0 OK ... 16), from the trailers or a trailers-only response; any other
+     *  code an upstream sent reads as 2 (UNKNOWN), as gRPC clients read it. -1 when the request
+     *  is not gRPC or no status came. */
     int32_t grpc_status;
     /** SY_OUTCOME_* bits; 0 for a response that ended normally. */
     uint32_t flags;
@@ -577,14 +584,16 @@ typedef struct sy_balancer_def {
     int32_t (*pick)(void *instance, const sy_pick *pick);
     /* ---- ABI 1.1 ---- */
     /**
-     * Hears how each request this instance picked an endpoint for ended: once per dispatched
-     * request (a request the endpoint took, including one that never connected), on the
-     * instance's event loop, after the response's last byte or the failure, while the request
-     * still counts in in_flight. Not called for requests answered before an endpoint took them
-     * (no ready endpoint, load shedding). `outcome->endpoint` indexes the last update(); after
-     * an update() (which cannot happen mid-request today) it indexes that set. Runs per
-     * request: no allocation, no locks, no blocking. The host batches nothing and calls
-     * nothing else for it. NULL: the balancer does not observe.
+     * Hears how a request this instance picked an endpoint for ended: once per request the
+     * endpoint took (including one that never connected), on the instance's event loop, after
+     * the response's last byte or the failure, while the request still counts in in_flight.
+     * Not called for a request answered before an endpoint took it (no ready endpoint, load
+     * shedding), nor for one the proxy itself could not send (a header it refuses to write),
+     * nor for a pick the host discards: when the chosen endpoint's breaker refuses it (another
+     * event loop holds its probe), the host marks the endpoint not ready and calls pick again,
+     * and only the request's final endpoint hears an outcome. `outcome->endpoint` indexes the
+     * last update(). Runs per request: no allocation, no locks, no blocking. The host batches
+     * nothing and calls nothing else for it. NULL: the balancer does not observe.
      */
     void (*observe)(void *instance, const sy_outcome *outcome);
 } sy_balancer_def;

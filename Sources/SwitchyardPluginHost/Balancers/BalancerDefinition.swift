@@ -15,11 +15,14 @@ public final class BalancerDefinition: Sendable {
     public let faults: FaultRecord
     /// Its `observe` hook (ABI 1.1), when its def is long enough to hold one and sets it.
     let observeHook: ObserveHook?
+    /// The ABI minor its plugin was built for.
+    let abiMinor: Int
 
     typealias ObserveHook = @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<sy_outcome>?) -> Void
 
-    init(def: UnsafePointer<sy_balancer_def>, name: String, summary: String, context: PluginContext) {
+    init(def: UnsafePointer<sy_balancer_def>, name: String, summary: String, context: PluginContext, abiMinor: Int) {
         self.def = SendablePointer(def)
+        self.abiMinor = abiMinor
         self.name = name
         self.summary = summary
         self.context = context

@@ -23,6 +23,9 @@ public final class BalancerInstance {
     /// Every loop's in-flight counts of this backend's endpoints, when more than one loop
     /// serves it (with one, the backend-wide count is this loop's).
     private var backendInFlight: BackendInFlight?
+    /// Whether the plugin can read `backend_in_flight` (built for ABI 1.1 or later): a 1.0
+    /// plugin's picks skip refreshing it.
+    private let readsBackendInFlight: Bool
     /// How many endpoints are ready.
     public private(set) var readyCount = 0
 
@@ -32,6 +35,7 @@ public final class BalancerInstance {
         self.loadModel = loadModel
         self.pickHook = definition.def.pointer.pointee.pick
         self.observeHook = definition.observeHook
+        self.readsBackendInFlight = definition.abiMinor >= 1
         self.loads = .allocate(capacity: 0)
         update([])
     }
@@ -104,7 +108,7 @@ public final class BalancerInstance {
     /// request. A bad answer is a plugin fault, answered with the first ready endpoint.
     public func pick(hash: UInt64? = nil) -> Int? {
         guard readyCount > 0 else { return nil }
-        if let backendInFlight {
+        if let backendInFlight, readsBackendInFlight {
             for i in 0..<loads.count { loads[i].backend_in_flight = UInt32(clamping: backendInFlight[i]) }
         }
         var request = sy_pick(
@@ -119,7 +123,7 @@ public final class BalancerInstance {
     /// Tells the plugin how a request it picked `outcome.endpoint` for ended, if it observes.
     @inline(__always)
     public func observe(_ outcome: BalancerOutcome) {
-        guard let observeHook, outcome.endpoint < loads.count else { return }
+        guard let observeHook, outcome.endpoint >= 0, outcome.endpoint < loads.count else { return }
         var report = sy_outcome(
             struct_size: UInt32(MemoryLayout<sy_outcome>.size), endpoint: UInt32(outcome.endpoint), latency_ns: outcome.latencyNanoseconds,
             http_status: Int32(clamping: outcome.httpStatus), grpc_status: Int32(clamping: outcome.grpcStatus ?? -1),

@@ -77,45 +77,6 @@ public enum PluginFile {
         }
     }
 
-    /// A private copy of `file` that `dlopen` can open as a new object: an anonymous in-memory
-    /// file (`memfd_create`) named `/proc/self/fd/N`. The dynamic linker would return the first
-    /// mapping for the original path, so a changed file loads from here. The descriptor stays
-    /// open for the life of the process (the code stays mapped anyway), which also keeps the
-    /// name unique: no later copy can reuse it.
-    static func privateCopy(of file: String, generation: Int) throws(PluginError) -> String {
-        let source = open(file, O_RDONLY | O_CLOEXEC)
-        guard source >= 0 else { throw PluginError(file: file, .notLoadable("cannot read it for a new generation: \(String(cString: strerror(errno)))")) }
-        defer { close(source) }
-        let name = "switchyard-plugin-generation-\(generation)"
-        // Glibc's module map hides memfd_create (it is a GNU extension); look it up instead.
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "memfd_create") else {
-            throw PluginError(file: file, .notLoadable("cannot make a private copy: this C library has no memfd_create"))
-        }
-        let memfdCreate = unsafeBitCast(symbol, to: (@convention(c) (UnsafePointer<CChar>, UInt32) -> Int32).self)
-        let closeOnExec: UInt32 = 1  // MFD_CLOEXEC
-        let copy = memfdCreate(name, closeOnExec)
-        guard copy >= 0 else { throw PluginError(file: file, .notLoadable("cannot make a private copy: \(String(cString: strerror(errno)))")) }
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(source, $0.baseAddress, $0.count) }
-            if count == 0 { break }
-            guard count > 0 else {
-                close(copy)
-                throw PluginError(file: file, .notLoadable("cannot read it for a new generation: \(String(cString: strerror(errno)))"))
-            }
-            var written = 0
-            while written < count {
-                let n = buffer.withUnsafeBytes { write(copy, $0.baseAddress! + written, count - written) }
-                guard n > 0 else {
-                    close(copy)
-                    throw PluginError(file: file, .notLoadable("cannot write its private copy: \(String(cString: strerror(errno)))"))
-                }
-                written += n
-            }
-        }
-        return "/proc/self/fd/\(copy)"
-    }
-
     /// `path` with every symbolic link, `.` and `..` resolved (`realpath(3)`), if it exists.
     public static func resolved(_ path: String) -> String? {
         guard let pointer = realpath(path, nil) else { return nil }

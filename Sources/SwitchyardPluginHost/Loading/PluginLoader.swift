@@ -21,6 +21,9 @@ public enum PluginLoader {
     private struct Entry {
         let identity: PluginFile.Identity
         let plugin: LoadedPlugin
+        /// A later build that failed to load, and why. It is not copied or mapped again until
+        /// the file changes once more: a reload retried with it fails the same way at once.
+        var refused: (identity: PluginFile.Identity, error: PluginError)?
     }
 
     private static let loaded = Mutex<[String: Entry]>([:])
@@ -41,10 +44,20 @@ public enum PluginLoader {
                 return plugin
             }
             if previous.identity == identity { return previous.plugin }
+            if let refused = previous.refused, refused.identity == identity { throw refused.error }
             let generation = previous.plugin.generation + 1
-            let copy = try PluginFile.privateCopy(of: file, generation: generation)
-            let plugin = try open(file, handleName: copy, generation: generation, logger: logger)
-            cache[file] = Entry(identity: identity, plugin: plugin)
+            let copy = try PluginCopy(of: file, generation: generation)
+            let plugin: LoadedPlugin
+            do throws(PluginError) {
+                plugin = try open(file, handleName: copy.path, generation: generation, logger: logger)
+            } catch {
+                // Refused by dlopen, nothing maps the copy; refused later, it stays mapped
+                // (RTLD_NODELETE), so its descriptor stays open too.
+                if case .notLoadable = error.problem { copy.discard() }
+                cache[file]?.refused = (copy.identity, error)
+                throw error
+            }
+            cache[file] = Entry(identity: copy.identity, plugin: plugin)
             logger.notice(
                 "plugin \(plugin.name) \(plugin.version) loaded from \(file) as generation \(generation) (the file changed on disk); \(generation) generations are mapped: a table using an earlier one keeps it until its requests end, and code is never unmapped")
             return plugin
@@ -95,7 +108,7 @@ private struct DescriptorReader {
             try resolver(def, plugin: name)
         }
         let balancers = try table(descriptor.pointee.balancers, count: descriptor.pointee.balancer_count, "balancers").map { def throws(PluginError) in
-            try balancer(def, plugin: name)
+            try balancer(def, plugin: name, abiMinor: minor)
         }
         try requireUnique(resolvers.map(\.name), .resolver)
         try requireUnique(balancers.map(\.name), .balancer)
@@ -116,7 +129,7 @@ private struct DescriptorReader {
         return ResolverDefinition(def: def, name: name, summary: summary, context: context)
     }
 
-    private func balancer(_ def: UnsafePointer<sy_balancer_def>, plugin: String) throws(PluginError) -> BalancerDefinition {
+    private func balancer(_ def: UnsafePointer<sy_balancer_def>, plugin: String, abiMinor: Int) throws(PluginError) -> BalancerDefinition {
         try requireSize(Int(def.pointee.struct_size), minimum: SY_BALANCER_DEF_SIZE_1_0, "sy_balancer_def")
         let name = try string(def.pointee.name, "balancer name", limit: Int(SY_NAME_MAX), isName: true)
         let summary = try def.pointee.summary.map { p throws(PluginError) in try string(p, "summary of balancer '\(name)'", limit: Int(SY_SUMMARY_MAX), isName: false) } ?? ""
@@ -124,7 +137,7 @@ private struct DescriptorReader {
         where !present {
             throw PluginError(file: file, .missingHook(kind: .balancer, name: name, hook: hook))
         }
-        return BalancerDefinition(def: def, name: name, summary: summary, context: context)
+        return BalancerDefinition(def: def, name: name, summary: summary, context: context, abiMinor: abiMinor)
     }
 
     /// Refuses a struct smaller than its ABI 1.0 size (`SY_<STRUCT>_SIZE_1_0`). Minor versions

@@ -41,11 +41,13 @@ public struct RequestOutcome: Sendable, Hashable {
     public let grpcStatus: Int?
     /// The endpoint could not be reached.
     public let connectFailed: Bool
-    /// The client went away before the end.
+    /// The client's doing: it went away, stalled its body, stopped reading, or its own deadline
+    /// (`grpc-timeout`) ran out, before the response ended.
     public let cancelled: Bool
     /// The request was the endpoint's breaker probe.
     public let probe: Bool
-    /// A route timeout ended it.
+    /// A route timeout ran out while the endpoint had the whole request and the client was
+    /// reading: the endpoint was late. (A client's own deadline running out is ``cancelled``.)
     public let timedOut: Bool
     /// The upstream reset or broke off before the response ended.
     public let reset: Bool
@@ -67,12 +69,15 @@ public struct RequestOutcome: Sendable, Hashable {
     }
 
     /// Whether the endpoint failed: it could not be reached, reset, ran late, or answered a
-    /// 5xx or a failing gRPC status (the set DESIGN.md §5's breakers count).
+    /// 5xx or a failing gRPC status (UNKNOWN, DEADLINE_EXCEEDED, PERMISSION_DENIED, INTERNAL,
+    /// UNAVAILABLE, DATA_LOSS): what DESIGN.md §5's breakers count.
     public var isFailure: Bool {
         if connectFailed || reset || timedOut { return true }
         if let httpStatus, httpStatus >= 500 { return true }
-        if let grpcStatus { return [2, 4, 13, 14, 15].contains(grpcStatus) }
-        return false
+        switch grpcStatus {
+        case 2, 4, 7, 13, 14, 15: return true
+        default: return false
+        }
     }
 }
 

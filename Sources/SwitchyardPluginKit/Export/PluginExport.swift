@@ -102,23 +102,27 @@ private func makeResolverDef<R: Resolver>(_ type: R.Type) -> UnsafePointer<sy_re
     let resolveService: (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<sy_service_query>?, OpaquePointer?) -> sy_status)? =
         R.self is any ServiceResolver.Type
         ? { instance, query, call in
+            // Fields are read through the pointer, never the whole struct (see PickRequest).
+            guard let q = query, Int(q.pointee.struct_size) >= Int(SY_SERVICE_QUERY_SIZE_1_0) else { return SY_DECLINE }
             let box = Unmanaged<ResolverBox>.fromOpaque(instance!).takeUnretainedValue()
-            let q = query!.pointee
-            let question = ServiceQuery(authority: q.authority.string, host: q.host.string, port: UInt16(truncatingIfNeeded: q.port))
+            let question = ServiceQuery(
+                authority: q.pointee.authority.string, host: q.pointee.host.string, port: UInt16(truncatingIfNeeded: q.pointee.port))
             return answer(box.service!.resolve(service: question), call)
         } : nil
     let resolveEndpoint: (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<sy_endpoint_query>?, OpaquePointer?) -> sy_status)? =
         R.self is any EndpointResolver.Type
         ? { instance, query, call in
+            guard let q = query, Int(q.pointee.struct_size) >= Int(SY_ENDPOINT_QUERY_SIZE_1_0) else { return SY_DECLINE }
             let box = Unmanaged<ResolverBox>.fromOpaque(instance!).takeUnretainedValue()
-            let q = query!.pointee
             var labels: [String: String] = [:]
-            for i in 0..<Int(q.label_count) {
-                let label = loadElement(q.labels, Int(q.label_size), i, as: sy_label.self)
-                labels[label.key.string] = label.value.string
+            if Int(q.pointee.label_size) >= Int(SY_LABEL_SIZE_1_0) {
+                for i in 0..<Int(q.pointee.label_count) {
+                    let label = loadElement(q.pointee.labels, Int(q.pointee.label_size), i, as: sy_label.self)
+                    labels[label.key.string] = label.value.string
+                }
             }
             let question = EndpointQuery(
-                address: q.address.string, host: q.host.string, port: UInt16(truncatingIfNeeded: q.port), labels: labels)
+                address: q.pointee.address.string, host: q.pointee.host.string, port: UInt16(truncatingIfNeeded: q.pointee.port), labels: labels)
             return answer(box.endpoint!.resolve(endpoint: question), call)
         } : nil
     return staticDef(
@@ -176,13 +180,15 @@ func abiPick(_ balancer: any Balancer, _ pick: UnsafePointer<sy_pick>) -> Int32 
 
 /// The `observe` hook of an ``ObservingBalancer``: the host's outcome as a ``RequestOutcome``.
 private let abiObserve: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<sy_outcome>?) -> Void = { instance, outcome in
-    // An outcome shorter than 1.1's (where it first appeared) cannot be read.
-    guard let instance, let outcome, Int(outcome.pointee.struct_size) >= Int(SY_OUTCOME_SIZE_1_1) else { return }
-    let o = outcome.pointee
-    let flags = o.flags
+    // An outcome shorter than 1.1's (where it first appeared) cannot be read; fields are read
+    // one by one through the pointer (never the whole struct, which a later kit may make longer
+    // than the host's).
+    guard let instance, let o = outcome, Int(o.pointee.struct_size) >= Int(SY_OUTCOME_SIZE_1_1) else { return }
+    let flags = o.pointee.flags
     let heard = RequestOutcome(
-        endpoint: Int(o.endpoint), latency: .nanoseconds(Int64(clamping: o.latency_ns)), httpStatus: o.http_status > 0 ? Int(o.http_status) : nil,
-        grpcStatus: o.grpc_status >= 0 ? Int(o.grpc_status) : nil, connectFailed: flags & SY_OUTCOME_CONNECT_FAILURE != 0,
+        endpoint: Int(o.pointee.endpoint), latency: .nanoseconds(Int64(clamping: o.pointee.latency_ns)),
+        httpStatus: o.pointee.http_status > 0 ? Int(o.pointee.http_status) : nil,
+        grpcStatus: o.pointee.grpc_status >= 0 ? Int(o.pointee.grpc_status) : nil, connectFailed: flags & SY_OUTCOME_CONNECT_FAILURE != 0,
         cancelled: flags & SY_OUTCOME_CANCEL != 0, probe: flags & SY_OUTCOME_PROBE != 0, timedOut: flags & SY_OUTCOME_TIMEOUT != 0,
         reset: flags & SY_OUTCOME_RESET != 0)
     Unmanaged<BalancerBox>.fromOpaque(instance)._withUnsafeGuaranteedRef { $0.observer?.observe(heard) }
@@ -215,13 +221,13 @@ func makeBalancerDef<B: Balancer>(_ type: B.Type) -> UnsafePointer<sy_balancer_d
             context: Unmanaged.passRetained(BalancerFactory(type)).toOpaque(),
             create: { context, params, model, call, instance in
                 let factory = Unmanaged<BalancerFactory>.fromOpaque(context!).takeUnretainedValue()
-                let p = params!.pointee
+                guard let p = params, Int(p.pointee.struct_size) >= Int(SY_BALANCER_PARAMS_SIZE_1_0) else { return SY_ERROR }
                 var setup = BalancerSetup(
-                    seed: p.seed, loopIndex: Int(p.loop_index),
+                    seed: p.pointee.seed, loopIndex: Int(p.pointee.loop_index),
                     defaultRtt: .nanoseconds(Int64(clamping: model!.pointee.default_rtt_ns)),
                     decay: .nanoseconds(Int64(clamping: model!.pointee.decay_ns)))
                 do {
-                    let parsed = try PluginConfig(json: p.config_json.string)
+                    let parsed = try PluginConfig(json: p.pointee.config_json.string)
                     let balancer = try factory.make(parsed, &setup)
                     try parsed.rejectUnknownKeys()
                     model!.pointee.default_rtt_ns = UInt64(max(setup.defaultRtt.nanoseconds, 1))

@@ -235,14 +235,14 @@ struct ExchangeStateMachine<Backend: AnyObject, Endpoint: AnyObject> {
             case .queued(let backend): leave = .queue(backend)
             case .connecting(let endpoint, let probe), .proxying(let endpoint, let probe):
                 leave = .endpoint(endpoint)
-                // A route bound ran out, or the client left or stalled its body (not the
-                // endpoint's doing).
-                let flags: BalancerOutcome.Flags = if case .timeout = failure { .timeout } else { .cancel }
-                observed = observation(probe: probe, flags: flags)
+                // The endpoint was late (what its breaker counts), or the client's doing: it
+                // left, stalled its body, stopped reading, or its own deadline ran out.
                 if case .timeout(let bound) = failure, endpointIsLate(bound) {
                     verdict = .failure
-                } else if probe {
-                    verdict = .releaseProbe
+                    observed = observation(probe: probe, flags: .timeout)
+                } else {
+                    if probe { verdict = .releaseProbe }
+                    observed = observation(probe: probe, flags: .cancel)
                 }
             }
         default:
@@ -257,7 +257,7 @@ struct ExchangeStateMachine<Backend: AnyObject, Endpoint: AnyObject> {
     private func observation(probe: Bool, flags: BalancerOutcome.Flags) -> Observation? {
         guard let startedAt else { return nil }
         return Observation(
-            startedAt: startedAt, httpStatus: responseStarted ? responseStatus : 0, grpcStatus: isGRPC ? grpcStatus?.rawValue : nil,
+            startedAt: startedAt, httpStatus: responseStarted ? responseStatus : 0, grpcStatus: isGRPC ? grpcStatus?.observed : nil,
             flags: probe ? flags.union(.probe) : flags)
     }
 

@@ -32,6 +32,10 @@ struct GRPCStatus: RawRepresentable, Hashable, Sendable {
         }
     }
 
+    /// The code as a balancer's `observe` hears it: 0...16, and UNKNOWN (2) for any other
+    /// integer an upstream sent, as gRPC clients read an unknown code.
+    var observed: Int { (0...16).contains(rawValue) ? rawValue : GRPCStatus.unknown.rawValue }
+
     /// The status gRPC's HTTP mapping gives an HTTP status the proxy answers with itself (a
     /// failure injector's).
     init(httpStatus: Int) {
