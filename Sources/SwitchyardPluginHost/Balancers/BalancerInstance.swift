@@ -17,6 +17,9 @@ public final class BalancerInstance {
     private let pickHook: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<sy_pick>?) -> Int32
     private let observeHook: BalancerDefinition.ObserveHook?
     private var loads: UnsafeMutableBufferPointer<sy_endpoint_load>
+    /// The pick handed to the plugin, kept between picks: an update sets its table, a pick
+    /// only its ready count and hash.
+    private let request: UnsafeMutablePointer<sy_pick>
     /// The addresses of the last update, in its order (an update tells the plugin where each
     /// kept address was).
     private var addresses: [String] = []
@@ -37,12 +40,15 @@ public final class BalancerInstance {
         self.observeHook = definition.observeHook
         self.readsBackendInFlight = definition.abiMinor >= 1
         self.loads = .allocate(capacity: 0)
+        self.request = .allocate(capacity: 1)
+        request.initialize(to: sy_pick())
         update([])
     }
 
     deinit {
         definition.def.pointer.pointee.destroy(instance)
         loads.deallocate()
+        request.deallocate()
     }
 
     /// Number of endpoints.
@@ -82,6 +88,9 @@ public final class BalancerInstance {
                     backend_in_flight: 0, reserved2: 0))
         }
         readyCount = endpoints.count
+        request.pointee = sy_pick(
+            struct_size: UInt32(MemoryLayout<sy_pick>.size), count: UInt32(loads.count), ready_count: 0,
+            load_size: UInt32(MemoryLayout<sy_endpoint_load>.stride), loads: UnsafePointer(loads.baseAddress), has_hash: 0, reserved: 0, hash: 0)
     }
 
     /// Marks endpoint `index` ready or not (its breaker open or shut).
@@ -111,11 +120,10 @@ public final class BalancerInstance {
         if let backendInFlight, readsBackendInFlight {
             for i in 0..<loads.count { loads[i].backend_in_flight = UInt32(clamping: backendInFlight[i]) }
         }
-        var request = sy_pick(
-            struct_size: UInt32(MemoryLayout<sy_pick>.size), count: UInt32(loads.count), ready_count: UInt32(readyCount),
-            load_size: UInt32(MemoryLayout<sy_endpoint_load>.stride), loads: UnsafePointer(loads.baseAddress),
-            has_hash: hash == nil ? 0 : 1, reserved: 0, hash: hash ?? 0)
-        let choice = Int(pickHook(instance, &request))
+        request.pointee.ready_count = UInt32(readyCount)
+        request.pointee.has_hash = hash == nil ? 0 : 1
+        request.pointee.hash = hash ?? 0
+        let choice = Int(pickHook(instance, request))
         if choice >= 0, choice < loads.count, loads[choice].ready != 0 { return choice }
         return answerFault(choice)
     }
