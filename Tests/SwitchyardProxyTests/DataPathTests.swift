@@ -4,7 +4,7 @@ import NIOHTTP1
 import SwitchyardTestSupport
 import Testing
 
-@testable import SwitchyardProxy
+@_spi(Benchmarks) @testable import SwitchyardProxy
 
 /// The data path in-process: client bytes in through the real listener pipeline, upstream
 /// parts answered by hand, virtual time for queues, breakers and route timeouts. No sockets,
@@ -36,6 +36,29 @@ struct DataPathTests {
         let labels = MetricSeries.routeBackend(namespace: "test", name: "web", port: 80)
         #expect(proxy.metric("outbound_http_route_backend_response_duration_seconds_count{\(labels)}") == 2)
         #expect(proxy.metric("outbound_http_route_backend_response_duration_seconds_bucket{\(labels),le=\"0.001\"}") == 2)
+    }
+
+    @Test("bytes to bytes with the upstream's real codec (the benchmarks' EmbeddedDataPath): keep-alive on both sides")
+    func bytesToBytes() throws {
+        let path = try EmbeddedDataPath(
+            yaml: """
+                services: [{ authority: web.test.svc.cluster.local:80 }]
+                backends: [{ authority: web.test.svc.cluster.local:80, endpoints: [{ address: 127.0.0.1:9001 }] }]
+                """, pluginDirectory: BuildProducts.directory)
+        let client = try path.connectClient()
+        for round in 1...3 {
+            try client.writeInbound(ByteBuffer(string: Self.get("/b\(round)")))
+            client.read()
+            let upstream = try #require(path.lastUpstream)
+            var sent = ""
+            while let buffer = try upstream.readOutbound(as: ByteBuffer.self) { sent += String(buffer: buffer) }
+            #expect(sent.hasPrefix("GET /b\(round) HTTP/1.1\r\n") && sent.lowercased().contains("\r\nhost: \(Self.web)\r\n"), "\(sent)")
+            try upstream.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"))
+            var received = ""
+            while let buffer = try client.readOutbound(as: ByteBuffer.self) { received += String(buffer: buffer) }
+            #expect(received.hasPrefix("HTTP/1.1 200 OK\r\n") && received.hasSuffix("\r\n\r\nok"), "\(received)")
+        }
+        #expect(path.upstreams.opened.count == 1)
     }
 
     @Test("pipelined requests go upstream one at a time, and their responses come back in order")

@@ -7,66 +7,39 @@ import NIOEmbedded
 import NIOHTTP1
 import SwitchyardTestSupport
 
-@testable import SwitchyardProxy
+@_spi(Benchmarks) @testable import SwitchyardProxy
 
-/// The whole data path in-process on one `EmbeddedEventLoop` with virtual time: a config's
-/// table with the real plugins, one loop's state and slot, client connections set up by
-/// ``ClientPipeline`` on embedded channels, and upstream connections the test answers by hand
-/// (an ``UpstreamConnector`` that opens embedded channels ending in the real ``UpstreamHandler``).
+/// The whole data path in-process on one `EmbeddedEventLoop` with virtual time
+/// (``EmbeddedDataPath``), with upstream connections the test answers by hand in HTTP parts.
 /// Breakers read the loop's clock, so `advance(by:)` moves penalties, fail-fast timers and
 /// route timeouts alike.
 final class InProcessProxy {
-    let loop = EmbeddedEventLoop()
-    let exporter = MetricsExporter()
-    let generation: TableGeneration
-    let slot: LoopSlot
-    let upstreams: Upstreams
-    private let connections: ConnectionLimiter
+    let path: EmbeddedDataPath
+    var loop: EmbeddedEventLoop { path.loop }
+    var exporter: MetricsExporter { path.exporter }
+    var slot: LoopSlot { path.slot }
+    var upstreams: Upstreams { Upstreams(path.upstreams) }
 
     /// The upstream channels endpoints opened, in order; ports in `refusing` refuse to connect.
-    final class Upstreams: @unchecked Sendable {
-        private let loop: EmbeddedEventLoop
-        private(set) var opened: [(port: Int, channel: EmbeddedChannel)] = []
-        var refusing: Set<Int> = []
+    struct Upstreams {
+        let base: EmbeddedDataPath.Upstreams
+        init(_ base: EmbeddedDataPath.Upstreams) { self.base = base }
 
-        init(loop: EmbeddedEventLoop) { self.loop = loop }
-
-        func connect(_ address: SocketAddress) -> EventLoopFuture<Channel> {
-            let port = address.port ?? 0
-            guard !refusing.contains(port) else { return loop.makeFailedFuture(IOError(errnoCode: ECONNREFUSED, reason: "connect")) }
-            let channel = EmbeddedChannel(handler: UpstreamHandler(), loop: loop)
-            _ = channel.connect(to: address)
-            opened.append((port, channel))
-            return loop.makeSucceededFuture(channel)
+        var opened: [(port: Int, channel: EmbeddedChannel)] { base.opened }
+        var refusing: Set<Int> {
+            get { base.refusing }
+            nonmutating set { base.refusing = newValue }
         }
 
         /// The channel opened last to `port`.
         func last(port: Int) throws -> EmbeddedChannel {
-            guard let channel = opened.last(where: { $0.port == port })?.channel else { throw InProcessError("no connection to port \(port)") }
+            guard let channel = base.last(port: port) else { throw InProcessError("no connection to port \(port)") }
             return channel
         }
     }
 
     init(_ yaml: String) throws {
-        let upstreams = Upstreams(loop: loop)
-        self.upstreams = upstreams
-        let loop = self.loop
-        let connector = UpstreamConnector(
-            connectHTTP1: { address, _ in upstreams.connect(address) },
-            connectHTTP2: { _, _ in loop.makeFailedFuture(ChannelError.operationUnsupported) })
-        let logger = Logger(label: "test")
-        let table = try RoutingTable(config: try ProxyConfig(yaml: yaml), pluginDirectory: BuildProducts.directory, logger: logger)
-        generation = TableGeneration(
-            table: table, exporter: exporter, previous: nil, environment: ProxyEnvironment(connector: connector, clock: { loop.now }),
-            accessLog: nil, loops: 1, logger: logger)
-        let state = try LoopState(eventLoop: loop, loopIndex: 0, generation: generation, seed: 1, connector: connector)
-        generation.activate()
-        slot = LoopSlot(state)
-        connections = ConnectionLimiter(limit: 100, exporter: exporter)
-    }
-
-    deinit {
-        try? loop.syncShutdownGracefully()
+        path = try EmbeddedDataPath(yaml: yaml, pluginDirectory: BuildProducts.directory, upstreamCodec: false)
     }
 
     /// The service most tests use: `web.test.svc.cluster.local:80` to one endpoint,
@@ -81,10 +54,7 @@ final class InProcessProxy {
 
     /// A client connection, accepted and set up as the listener does.
     func connect() throws -> Client {
-        let channel = EmbeddedChannel(loop: loop)
-        try ClientPipeline.accept(channel, slot: slot, connections: connections)
-        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 40000)).wait()
-        return Client(channel: channel)
+        Client(channel: try path.connectClient())
     }
 
     /// Moves virtual time on, running what falls due.
