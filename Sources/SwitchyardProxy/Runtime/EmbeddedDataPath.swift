@@ -96,4 +96,7 @@ public final class EmbeddedDataPath {
 
     /// The upstream connection an endpoint opened last, if any.
     public var lastUpstream: EmbeddedChannel? { upstreams.opened.last?.channel }
+
+    /// Every upstream connection endpoints opened, in order.
+    public var upstreamChannels: [EmbeddedChannel] { upstreams.opened.map(\.channel) }
 }
