@@ -27,7 +27,9 @@ final class Exchange {
     private let target: RouteBackendTarget
     private let backend: BackendRuntime
     private var machine: StateMachine
-    private var pending = CircularBuffer<HTTPServerRequestPart>()
+    /// Request parts that came before an upstream channel did; made on the first (most
+    /// requests reach their upstream first, and an empty buffer still allocates).
+    private var pending: CircularBuffer<HTTPServerRequestPart>?
     private var upstream: UpstreamConnection?
     /// The loop's watchdog, and this exchange's slot there while its bounds run.
     private let watchdog: ExchangeWatchdog
@@ -57,7 +59,8 @@ final class Exchange {
         self.machine = StateMachine(
             isGRPC: dispatch.isGRPC, timeouts: dispatch.timeouts, clientChoseDeadline: dispatch.clientChoseDeadline, now: eventLoop.now)
         HopByHop.strip(&self.requestHead.headers)
-        self.requestHead.version = .http1_1
+        // A head's setters copy its storage (shared with the router's): only when it changes.
+        if requestHead.version != .http1_1 { requestHead.version = .http1_1 }
         if let next = machine.nextDeadline { watchSlot = watchdog.watch(self, until: next.deadline) }
     }
 
@@ -108,7 +111,7 @@ final class Exchange {
             return
         }
         sendHead(to: connection)
-        while let part = pending.popFirst() {
+        while let part = pending?.popFirst() {
             forward(part, to: connection, flush: false)
         }
         if !client.isReading { connection.handler.flush() }
@@ -133,7 +136,8 @@ final class Exchange {
         framing.decide(firstPart: part)
         if case .body(let bytes) = part { requestBytes += bytes.readableBytes }
         guard let upstream else {
-            pending.append(part)
+            if pending == nil { pending = CircularBuffer(initialCapacity: 4) }
+            pending?.append(part)
             return
         }
         if !headSent { sendHead(to: upstream) }
@@ -195,7 +199,7 @@ final class Exchange {
             }
             upstreamKeepAlive = head.isKeepAlive && Self.isFramed(head, request: requestHead)
             HopByHop.strip(&head.headers)
-            head.version = client.version
+            if head.version != client.version { head.version = client.version }
             trailersOnly = GRPCTrailersOnly.split(&head)
             machine.responseHead(status: Int(head.status.code), grpcStatus: GRPCStatus(header: trailersOnly?.first(name: "grpc-status")), now: now)
             clientStatus = Int(head.status.code)
@@ -322,7 +326,7 @@ final class Exchange {
         }
         if let watchSlot { watchdog.unwatch(slot: watchSlot) }
         watchSlot = nil
-        pending.removeAll()
+        pending = nil
         target.countResponse(status: ending.status, error: ending.error)
         switch ending.leave {
         case .nothing:

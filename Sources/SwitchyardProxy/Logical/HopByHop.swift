@@ -14,6 +14,9 @@ enum HopByHop {
     /// Removes hop-by-hop headers and those the `Connection` header names, except framing
     /// headers and `Host`. `te: trailers`, the one TE value HTTP/2 allows and gRPC needs, is kept.
     static func strip(_ headers: inout HTTPHeaders) {
+        // Most messages carry none of them: finding that out copies and allocates nothing
+        // (a removal copies the headers' storage, and the canonical form builds an array).
+        guard names.contains(where: { headers.contains(name: $0) }) else { return }
         let keepsTrailers = headers.first(name: "te")?.lowercased() == "trailers"
         defer { if keepsTrailers { headers.add(name: "te", value: "trailers") } }
         var listed: [String] = []
@@ -24,7 +27,7 @@ enum HopByHop {
         for name in names where headers.contains(name: name) {
             headers.remove(name: name)
         }
-        for name in listed {
+        for name in listed where headers.contains(name: name) {
             headers.remove(name: name)
         }
     }
