@@ -61,6 +61,33 @@ struct DataPathTests {
         #expect(path.upstreams.opened.count == 1)
     }
 
+    @Test("the upstream gets the head as the exchange framed it: a length as is, a chunked body in chunks with its trailers, a request without a body with neither")
+    func upstreamRequestBytes() throws {
+        let path = try EmbeddedDataPath(
+            yaml: """
+                services: [{ authority: web.test.svc.cluster.local:80 }]
+                backends: [{ authority: web.test.svc.cluster.local:80, endpoints: [{ address: 127.0.0.1:9001 }] }]
+                """, pluginDirectory: BuildProducts.directory)
+        let client = try path.connectClient()
+        func roundTrip(_ request: String) throws -> String {
+            try client.writeInbound(ByteBuffer(string: request))
+            client.read()
+            let upstream = try #require(path.lastUpstream)
+            var sent = ""
+            while let buffer = try upstream.readOutbound(as: ByteBuffer.self) { sent += String(buffer: buffer) }
+            try upstream.writeInbound(ByteBuffer(string: "HTTP/1.1 204 No Content\r\n\r\n"))
+            while try client.readOutbound(as: ByteBuffer.self) != nil {}
+            return sent
+        }
+        let host = "Host: \(Self.web)\r\n"
+        #expect(try roundTrip("POST /a HTTP/1.1\r\n\(host)Content-Length: 5\r\n\r\nhello") == "POST /a HTTP/1.1\r\n\(host)content-length: 5\r\n\r\nhello")
+        let chunked = try roundTrip("POST /b HTTP/1.1\r\n\(host)Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\nx-sum: 5\r\n\r\n")
+        #expect(chunked == "POST /b HTTP/1.1\r\n\(host)transfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\nx-sum: 5\r\n\r\n", "\(chunked)")
+        #expect(try roundTrip("POST /c HTTP/1.1\r\n\(host)Content-Length: 0\r\n\r\n") == "POST /c HTTP/1.1\r\n\(host)content-length: 0\r\n\r\n")
+        #expect(try roundTrip("DELETE /d HTTP/1.1\r\n\(host)\r\n") == "DELETE /d HTTP/1.1\r\n\(host)\r\n")
+        #expect(path.upstreams.opened.count == 1)
+    }
+
     @Test("pipelined requests go upstream one at a time, and their responses come back in order")
     func pipelining() throws {
         let proxy = try InProcessProxy.web()

@@ -17,10 +17,7 @@ struct UpstreamConnector: Sendable {
         connectHTTP1: { address, eventLoop in
             bootstrap(eventLoop)
                 .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                        try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
-                    }
+                    channel.eventLoop.makeCompletedFuture { try configureHTTP1(channel.pipeline.syncOperations) }
                 }
                 .connect(to: address)
         },
@@ -36,6 +33,16 @@ struct UpstreamConnector: Sendable {
                 }
                 .connect(to: address)
         })
+
+    /// An HTTP/1.1 upstream's pipeline: the request encoder, NIO's response decoder (which
+    /// watches the requests going out, to know a HEAD's response has no body), NIO's check of
+    /// outgoing header fields, and the ``UpstreamHandler``.
+    static func configureHTTP1(_ pipeline: ChannelPipeline.SynchronousOperations) throws {
+        try pipeline.addHandler(UpstreamRequestEncoder())
+        try pipeline.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
+        try pipeline.addHandler(NIOHTTPRequestHeadersValidator())
+        try pipeline.addHandler(UpstreamHandler())
+    }
 
     private static func bootstrap(_ eventLoop: EventLoop) -> ClientBootstrap {
         ClientBootstrap(group: eventLoop)

@@ -43,8 +43,11 @@ public final class EmbeddedDataPath {
             guard !refusing.contains(port) else { return loop.makeFailedFuture(IOError(errnoCode: ECONNREFUSED, reason: "connect")) }
             let channel = EmbeddedChannel(loop: loop)
             do {
-                if codec { try channel.pipeline.syncOperations.addHTTPClientHandlers() }
-                try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
+                if codec {
+                    try UpstreamConnector.configureHTTP1(channel.pipeline.syncOperations)
+                } else {
+                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
+                }
             } catch {
                 return loop.makeFailedFuture(error)
             }

@@ -1,0 +1,84 @@
+import NIOCore
+import NIOHTTP1
+
+/// Writes the request parts the proxy sends an HTTP/1.1 upstream as bytes, in place of NIO's
+/// `HTTPRequestEncoder`. The exchange has framed the head already (`content-length`,
+/// `transfer-encoding: chunked`, or neither: no body), so the encoder only follows it: it never
+/// edits the headers (NIO's would copy them to), and it writes each head into one scratch
+/// buffer that it reuses once the socket has written the last one, so a request head costs no
+/// allocation. Header names and values were checked by `NIOHTTPRequestHeadersValidator`, which
+/// sits after it in the pipeline, as with NIO's encoder.
+final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = IOData
+
+    /// The framing of the request being written: chunked bodies get chunk framing.
+    private var chunked = false
+    /// Where heads are written; free again (uniquely referenced) once the channel wrote it.
+    private var scratch = ByteBuffer()
+
+    /// Bytes that never change, written as they are (a `ByteBuffer` is shared copy-on-write).
+    private static let crlf = ByteBuffer(string: "\r\n")
+    private static let lastChunk = ByteBuffer(string: "0\r\n\r\n")
+    private static let nothing = ByteBuffer()
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        scratch = context.channel.allocator.buffer(capacity: 512)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(let head):
+            chunked = head.headers.contains(name: "transfer-encoding")
+            scratch.clear()  // reuses the storage unless a write still holds it
+            Self.write(head, into: &scratch)
+            context.write(wrapOutboundOut(.byteBuffer(scratch)), promise: promise)
+        case .body(let body):
+            guard chunked, body.readableBytes > 0 else {
+                // An empty chunk would end the body: it only carries the promise along.
+                context.write(wrapOutboundOut(body), promise: promise)
+                return
+            }
+            var size = context.channel.allocator.buffer(capacity: 18)
+            size.writeString(String(body.readableBytes, radix: 16))
+            size.writeStaticString("\r\n")
+            context.write(wrapOutboundOut(.byteBuffer(size)), promise: nil)
+            context.write(wrapOutboundOut(body), promise: nil)
+            context.write(wrapOutboundOut(.byteBuffer(Self.crlf)), promise: promise)
+        case .end(let trailers):
+            guard chunked else {
+                // Nothing to write; an empty write keeps the promise in order with the others.
+                if let promise { context.write(wrapOutboundOut(.byteBuffer(Self.nothing)), promise: promise) }
+                return
+            }
+            guard let trailers, !trailers.isEmpty else {
+                context.write(wrapOutboundOut(.byteBuffer(Self.lastChunk)), promise: promise)
+                return
+            }
+            var end = context.channel.allocator.buffer(capacity: 256)
+            end.writeStaticString("0\r\n")
+            Self.write(trailers, into: &end)
+            context.write(wrapOutboundOut(.byteBuffer(end)), promise: promise)
+        }
+    }
+
+    /// `METHOD target HTTP/1.1`, the header lines, the blank line.
+    private static func write(_ head: HTTPRequestHead, into buffer: inout ByteBuffer) {
+        buffer.writeString(head.method.rawValue)
+        buffer.writeStaticString(" ")
+        buffer.writeString(head.uri)
+        buffer.writeStaticString(" HTTP/1.1\r\n")
+        write(head.headers, into: &buffer)
+    }
+
+    /// Each field as `name: value`, then the blank line.
+    private static func write(_ headers: HTTPHeaders, into buffer: inout ByteBuffer) {
+        for (name, value) in headers {
+            buffer.writeString(name)
+            buffer.writeStaticString(": ")
+            buffer.writeString(value)
+            buffer.writeStaticString("\r\n")
+        }
+        buffer.writeStaticString("\r\n")
+    }
+}
