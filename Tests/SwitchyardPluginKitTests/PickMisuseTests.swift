@@ -44,7 +44,7 @@ struct PickMisuseTests {
             var pick = sy_pick(
                 struct_size: UInt32(MemoryLayout<sy_pick>.size), count: 2, ready_count: 1,
                 load_size: UInt32(MemoryLayout<sy_endpoint_load>.stride), loads: buffer.baseAddress, has_hash: 0, reserved: 0, hash: 0)
-            return withUnsafePointer(to: &pick) { abiPick(balancer, $0) }
+            return withUnsafePointer(to: &pick) { abiPick(BalancerBox(balancer), $0) }
         }
     }
 

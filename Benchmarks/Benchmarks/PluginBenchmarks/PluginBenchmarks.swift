@@ -26,6 +26,13 @@ private func registry() -> PluginRegistry {
     return registry
 }
 
+/// `balancer` with its type hidden from the optimizer, as a host holding plugins' balancers sees it.
+@inline(never)
+private func opaque(_ balancer: any Balancer) -> any Balancer {
+    blackHole(balancer)
+    return balancer
+}
+
 /// Ten endpoints with distinct costs, as the host would hold them.
 private let endpointCount = 10
 private let loads = (0..<endpointCount).map { EndpointLoad(ready: true, weight: 1, inFlight: $0 % 3, cost: Double(1_000_000 * ($0 + 1))) }
@@ -96,6 +103,24 @@ let benchmarks: @Sendable () -> Void = {
     }
     direct(P2CPeakEwma.self)
     direct(RoundRobin.self)
+
+    // The same algorithms called as an in-process host with pluggable Swift balancers calls
+    // them: through `any Balancer`, whose concrete type it cannot see (a real call, where the
+    // benchmarks above inline the algorithm into their loop). The ABI's cost over this is the
+    // C boundary alone.
+    func called<B: Balancer>(_ type: B.Type) {
+        Benchmark("pick called (any Balancer): \(B.name) (10 endpoints)") { benchmark in
+            var setup = BalancerSetup(seed: 1)
+            let balancer = opaque(try B(config: PluginConfig(json: "{}"), setup: &setup))
+            balancer.update((0..<endpointCount).map { EndpointInfo(address: "10.0.0.\($0):80", weight: 1) })
+            benchmark.startMeasurement()
+            PickRequest.with(loads) { request in
+                for _ in benchmark.scaledIterations { blackHole(balancer.pick(request)) }
+            }
+        }
+    }
+    called(P2CPeakEwma.self)
+    called(RoundRobin.self)
 
     // Resolver chains, as config loading runs them.
     Benchmark("resolver chain: services [k8s-service-name, unknown]") { benchmark in

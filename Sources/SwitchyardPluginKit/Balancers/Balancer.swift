@@ -135,29 +135,30 @@ public struct EndpointLoad: Sendable, Hashable {
 /// One pick: a read-only view of every endpoint's load, in the order of the last update, and
 /// the request's hash. Valid only during ``Balancer/pick(_:)``; do not keep it.
 public struct PickRequest {
-    @usableFromInline let base: UnsafeRawPointer?
-    @usableFromInline let stride: Int
+    /// The host's pick, whose fields are read where they are used: two words in all, which a
+    /// pick passes in registers (measured faster than copying the fields in first).
+    @usableFromInline let pick: UnsafePointer<sy_pick>
     /// Set when the balancer asks about an endpoint that is not there (its own bug): the pick
     /// then reaches the host as SY_PICK_ERROR, a fault it counts and answers safely, instead
     /// of crashing the proxy. Nil in ``with(_:hash:_:)`` (a test's own balancer: a crash there
     /// is the clearest report).
     @usableFromInline let misuse: UnsafeMutablePointer<Bool>?
-    /// Number of endpoints (the count of the last update).
-    public let count: Int
-    /// How many of them are ready; 0 means the answer must be nil.
-    public let readyCount: Int
-    /// The request hash from the backend's `hashPolicy`, if it has one and it applied.
-    public let hash: UInt64?
 
     @usableFromInline
     init(_ pick: UnsafePointer<sy_pick>, misuse: UnsafeMutablePointer<Bool>? = nil) {
+        self.pick = pick
         self.misuse = misuse
-        base = UnsafeRawPointer(pick.pointee.loads)
-        stride = Int(pick.pointee.load_size)
-        count = Int(pick.pointee.count)
-        readyCount = Int(pick.pointee.ready_count)
-        hash = pick.pointee.has_hash != 0 ? pick.pointee.hash : nil
     }
+
+    /// Bytes from one endpoint's load to the next.
+    @inlinable var stride: Int { Int(pick.pointee.load_size) }
+
+    /// Number of endpoints (the count of the last update).
+    @inlinable public var count: Int { Int(pick.pointee.count) }
+    /// How many of them are ready; 0 means the answer must be nil.
+    @inlinable public var readyCount: Int { Int(pick.pointee.ready_count) }
+    /// The request hash from the backend's `hashPolicy`, if it has one and it applied.
+    @inlinable public var hash: UInt64? { pick.pointee.has_hash != 0 ? pick.pointee.hash : nil }
 
     /// Whether every endpoint is ready (the common case, worth a fast path).
     @inlinable public var allReady: Bool { readyCount == count }
@@ -165,7 +166,7 @@ public struct PickRequest {
     /// Endpoint `index`'s load element, or nil (a misuse) when there is none.
     @inlinable
     func element(_ index: Int) -> UnsafeRawPointer? {
-        guard index >= 0, index < count, let base else {
+        guard index >= 0, index < count, let base = UnsafeRawPointer(pick.pointee.loads) else {
             misused("endpoint index \(index) out of range 0..<\(count)")
             return nil
         }

@@ -167,14 +167,12 @@ private func loadElement<T>(_ base: UnsafePointer<T>?, _ size: Int, _ index: Int
 /// One pick through the ABI: the balancer's answer as `pick()` returns it, SY_PICK_ERROR when
 /// the balancer asked about an endpoint that is not there (a fault the host counts, never a
 /// crash of the proxy).
-func abiPick(_ balancer: any Balancer, _ pick: UnsafePointer<sy_pick>) -> Int32 {
-    var misused = false
-    let choice = withUnsafeMutablePointer(to: &misused) { flag -> Int? in
-        let request = PickRequest(pick, misuse: flag)
-        guard request.readyCount > 0 else { return nil }
-        return balancer.pick(request)
-    }
-    if misused { return SY_PICK_ERROR }
+func abiPick(_ box: BalancerBox, _ pick: UnsafePointer<sy_pick>) -> Int32 {
+    let request = PickRequest(pick, misuse: box.misused)
+    guard request.readyCount > 0 else { return SY_PICK_NONE }
+    box.misused.pointee = false
+    let choice = box.balancer.pick(request)
+    if box.misused.pointee { return SY_PICK_ERROR }
     return choice.map { Int32(truncatingIfNeeded: $0) } ?? SY_PICK_NONE
 }
 
@@ -203,13 +201,24 @@ private final class BalancerFactory {
 }
 
 /// A balancer instance, behind the `void *instance` pointer.
-private final class BalancerBox {
+final class BalancerBox {
     let balancer: any Balancer
     /// The same balancer as an observer, cast once here rather than per outcome.
     let observer: (any ObservingBalancer)?
+    /// Set during a pick when the balancer asked about an endpoint that is not there. Kept
+    /// here rather than on the stack: a pick then takes no stack address (and no stack
+    /// protector check).
+    let misused: UnsafeMutablePointer<Bool>
+
     init(_ balancer: any Balancer) {
         self.balancer = balancer
         self.observer = balancer as? any ObservingBalancer
+        misused = .allocate(capacity: 1)
+        misused.initialize(to: false)
+    }
+
+    deinit {
+        misused.deallocate()
     }
 }
 
@@ -261,7 +270,7 @@ func makeBalancerDef<B: Balancer>(_ type: B.Type) -> UnsafePointer<sy_balancer_d
                 guard let pick, let instance, Int(pick.pointee.struct_size) >= Int(SY_PICK_SIZE_1_0),
                     Int(pick.pointee.load_size) >= Int(SY_ENDPOINT_LOAD_SIZE_1_0)
                 else { return SY_PICK_ERROR }
-                return Unmanaged<BalancerBox>.fromOpaque(instance)._withUnsafeGuaranteedRef { abiPick($0.balancer, pick) }
+                return Unmanaged<BalancerBox>.fromOpaque(instance)._withUnsafeGuaranteedRef { abiPick($0, pick) }
             },
             observe: B.self is any ObservingBalancer.Type ? abiObserve : nil))
 }
