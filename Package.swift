@@ -10,8 +10,8 @@ let pluginLinkerSettings: [LinkerSetting] = [
     ])
 ]
 
-/// Targets on the request path (the data path, the host's side of a pick, the kit and the
-/// standard balancers inside each plugin) touch class state many times per request; release
+/// Targets on the request path (the data path, the host's side of a pick, and the standard
+/// balancers inside their plugin) touch class state many times per request; release
 /// builds skip the dynamic exclusivity checks there (debug builds and tests keep them). In
 /// `pick` alone the checks cost more than the call through the ABI.
 let requestPathSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
@@ -81,7 +81,9 @@ let package = Package(
         ),
 
         // Swift SDK for plugin authors.
-        .target(name: "SwitchyardPluginKit", dependencies: ["SwitchyardABI", "SwitchyardCore"], swiftSettings: requestPathSettings),
+        // No unsafe flags here: plugin packages depend on the kit by version, which SwiftPM
+        // refuses for targets with unsafe flags (its pick path holds no class state anyway).
+        .target(name: "SwitchyardPluginKit", dependencies: ["SwitchyardABI", "SwitchyardCore"]),
 
         // The CLI.
         .executableTarget(

@@ -16,6 +16,8 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
     private var chunked = false
     /// Where heads are written; free again (uniquely referenced) once the channel wrote it.
     private var scratch = ByteBuffer()
+    /// The most a pooled connection keeps of its scratch buffer after an unusually long head.
+    private static let keptCapacity = 4096
 
     /// Bytes that never change, written as they are (a `ByteBuffer` is shared copy-on-write).
     private static let crlf = ByteBuffer(string: "\r\n")
@@ -33,6 +35,7 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
             scratch.clear()  // reuses the storage unless a write still holds it
             Self.write(head, into: &scratch)
             context.write(wrapOutboundOut(.byteBuffer(scratch)), promise: promise)
+            if scratch.capacity > Self.keptCapacity { scratch = context.channel.allocator.buffer(capacity: 512) }
         case .body(let body):
             guard chunked, body.readableBytes > 0 else {
                 // An empty chunk would end the body: it only carries the promise along.
