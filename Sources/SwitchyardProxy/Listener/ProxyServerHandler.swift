@@ -14,8 +14,11 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
     private let slot: LoopSlot
     private var context: ChannelHandlerContext?
     private var exchange: Exchange?
-    /// The head of the request being answered (for version and keep-alive).
+    /// The head of the request being answered (for keep-alive); dropped once its response
+    /// ended, so an idle keep-alive connection holds no request's headers.
     private var requestHead: HTTPRequestHead?
+    /// The HTTP version of the last request (responses, and answers between requests, use it).
+    private(set) var version: HTTPVersion = .http1_1
     /// True from a request's head until its end was read.
     private var requestOpen = false
     /// Set once the connection (or stream) closed: nothing more is routed.
@@ -40,7 +43,6 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
-    var version: HTTPVersion { requestHead?.version ?? .http1_1 }
     var isWritable: Bool { context?.channel.isWritable ?? false }
     private(set) lazy var clientAddress: String = {
         guard let address = context?.channel.remoteAddress, let ip = address.ipAddress else { return "-" }
@@ -70,6 +72,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
         switch part {
         case .head(let head):
             requestHead = head
+            version = head.version
             requestOpen = true
             timeouts?.handle(.started)
             start(head)
@@ -234,6 +237,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
             context?.close(promise: nil)
         } else if requestHead.version.major < 2 {
             timeouts?.handle(.responseEnded)
+            self.requestHead = nil
         }
     }
 }
