@@ -31,7 +31,9 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
     private var readPending = false
     private(set) var isReading = false
     /// Pipelined request parts that arrived while an earlier response was still going.
-    private var backlog = CircularBuffer<HTTPServerRequestPart>(initialCapacity: 0)
+    /// Made on the first (an empty NIO `CircularBuffer` allocates, and every HTTP/2 stream has
+    /// a handler of its own).
+    private var backlog: CircularBuffer<HTTPServerRequestPart>?
     /// The connection's client-side timeouts (HTTP/1.x), told of each request and response.
     private let timeouts: ClientTimeoutHandler?
 
@@ -55,8 +57,9 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         isReading = true
         let part = unwrapInboundIn(data)
-        if !backlog.isEmpty || (exchange != nil && Self.isHead(part)) {
-            backlog.append(part)
+        if backlog?.isEmpty == false || (exchange != nil && Self.isHead(part)) {
+            if backlog == nil { backlog = CircularBuffer(initialCapacity: 4) }
+            backlog?.append(part)
         } else {
             handle(part)
         }
@@ -115,8 +118,10 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
         context.fireChannelReadComplete()
     }
 
+    private var backlogCount: Int { backlog?.count ?? 0 }
+
     func read(context: ChannelHandlerContext) {
-        if backlog.count >= BuiltInLimits.pipelinedParts || (exchange?.holdsClientReads ?? false) {
+        if backlogCount >= BuiltInLimits.pipelinedParts || (exchange?.holdsClientReads ?? false) {
             readPending = true
         } else {
             context.read()
@@ -124,7 +129,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
     }
 
     func resumeReadsIfPossible() {
-        guard readPending, let context, backlog.count < BuiltInLimits.pipelinedParts, !(exchange?.holdsClientReads ?? false) else { return }
+        guard readPending, let context, backlogCount < BuiltInLimits.pipelinedParts, !(exchange?.holdsClientReads ?? false) else { return }
         readPending = false
         context.read()
     }
@@ -144,7 +149,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
     /// The connection is gone: end the exchange, drop what was pipelined behind it.
     private func markClosed() {
         isClosed = true
-        backlog.removeAll()
+        backlog = nil
         exchange?.clientGone()
         exchange = nil
     }
@@ -223,8 +228,8 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
         finishResponse()
         // Replay pipelined requests until one of them is in flight again (or the response's
         // end closed the connection).
-        while !isClosed, let part = backlog.first, exchange == nil || !Self.isHead(part) {
-            backlog.removeFirst()
+        while !isClosed, let part = backlog?.first, exchange == nil || !Self.isHead(part) {
+            backlog?.removeFirst()
             handle(part)
         }
         resumeReadsIfPossible()

@@ -199,7 +199,8 @@ final class Exchange {
             }
             upstreamKeepAlive = head.isKeepAlive && Self.isFramed(head, request: requestHead)
             HopByHop.strip(&head.headers)
-            if head.version != client.version { head.version = client.version }
+            // An HTTP/1.x client gets its own version back; an HTTP/2 stream's codec reads none.
+            if client.version.major == 1, head.version != client.version { head.version = client.version }
             trailersOnly = GRPCTrailersOnly.split(&head)
             machine.responseHead(status: Int(head.status.code), grpcStatus: GRPCStatus(header: trailersOnly?.first(name: "grpc-status")), now: now)
             clientStatus = Int(head.status.code)
