@@ -1,8 +1,10 @@
 """Opens N keep-alive HTTP/1.1 connections to 127.0.0.1:PORT, sends one GET on each (so each
 is a used, idle keep-alive connection), prints `idle N` once every response has come, then holds
 them until stdin closes or --hold seconds pass: `idle_clients.py PORT N [--hold=120]
-[--no-request]` (with --no-request the connections stay fresh: connected, nothing sent)."""
+[--no-request] [--cookie-bytes=N]` (with --no-request the connections stay fresh: connected,
+nothing sent; --cookie-bytes adds a Cookie header of N bytes, as browsers send)."""
 import asyncio
+import os
 import sys
 
 
@@ -27,7 +29,11 @@ async def main():
     for a in sys.argv[3:]:
         if a.startswith("--hold="):
             hold = int(a.split("=", 1)[1])
-    request = b"" if "--no-request" in sys.argv else b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    cookie = b""
+    for a in sys.argv[3:]:
+        if a.startswith("--cookie-bytes="):
+            cookie = b"Cookie: s=" + b"x" * int(a.split("=", 1)[1]) + b"\r\n"
+    request = b"" if "--no-request" in sys.argv else b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n" + cookie + b"\r\n"
     writers = []
     for start in range(0, count, 500):  # in batches: the accept queue is finite
         writers += await asyncio.gather(*(one(port, request) for _ in range(min(500, count - start))))
@@ -37,6 +43,9 @@ async def main():
     await asyncio.wait([closed], timeout=hold)
     for w in writers:
         w.close()
+    # The thread blocked on stdin would keep the process alive past --hold.
+    sys.stdout.flush()
+    os._exit(0)
 
 
 asyncio.run(main())

@@ -6,6 +6,7 @@
 #
 #   swift build -c release && Benchmarks/memory/idle_connections.sh        # N=10000
 #   NIO_SPLICE_BIN=/path/to/nio-splice Benchmarks/memory/idle_connections.sh   # and the bare-NIO floor
+#   COOKIE_BYTES=1500 Benchmarks/memory/idle_connections.sh                    # requests with a 1.5 KB cookie
 # Everything is on 127.0.0.1; every process it starts is stopped by PID when it ends.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -18,10 +19,19 @@ cleanup() {
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
 }
 trap cleanup EXIT
+# stop PID: ends a process this script started, waits for it, and forgets it (so the exit trap
+# never signals a PID the system may have reused).
+stop() {
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+    local kept=()
+    for pid in "${pids[@]}"; do [ "$pid" = "$1" ] || kept+=("$pid"); done
+    pids=("${kept[@]}")
+}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # rss PID... -> the summed VmRSS of the processes, in KiB
 rss() { local total=0; for pid in "$@"; do total=$((total + $(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status"))); done; echo "$total"; }
-wait_up() { for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.1; done; echo "nothing answers on $1" >&2; return 1; }
+wait_up() { for _ in $(seq 1 100); do curl -sf --max-time 2 -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.1; done; echo "nothing answers 200 on $1" >&2; return 1; }
 
 python3 -u "$root/Benchmarks/balancing/delay_backend.py" 0 --max-seconds=900 >"$work/backend.out" 2>&1 &
 pids+=($!)
@@ -34,7 +44,7 @@ measure() {
     wait_up "$port"
     local before; before=$(rss "$@")
     mkfifo "$work/$name.hold"
-    python3 -u "$root/Benchmarks/memory/idle_clients.py" "$port" "$count" --hold=300 <"$work/$name.hold" >"$work/$name.clients" 2>&1 &
+    python3 -u "$root/Benchmarks/memory/idle_clients.py" "$port" "$count" --hold=300 ${COOKIE_BYTES:+--cookie-bytes=$COOKIE_BYTES} <"$work/$name.hold" >"$work/$name.clients" 2>&1 &
     local clients=$!
     pids+=("$clients")
     exec 3>"$work/$name.hold"
@@ -43,7 +53,7 @@ measure() {
     sleep 2  # let the proxy settle (nothing is in flight; no timer is due for 300 s)
     local after; after=$(rss "$@")
     exec 3>&-
-    wait "$clients" 2>/dev/null || true
+    stop "$clients"
     local per=$(( (after - before) * 1024 / count ))
     printf "%-11s %10s %10s %12s\n" "$name" "$before" "$after" "$per"
     echo "$per" >"$work/$name.per"
@@ -63,7 +73,7 @@ YAML
 sy=$!
 pids+=("$sy")
 measure switchyard "$port" "$sy"
-kill "$sy"; wait "$sy" 2>/dev/null || true
+stop "$sy"
 
 port=$(free_port)
 mkdir -p "$work/nginx/tmp"

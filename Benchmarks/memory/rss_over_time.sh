@@ -18,6 +18,15 @@ cleanup() {
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
 }
 trap cleanup EXIT
+# stop PID: ends a process this script started, waits for it, and forgets it (so the exit trap
+# never signals a PID the system may have reused).
+stop() {
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+    local kept=()
+    for pid in "${pids[@]}"; do [ "$pid" = "$1" ] || kept+=("$pid"); done
+    pids=("${kept[@]}")
+}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install -y wrk" >&2; exit 1; }
 
@@ -37,6 +46,7 @@ http {
 CONF
 nginx -p "$work/nginx/" -e stderr -c "$work/nginx.conf" -g 'daemon off;' >"$work/nginx.log" 2>&1 &
 pids+=($!)
+for _ in $(seq 1 100); do curl -sf --max-time 2 -o /dev/null "http://127.0.0.1:$backend/" && break; sleep 0.1; done
 
 port=$(free_port)
 cat >"$work/switchyard.yaml" <<YAML
@@ -47,7 +57,8 @@ YAML
 "$bin" run --config "$work/switchyard.yaml" --threads 1 --log-level warning --admin 127.0.0.1:0 >"$work/switchyard.log" 2>&1 &
 sy=$!
 pids+=("$sy")
-for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+for _ in $(seq 1 100); do curl -sf --max-time 2 -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+curl -sf --max-time 2 -o /dev/null "http://127.0.0.1:$port/" || { echo "switchyard does not answer 200 through its backend" >&2; exit 1; }
 
 wrk -t1 -c64 -d"${duration}s" "http://127.0.0.1:$port/" >"$work/wrk.out" 2>&1 &
 load=$!

@@ -30,12 +30,6 @@ enum BuiltInLimits {
         return configuration
     }
 
-    /// How a client connection reads: the first read's buffer, which NIO then adapts between 64
-    /// bytes and 64 KiB to what the reads fill. NIO keeps one such buffer per connection even
-    /// while it idles, so it starts at nginx's `client_header_buffer_size` (1 KiB) rather than
-    /// NIO's 2 KiB: a thousand idle keep-alive connections hold 1 MiB less.
-    static let clientReadBuffer = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 1024, maximum: 64 * 1024)
-
     /// How long an idle client connection stays once a drain started.
     static let drainIdle = TimeAmount.seconds(1)
 
@@ -49,7 +43,6 @@ enum BuiltInLimits {
             ("http2HeaderListBytes", "\(http2HeaderListBytes)"),
             ("http2ConcurrentStreams", "\(http2ConcurrentStreams)"),
             ("http2ContinuationFrames", "\(http2ContinuationFrames)"),
-            ("clientReadBytes", "1024"),
             ("drainIdle", DurationText.format(.nanoseconds(drainIdle.nanoseconds))),
         ]
     }

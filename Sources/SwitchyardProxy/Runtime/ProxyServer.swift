@@ -45,7 +45,6 @@ public final class ProxyServer: Sendable {
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelOption(.maxMessagesPerRead, value: 16)
-                .childChannelOption(.recvAllocator, value: BuiltInLimits.clientReadBuffer)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         guard let slot = loopSlots.first(where: { $0.eventLoop === channel.eventLoop })?.value else {
