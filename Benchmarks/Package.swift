@@ -34,7 +34,8 @@ let package = Package(
             path: "Benchmarks/DataPathBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
-        // The gRPC benchmark row's upstream (Benchmarks/grpc/run.sh), not a package-benchmark target.
+        // The gRPC benchmark row's upstream (grpc/run.sh). Outside Benchmarks/: package-benchmark
+        // runs every executable there as a benchmark, and this one serves until stopped.
         .executableTarget(
             name: "GRPCUpstream",
             dependencies: [
@@ -43,7 +44,7 @@ let package = Package(
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
             ],
-            path: "Benchmarks/GRPCUpstream"
+            path: "grpc/GRPCUpstream"
         ),
     ],
     swiftLanguageModes: [.v6]

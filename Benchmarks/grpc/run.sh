@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # gRPC unary row (issue 12): Switchyard and Envoy, each with one worker, in front of the same
-# h2c gRPC upstream (Benchmarks/Benchmarks/GRPCUpstream: one event loop, a trivial unary handler),
+# h2c gRPC upstream (Benchmarks/grpc/GRPCUpstream: one event loop, a trivial unary handler),
 # driven by h2load with a length-prefixed message, `content-type: application/grpc` and
 # `te: trailers`, for DURATION (10) seconds per proxy and shape: 4 connections × 16 streams and
 # 16 × 1. Prints req/s, p50 and p99 of each and Switchyard's ratio to Envoy (the issue asks
