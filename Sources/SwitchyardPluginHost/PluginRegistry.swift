@@ -1,7 +1,7 @@
 import Logging
 import Synchronization
 
-/// The plugins one configuration uses, and the resolvers and balancers they export by name.
+/// The plugins one configuration uses, and the resolvers, balancers and discoveries they export by name.
 ///
 /// Loading refuses a second plugin with the same name and a second implementation (of the same
 /// kind) with the same name, naming both files. Loading the same file twice is a no-op.
@@ -10,6 +10,7 @@ public final class PluginRegistry: Sendable {
         var plugins: [LoadedPlugin] = []
         var resolvers: [String: ResolverDefinition] = [:]
         var balancers: [String: BalancerDefinition] = [:]
+        var discoveries: [String: DiscoveryDefinition] = [:]
     }
 
     private let state = Mutex(State())
@@ -44,9 +45,17 @@ public final class PluginRegistry: Sendable {
                         .duplicateImplementation(kind: .balancer, name: balancer.name, plugin: other.context.name, loadedFrom: other.context.file))
                 }
             }
+            for discovery in plugin.discoveries {
+                if let other = state.discoveries[discovery.name] {
+                    throw PluginError(
+                        file: plugin.file,
+                        .duplicateImplementation(kind: .discovery, name: discovery.name, plugin: other.context.name, loadedFrom: other.context.file))
+                }
+            }
             state.plugins.append(plugin)
             for resolver in plugin.resolvers { state.resolvers[resolver.name] = resolver }
             for balancer in plugin.balancers { state.balancers[balancer.name] = balancer }
+            for discovery in plugin.discoveries { state.discoveries[discovery.name] = discovery }
         }
         return plugin
     }
@@ -59,6 +68,12 @@ public final class PluginRegistry: Sendable {
 
     /// The balancer called `name`, if a loaded plugin exports one.
     public func balancer(named name: String) -> BalancerDefinition? { state.withLock { $0.balancers[name] } }
+
+    /// The discovery called `name`, if a loaded plugin exports one.
+    public func discovery(named name: String) -> DiscoveryDefinition? { state.withLock { $0.discoveries[name] } }
+
+    /// Names of every registered discovery, sorted.
+    public var discoveryNames: [String] { state.withLock { $0.discoveries.keys.sorted() } }
 
     /// Names of every registered resolver, sorted.
     public var resolverNames: [String] { state.withLock { $0.resolvers.keys.sorted() } }

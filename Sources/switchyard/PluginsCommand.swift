@@ -45,7 +45,7 @@ struct Plugins: ParsableCommand {
                 "  abi:       \(plugin.abiMajor).\(plugin.abiMinor)",
             ]
             lines.append("  resolvers:\(plugin.resolvers.isEmpty ? " (none)" : "")")
-            let width = (plugin.resolvers.map(\.name.count) + plugin.balancers.map(\.name.count)).max() ?? 0
+            let width = (plugin.resolvers.map(\.name.count) + plugin.balancers.map(\.name.count) + plugin.discoveries.map(\.name.count)).max() ?? 0
             for resolver in plugin.resolvers {
                 let kinds = [resolver.resolvesServices ? "services" : nil, resolver.resolvesEndpoints ? "endpoints" : nil]
                     .compactMap { $0 }.joined(separator: ", ")
@@ -54,6 +54,10 @@ struct Plugins: ParsableCommand {
             lines.append("  balancers:\(plugin.balancers.isEmpty ? " (none)" : "")")
             for balancer in plugin.balancers {
                 lines.append("    \(pad(balancer.name, width))  \(balancer.observes ? "[observes outcomes] " : "")\(balancer.summary)")
+            }
+            lines.append("  discoveries:\(plugin.discoveries.isEmpty ? " (none)" : "")")
+            for discovery in plugin.discoveries {
+                lines.append("    \(pad(discovery.name, width))  \(discovery.summary)")
             }
             return lines.joined(separator: "\n")
         }

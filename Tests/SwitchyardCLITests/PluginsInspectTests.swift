@@ -13,7 +13,7 @@ struct PluginsInspectTests {
         let out = result.standardOutput
         #expect(out.contains("plugin:    standard-resolvers 1.0.0"))
         #expect(out.contains("plugin:    standard-balancers 1.0.0"))
-        #expect(out.contains("abi:       1.1"))
+        #expect(out.contains("abi:       1.2"))
         for name in ["k8s-service-name", "k8s-pod-labels", "unknown", "p2c-peak-ewma", "round-robin", "least-request", "random", "weighted-round-robin", "ring-hash", "maglev"] {
             #expect(out.contains("    \(name) "), "\(name) missing from:\n\(out)")
         }

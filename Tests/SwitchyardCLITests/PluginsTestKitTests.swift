@@ -12,7 +12,7 @@ struct PluginsTestKitTests {
             BuildProducts.switchyard, ["plugins", "test", BuildProducts.plugin("StandardBalancers"), "--balancer", "round-robin", "--picks", "3000"])
         #expect(result.status == 0, "\(result.standardOutput)\(result.standardError)")
         let out = result.standardOutput
-        #expect(out.contains("round-robin from standard-balancers 1.0.0 (ABI 1.1)"), "\(out)")
+        #expect(out.contains("round-robin from standard-balancers 1.0.0 (ABI 1.2)"), "\(out)")
         #expect(out.contains("  3 endpoints, all ready, equal load     33.3% 33.3% 33.3%  faults 0"), "\(out)")
         #expect(out.contains("  4 endpoints, only #2 ready             0.0% 0.0% 100.0% 0.0%  faults 0"), "\(out)")
         #expect(out.contains("ns per pick") && out.hasSuffix("ok: no faults\n"), "\(out)")
@@ -34,7 +34,7 @@ struct PluginsTestKitTests {
         let result = try Subprocess.run(
             BuildProducts.switchyard, ["plugins", "test", BuildProducts.plugin("ExampleErrorRampBalancer"), "--balancer", "error-ramp", "--picks", "2000"])
         #expect(result.status == 0, "\(result.standardOutput)\(result.standardError)")
-        #expect(result.standardOutput.contains("(ABI 1.1), observes outcomes"))
+        #expect(result.standardOutput.contains("(ABI 1.2), observes outcomes"))
         #expect(result.standardOutput.contains("ns per pick and observe"))
     }
 
@@ -88,7 +88,7 @@ struct PluginsTestKitTests {
         let flags = try Subprocess.run("\(prefix)/bin/switchyard", ["plugins", "cflags"])
         #expect(flags.standardOutput == "-I\(prefix)/include/switchyard\n", "\(flags.standardOutput)\(flags.standardError)")
         let pc = try String(contentsOfFile: "\(prefix)/lib/pkgconfig/switchyard-plugin.pc", encoding: .utf8)
-        #expect(pc.contains("Cflags: -I${includedir}") && pc.contains("Version: 1.1"), "\(pc)")
+        #expect(pc.contains("Cflags: -I${includedir}") && pc.contains("Version: 1.2"), "\(pc)")
         let loaded = try Subprocess.run("\(prefix)/bin/switchyard", ["plugins", "inspect", "\(prefix)/lib/switchyard/libStandardBalancers.so"])
         #expect(loaded.status == 0 && loaded.standardOutput.contains("p2c-peak-ewma"))
     }

@@ -88,7 +88,7 @@ final class AdminEndToEndTests {
         let plugins = try JSONSerialization.jsonObject(with: Data(try Peers.admin(admin, "/plugins").body.utf8)) as! [String: Any]
         let list = plugins["plugins"] as! [[String: Any]]
         let balancers = try #require(list.first { $0["name"] as? String == "standard-balancers" })
-        #expect(balancers["abi"] as? String == "1.1" && balancers["generation"] as? Int == 1)
+        #expect(balancers["abi"] as? String == "1.2" && balancers["generation"] as? Int == 1)
         #expect((balancers["file"] as? String)?.hasSuffix("libStandardBalancers.so") == true)
         let p2c = try #require((balancers["balancers"] as! [[String: Any]]).first { $0["name"] as? String == "p2c-peak-ewma" })
         #expect(p2c["faults"] as? Int == 0)

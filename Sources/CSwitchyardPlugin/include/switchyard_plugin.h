@@ -1,10 +1,11 @@
 /*
- * switchyard_plugin.h: the Switchyard policy-plugin ABI, version 1.1.
+ * switchyard_plugin.h: the Switchyard policy-plugin ABI, version 1.2.
  *
  * A Switchyard plugin is a shared object that the proxy loads at startup. It exports one
  * function, switchyard_plugin_entry_v1, which hands the proxy a table of named metadata
- * *resolvers* (which Kubernetes-style resource a service, backend or endpoint is) and load
- * *balancers* (which endpoint gets the next request). Configuration refers to them by name.
+ * *resolvers* (which Kubernetes-style resource a service, backend or endpoint is), load
+ * *balancers* (which endpoint gets the next request) and, since 1.2, endpoint *discoveries*
+ * (where a backend's endpoints are: DNS, a file, etcd). Configuration refers to them by name.
  * This header is the whole contract: a plugin written in C against it alone, built with
  *
  *     cc $(switchyard plugins cflags) -shared -fPIC -O2 -o libmine.so mine.c
@@ -85,6 +86,10 @@
  *   state between instances.
  * - Host services may be called from any thread at any time, except answer_meta and fail,
  *   which are valid only inside the hook that received the sy_call, on that hook's thread.
+ * - Discovery instances (1.2) run their own thread: `create` and `destroy` come from the thread
+ *   that loads the config, never an event loop; `start` returns at once, and from then on the
+ *   plugin's own thread publishes events through sy_host_services.discovery_publish, which
+ *   may be called from any thread until `destroy` returns.
  * - Balancer hooks must not block: they run on the proxy's event loops, and `pick` and
  *   `observe` run per request. Resolver hooks run on the thread that loads the config (at startup and on each
  *   reload), never on an event loop and never per request; a slow resolver slows only the
@@ -118,11 +123,13 @@ extern "C" {
  *   1.1  sy_balancer_def.observe and sy_outcome (closed-loop balancers),
  *        sy_endpoint.previous_index (per-endpoint state across updates),
  *        sy_endpoint_load.backend_in_flight (in flight on every event loop).
+ *   1.2  discoveries: sy_discovery_def and its params, events and endpoints,
+ *        sy_host_services.discovery_publish, sy_plugin_descriptor.discoveries.
  */
 /** Major version of this ABI. A plugin with another major is refused. */
 #define SY_ABI_MAJOR 1
 /** Minor version of this ABI. Minors only append struct fields. */
-#define SY_ABI_MINOR 1
+#define SY_ABI_MINOR 2
 /** Name of the entry function of ABI major 1 (see switchyard_plugin_entry_v1 below). */
 #define SY_ENTRY_SYMBOL_V1 "switchyard_plugin_entry_v1"
 
@@ -282,6 +289,11 @@ typedef struct sy_endpoint_query {
 /* Host services: the only way a plugin calls into the proxy                                */
 /* ======================================================================================== */
 
+/** An opaque, host-owned handle for one discovery instance's output (ABI 1.2). */
+typedef struct sy_discovery_sink sy_discovery_sink;
+/** A discovery event (ABI 1.2), defined with the discoveries below. */
+typedef struct sy_discovery_event sy_discovery_event;
+
 /**
  * Functions the host gives each plugin at entry. One table per plugin file; the pointer stays
  * valid for the life of the process, so a plugin may keep it in a static variable.
@@ -317,6 +329,17 @@ typedef struct sy_host_services {
      * validates `meta` at once. Call it exactly once, then return SY_OK.
      */
     void (*answer_meta)(sy_call *call, const sy_meta *meta);
+    /* ---- ABI 1.2 (call it only when SY_HAS_FIELD(sy_host_services, host, discovery_publish)) ---- */
+    /**
+     * Publishes a discovery event (see "Discoveries" below) to the backend `sink` feeds.
+     * Callable from any thread, from the moment `start` receives the sink until `destroy`
+     * returns; calls for one sink should come from one thread at a time (they are serialized
+     * by the host either way). The host copies and validates the whole event before it
+     * returns, so the plugin may pass stack memory. Returns SY_OK when the event was taken; a
+     * malformed event (see sy_discovery_event) is a plugin fault: logged with the reason,
+     * counted, refused with SY_ERROR, and the backend keeps its last good set.
+     */
+    sy_status (*discovery_publish)(sy_discovery_sink *sink, const sy_discovery_event *event);
 } sy_host_services;
 
 /* ======================================================================================== */
@@ -599,6 +622,179 @@ typedef struct sy_balancer_def {
 } sy_balancer_def;
 
 /* ======================================================================================== */
+/* Discoveries (ABI 1.2)                                                                    */
+/* ======================================================================================== */
+
+/*
+ * A discovery tells the host where one backend's endpoints are, and keeps telling it as they
+ * change: the backend's config names it instead of listing `endpoints` (DESIGN.md §12). The
+ * host makes one instance per backend that names it, and keeps the instance (and its set)
+ * across a reload that keeps the backend's authority, discovery name and config.
+ *
+ * Lifecycle: create() validates the config and makes the instance without any I/O (`switchyard
+ * check` calls create, then destroy); start() hands it a sink and returns at once, the plugin
+ * having started its own thread; that thread publishes events with
+ * sy_host_services.discovery_publish; destroy() stops the thread and returns only once nothing
+ * can touch the sink any more. create and destroy run on the thread that loads the config
+ * (never an event loop), so destroy may block while the plugin's thread winds down (a second
+ * or two at most: bound every wait).
+ *
+ * Events: the first event after start, and the first after the plugin reconnected to its
+ * source, is SY_DISCOVERY_RESET (or NOT_FOUND, or ERROR): the whole set. Later changes may be
+ * ADD and REMOVE deltas or another RESET. The host validates each event whole and applies it
+ * whole, or refuses it (a plugin fault) and keeps the set it had.
+ *
+ * Failure semantics (the host's, not the plugin's): after ERROR the backend keeps serving its
+ * last good set (as Envoy, Linkerd and nginx do), until the backend's `staleAfter` passes
+ * without a RESET, ADD, REMOVE or CURRENT (then the set empties). NOT_FOUND and an empty RESET
+ * empty the set at once: requests queue, then fail as with no ready endpoint.
+ */
+
+/** sy_discovery_event.kind: the whole set (possibly empty), replacing the previous one. */
+#define SY_DISCOVERY_RESET 0
+/** sy_discovery_event.kind: endpoints to add, or to replace when their address is known. */
+#define SY_DISCOVERY_ADD 1
+/** sy_discovery_event.kind: endpoints to remove, by address (only `address` is read; an
+ *  unknown address is ignored). */
+#define SY_DISCOVERY_REMOVE 2
+/** sy_discovery_event.kind: the source says the name does not exist (NXDOMAIN, a missing
+ *  key): the set empties. */
+#define SY_DISCOVERY_NOT_FOUND 3
+/** sy_discovery_event.kind: a heartbeat: the source answered and nothing changed (it resets
+ *  the staleness clock and clears an error state). */
+#define SY_DISCOVERY_CURRENT 4
+/** sy_discovery_event.kind: the source failed (`message` says how); the set is kept. */
+#define SY_DISCOVERY_ERROR 5
+
+/** Most endpoints in one event (and in a backend's set). */
+#define SY_DISCOVERY_ENDPOINTS_MAX 10000
+/** Most labels on one endpoint, and in sy_discovery_event.set_labels. */
+#define SY_DISCOVERY_LABELS_MAX 64
+/** Longest label key or value, in bytes. */
+#define SY_LABEL_MAX 253
+/** Largest endpoint weight; 0 means 1. */
+#define SY_WEIGHT_MAX 1000000
+
+/**
+ * What a discovery instance is created for: its config and the backend it feeds.
+ */
+typedef struct sy_discovery_params {
+    /** sizeof(sy_discovery_params) as the host was compiled. */
+    uint32_t struct_size;
+    /** The backend authority's port, 1-65535 (80 when it has none): the port of endpoints a
+     *  source gives no port for (DNS A and AAAA records). */
+    uint32_t port;
+    /** UTF-8 JSON text of the discovery's `config` block ("{}" when there is none), converted
+     *  from YAML as sy_balancer_params.config_json is. */
+    sy_str config_json;
+    /** The backend's authority as configured, e.g. "web.prod.svc.cluster.local:80". */
+    sy_str authority;
+    /** Its host part, without port or brackets, e.g. "web.prod.svc.cluster.local". */
+    sy_str host;
+    /** A random seed for this instance (jitter, say). */
+    uint64_t seed;
+} sy_discovery_params;
+
+/**
+ * One endpoint in a discovery event.
+ */
+typedef struct sy_discovered_endpoint {
+    /** sizeof(sy_discovered_endpoint) as the plugin was compiled. */
+    uint32_t struct_size;
+    /** Relative weight, 1-SY_WEIGHT_MAX; 0 means 1. */
+    uint32_t weight;
+    /** The address: an IP literal and a port, "10.1.2.3:8080" or "[fd00::1]:8080" (no names:
+     *  the discovery resolves them). Its identity: unique within an event. */
+    sy_str address;
+    /** Labels the endpoint resolver chain sees (as config labels are), merged over the
+     *  event's set_labels; keys unique. NULL when label_count is 0. */
+    const sy_label *labels;
+    /** Number of labels, at most SY_DISCOVERY_LABELS_MAX. */
+    uint32_t label_count;
+    /** Size of one element of `labels`, in bytes (step with SY_ELEMENT). */
+    uint32_t label_size;
+    /** Reserved flags, zero. */
+    uint32_t flags;
+    /** Reserved, zero. */
+    uint32_t reserved;
+    /** The endpoint's metadata, validated as answer_meta() validates it; NULL (the usual case):
+     *  the host asks the config's endpoint resolver chain, with the address and labels. */
+    const sy_meta *meta;
+} sy_discovered_endpoint;
+
+/**
+ * One change in a backend's endpoint set, published by a discovery through
+ * sy_host_services.discovery_publish. Everything in it is borrowed for the call.
+ *
+ * Refused as a fault (the set stays as it was): an unknown kind; more than
+ * SY_DISCOVERY_ENDPOINTS_MAX endpoints; endpoints with NOT_FOUND, CURRENT or ERROR; an address
+ * that is not an IP literal with a port 1-65535; the same address twice; a weight over
+ * SY_WEIGHT_MAX; a label key empty, longer than SY_LABEL_MAX or repeated, or a value longer
+ * than SY_LABEL_MAX; text that is not UTF-8 or holds control characters; an invalid meta; a
+ * message longer than SY_MESSAGE_MAX.
+ */
+struct sy_discovery_event {
+    /** sizeof(sy_discovery_event) as the plugin was compiled. */
+    uint32_t struct_size;
+    /** SY_DISCOVERY_RESET ... SY_DISCOVERY_ERROR. */
+    int32_t kind;
+    /** The source's version of the set (an etcd revision, a DNS answer counter), shown in
+     *  `/config` and logs; 0 when the source has none. */
+    uint64_t generation;
+    /** The endpoints (RESET, ADD, REMOVE); NULL when endpoint_count is 0. */
+    const sy_discovered_endpoint *endpoints;
+    /** Number of endpoints. */
+    uint32_t endpoint_count;
+    /** Size of one element of `endpoints`, in bytes (step with SY_ELEMENT). */
+    uint32_t endpoint_size;
+    /** Labels every endpoint of this event gets, under its own (a config's static labels);
+     *  NULL when set_label_count is 0. */
+    const sy_label *set_labels;
+    /** Number of set_labels, at most SY_DISCOVERY_LABELS_MAX. */
+    uint32_t set_label_count;
+    /** Size of one element of `set_labels`, in bytes. */
+    uint32_t set_label_size;
+    /** What happened, for the log: required words for ERROR (e.g. "127.0.0.1:53: timed out"),
+     *  optional otherwise; ptr NULL when absent. */
+    sy_str message;
+};
+
+/**
+ * A named discovery: a source of endpoints (ABI 1.2).
+ */
+typedef struct sy_discovery_def {
+    /** sizeof(sy_discovery_def) as the plugin was compiled. */
+    uint32_t struct_size;
+    /** Reserved, zero. */
+    uint32_t reserved;
+    /** Name used in config, e.g. "dns" (see SY_NAME_MAX). NUL-terminated, static. */
+    const char *name;
+    /** One line saying where it looks, shown by `switchyard plugins inspect`. NUL-terminated,
+     *  static; may be NULL. */
+    const char *summary;
+    /** Opaque plugin data passed back to create(); may be NULL. */
+    void *context;
+    /**
+     * Validates `params->config_json` and makes an instance, with no I/O and no thread yet. On
+     * success stores a non-NULL instance in *instance and returns SY_OK; to refuse the config,
+     * calls host->fail(call, why) and returns SY_ERROR. Required.
+     */
+    sy_status (*create)(void *context, const sy_discovery_params *params, sy_call *call, void **instance);
+    /**
+     * Starts the instance: keeps `sink` and starts the thread that watches the source and
+     * publishes to it. Returns at once. A source it cannot reach is an ERROR event, not a
+     * failed start. Called at most once per instance. Required.
+     */
+    void (*start)(void *instance, sy_discovery_sink *sink);
+    /**
+     * Stops the instance's thread (if started) and frees the instance. Returns only once the
+     * plugin will never touch the sink again; blocks no longer than it takes to notice (bound
+     * every wait of the thread: a second or two). Required.
+     */
+    void (*destroy)(void *instance);
+} sy_discovery_def;
+
+/* ======================================================================================== */
 /* The plugin descriptor and the entry point                                                */
 /* ======================================================================================== */
 
@@ -624,6 +820,13 @@ typedef struct sy_plugin_descriptor {
     uint32_t balancer_count;
     /** The balancers it exports: an array of balancer_count pointers. NULL when the count is 0. */
     const sy_balancer_def *const *balancers;
+    /* ---- ABI 1.2 ---- */
+    /** The discoveries it exports: an array of discovery_count pointers. NULL when the count is 0. */
+    const sy_discovery_def *const *discoveries;
+    /** Number of discoveries. */
+    uint32_t discovery_count;
+    /** Reserved, zero. */
+    uint32_t reserved;
 } sy_plugin_descriptor;
 
 /* ======================================================================================== */
@@ -671,6 +874,20 @@ typedef struct sy_plugin_descriptor {
 /** sizeof(sy_outcome) in ABI 1.1, where it first appeared. */
 #define SY_OUTCOME_SIZE_1_1 32
 
+/* The structs ABI 1.2 grew or added. */
+/** sizeof(sy_host_services) in ABI 1.2: discovery_publish. */
+#define SY_HOST_SERVICES_SIZE_1_2 56
+/** sizeof(sy_plugin_descriptor) in ABI 1.2: discoveries, discovery_count. */
+#define SY_PLUGIN_DESCRIPTOR_SIZE_1_2 64
+/** sizeof(sy_discovery_def) in ABI 1.2, where it first appeared. */
+#define SY_DISCOVERY_DEF_SIZE_1_2 56
+/** sizeof(sy_discovery_params) in ABI 1.2, where it first appeared. */
+#define SY_DISCOVERY_PARAMS_SIZE_1_2 64
+/** sizeof(sy_discovery_event) in ABI 1.2, where it first appeared. */
+#define SY_DISCOVERY_EVENT_SIZE_1_2 64
+/** sizeof(sy_discovered_endpoint) in ABI 1.2, where it first appeared. */
+#define SY_DISCOVERED_ENDPOINT_SIZE_1_2 56
+
 /**
  * Whether `ptr`, a pointer to a `type` that starts with struct_size, holds `field`: its
  * struct_size covers the field's last byte. Read a field a later minor added only when this
@@ -709,6 +926,12 @@ SY_STATIC_ASSERT(sizeof(sy_endpoint) >= SY_ENDPOINT_SIZE_1_1, "sy_endpoint shran
 SY_STATIC_ASSERT(sizeof(sy_endpoint_load) >= SY_ENDPOINT_LOAD_SIZE_1_1, "sy_endpoint_load shrank below ABI 1.1");
 SY_STATIC_ASSERT(sizeof(sy_balancer_def) >= SY_BALANCER_DEF_SIZE_1_1, "sy_balancer_def shrank below ABI 1.1");
 SY_STATIC_ASSERT(sizeof(sy_outcome) >= SY_OUTCOME_SIZE_1_1, "sy_outcome shrank below ABI 1.1");
+SY_STATIC_ASSERT(sizeof(sy_host_services) >= SY_HOST_SERVICES_SIZE_1_2, "sy_host_services shrank below ABI 1.2");
+SY_STATIC_ASSERT(sizeof(sy_plugin_descriptor) >= SY_PLUGIN_DESCRIPTOR_SIZE_1_2, "sy_plugin_descriptor shrank below ABI 1.2");
+SY_STATIC_ASSERT(sizeof(sy_discovery_def) >= SY_DISCOVERY_DEF_SIZE_1_2, "sy_discovery_def shrank below ABI 1.2");
+SY_STATIC_ASSERT(sizeof(sy_discovery_params) >= SY_DISCOVERY_PARAMS_SIZE_1_2, "sy_discovery_params shrank below ABI 1.2");
+SY_STATIC_ASSERT(sizeof(sy_discovery_event) >= SY_DISCOVERY_EVENT_SIZE_1_2, "sy_discovery_event shrank below ABI 1.2");
+SY_STATIC_ASSERT(sizeof(sy_discovered_endpoint) >= SY_DISCOVERED_ENDPOINT_SIZE_1_2, "sy_discovered_endpoint shrank below ABI 1.2");
 
 /**
  * The entry function of ABI major 1, exported by every plugin under this exact name.

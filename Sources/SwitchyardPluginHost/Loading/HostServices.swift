@@ -56,6 +56,9 @@ public final class PluginContext: Sendable {
                 },
                 answer_meta: { call, meta in
                     CallState.from(call) { $0.answer(meta) }
+                },
+                discovery_publish: { sink, event in
+                    DiscoverySink.publish(sink, event)
                 }))
         return UnsafePointer(table)
     }

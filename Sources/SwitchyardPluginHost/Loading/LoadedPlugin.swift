@@ -20,12 +20,14 @@ public final class LoadedPlugin: Sendable {
     public let resolvers: [ResolverDefinition]
     /// The balancers it exports, in descriptor order.
     public let balancers: [BalancerDefinition]
+    /// The discoveries it exports, in descriptor order (ABI 1.2; none from an older plugin).
+    public let discoveries: [DiscoveryDefinition]
     /// Its host-side context: name and logger.
     public let context: PluginContext
 
     init(
         file: String, generation: Int, name: String, version: String, abiMajor: Int, abiMinor: Int,
-        resolvers: [ResolverDefinition], balancers: [BalancerDefinition], context: PluginContext
+        resolvers: [ResolverDefinition], balancers: [BalancerDefinition], discoveries: [DiscoveryDefinition], context: PluginContext
     ) {
         self.file = file
         self.generation = generation
@@ -35,11 +37,13 @@ public final class LoadedPlugin: Sendable {
         self.abiMinor = abiMinor
         self.resolvers = resolvers
         self.balancers = balancers
+        self.discoveries = discoveries
         self.context = context
     }
 
     /// How many faults its implementations have made.
     public var faults: Int {
         resolvers.reduce(0) { $0 + $1.faults.count } + balancers.reduce(0) { $0 + $1.faults.count }
+            + discoveries.reduce(0) { $0 + $1.faults.count }
     }
 }

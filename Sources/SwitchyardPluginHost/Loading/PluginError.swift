@@ -81,13 +81,15 @@ public struct PluginError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// Resolver or balancer.
+/// Resolver, balancer or discovery.
 public enum ImplementationKind: String, Hashable, Sendable, CustomStringConvertible {
     /// A metadata resolver.
     case resolver
     /// A load balancer.
     case balancer
+    /// An endpoint discovery (ABI 1.2).
+    case discovery
 
-    /// `resolver` or `balancer`.
+    /// `resolver`, `balancer` or `discovery`.
     public var description: String { rawValue }
 }

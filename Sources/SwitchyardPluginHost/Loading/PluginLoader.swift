@@ -110,11 +110,19 @@ private struct DescriptorReader {
         let balancers = try table(descriptor.pointee.balancers, count: descriptor.pointee.balancer_count, "balancers").map { def throws(PluginError) in
             try balancer(def, plugin: name, abiMinor: minor)
         }
+        // ABI 1.2 appended the discoveries: a shorter descriptor (an older minor) has none.
+        let discoveriesEnd = MemoryLayout<sy_plugin_descriptor>.offset(of: \.discovery_count).map { $0 + MemoryLayout<UInt32>.size } ?? Int.max
+        let discoveries =
+            size >= discoveriesEnd
+            ? try table(descriptor.pointee.discoveries, count: descriptor.pointee.discovery_count, "discoveries").map { def throws(PluginError) in
+                try discovery(def)
+            } : []
         try requireUnique(resolvers.map(\.name), .resolver)
         try requireUnique(balancers.map(\.name), .balancer)
+        try requireUnique(discoveries.map(\.name), .discovery)
         return LoadedPlugin(
             file: file, generation: generation, name: name, version: version, abiMajor: major, abiMinor: minor,
-            resolvers: resolvers, balancers: balancers, context: context)
+            resolvers: resolvers, balancers: balancers, discoveries: discoveries, context: context)
     }
 
     private func resolver(_ def: UnsafePointer<sy_resolver_def>, plugin: String) throws(PluginError) -> ResolverDefinition {
@@ -138,6 +146,17 @@ private struct DescriptorReader {
             throw PluginError(file: file, .missingHook(kind: .balancer, name: name, hook: hook))
         }
         return BalancerDefinition(def: def, name: name, summary: summary, context: context, abiMinor: abiMinor)
+    }
+
+    private func discovery(_ def: UnsafePointer<sy_discovery_def>) throws(PluginError) -> DiscoveryDefinition {
+        try requireSize(Int(def.pointee.struct_size), minimum: SY_DISCOVERY_DEF_SIZE_1_2, "sy_discovery_def")
+        let name = try string(def.pointee.name, "discovery name", limit: Int(SY_NAME_MAX), isName: true)
+        let summary = try def.pointee.summary.map { p throws(PluginError) in try string(p, "summary of discovery '\(name)'", limit: Int(SY_SUMMARY_MAX), isName: false) } ?? ""
+        for (hook, present) in [("create", def.pointee.create != nil), ("start", def.pointee.start != nil), ("destroy", def.pointee.destroy != nil)]
+        where !present {
+            throw PluginError(file: file, .missingHook(kind: .discovery, name: name, hook: hook))
+        }
+        return DiscoveryDefinition(def: def, name: name, summary: summary, context: context)
     }
 
     /// Refuses a struct smaller than its ABI 1.0 size (`SY_<STRUCT>_SIZE_1_0`). Minor versions

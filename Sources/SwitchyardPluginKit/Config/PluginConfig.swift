@@ -105,6 +105,32 @@ public final class PluginConfig {
         return b
     }
 
+    /// A list of strings (absent: `defaultValue`), each non-empty.
+    public func strings(_ key: String, default defaultValue: [String] = []) throws(PluginConfigError) -> [String] {
+        guard let raw = value(key) else { return defaultValue }
+        guard case .array(let items) = raw else { throw PluginConfigError(key: key, message: "expected a list of strings, got \(raw)") }
+        return try items.map { item throws(PluginConfigError) in
+            guard case .string(let s) = item, !s.isEmpty else {
+                throw PluginConfigError(key: key, message: "expected a list of non-empty strings, got \(item) in it")
+            }
+            return s
+        }
+    }
+
+    /// A mapping of strings to strings, in order, such as labels (absent: empty).
+    public func labels(_ key: String) throws(PluginConfigError) -> [(key: String, value: String)] {
+        guard let raw = value(key) else { return [] }
+        guard case .object(let members) = raw else { throw PluginConfigError(key: key, message: "expected a mapping of names to strings, got \(raw)") }
+        return try members.map { member throws(PluginConfigError) in
+            switch member.value {
+            case .string(let s): return (member.key, s)
+            case .number(let n) where n == n.rounded() && abs(n) < 1e15: return (member.key, String(Int64(n)))
+            case .bool(let b): return (member.key, String(b))
+            default: throw PluginConfigError(key: "\(key).\(member.key)", message: "expected a string, got \(member.value)")
+            }
+        }
+    }
+
     /// Refuses keys no accessor read. The kit calls this after an instance is initialised.
     func rejectUnknownKeys() throws(PluginConfigError) {
         guard let unknown = members.first(where: { !readKeys.contains($0.key) }) else { return }

@@ -24,7 +24,8 @@ public enum PluginExport {
         name: String,
         version: String,
         resolvers: [any Resolver.Type] = [],
-        balancers: [any Balancer.Type] = []
+        balancers: [any Balancer.Type] = [],
+        discoveries: [any Discovery.Type] = []
     ) -> PluginDescriptorHandle {
         let descriptor = exportState.withLock { state in
             if let descriptor = state.descriptor { return descriptor }
@@ -33,6 +34,7 @@ public enum PluginExport {
             }
             let resolverDefs = resolvers.map { makeResolverDef($0) }
             let balancerDefs = balancers.map { makeBalancerDef($0) }
+            let discoveryDefs = discoveries.map { makeDiscoveryDef($0) }
             let descriptor = UnsafeMutablePointer<sy_plugin_descriptor>.allocate(capacity: 1)
             descriptor.initialize(
                 to: sy_plugin_descriptor(
@@ -40,7 +42,8 @@ public enum PluginExport {
                     abi_major: UInt16(SY_ABI_MAJOR), abi_minor: UInt16(SY_ABI_MINOR),
                     name: staticCString(name), version: staticCString(version),
                     resolvers: staticArray(resolverDefs), resolver_count: UInt32(resolverDefs.count),
-                    balancer_count: UInt32(balancerDefs.count), balancers: staticArray(balancerDefs)))
+                    balancer_count: UInt32(balancerDefs.count), balancers: staticArray(balancerDefs),
+                    discoveries: staticArray(discoveryDefs), discovery_count: UInt32(discoveryDefs.count), reserved: 0))
             state.descriptor = SendablePointer(UnsafePointer(descriptor))
             return state.descriptor!
         }
@@ -160,6 +163,68 @@ private func answer(_ meta: Meta?, _ call: OpaquePointer?) -> sy_status {
 /// Reads element `index` of a boundary array whose elements are `size` bytes apart.
 private func loadElement<T>(_ base: UnsafePointer<T>?, _ size: Int, _ index: Int, as: T.Type) -> T {
     UnsafeRawPointer(base!).load(fromByteOffset: size * index, as: T.self)
+}
+
+// MARK: - Discoveries
+
+/// A discovery type, kept behind the def's `context` pointer.
+private final class DiscoveryFactory {
+    let make: (PluginConfig, DiscoveryTarget) throws(PluginConfigError) -> any Discovery
+    init<D: Discovery>(_ type: D.Type) {
+        make = { config, target throws(PluginConfigError) in try D(config: config, target: target) }
+    }
+}
+
+private func makeDiscoveryDef<D: Discovery>(_ type: D.Type) -> UnsafePointer<sy_discovery_def> {
+    staticDef(
+        sy_discovery_def(
+            struct_size: UInt32(MemoryLayout<sy_discovery_def>.size), reserved: 0,
+            name: staticCString(D.name), summary: staticCString(D.summary),
+            context: Unmanaged.passRetained(DiscoveryFactory(type)).toOpaque(),
+            create: { context, params, call, instance in
+                let factory = Unmanaged<DiscoveryFactory>.fromOpaque(context!).takeUnretainedValue()
+                // Fields are read through the pointer, never the whole struct.
+                guard let p = params, Int(p.pointee.struct_size) >= Int(SY_DISCOVERY_PARAMS_SIZE_1_2) else {
+                    return fail(call, PluginConfigError(key: nil, message: "the host passed no discovery parameters"))
+                }
+                let target = DiscoveryTarget(
+                    authority: p.pointee.authority.string, host: p.pointee.host.string, port: UInt16(truncatingIfNeeded: p.pointee.port),
+                    seed: p.pointee.seed)
+                do {
+                    let parsed = try PluginConfig(json: p.pointee.config_json.string)
+                    let discovery = try factory.make(parsed, target)
+                    try parsed.rejectUnknownKeys()
+                    instance!.pointee = Unmanaged.passRetained(DiscoveryBox(discovery)).toOpaque()
+                    return SY_OK
+                } catch {
+                    return fail(call, error)
+                }
+            },
+            start: { instance, sink in
+                guard let instance else { return }
+                Unmanaged<DiscoveryBox>.fromOpaque(instance).takeUnretainedValue().start(DiscoverySink(handle: sink, host: HostServices.table))
+            },
+            destroy: { instance in
+                guard let instance else { return }
+                let box = Unmanaged<DiscoveryBox>.fromOpaque(instance)
+                box.takeUnretainedValue().stop()
+                box.release()
+            }))
+}
+
+/// A discovery instance, behind the `void *instance` pointer: stops it only if it started.
+private final class DiscoveryBox: @unchecked Sendable {
+    // Touched only by the host's create, start and destroy, which never run concurrently.
+    let discovery: any Discovery
+    private var started = false
+    init(_ discovery: any Discovery) { self.discovery = discovery }
+    func start(_ sink: DiscoverySink) {
+        started = true
+        discovery.start(sink)
+    }
+    func stop() {
+        if started { discovery.stop() }
+    }
 }
 
 // MARK: - Balancers
