@@ -116,7 +116,7 @@ struct ConfigErrorTests {
         let config = try ProxyConfig(yaml: Self.backend + "services:\n  - authority: web.prod.svc.cluster.local\n")
         #expect(config.admin.description == "127.0.0.1:4191")
         #expect(config.listen.description == "127.0.0.1:4140")
-        #expect(config.plugins == ["libStandardResolvers.so", "libStandardBalancers.so"])
+        #expect(config.plugins == ["libStandardResolvers.so", "libStandardBalancers.so", "libStandardDiscovery.so"])
         #expect(config.serviceResolvers == ["k8s-service-name", "unknown"])
         #expect(config.endpointResolvers == ["k8s-pod-labels", "unknown"])
         #expect(config.services[0].authority.port == 80)

@@ -22,6 +22,7 @@ extension PluginRegistry {
                             ("generation", .number(Double(plugin.generation))),
                             ("resolvers", .array(plugin.resolvers.map { implementation($0.name, $0.summary, $0.faults) })),
                             ("balancers", .array(plugin.balancers.map { implementation($0.name, $0.summary, $0.faults) })),
+                            ("discoveries", .array(plugin.discoveries.map { implementation($0.name, $0.summary, $0.faults) })),
                             ("faults", .number(Double(plugin.faults))),
                         ])
                     })
@@ -31,8 +32,13 @@ extension PluginRegistry {
 }
 
 extension RoutingTable {
-    /// `/config`: the active resolved table, as `switchyard check` prints it, in JSON.
-    var json: JSONValue {
+    /// A discovered backend as it is now: its live endpoints and its source's state.
+    typealias LiveBackend = (endpoints: [Endpoint], discovery: JSONValue)
+
+    /// `/config`: the active resolved table, as `switchyard check` prints it, in JSON. A
+    /// discovered backend shows `live(index)`'s endpoints and state when given (the proxy
+    /// serving), none before.
+    func json(live: (Int) -> LiveBackend? = { _ in nil }) -> JSONValue {
         .object([
             ("admin", .string(config.admin.description)),
             ("listen", .string(config.listen.description)),
@@ -60,7 +66,7 @@ extension RoutingTable {
             ),
             ("builtInLimits", .object(BuiltInLimits.described.map { ($0.name, .string($0.value)) })),
             ("services", .array(services.map(json))),
-            ("backends", .array(backends.map(json))),
+            ("backends", .array(backends.enumerated().map { json($1, live: live($0)) })),
         ])
     }
 
@@ -106,7 +112,7 @@ extension RoutingTable {
         ])
     }
 
-    private func json(_ backend: Backend) -> JSONValue {
+    private func json(_ backend: Backend, live: LiveBackend?) -> JSONValue {
         let balancerConfig = (try? JSONValue(parsing: backend.balancerConfig)) ?? .string(backend.balancerConfig)
         return .object([
             ("authority", .string(backend.authority.description)),
@@ -132,9 +138,22 @@ extension RoutingTable {
             ("upstreamProtocol", .string(backend.proto == .http1 ? "http1" : "http2")),
             ("failureAccrual", backend.failureAccrual.map(Self.json) ?? .null),
             (
+                "discovery",
+                backend.discovery.map { discovery in
+                    var members: [(key: String, value: JSONValue)] = [
+                        ("name", .string(discovery.config.name)),
+                        ("config", (try? JSONValue(parsing: discovery.config.config)) ?? .string(discovery.config.config)),
+                        ("initialFetchTimeout", .string(DurationText.format(discovery.config.initialFetchTimeout))),
+                        ("staleAfter", .string(DurationText.format(discovery.config.staleAfter))),
+                    ]
+                    if case .object(let status) = live?.discovery { members += status.filter { $0.key != "name" } }
+                    return .object(members)
+                } ?? .null
+            ),
+            (
                 "endpoints",
                 .array(
-                    backend.endpoints.map { endpoint in
+                    (live?.endpoints ?? backend.endpoints).map { endpoint in
                         .object([
                             ("address", .string(endpoint.address.description)),
                             ("weight", .number(Double(endpoint.weight))),

@@ -133,7 +133,7 @@ final class AdminHandler: ChannelInboundHandler {
             return .json(table.registry.pluginsJSON)
         case "/config":
             guard let table = state.table else { return Answer(.serviceUnavailable, "not ready\n") }
-            return .json(table.json)
+            return .json(state.configJSON(table))
         default:  // /log-level
             guard head.method == .PUT else { return Answer(.ok, "\(state.logLevel.level)\n") }
             guard AdminAccess.mayChange(from: peer) else {

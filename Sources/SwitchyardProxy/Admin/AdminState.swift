@@ -15,6 +15,9 @@ public final class AdminState: Sendable {
     private let history = Mutex<(generation: Int, loadedAt: String, lastReload: (at: String, error: String?)?)>((0, "", nil))
     /// The live part of `/state` (backends, breakers), set once the proxy serves.
     private let live = Mutex<(@Sendable () -> (services: JSONValue, backends: JSONValue, events: JSONValue))?>(nil)
+    /// The served table's discoveries: whether each gave its first set, and each discovered
+    /// backend's live endpoints (by backend index).
+    private let discovered = Mutex<(@Sendable () -> (settled: Bool, backends: [Int: RoutingTable.LiveBackend]))?>(nil)
 
     /// Creates the state of a proxy still loading (not ready).
     public init(logLevel: LogLevelControl, exporter: MetricsExporter) {
@@ -43,6 +46,17 @@ public final class AdminState: Sendable {
     /// Where `/state` reads the served table's live state.
     func serve(state: @escaping @Sendable () -> (services: JSONValue, backends: JSONValue, events: JSONValue)) {
         live.withLock { $0 = state }
+    }
+
+    /// Where `/ready` and `/config` read the served table's discoveries.
+    func serve(discoveries: @escaping @Sendable () -> (settled: Bool, backends: [Int: RoutingTable.LiveBackend])) {
+        discovered.withLock { $0 = discoveries }
+    }
+
+    /// `/config`: `table` with its discovered backends' live endpoints.
+    func configJSON(_ table: RoutingTable) -> JSONValue {
+        let backends = discovered.withLock { $0 }?().backends ?? [:]
+        return table.json { backends[$0] }
     }
 
     /// `/state`: what the dashboard shows.
@@ -76,8 +90,11 @@ public final class AdminState: Sendable {
     /// The proxy is draining: no longer ready.
     func drain() { draining.store(true, ordering: .relaxed) }
 
-    /// Whether `/ready` answers 200: a table is served and the proxy is not draining.
-    var isReady: Bool { !draining.load(ordering: .relaxed) && table != nil }
+    /// Whether `/ready` answers 200: a table is served, each of its discoveries gave its first
+    /// set (or ran out of `initialFetchTimeout`), and the proxy is not draining.
+    var isReady: Bool {
+        !draining.load(ordering: .relaxed) && table != nil && (discovered.withLock { $0 }?().settled ?? true)
+    }
 
     /// The table being served, once ready.
     var table: RoutingTable? { active.withLock { $0 } }

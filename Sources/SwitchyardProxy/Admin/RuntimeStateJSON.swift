@@ -51,7 +51,7 @@ extension TableGeneration {
                     (
                         "endpoints",
                         .array(
-                            zip(backend.endpoints, shared.healths).map { endpoint, health in
+                            zip(shared.snapshot.endpoints, shared.snapshot.healths).map { endpoint, health in
                                 .object([
                                     ("address", .string(endpoint.address.description)),
                                     ("endpoint", ref(endpoint.endpoint.meta)),

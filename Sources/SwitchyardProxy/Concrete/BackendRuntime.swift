@@ -23,12 +23,20 @@ final class BackendGate: Sendable {
 }
 
 /// One backend on one event loop (DESIGN.md §2 step 6-7): the queue that holds requests until
-/// the balancer has a ready endpoint, the fail-fast gate, and the endpoints.
+/// the balancer has a ready endpoint, the fail-fast gate, and the endpoints (a discovered
+/// backend's change as its discovery's set does: ``apply(_:)``).
 final class BackendRuntime {
     let config: RoutingTable.Backend
     let balancer: BalancerInstance
-    let endpoints: [EndpointRuntime]
+    /// The endpoints it serves, in balancer order (a discovery changes them).
+    private(set) var endpoints: [EndpointRuntime]
     let eventLoop: EventLoop
+    /// The snapshot `endpoints` are made from.
+    private var snapshot: EndpointSnapshot
+    private let shared: BackendShared
+    private let upstreamIdle: TimeAmount
+    private let connector: UpstreamConnector
+    private var retired = false
     private var queue = CircularBuffer<Exchange>()
     private var failfastTimer: Scheduled<Void>?
     private let gate: BackendGate
@@ -40,27 +48,85 @@ final class BackendRuntime {
         connector: UpstreamConnector, eventLoop: EventLoop
     ) throws {
         self.gate = shared.gate
+        self.shared = shared
         self.metrics = metrics
         self.logger = shared.logger
         self.config = config
         self.balancer = balancer
         self.eventLoop = eventLoop
-        let endpoints = try config.endpoints.enumerated().map { i, endpoint in
-            try EndpointRuntime(
-                index: i, config: endpoint, loadModel: balancer.loadModel, proto: config.proto, health: shared.healths[i],
-                backendInFlight: shared.inFlight, upstreamIdle: upstreamIdle, connector: connector, logger: shared.logger.entering(.endpoint(endpoint.address)), eventLoop: eventLoop)
+        self.upstreamIdle = upstreamIdle
+        self.connector = connector
+        let snapshot = shared.snapshot
+        self.snapshot = snapshot
+        endpoints = []
+        endpoints = try snapshot.endpoints.enumerated().map { i, endpoint in try makeEndpoint(i, endpoint, snapshot) }
+        balancer.update(snapshot.endpoints.map(BalancerEndpoint.init), backendInFlight: snapshot.inFlight)
+        for endpoint in endpoints { join(endpoint) }
+        shared.register(self)
+    }
+
+    private func makeEndpoint(_ index: Int, _ endpoint: RoutingTable.Endpoint, _ snapshot: EndpointSnapshot) throws -> EndpointRuntime {
+        try EndpointRuntime(
+            index: index, config: endpoint, loadModel: balancer.loadModel, proto: config.proto, health: snapshot.healths[index],
+            backendInFlight: snapshot.inFlight, upstreamIdle: upstreamIdle, connector: connector, logger: logger.entering(.endpoint(endpoint.address)),
+            eventLoop: eventLoop)
+    }
+
+    /// Points `endpoint` at this backend and its breaker; a breaker a reload or an earlier
+    /// snapshot carried over may hold it out of rotation.
+    private func join(_ endpoint: EndpointRuntime) {
+        endpoint.backend = self
+        if let health = endpoint.health {
+            health.register(endpoint)
+            if !health.isReady { balancer.setReady(endpoint.index, false) }
         }
-        self.endpoints = endpoints
-        balancer.update(
-            config.endpoints.map { BalancerEndpoint(address: $0.address.description, weight: $0.weight) }, backendInFlight: shared.inFlight)
-        for endpoint in endpoints {
-            endpoint.backend = self
-            if let health = endpoint.health {
-                health.register(endpoint)
-                // A breaker a reload carried over may hold the endpoint out of rotation.
-                if !health.isReady { balancer.setReady(endpoint.index, false) }
+    }
+
+    /// Serves `snapshot`'s endpoints from now on (a discovery changed them), on this loop. An
+    /// endpoint it keeps (by address) keeps its connections, load, peak-EWMA and breaker; a new
+    /// one starts ready; one it drops retires as a reload retires it (its requests finish, its
+    /// connections close). The balancer hears the new set with where each kept endpoint was,
+    /// and a backend that had no ready endpoint sends its queue on.
+    func apply(_ snapshot: EndpointSnapshot) {
+        guard snapshot !== self.snapshot, !retired else { return }
+        self.snapshot = snapshot
+        var running = Dictionary(endpoints.map { ($0.config.address, $0) }, uniquingKeysWith: { a, _ in a })
+        var next: [EndpointRuntime] = []
+        next.reserveCapacity(snapshot.endpoints.count)
+        for (i, endpoint) in snapshot.endpoints.enumerated() {
+            if let kept = running.removeValue(forKey: endpoint.address) {
+                kept.move(to: i, config: endpoint, backendInFlight: snapshot.inFlight)
+                next.append(kept)
+            } else {
+                do {
+                    next.append(try makeEndpoint(i, endpoint, snapshot))
+                } catch {
+                    // An IP literal always makes a socket address; skip one that does not.
+                    logger.warning("endpoint \(endpoint.address) left out: \(error)")
+                }
             }
         }
+        for gone in running.values {
+            gone.backend = nil
+            gone.retire()
+        }
+        endpoints = next
+        balancer.update(next.map { BalancerEndpoint($0.config) }, backendInFlight: snapshot.inFlight)
+        for endpoint in next {
+            if endpoint.backend === self {
+                if let health = endpoint.health, !health.isReady { balancer.setReady(endpoint.index, false) }
+            } else {
+                join(endpoint)
+            }
+            publishLoad(endpoint)
+        }
+        if balancer.readyCount > 0 { sendQueue() }
+    }
+
+    /// A reload replaced this runtime's table: later snapshots are not applied.
+    func retire() {
+        retired = true
+        for endpoint in endpoints { endpoint.retire() }
     }
 
     /// While true, new requests are shed (503) until an endpoint is ready again.
@@ -117,7 +183,12 @@ final class BackendRuntime {
     /// Marks an endpoint ready or not; a ready endpoint ends fail-fast and drains the queue.
     func setReady(_ endpoint: EndpointRuntime, _ ready: Bool) {
         balancer.setReady(endpoint.index, ready)
-        guard ready else { return }
+        if ready { sendQueue() }
+    }
+
+    /// An endpoint is ready: fail-fast ends and queued requests go out while the balancer has
+    /// a ready endpoint for them.
+    private func sendQueue() {
         if gate.open() { logger.info("backend left fail-fast: an endpoint is ready") }
         while let exchange = queue.first, let (endpoint, probe) = pick(for: exchange) {
             _ = queue.popFirst()
@@ -159,5 +230,12 @@ final class BackendRuntime {
     /// Publishes an endpoint's load to the balancer's table.
     func publishLoad(_ endpoint: EndpointRuntime) {
         balancer.setLoad(endpoint.index, inFlight: endpoint.inFlight, cost: endpoint.ewma.cost(inFlight: endpoint.inFlight))
+    }
+}
+
+extension BalancerEndpoint {
+    /// The balancer's view of a table endpoint.
+    init(_ endpoint: RoutingTable.Endpoint) {
+        self.init(address: endpoint.address.description, weight: endpoint.weight)
     }
 }

@@ -94,7 +94,23 @@ public struct ProxyConfig: Sendable {
         public var hashHeader: String?
         public var queueCapacity: Int
         public var failfastTimeout: Duration
+        /// Its endpoints, when the config lists them (empty with `discovery`).
         public var endpoints: [Endpoint]
+        /// Where its endpoints come from instead, when a discovery plugin finds them.
+        public var discovery: Discovery?
+    }
+
+    /// A backend's `discovery` block (DESIGN.md §12): which discovery finds its endpoints.
+    public struct Discovery: Sendable, Hashable {
+        public var path: String
+        /// The discovery's name, from a loaded plugin.
+        public var name: String
+        /// Its config block, as JSON text for the plugin.
+        public var config: String
+        /// How long `/ready` waits for the first set before it gives up waiting (and warns).
+        public var initialFetchTimeout: Duration
+        /// How long the last good set outlives a failing source (0: forever).
+        public var staleAfter: Duration
     }
 
     /// An endpoint entry.
@@ -109,7 +125,7 @@ public struct ProxyConfig: Sendable {
 
 extension ProxyConfig {
     /// The plugin files loaded when the config names none.
-    public static let defaultPlugins = ["libStandardResolvers.so", "libStandardBalancers.so"]
+    public static let defaultPlugins = ["libStandardResolvers.so", "libStandardBalancers.so", "libStandardDiscovery.so"]
 
     /// The largest config file read (bytes).
     public static let maximumFileSize = 4 << 20
@@ -375,7 +391,7 @@ extension ProxyConfig {
     // MARK: Backends
 
     private static func backend(_ node: ConfigNode) throws(ConfigError) -> Backend {
-        let m = try node.mapping(allowed: ["authority", "metadata", "balancer", "hashPolicy", "queue", "endpoints"])
+        let m = try node.mapping(allowed: ["authority", "metadata", "balancer", "hashPolicy", "queue", "endpoints", "discovery"])
         var balancer = "p2c-peak-ewma"
         var balancerConfig = "{}"
         if let b = try m["balancer"]?.mapping(allowed: ["name", "config"]) {
@@ -396,6 +412,10 @@ extension ProxyConfig {
         for e in endpoints where !addresses.insert(e.address).inserted {
             throw ConfigError(path: e.path, "duplicate endpoint address \(e.address)")
         }
+        let discovery = try m["discovery"].map { n throws(ConfigError) in try Self.discovery(n) }
+        if discovery != nil, let listed = m["endpoints"] {
+            throw listed.error("a backend takes either endpoints or discovery, not both")
+        }
         return Backend(
             path: node.path,
             authority: try m.required("authority").authority(defaultPort: 80),
@@ -404,7 +424,15 @@ extension ProxyConfig {
             hashHeader: try m["hashPolicy"].map { n throws(ConfigError) in
                 try n.mapping(allowed: ["header"]).required("header").nonEmptyString().lowercased()
             },
-            queueCapacity: capacity, failfastTimeout: failfast, endpoints: endpoints)
+            queueCapacity: capacity, failfastTimeout: failfast, endpoints: endpoints, discovery: discovery)
+    }
+
+    private static func discovery(_ node: ConfigNode) throws(ConfigError) -> Discovery {
+        let m = try node.mapping(allowed: ["name", "config", "initialFetchTimeout", "staleAfter"])
+        return Discovery(
+            path: node.path, name: try m.required("name").nonEmptyString(), config: try m["config"]?.json().description ?? "{}",
+            initialFetchTimeout: try m["initialFetchTimeout"]?.positiveDuration() ?? .seconds(15),
+            staleAfter: try m["staleAfter"]?.duration() ?? .zero)
     }
 
     private static func endpoint(_ node: ConfigNode) throws(ConfigError) -> Endpoint {

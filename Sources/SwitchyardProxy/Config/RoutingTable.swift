@@ -37,13 +37,25 @@ public final class RoutingTable: Sendable {
         public let queueCapacity: Int
         /// How long a request may wait for a ready endpoint.
         public let failfastTimeout: Duration
-        /// Its endpoints.
+        /// Its endpoints as the config lists them (none when a discovery finds them).
         public let endpoints: [Endpoint]
+        /// Where its endpoints come from instead: a discovery plugin.
+        public let discovery: Discovery?
         /// How it speaks to them (the protocol of the services routing to it; HTTP/1.1 unless a
         /// service of protocol http2 or grpc routes to it).
         public let proto: ServiceProtocol
         /// The breaker parameters of its endpoints, if a service routing to it has them.
         public let failureAccrual: FailureAccrualPolicy?
+    }
+
+    /// A backend's discovery: which plugin finds its endpoints, and with what config.
+    public struct Discovery: Sendable {
+        /// The discovery implementation.
+        public let definition: DiscoveryDefinition
+        /// The config's `discovery` block.
+        public let config: ProxyConfig.Discovery
+        /// What its instance is made for.
+        public let target: DiscoveryDefinition.Target
     }
 
     /// An endpoint of a backend.
@@ -64,6 +76,8 @@ public final class RoutingTable: Sendable {
     public let registry: PluginRegistry
     /// Services, in config order.
     public let services: [Service]
+    /// The endpoint resolver chain: discovered endpoints are resolved with it as they come.
+    public let endpointResolvers: ResolverChain
     /// Backends, in config order.
     public let backends: [Backend]
     private let serviceIndex: [Authority: Int]
@@ -128,6 +142,21 @@ public final class RoutingTable: Sendable {
             } catch {
                 throw ConfigError(path: backend.path + ".balancer.config", error.description)
             }
+            let discovery = try backend.discovery.map { d throws(ConfigError) -> Discovery in
+                guard let definition = registry.discovery(named: d.name) else {
+                    let known = registry.discoveryNames
+                    throw ConfigError(
+                        path: d.path + ".name",
+                        "no loaded plugin exports a discovery named '\(d.name)' (known: \(known.isEmpty ? "none; add libStandardDiscovery.so to plugins" : known.joined(separator: ", ")))")
+                }
+                let target = DiscoveryDefinition.Target(configJSON: d.config, authority: backend.authority)
+                do throws(PluginError) {
+                    try definition.validate(target)
+                } catch {
+                    throw ConfigError(path: d.path + ".config", error.description)
+                }
+                return Discovery(definition: definition, config: d, target: target)
+            }
             let endpoints = try backend.endpoints.map { e throws(ConfigError) -> Endpoint in
                 if let explicit = e.metadata {
                     return Endpoint(endpoint: EndpointRef(explicit), resolvedBy: "config", address: e.address, weight: e.weight)
@@ -141,7 +170,7 @@ public final class RoutingTable: Sendable {
                 Backend(
                     backend: BackendRef(meta), resolvedBy: resolvedBy, authority: backend.authority, balancer: balancer,
                     balancerConfig: backend.balancerConfig, loadModel: loadModel, hashHeader: backend.hashHeader,
-                    queueCapacity: backend.queueCapacity, failfastTimeout: backend.failfastTimeout, endpoints: endpoints,
+                    queueCapacity: backend.queueCapacity, failfastTimeout: backend.failfastTimeout, endpoints: endpoints, discovery: discovery,
                     proto: h2Backends.contains(backend.authority) ? .http2 : .http1,
                     failureAccrual: accrual[backend.authority]))
         }
@@ -196,6 +225,7 @@ public final class RoutingTable: Sendable {
         }
         self.services = services
         self.backends = backends
+        self.endpointResolvers = endpointChain
         self.serviceIndex = Dictionary(uniqueKeysWithValues: services.enumerated().map { ($1.policy.authority, $0) })
     }
 

@@ -8,8 +8,10 @@ import SwitchyardPluginHost
 /// and its upstream connections, a pool of keep-alive HTTP/1.1 connections or one HTTP/2
 /// connection multiplexing every request.
 final class EndpointRuntime {
-    let index: Int
-    let config: RoutingTable.Endpoint
+    /// Its index in the backend's balancer (a discovery's change may move it).
+    private(set) var index: Int
+    /// Its table entry (a discovery's change may give it another weight or metadata).
+    private(set) var config: RoutingTable.Endpoint
     let proto: ServiceProtocol
     let socketAddress: SocketAddress
     /// Its address as the config wrote it (connect errors, the access log).
@@ -37,7 +39,7 @@ final class EndpointRuntime {
     /// Opens its upstream connections.
     let connector: UpstreamConnector
     /// Every loop's in-flight counts of its backend, when more than one loop serves it.
-    private let backendInFlight: BackendInFlight?
+    private var backendInFlight: BackendInFlight?
 
     init(
         index: Int, config: RoutingTable.Endpoint, loadModel: LoadModel, proto: ServiceProtocol, health: EndpointHealth?,
@@ -75,6 +77,15 @@ final class EndpointRuntime {
             http2 = upstream
             upstream.openStream(for: exchange)
         }
+    }
+
+    /// A discovery's change kept the endpoint at `index` of the next snapshot: its requests in
+    /// flight count there from now on.
+    func move(to index: Int, config: RoutingTable.Endpoint, backendInFlight: BackendInFlight?) {
+        self.index = index
+        self.config = config
+        self.backendInFlight = backendInFlight
+        backendInFlight?.add(inFlight, at: index)
     }
 
     /// The breaker let the endpoint back in (or took it out): tell this loop's balancer.

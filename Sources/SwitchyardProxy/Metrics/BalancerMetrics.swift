@@ -13,12 +13,10 @@ final class BalancerMetrics: Sendable {
     let queueLength: Gauge
     /// Set when a reload replaced the table: its breakers no longer move the gauges.
     private let retired = Atomic<Bool>(false)
-    private let endpointCount: Int
 
     /// Registers the series of `backend`, routed to by `parents`. A series the table being
     /// served shares keeps its value until ``publishAllReady()``.
     init(registry: PrometheusCollectorRegistry, backend: RoutingTable.Backend, parents: [ParentRef]) {
-        endpointCount = backend.endpoints.count
         let backendLabels = MetricLabels.backend(backend.backend)
         func endpoints(_ parent: ParentRef, _ state: String) -> Gauge {
             registry.makeGauge(
@@ -30,11 +28,17 @@ final class BalancerMetrics: Sendable {
         queueLength = registry.makeGauge(descriptor: MetricFamilies.balancerQueueLength, labels: backendLabels)
     }
 
-    /// The table is about to be served with every endpoint ready (breakers carried over by a
-    /// reload then mark theirs pending).
-    func publishAllReady() {
-        for gauge in ready { gauge.set(Int64(endpointCount)) }
-        for gauge in pending { gauge.set(Int64(0)) }
+    /// The table is about to be served with its `count` endpoints ready (breakers carried over
+    /// by a reload then mark theirs pending).
+    func publishAllReady(count: Int) {
+        setEndpoints(ready: count, pending: 0)
+    }
+
+    /// A discovery changed the endpoints: `ready` of them are ready, `pending` are not.
+    func setEndpoints(ready: Int, pending: Int) {
+        guard !retired.load(ordering: .relaxed) else { return }
+        for gauge in self.ready { gauge.set(Int64(ready)) }
+        for gauge in self.pending { gauge.set(Int64(pending)) }
     }
 
     /// One endpoint left the ready set (its breaker tripped).

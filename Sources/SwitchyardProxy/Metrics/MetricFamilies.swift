@@ -52,6 +52,27 @@ enum MetricFamilies {
             helpText: "Failure-accrual breaker transitions of an endpoint: tripped, probing (a probe admitted), reopened.")
     }
 
+    /// `switchyard_discovery_updates_total`.
+    static var discoveryUpdates: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "switchyard", subsystem: "discovery", metricName: "updates", unitName: "total",
+            helpText: "Events a backend's discovery published and the host took, by event: reset, add, remove, not_found, current, error.")
+    }
+
+    /// `switchyard_discovery_state`.
+    static var discoveryState: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "switchyard", subsystem: "discovery", metricName: "state", unitName: "",
+            helpText: "1 for the state a backend's discovery is in (pending, synced, error, not_found, stale), 0 for the others.")
+    }
+
+    /// `switchyard_discovery_last_update_timestamp_seconds`.
+    static var discoveryLastUpdate: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "switchyard", subsystem: "discovery", metricName: "last_update_timestamp", unitName: "seconds",
+            helpText: "Unix time of the last event a backend's discovery published that was taken (an error event included).")
+    }
+
     /// `switchyard_plugin_faults_total`.
     static var pluginFaults: MetricNameDescriptor {
         MetricNameDescriptor(

@@ -13,6 +13,7 @@ public final class ProxyMetrics: Sendable {
     /// Breaker series by backend and endpoint index (empty for a backend without failure accrual).
     let breakers: [[BreakerMetrics]]
     private let exporter: MetricsExporter
+    private let backendRefs: [BackendRef]
 
     /// Registers every series of `table` on `exporter`.
     public init(table: RoutingTable, exporter: MetricsExporter) {
@@ -39,6 +40,7 @@ public final class ProxyMetrics: Sendable {
             BalancerMetrics(registry: registry, backend: backend, parents: parents[index])
         }
         self.balancers = balancers
+        backendRefs = table.backends.map(\.backend)
         breakers = table.backends.enumerated().map { index, backend in
             backend.failureAccrual == nil
                 ? []
@@ -47,6 +49,18 @@ public final class ProxyMetrics: Sendable {
                 }
         }
         exporter.track(table.registry.plugins)
+    }
+
+    /// The breaker series of a discovered endpoint of backend `index` (the same handles as any
+    /// other table's series with these labels).
+    func breakerMetrics(backend index: Int, endpoint: Authority) -> BreakerMetrics {
+        BreakerMetrics(registry: exporter.registry, backend: backendRefs[index], endpoint: endpoint, balancer: balancers[index])
+    }
+
+    /// Discovered endpoints left: their breaker series leave `/metrics`.
+    func drop(_ breakers: [BreakerMetrics]) {
+        guard !breakers.isEmpty else { return }
+        exporter.unregister(counters: breakers.flatMap(\.counters), gauges: [])
     }
 
     /// This table is no longer served: its breakers stop moving the shared gauges, and the

@@ -40,9 +40,7 @@ final class LoopState {
     /// A reload replaced this state: requests already here finish, idle upstream connections
     /// close, and the rest close as their last request ends.
     func retire() {
-        for backend in backends {
-            for endpoint in backend.endpoints { endpoint.retire() }
-        }
+        for backend in backends { backend.retire() }
     }
 }
 

@@ -65,6 +65,7 @@ public final class ProxyRuntime: Sendable {
                 let (services, backends) = generation.stateJSON
                 return (services, backends, generation.environment.events.json)
             }
+            state.serve(discoveries: { [server] in server.served.discoveries })
             return ProxyRuntime(
                 admin: admin, server: server, connections: connections, state: state, pluginDirectory: pluginDirectory, logger: logger)
         } catch let error as ConfigError {

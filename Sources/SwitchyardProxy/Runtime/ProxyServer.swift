@@ -32,6 +32,7 @@ public final class ProxyServer: Sendable {
     static func start(generation: TableGeneration, connections: ConnectionLimiter, threads: Int, logger: Logger) async throws -> ProxyServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(threads, 1))
         do {
+            try generation.startDiscoveries()
             let states = try await generation.makeLoopStates(on: group)
             generation.activate()
             var slots: [NIOLoopBound<LoopSlot>] = []
@@ -58,6 +59,7 @@ public final class ProxyServer: Sendable {
             logger.info("proxy listening on \(listen.host):\(channel.localAddress?.port ?? 0) with \(threads) event loops")
             return ProxyServer(group: group, channel: channel, slots: slots, connections: connections, generation: generation, logger: logger)
         } catch {
+            generation.stopDiscoveries(keptBy: nil)
             try? await group.shutdownGracefully()
             throw error
         }
@@ -81,6 +83,7 @@ public final class ProxyServer: Sendable {
         let running = served
         let states: [NIOLoopBound<LoopState>]
         do {
+            try next.startDiscoveries()
             states = try await next.makeLoopStates(on: group)
         } catch {
             next.abandon(keeping: running)
@@ -88,6 +91,7 @@ public final class ProxyServer: Sendable {
         }
         try await next.serve(states, in: slots, replacing: running)
         generation.withLock { $0 = next }
+        running.stopDiscoveries(keptBy: next)
     }
 
     /// Calls `callback` once the listener closes.
@@ -109,5 +113,6 @@ public final class ProxyServer: Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
         try? await group.shutdownGracefully()
+        served.stopDiscoveries(keptBy: nil)
     }
 }

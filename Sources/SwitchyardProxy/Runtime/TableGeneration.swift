@@ -45,10 +45,57 @@ final class TableGeneration: Sendable {
         let metrics = ProxyMetrics(table: table, exporter: exporter)
         self.metrics = metrics
         let previousByAuthority = Dictionary((previous?.shared ?? []).map { ($0.backend.authority, $0) }, uniquingKeysWith: { a, _ in a })
-        self.shared = zip(table.backends, metrics.breakers).map { backend, breakers in
-            BackendShared(
-                backend, breakers: breakers, previous: previousByAuthority[backend.authority], loops: loops, clock: environment.clock, events: environment.events,
-                logger: logger)
+        // A discovery the running table has with the same authority, name, config and plugin
+        // build keeps running, with its set; the others start anew.
+        let runningFeeds = Dictionary((previous?.shared ?? []).compactMap { $0.feed.map { ($0.key, $0) } }, uniquingKeysWith: { a, _ in a })
+        var startingFeeds: [EndpointFeed] = []
+        self.shared = table.backends.enumerated().map { index, backend in
+            let feed = backend.discovery.map { discovery in
+                if let running = runningFeeds[EndpointFeed.Key(discovery)] {
+                    running.adopt(chain: table.endpointResolvers)
+                    return running
+                }
+                let feed = EndpointFeed(
+                    backend: backend, discovery: discovery, chain: table.endpointResolvers, registry: exporter.registry, logger: logger)
+                startingFeeds.append(feed)
+                return feed
+            }
+            return BackendShared(
+                backend, index: index, metrics: metrics, previous: previousByAuthority[backend.authority], feed: feed, loops: loops,
+                clock: environment.clock, events: environment.events, logger: logger)
+        }
+        self.startingFeeds = startingFeeds
+    }
+
+    /// Discoveries this generation started (the others it took over from the running one).
+    private let startingFeeds: [EndpointFeed]
+
+    /// Starts the discoveries this generation brings, before its loop states are made.
+    /// - Throws: a plugin's refusal; the caller then abandons the generation.
+    func startDiscoveries() throws(PluginError) {
+        for feed in startingFeeds { try feed.start() }
+    }
+
+    /// Whether every discovery gave its first set (or ran out of `initialFetchTimeout`), and
+    /// each discovered backend's live endpoints and state (by backend index).
+    var discoveries: (settled: Bool, backends: [Int: RoutingTable.LiveBackend]) {
+        var backends: [Int: RoutingTable.LiveBackend] = [:]
+        var settled = true
+        for (index, backend) in shared.enumerated() {
+            guard let feed = backend.feed else { continue }
+            settled = settled && feed.isSettled
+            backends[index] = (backend.snapshot.endpoints, feed.statusJSON)
+        }
+        return (settled, backends)
+    }
+
+    /// Stops the discoveries of this generation that `successor` does not keep (all of them when
+    /// nil: the proxy stops). Blocks while their plugins' threads wind down.
+    func stopDiscoveries(keptBy successor: TableGeneration?) {
+        let kept = Set((successor?.shared ?? []).compactMap { $0.feed.map(ObjectIdentifier.init) })
+        for backend in shared {
+            backend.unfollow()
+            if let feed = backend.feed, !kept.contains(ObjectIdentifier(feed)) { feed.stop() }
         }
     }
 
@@ -84,14 +131,18 @@ final class TableGeneration: Sendable {
     /// Its series take over: every endpoint counts as ready (a kept breaker that is not
     /// moves its endpoint to pending as it is carried into the new series).
     func activate() {
-        for balancer in metrics.balancers { balancer.publishAllReady() }
-        for backend in shared { backend.carryBreakers() }
+        for (balancer, backend) in zip(metrics.balancers, shared) {
+            balancer.publishAllReady(count: backend.snapshot.endpoints.count)
+            backend.carryBreakers()
+            backend.follow()
+        }
     }
 
     /// Step 4: the generation will not be served (a later step failed): its series that
     /// `running`'s does not have leave `/metrics`.
     func abandon(keeping running: TableGeneration) {
         metrics.retire(replacedBy: running.metrics)
+        for feed in startingFeeds { feed.stop() }
     }
 }
 
@@ -105,56 +156,4 @@ struct ProxyEnvironment: Sendable {
 
     /// Real sockets and the monotonic clock (and a fresh event log).
     static var live: ProxyEnvironment { ProxyEnvironment(connector: .tcp, clock: { .now() }) }
-}
-
-/// What one backend's runtimes on every loop share: the fail-fast gate, its logger (inside
-/// the backend's `service{..}` span) and, with failure accrual, each endpoint's breaker.
-struct BackendShared: Sendable {
-    let backend: RoutingTable.Backend
-    let gate = BackendGate()
-    let healths: [EndpointHealth?]
-    /// Every loop's in-flight counts of the endpoints, when more than one loop serves the
-    /// backend (the balancer's `backend_in_flight`; with one loop it is that loop's count).
-    let inFlight: BackendInFlight?
-    let logger: Logger
-    /// Breakers kept from the table a reload replaces, and the series they move to once the
-    /// new table is served (``carryBreakers()``).
-    private let carried: [(EndpointHealth, BreakerMetrics)]
-
-    /// Makes what `backend`'s runtimes share. A breaker of `previous` (the same backend in the
-    /// table a reload replaces) is kept, with its state, for an endpoint the reload keeps with
-    /// the same failure accrual.
-    init(
-        _ backend: RoutingTable.Backend, breakers: [BreakerMetrics], previous: BackendShared?, loops: Int, clock: @escaping @Sendable () -> NIODeadline,
-        events: BreakerEvents, logger: Logger
-    ) {
-        self.backend = backend
-        self.inFlight = loops > 1 ? BackendInFlight(count: backend.endpoints.count) : nil
-        let logger = logger.entering(.service(backend.backend.meta))
-        self.logger = logger.targeting("switchyard::backend")
-        let breakerLogger = logger.targeting("switchyard::breaker")
-        var kept: [Authority: EndpointHealth] = [:]
-        if let previous, previous.backend.backend == backend.backend {
-            for (endpoint, health) in zip(previous.backend.endpoints, previous.healths) { kept[endpoint.address] = health }
-        }
-        var carried: [(EndpointHealth, BreakerMetrics)] = []
-        // A backend with failure accrual has a breaker series for each endpoint.
-        var breakers = breakers.makeIterator()
-        healths = backend.endpoints.map { endpoint in
-            guard let policy = backend.failureAccrual, let metrics = breakers.next() else { return nil }
-            if let health = kept[endpoint.address], health.policy == policy {
-                carried.append((health, metrics))
-                return health
-            }
-            return EndpointHealth(
-                policy: policy, metrics: metrics, clock: clock, events: events, backend: AccessLogEntry.text(backend.backend.meta),
-                address: endpoint.address.description, logger: breakerLogger.entering(.endpoint(endpoint.address)))
-        }
-        self.carried = carried
-    }
-
-    /// The new table is served: kept breakers count in its series from now on.
-    func carryBreakers() {
-        for (health, metrics) in carried { health.carry(into: metrics) }
-    }
 }
