@@ -29,6 +29,7 @@ let package = Package(
         // Plugins: loaded with dlopen at startup, never linked by the proxy.
         .library(name: "StandardResolvers", type: .dynamic, targets: ["StandardResolvers"]),
         .library(name: "StandardBalancers", type: .dynamic, targets: ["StandardBalancers"]),
+        .library(name: "StandardDiscovery", type: .dynamic, targets: ["StandardDiscovery"]),
         .library(name: "ExampleCBalancer", type: .dynamic, targets: ["ExampleCBalancer"]),
         .library(name: "ExampleErrorRampBalancer", type: .dynamic, targets: ["ExampleErrorRampBalancer"]),
         .library(name: "ExampleTeamResolver", type: .dynamic, targets: ["ExampleTeamResolver"]),
@@ -116,6 +117,19 @@ let package = Package(
             name: "StandardBalancers",
             dependencies: ["StandardBalancing", "SwitchyardPluginKit"],
             path: "Plugins/StandardBalancers/Plugin",
+            linkerSettings: pluginLinkerSettings
+        ),
+        // Endpoint discovery: the sources' wire protocols (DNS, the etcd v3 JSON gateway) over
+        // blocking POSIX sockets, and the plugin running them on threads of its own.
+        .target(
+            name: "StandardDiscovering",
+            dependencies: ["SwitchyardCore"],
+            path: "Plugins/StandardDiscovery/Discovering"
+        ),
+        .target(
+            name: "StandardDiscovery",
+            dependencies: ["StandardDiscovering", "SwitchyardPluginKit"],
+            path: "Plugins/StandardDiscovery/Plugin",
             linkerSettings: pluginLinkerSettings
         ),
 

@@ -1,5 +1,7 @@
 """HTTP/1.1 upstreams for Switchyard's end-to-end tests: `http_upstream.py NAME...` serves one
 port per name on 127.0.0.1 (ephemeral) and prints `ready NAME=PORT ...` once all listen.
+`NAME@127.0.0.2:18080` listens on that address and port instead (several loopback addresses
+behind one port, as DNS A records name them).
 
   GET  /status/NNN        answers status NNN
   GET  /download?bytes=N  streams N bytes
@@ -146,8 +148,10 @@ signal.signal(signal.SIGTERM, signal.SIG_DFL)
 signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
 
 servers = []
-for name in sys.argv[1:]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler_for(name))
+for spec in sys.argv[1:]:
+    name, _, where = spec.partition("@")
+    host, _, port = where.rpartition(":") if where else ("127.0.0.1", "", "0")
+    server = http.server.ThreadingHTTPServer((host, int(port)), handler_for(name))
     server.daemon_threads = True
     servers.append((name, server))
     threading.Thread(target=server.serve_forever, daemon=True).start()
