@@ -58,6 +58,7 @@ final class DNSDiscovery: Discovery {
             var published: [DNSTarget]?
             var generation: UInt64 = 0
             var missingSince: ContinuousClock.Instant?
+            var resend = false
             while true {
                 let result = discovery.client.resolve(discovery.query, port: discovery.port, stop: stop)
                 guard !stop.isStopped else { return }
@@ -66,12 +67,15 @@ final class DNSDiscovery: Discovery {
                 case .found(let targets, let ttl):
                     backoff.reset()
                     missingSince = nil
-                    if targets == published {
+                    if targets == published, !resend {
                         sink.publish(DiscoveryUpdate(kind: .current, generation: generation))
                     } else {
-                        generation += 1
+                        if targets != published { generation += 1 }
                         let endpoints = targets.map { DiscoveryEndpoint(address: $0.address, weight: $0.weight) }
-                        if sink.publish(.reset(endpoints, generation: generation, labels: discovery.labels)) { published = targets }
+                        if sink.publish(.reset(endpoints, generation: generation, labels: discovery.labels)) {
+                            published = targets
+                            resend = false
+                        }
                     }
                     wait = min(max(.seconds(Int64(ttl)), discovery.minTtl), discovery.maxTtl)
                 case .notFound:
@@ -89,6 +93,9 @@ final class DNSDiscovery: Discovery {
                     wait = discovery.minTtl
                 case .failure(let why):
                     sink.publish(.error(why))
+                    // After a failure the first answer is the whole set, even an unchanged one
+                    // (the host may have aged the set out meanwhile).
+                    resend = true
                     wait = backoff.delay()
                 }
                 guard SourceThread.sleep(wait, stop: stop) else { return }

@@ -82,26 +82,33 @@ final class EtcdDiscovery: Discovery {
                         }
                         next = revision + 1
                         let set = keys.endpoints
-                        let old = published ?? [:]
+                        let generation = UInt64(max(revision, 0))
+                        guard let old = published else {
+                            // The host's set is unknown (an update was refused): send it whole.
+                            let sorted = set.values.sorted { $0.address < $1.address }
+                            published = sink.publish(.reset(sorted, generation: generation, labels: discovery.labels)) ? set : nil
+                            return
+                        }
                         let added = set.values.filter { old[$0.address] != $0 }.sorted { $0.address < $1.address }
                         let removed = old.keys.filter { set[$0] == nil }.sorted().map { DiscoveryEndpoint(address: $0) }
-                        let generation = UInt64(max(revision, 0))
                         var taken = true
                         if !added.isEmpty {
                             taken = sink.publish(DiscoveryUpdate(kind: .add, generation: generation, endpoints: added, labels: discovery.labels)) && taken
                         }
                         if !removed.isEmpty { taken = sink.publish(DiscoveryUpdate(kind: .remove, generation: generation, endpoints: removed)) && taken }
-                        // A refused delta leaves the host's set unknown: the next read sends it whole.
                         published = taken ? set : nil
                     }
                     if case .canceled(let why) = end {
                         sink.publish(.error("etcd canceled the watch of \(discovery.prefix): \(why)"))
+                        published = nil
                         guard SourceThread.sleep(backoff.delay(), stop: stop) else { return }
                     }
                     // .expired and .compacted: read the prefix again.
                 } catch {
                     guard !stop.isStopped else { return }
                     sink.publish(.error("etcd \(discovery.prefix): \(error.description)"))
+                    // After a reconnect the first update is the whole set, whatever it is.
+                    published = nil
                     guard SourceThread.sleep(backoff.delay(), stop: stop) else { return }
                 }
             }
@@ -141,7 +148,8 @@ struct KeyedEndpoints {
             let rest = text[text.index(after: close)...]
             guard rest.first == ":" else { return false }
             port = rest.dropFirst()
-        } else if let colon = text.lastIndex(of: ":") {
+        } else if let colon = text.lastIndex(of: ":"), !text[..<colon].contains(":") {
+            // An IPv6 address needs its brackets: fd00::1:80 is ambiguous.
             host = text[..<colon]
             port = text[text.index(after: colon)...]
         } else {

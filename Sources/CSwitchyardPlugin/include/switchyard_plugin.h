@@ -91,9 +91,10 @@
  *   plugin's own thread publishes events through sy_host_services.discovery_publish, which
  *   may be called from any thread until `destroy` returns.
  * - Balancer hooks must not block: they run on the proxy's event loops, and `pick` and
- *   `observe` run per request. Resolver hooks run on the thread that loads the config (at startup and on each
- *   reload), never on an event loop and never per request; a slow resolver slows only the
- *   load, which waits for it.
+ *   `observe` run per request. Resolver hooks run on the thread that loads the config (at
+ *   startup and on each reload) and, for endpoints a discovery reports, on the discovery's
+ *   thread inside its publish; never on an event loop and never per request. A slow resolver
+ *   slows only the load (or the discovery), which waits for it.
  *
  * ------------------------------------------------------------------------------------------
  * 5. Trust
@@ -646,8 +647,11 @@ typedef struct sy_balancer_def {
  *
  * Failure semantics (the host's, not the plugin's): after ERROR the backend keeps serving its
  * last good set (as Envoy, Linkerd and nginx do), until the backend's `staleAfter` passes
- * without a RESET, ADD, REMOVE or CURRENT (then the set empties). NOT_FOUND and an empty RESET
- * empty the set at once: requests queue, then fail as with no ready endpoint.
+ * without a RESET, ADD, REMOVE or CURRENT: then the set stops serving (the backend has no
+ * endpoints) but is kept, and the next answer brings it back (a CURRENT as it was, a delta
+ * applied to it). NOT_FOUND and an empty RESET empty the set at once: requests queue, then
+ * fail as with no ready endpoint. After any ERROR, publish the whole set (RESET) once the
+ * source answers again, even when it did not change: the host cannot tell what it missed.
  */
 
 /** sy_discovery_event.kind: the whole set (possibly empty), replacing the previous one. */

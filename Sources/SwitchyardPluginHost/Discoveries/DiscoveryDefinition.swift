@@ -69,7 +69,8 @@ public final class DiscoveryDefinition: Sendable {
     }
 }
 
-/// One running discovery: the plugin's instance and the sink it publishes to.
+/// One running discovery: the plugin's instance and the sink it publishes to. Its owner stops
+/// it (``stop()``) off the event loops and off the plugin's thread.
 public final class DiscoveryInstance: Sendable {
     /// What it is an instance of.
     public let definition: DiscoveryDefinition
@@ -107,7 +108,8 @@ public final class DiscoveryInstance: Sendable {
         sink.close()
     }
 
-    deinit { stop() }
+    // No destroy in deinit: the last reference may drop on the plugin's own thread (inside a
+    // publish), where destroy would wait for itself. An instance never stopped is leaked.
 }
 
 /// A plugin instance pointer: only ever passed back to the plugin, which makes its own calls

@@ -148,11 +148,30 @@ public struct DiscoverySink: @unchecked Sendable {
     }
 
     /// Publishes `update`; false when the host refused it (a malformed update: the host logs
-    /// why and keeps the backend's last good set) or is older than ABI 1.2.
+    /// why and keeps the backend's last good set) or is older than ABI 1.2. A refused update is
+    /// followed by an error update saying so, so the backend's state shows the source is not
+    /// being followed. A message is cut to the host's limit and its control characters become
+    /// spaces.
     @discardableResult
     public func publish(_ update: DiscoveryUpdate) -> Bool {
+        guard send(update) else {
+            if update.kind != .error { _ = send(.error("the host refused a \(update.kind) update from this discovery (its log says why)")) }
+            return false
+        }
+        return true
+    }
+
+    /// The message as the host takes it: at most SY_MESSAGE_MAX bytes, no control characters.
+    static func clean(_ message: String?) -> String? {
+        guard let message else { return nil }
+        var text = String(String.UnicodeScalarView(message.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
+        while text.utf8.count > Int(SY_MESSAGE_MAX) { text.removeLast() }
+        return text
+    }
+
+    private func send(_ update: DiscoveryUpdate) -> Bool {
         guard let host, hostHasDiscoveryPublish(host), let publish = host.pointee.discovery_publish else { return false }
-        var strings: [String?] = [update.message]
+        var strings: [String?] = [Self.clean(update.message)]
         for (key, value) in update.labels { strings += [key, value] }
         for endpoint in update.endpoints {
             strings.append(endpoint.address)

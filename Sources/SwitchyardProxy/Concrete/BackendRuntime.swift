@@ -59,15 +59,17 @@ final class BackendRuntime {
         let snapshot = shared.snapshot
         self.snapshot = snapshot
         endpoints = []
-        endpoints = try snapshot.endpoints.enumerated().map { i, endpoint in try makeEndpoint(i, endpoint, snapshot) }
+        endpoints = try snapshot.endpoints.enumerated().map { i, endpoint in try makeEndpoint(i, endpoint, snapshot, health: snapshot.healths[i]) }
         balancer.update(snapshot.endpoints.map(BalancerEndpoint.init), backendInFlight: snapshot.inFlight)
         for endpoint in endpoints { join(endpoint) }
         shared.register(self)
     }
 
-    private func makeEndpoint(_ index: Int, _ endpoint: RoutingTable.Endpoint, _ snapshot: EndpointSnapshot) throws -> EndpointRuntime {
+    private func makeEndpoint(_ index: Int, _ endpoint: RoutingTable.Endpoint, _ snapshot: EndpointSnapshot, health: EndpointHealth?) throws
+        -> EndpointRuntime
+    {
         try EndpointRuntime(
-            index: index, config: endpoint, loadModel: balancer.loadModel, proto: config.proto, health: snapshot.healths[index],
+            index: index, config: endpoint, loadModel: balancer.loadModel, proto: config.proto, health: health,
             backendInFlight: snapshot.inFlight, upstreamIdle: upstreamIdle, connector: connector, logger: logger.entering(.endpoint(endpoint.address)),
             eventLoop: eventLoop)
     }
@@ -94,12 +96,15 @@ final class BackendRuntime {
         var next: [EndpointRuntime] = []
         next.reserveCapacity(snapshot.endpoints.count)
         for (i, endpoint) in snapshot.endpoints.enumerated() {
-            if let kept = running.removeValue(forKey: endpoint.address) {
-                kept.move(to: i, config: endpoint, backendInFlight: snapshot.inFlight)
+            // Kept only with the same breaker: a burst this loop skipped may have dropped the
+            // address and brought it back with a fresh one.
+            if let kept = running[endpoint.address], kept.health === snapshot.healths[i] {
+                running[endpoint.address] = nil
+                kept.move(to: next.count, config: endpoint, backendInFlight: snapshot.inFlight)
                 next.append(kept)
             } else {
                 do {
-                    next.append(try makeEndpoint(i, endpoint, snapshot))
+                    next.append(try makeEndpoint(next.count, endpoint, snapshot, health: snapshot.healths[i]))
                 } catch {
                     // An IP literal always makes a socket address; skip one that does not.
                     logger.warning("endpoint \(endpoint.address) left out: \(error)")

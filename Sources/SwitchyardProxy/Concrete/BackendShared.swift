@@ -31,6 +31,8 @@ final class BackendShared: Sendable {
         var carried: [(EndpointHealth, BreakerMetrics)] = []
         /// Each loop's runtime, to hand new snapshots to.
         var runtimes: [RuntimeRef] = []
+        /// The feed's set the snapshot was made from (its sequence number).
+        var sequence = 0
     }
 
     private let state: Mutex<State>
@@ -65,7 +67,8 @@ final class BackendShared: Sendable {
             kept = previous.state.withLock { $0.healths.mapValues(\.health) }
         }
         var initial = State(snapshot: EndpointSnapshot(endpoints: [], healths: [], loops: loops))
-        let endpoints = feed?.current.endpoints ?? backend.endpoints
+        let initialSet = feed?.current
+        let endpoints = initialSet?.endpoints ?? backend.endpoints
         // A listed backend's breaker series were made with the table's; a discovered one's
         // are made as its endpoints come.
         var listedBreakers = feed == nil ? metrics.breakers[index].makeIterator() : [].makeIterator()
@@ -83,6 +86,7 @@ final class BackendShared: Sendable {
             return health
         }
         initial.snapshot = EndpointSnapshot(endpoints: endpoints, healths: healths, loops: loops)
+        initial.sequence = initialSet?.sequence ?? 0
         state = Mutex(initial)
     }
 
@@ -124,13 +128,12 @@ final class BackendShared: Sendable {
     /// a turn on each loop to apply it.
     private func feedChanged() {
         guard let feed else { return }
+        // Read before taking this lock (the feed's lock may be held while it resolves a large
+        // set; loops read this one); a set older than the one applied is dropped.
+        let set = feed.current
         let (runtimes, dropped) = state.withLock { state -> ([RuntimeRef], [BreakerMetrics]) in
-            // The feed's latest, read under this lock: two changes racing here cannot leave an
-            // older set last.
-            let set = feed.current
-            guard state.snapshot.endpoints.map(\.address) != set.endpoints.map(\.address)
-                || !zip(state.snapshot.endpoints, set.endpoints).allSatisfy({ $0.weight == $1.weight && $0.endpoint == $1.endpoint })
-            else { return ([], []) }
+            guard set.sequence > state.sequence else { return ([], []) }
+            state.sequence = set.sequence
             var healths: [Authority: (health: EndpointHealth, metrics: BreakerMetrics)] = [:]
             let list = set.endpoints.map { endpoint -> EndpointHealth? in
                 if let known = state.healths[endpoint.address] {

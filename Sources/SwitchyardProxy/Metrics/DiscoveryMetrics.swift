@@ -14,9 +14,18 @@ final class DiscoveryMetrics: Sendable {
     private let updates: [DiscoveryEvent.Kind: Counter]
     private let states: [EndpointFeed.Phase: Gauge]
     private let lastUpdate: Gauge
+    /// What its labels name: two feeds with the same identity share every series.
+    let identity: Identity
+
+    /// A backend's discovery, as the series' labels name it.
+    struct Identity: Hashable, Sendable {
+        let backend: BackendRef
+        let discovery: String
+    }
 
     init(registry: PrometheusCollectorRegistry, backend: BackendRef, discovery: String) {
         self.registry = registry
+        self.identity = Identity(backend: backend, discovery: discovery)
         let labels = MetricLabels.backend(backend) + [("discovery", discovery)]
         let kinds: [DiscoveryEvent.Kind] = [.reset, .add, .remove, .notFound, .current, .error]
         updates = Dictionary(

@@ -32,7 +32,7 @@ public final class ProxyServer: Sendable {
     static func start(generation: TableGeneration, connections: ConnectionLimiter, threads: Int, logger: Logger) async throws -> ProxyServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(threads, 1))
         do {
-            try generation.startDiscoveries()
+            try await generation.startDiscoveries()
             let states = try await generation.makeLoopStates(on: group)
             generation.activate()
             var slots: [NIOLoopBound<LoopSlot>] = []
@@ -83,13 +83,19 @@ public final class ProxyServer: Sendable {
         let running = served
         let states: [NIOLoopBound<LoopState>]
         do {
-            try next.startDiscoveries()
+            try await next.startDiscoveries()
             states = try await next.makeLoopStates(on: group)
         } catch {
             next.abandon(keeping: running)
             throw error
         }
-        try await next.serve(states, in: slots, replacing: running)
+        do {
+            try await next.serve(states, in: slots, replacing: running)
+        } catch {
+            // The loops are shutting down: nothing more will be served.
+            next.stopDiscoveries(keptBy: running)
+            throw error
+        }
         generation.withLock { $0 = next }
         running.stopDiscoveries(keptBy: next)
     }
@@ -112,7 +118,8 @@ public final class ProxyServer: Sendable {
         while ContinuousClock.now < deadline, connections.count > 0 {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        try? await group.shutdownGracefully()
+        // Before the loops go: a discovery's change must not reach a loop that shut down.
         served.stopDiscoveries(keptBy: nil)
+        try? await group.shutdownGracefully()
     }
 }

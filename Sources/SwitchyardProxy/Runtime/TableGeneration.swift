@@ -51,10 +51,7 @@ final class TableGeneration: Sendable {
         var startingFeeds: [EndpointFeed] = []
         self.shared = table.backends.enumerated().map { index, backend in
             let feed = backend.discovery.map { discovery in
-                if let running = runningFeeds[EndpointFeed.Key(discovery)] {
-                    running.adopt(chain: table.endpointResolvers)
-                    return running
-                }
+                if let running = runningFeeds[EndpointFeed.Key(discovery)] { return running }
                 let feed = EndpointFeed(
                     backend: backend, discovery: discovery, chain: table.endpointResolvers, registry: exporter.registry, logger: logger)
                 startingFeeds.append(feed)
@@ -70,10 +67,16 @@ final class TableGeneration: Sendable {
     /// Discoveries this generation started (the others it took over from the running one).
     private let startingFeeds: [EndpointFeed]
 
-    /// Starts the discoveries this generation brings, before its loop states are made.
+    /// Starts the discoveries this generation brings, before its loop states are made, and
+    /// waits (as Envoy warms a cluster) until each gave its first set or ran out of its
+    /// `initialFetchTimeout`, so a reload that changes a discovery does not serve its backend
+    /// empty meanwhile.
     /// - Throws: a plugin's refusal; the caller then abandons the generation.
-    func startDiscoveries() throws(PluginError) {
+    func startDiscoveries() async throws(PluginError) {
         for feed in startingFeeds { try feed.start() }
+        while !startingFeeds.allSatisfy(\.isSettled) {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
     }
 
     /// Whether every discovery gave its first set (or ran out of `initialFetchTimeout`), and
@@ -92,10 +95,17 @@ final class TableGeneration: Sendable {
     /// Stops the discoveries of this generation that `successor` does not keep (all of them when
     /// nil: the proxy stops). Blocks while their plugins' threads wind down.
     func stopDiscoveries(keptBy successor: TableGeneration?) {
-        let kept = Set((successor?.shared ?? []).compactMap { $0.feed.map(ObjectIdentifier.init) })
-        for backend in shared {
-            backend.unfollow()
-            if let feed = backend.feed, !kept.contains(ObjectIdentifier(feed)) { feed.stop() }
+        for backend in shared { backend.unfollow() }
+        let successorFeeds = (successor?.shared ?? []).compactMap(\.feed)
+        Self.stop(shared.compactMap(\.feed), sparing: successorFeeds)
+    }
+
+    /// Stops `feeds` but those in `live`, keeping the series a feed in `live` shares.
+    private static func stop(_ feeds: [EndpointFeed], sparing live: [EndpointFeed]) {
+        let running = Set(live.map(ObjectIdentifier.init))
+        let shared = Set(live.map(\.metricLabels))
+        for feed in feeds where !running.contains(ObjectIdentifier(feed)) {
+            feed.stop(keepingSeries: shared.contains(feed.metricLabels))
         }
     }
 
@@ -132,6 +142,7 @@ final class TableGeneration: Sendable {
     /// moves its endpoint to pending as it is carried into the new series).
     func activate() {
         for (balancer, backend) in zip(metrics.balancers, shared) {
+            backend.feed?.adopt(chain: table.endpointResolvers)
             balancer.publishAllReady(count: backend.snapshot.endpoints.count)
             backend.carryBreakers()
             backend.follow()
@@ -142,7 +153,7 @@ final class TableGeneration: Sendable {
     /// `running`'s does not have leave `/metrics`.
     func abandon(keeping running: TableGeneration) {
         metrics.retire(replacedBy: running.metrics)
-        for feed in startingFeeds { feed.stop() }
+        Self.stop(startingFeeds, sparing: running.shared.compactMap(\.feed))
     }
 }
 

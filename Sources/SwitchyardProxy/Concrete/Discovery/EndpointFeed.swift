@@ -17,15 +17,16 @@ final class EndpointFeed: Sendable {
     /// What makes two backends' discoveries the same feed.
     struct Key: Hashable, Sendable {
         let authority: Authority
-        let name: String
-        let config: String
+        /// The whole `discovery` block: name, plugin config, initialFetchTimeout, staleAfter.
+        let block: ProxyConfig.Discovery
         /// The plugin build exporting the discovery (an upgraded plugin makes a new feed).
         let definition: ObjectIdentifier
 
         init(_ discovery: RoutingTable.Discovery) {
             authority = discovery.target.authority
-            name = discovery.config.name
-            config = discovery.config.config
+            var block = discovery.config
+            block.path = ""
+            self.block = block
             definition = ObjectIdentifier(discovery.definition)
         }
     }
@@ -44,12 +45,17 @@ final class EndpointFeed: Sendable {
         case stale
     }
 
-    /// One published set: immutable, compared by identity.
+    /// One published set: immutable; a later set has a higher sequence number.
     final class EndpointSet: Sendable {
         /// The endpoints in the order the source gave them (additions at the end).
         let endpoints: [RoutingTable.Endpoint]
+        /// 0 for the first (empty) set, one more for each set after it.
+        let sequence: Int
 
-        init(_ endpoints: [RoutingTable.Endpoint]) { self.endpoints = endpoints }
+        init(_ endpoints: [RoutingTable.Endpoint], sequence: Int) {
+            self.endpoints = endpoints
+            self.sequence = sequence
+        }
     }
 
     typealias Subscriber = @Sendable (EndpointSet) -> Void
@@ -57,7 +63,7 @@ final class EndpointFeed: Sendable {
     private struct State {
         var order: [Authority] = []
         var endpoints: [Authority: (discovered: DiscoveredEndpoint, resolved: RoutingTable.Endpoint)] = [:]
-        var set = EndpointSet([])
+        var set = EndpointSet([], sequence: 0)
         var phase = Phase.pending
         /// The first RESET or NOT_FOUND came, or `initialFetchTimeout` passed: `/ready` stops waiting.
         var settled = false
@@ -87,14 +93,17 @@ final class EndpointFeed: Sendable {
         self.state = Mutex(State(chain: chain))
         self.logger = logger.entering(.service(backend.backend.meta)).targeting("switchyard::discovery")
         self.metrics = DiscoveryMetrics(registry: registry, backend: backend.backend, discovery: discovery.config.name)
-        metrics.enter(.pending)
     }
+
+    /// The labels of its series: a feed replacing it with the same ones shares them.
+    var metricLabels: DiscoveryMetrics.Identity { metrics.identity }
 
     /// Makes the plugin's instance and starts it, and the clock that ends the initial wait and
     /// ages a failing source's set.
     /// - Throws: the plugin's refusal (it validated this config before, so only a plugin that
     ///   changed its mind).
     func start() throws(PluginError) {
+        metrics.enter(.pending)
         let instance = try discovery.definition.makeInstance(discovery.target) { [weak self] event in self?.apply(event) }
         self.instance.withLock { $0 = instance }
         instance.start()
@@ -110,15 +119,19 @@ final class EndpointFeed: Sendable {
     }
 
     /// Stops the plugin's instance (blocks until its thread no longer publishes: call it off the
-    /// event loops) and drops the feed's series.
-    func stop() {
+    /// event loops) and, unless a feed that replaces it shares them, drops its series.
+    func stop(keepingSeries: Bool = false) {
         ticker.withLock {
             $0?.cancel()
             $0 = nil
         }
         instance.withLock { $0 }?.stop()
         state.withLock { $0.subscribers.removeAll() }
-        metrics.unregister()
+        if !keepingSeries { metrics.unregister() }
+    }
+
+    deinit {
+        ticker.withLock { $0?.cancel() }
     }
 
     /// Adds a subscriber and returns the current set. `id` removes it again.
@@ -134,9 +147,18 @@ final class EndpointFeed: Sendable {
         state.withLock { _ = $0.subscribers.removeValue(forKey: id) }
     }
 
-    /// A reload kept the feed: endpoints resolve with the new table's chain from now on.
+    /// A reload kept the feed and serves its table now: endpoints resolve with the new table's
+    /// chain from now on, those it has included (their metadata may change with the chain).
     func adopt(chain: ResolverChain) {
-        state.withLock { $0.chain = chain }
+        let (set, subscribers) = state.withLock { state -> (EndpointSet?, [Subscriber]) in
+            state.chain = chain
+            for address in state.order {
+                guard let known = state.endpoints[address] else { continue }
+                state.endpoints[address] = (known.discovered, resolve(known.discovered, chain: chain))
+            }
+            return (rebuild(&state) ? state.set : nil, Array(state.subscribers.values))
+        }
+        if let set { for subscriber in subscribers { subscriber(set) } }
     }
 
     /// Whether `/ready` may stop waiting for it.
@@ -183,8 +205,8 @@ final class EndpointFeed: Sendable {
                 replace(&state, with: [])
                 answered(&state, event, phase: .notFound)
             case .current:
-                // A heartbeat before any set is no set.
-                if state.phase != .pending { answered(&state, event, phase: .synced) }
+                // A heartbeat before any set is no set; after NOT_FOUND the name is still gone.
+                if state.phase != .pending, state.phase != .notFound { answered(&state, event, phase: .synced) }
             case .error:
                 state.lastError = event.message
                 if state.phase != .error, state.phase != .stale {
@@ -252,15 +274,17 @@ final class EndpointFeed: Sendable {
             endpoint: EndpointRef(.default(name: endpoint.address.description)), resolvedBy: "none", address: endpoint.address, weight: endpoint.weight)
     }
 
-    /// Publishes a new set when the endpoints differ from the last one's.
+    /// Publishes a new set when the endpoints differ from the last one's. A stale source's set
+    /// is empty, but the feed keeps what it had: an answer (even a heartbeat saying nothing
+    /// changed) brings it back, and deltas apply on top of it.
     private func rebuild(_ state: inout State) -> Bool {
-        let endpoints = state.order.compactMap { state.endpoints[$0]?.resolved }
+        let endpoints = state.phase == .stale ? [] : state.order.compactMap { state.endpoints[$0]?.resolved }
         let old = state.set.endpoints
         let same =
             old.count == endpoints.count
             && zip(old, endpoints).allSatisfy { $0.address == $1.address && $0.weight == $1.weight && $0.endpoint == $1.endpoint }
         guard !same else { return false }
-        state.set = EndpointSet(endpoints)
+        state.set = EndpointSet(endpoints, sequence: state.set.sequence + 1)
         return true
     }
 
@@ -278,8 +302,7 @@ final class EndpointFeed: Sendable {
             let staleAfter = discovery.config.staleAfter
             guard staleAfter > .zero, state.phase == .error, now - (state.lastAnswer ?? startedAt) >= staleAfter else { return (nil, []) }
             logger.warning(
-                "discovery \(discovery.config.name) has failed for staleAfter \(DurationText.format(staleAfter)); dropping its last set of \(state.order.count) endpoint(s)")
-            replace(&state, with: [])
+                "discovery \(discovery.config.name) has failed for staleAfter \(DurationText.format(staleAfter)); its last set of \(state.order.count) endpoint(s) no longer serves")
             enter(&state, .stale)
             return (rebuild(&state) ? state.set : nil, Array(state.subscribers.values))
         }
