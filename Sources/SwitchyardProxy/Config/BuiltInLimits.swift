@@ -2,7 +2,7 @@ import NIOCore
 import NIOHTTP2
 import SwitchyardCore
 
-/// The bounds the config does not set (DESIGN.md §12): fixed, documented, and shown by
+/// The bounds the config does not set (DESIGN.md §13): fixed, documented, and shown by
 /// `switchyard check` and `/config` beside the configurable ones.
 enum BuiltInLimits {
     /// How long the proxy waits for a TCP connection to an endpoint (then 502).

@@ -1,7 +1,7 @@
 import SwitchyardCore
 
 extension ProxyConfig {
-    /// Bounds on what clients may hold (`limits:`, DESIGN.md §12).
+    /// Bounds on what clients may hold (`limits:`, DESIGN.md §13).
     public struct Limits: Sendable, Hashable {
         /// Client connections open at once; more are closed as they are accepted (and counted).
         public var connections = 10_000
@@ -17,7 +17,7 @@ extension ProxyConfig {
         }
     }
 
-    /// Client-side and upstream-pool timeouts (`timeouts:`, DESIGN.md §12).
+    /// Client-side and upstream-pool timeouts (`timeouts:`, DESIGN.md §13).
     public struct Timeouts: Sendable, Hashable {
         /// From a connection's first byte (or the end of the previous response) to the end of a
         /// request head. Then the connection closes (408 when an answer can be written).
