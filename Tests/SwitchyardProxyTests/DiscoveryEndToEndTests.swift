@@ -92,6 +92,9 @@ struct DiscoveryEndToEndTests {
         let metrics = try Peers.admin(admin, "/metrics").body
         #expect(metrics.contains("discovery=\"dns\",state=\"not_found\"} 1"), "\(metrics)")
         #expect(metrics.contains("switchyard_discovery_updates_total{"))
+        let file = try FixturePlugin.writeFile(named: "metrics.txt", contents: metrics)
+        let check = try Subprocess.run("/bin/sh", ["-c", "promtool check metrics < '\(file)'"])
+        #expect(check.status == 0, "\(check.standardOutput)\(check.standardError)")
     }
 
     @Test("dns: SRV records give ports and weights, lowest priority only")

@@ -77,7 +77,7 @@ enum MetricFamilies {
     static var pluginFaults: MetricNameDescriptor {
         MetricNameDescriptor(
             namespace: "switchyard", subsystem: "plugin", metricName: "faults", unitName: "total",
-            helpText: "Bad answers from a plugin's resolver or balancer, each answered safely by the host.")
+            helpText: "Bad answers from a plugin's resolver, balancer or discovery, each answered safely by the host.")
     }
 
     /// `switchyard_server_connections`.

@@ -41,7 +41,9 @@ public final class MetricsExporter: Sendable {
     func track(_ plugins: [LoadedPlugin]) {
         pluginFaults.withLock { entries in
             for plugin in plugins {
-                let implementations = plugin.resolvers.map { ("resolver", $0.faults) } + plugin.balancers.map { ("balancer", $0.faults) }
+                let implementations =
+                    plugin.resolvers.map { ("resolver", $0.faults) } + plugin.balancers.map { ("balancer", $0.faults) }
+                    + plugin.discoveries.map { ("discovery", $0.faults) }
                 for (kind, record) in implementations where !entries.contains(where: { $0.record === record }) {
                     let counter = registry.makeCounter(
                         descriptor: MetricFamilies.pluginFaults,
