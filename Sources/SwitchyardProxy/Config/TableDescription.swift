@@ -43,6 +43,10 @@ extension RoutingTable {
             lines.append("  \(backend.authority) \(backend.backend) via \(backend.resolvedBy)")
             lines.append("    balancer: \(backend.balancer.name) \(backend.balancerConfig) (defaultRtt=\(DurationText.format(backend.loadModel.defaultRtt)) decay=\(DurationText.format(backend.loadModel.decay)))\(backend.hashHeader.map { " hash=header:\($0)" } ?? "")")
             lines.append("    queue: capacity=\(backend.queueCapacity) failfastTimeout=\(DurationText.format(backend.failfastTimeout)); upstream \(backend.proto == .http1 ? "HTTP/1.1" : "HTTP/2")")
+            if let discovery = backend.discovery {
+                lines.append(
+                    "    discovery: \(discovery.config.name) \(discovery.config.config) from \(discovery.definition.context.name) (initialFetchTimeout=\(DurationText.format(discovery.config.initialFetchTimeout)) staleAfter=\(DurationText.format(discovery.config.staleAfter))); endpoints as it finds them")
+            }
             for endpoint in backend.endpoints {
                 lines.append("    endpoint \(endpoint.address) weight=\(endpoint.weight) \(endpoint.endpoint) via \(endpoint.resolvedBy)")
             }
