@@ -97,6 +97,26 @@ struct DiscoveryEndToEndTests {
         #expect(check.status == 0, "\(check.standardOutput)\(check.standardError)")
     }
 
+    @Test("startup waits for a discovery's first set until initialFetchTimeout (as Envoy warms a cluster): /ready is 503 until then, the log says so, then it serves")
+    func initialFetchTimeout() throws {
+        // A DNS server that never answers: a port nothing listens on.
+        let silent = try Peers.freePort()
+        let file = try FixturePlugin.writeFile(
+            named: "switchyard.yaml",
+            contents: config(
+                authority: "web.test:80",
+                discovery: "{ name: dns, config: { servers: [\"127.0.0.1:\(silent)\"], timeout: 200ms, attempts: 1 }, initialFetchTimeout: 2s }"))
+        let proxy = try BackgroundProcess(BuildProducts.switchyard, ["run", "--config", file, "--threads", "1", "--admin", "127.0.0.1:0"])
+        defer { proxy.stop() }
+        let admin = try Peers.adminPort(of: proxy)
+        #expect(try Peers.admin(admin, "/ready").status == 503)
+        let warning = try proxy.waitForLine(containing: "gave no set within initialFetchTimeout")
+        #expect(warning.contains("2s"))
+        _ = try proxy.waitForLine(containing: "proxy listening on")
+        #expect(try wait(10) { try Peers.admin(admin, "/ready").status == 200 } != nil)
+        #expect(try live(admin: admin).state == "error")
+    }
+
     @Test("dns: SRV records give ports and weights, lowest priority only")
     func dnsSRV() throws {
         let (upstreams, ports) = try Peers.httpUpstreams(["a", "b", "c"])
