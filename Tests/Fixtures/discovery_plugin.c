@@ -79,6 +79,9 @@ static void *run(void *arg) {
     sy_discovered_endpoint twice[2] = {endpoint("127.0.0.1:1001", 1), endpoint("127.0.0.1:1001", 2)};
     sy_discovery_event duplicate = event(SY_DISCOVERY_RESET, twice, 2);
     PUBLISH(duplicate);
+    sy_discovered_endpoint spelled[2] = {endpoint("[FD00::1]:80", 1), endpoint("[fd00:0::1]:80", 1)};
+    sy_discovery_event sameAddress = event(SY_DISCOVERY_RESET, spelled, 2);
+    PUBLISH(sameAddress);
     sy_discovered_endpoint heavy = endpoint("127.0.0.1:1009", SY_WEIGHT_MAX + 1);
     sy_discovery_event tooHeavy = event(SY_DISCOVERY_ADD, &heavy, 1);
     PUBLISH(tooHeavy);

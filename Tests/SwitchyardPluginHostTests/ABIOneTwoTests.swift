@@ -50,8 +50,8 @@ struct ABIOneTwoTests {
         #expect(all[1].endpoints.first?.weight == 2 && all[1].generation == 8)
         #expect(all[2].endpoints.map(\.address.description) == ["127.0.0.1:1001"])
         #expect(all[3].message == "source down")
-        #expect(all[4].message == "accepted=4 refused=14")
-        #expect(definition.faults.count == 14)
+        #expect(all[4].message == "accepted=4 refused=15")
+        #expect(definition.faults.count == 15)
     }
 
     @Test("create validates only: a refusal carries the plugin's message")

@@ -111,6 +111,19 @@ struct DiscoveredBackendTests {
         #expect(f.ports == [9001, 9002])
     }
 
+    @Test("additions past 10000 endpoints are ignored whole; the set stays as it was")
+    func endpointLimit() throws {
+        let f = try Fixture()
+        let ports = (0..<DiscoveryEvent.maximumEndpoints).map { 10000 + $0 }
+        f.publish(.reset, ports)
+        #expect(f.runtime.endpoints.count == DiscoveryEvent.maximumEndpoints)
+        f.publish(.add, [9001])
+        #expect(f.runtime.endpoints.count == DiscoveryEvent.maximumEndpoints)
+        #expect(!f.ports.contains(9001))
+        f.publish(.add, [10000])
+        #expect(f.runtime.endpoints.count == DiscoveryEvent.maximumEndpoints, "replacing a known address adds none")
+    }
+
     @Test("a change keeps what it keeps: the kept endpoint's pooled connection serves on; a removed one's request in flight finishes; a new one connects")
     func diff() throws {
         let f = try Fixture()

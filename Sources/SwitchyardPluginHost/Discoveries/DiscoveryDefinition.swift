@@ -85,26 +85,25 @@ public final class DiscoveryInstance: Sendable {
         self.sink = sink
     }
 
-    /// Starts the plugin's thread (once; later calls do nothing).
+    /// Starts the plugin's thread (once; later calls, and a call after ``stop()``, do nothing).
     public func start() {
-        let starting = phase.withLock { phase in
-            guard phase == .created else { return false }
+        // start and destroy run under the lock, so a stop racing a start waits for it (the
+        // plugin's publishes take the sink's lock, never this one).
+        phase.withLock { phase in
+            guard phase == .created else { return }
             phase = .started
-            return true
+            definition.def.pointer.pointee.start(instance.pointer, sink.handle)
         }
-        if starting { definition.def.pointer.pointee.start(instance.pointer, sink.handle) }
     }
 
     /// Destroys the instance: returns once the plugin no longer publishes. Call it off the
     /// event loops (it may wait for the plugin's thread). Later calls do nothing.
     public func stop() {
-        let stopping = phase.withLock { phase in
-            guard phase != .destroyed else { return false }
+        phase.withLock { phase in
+            guard phase != .destroyed else { return }
             phase = .destroyed
-            return true
+            definition.def.pointer.pointee.destroy(instance.pointer)
         }
-        guard stopping else { return }
-        definition.def.pointer.pointee.destroy(instance.pointer)
         sink.close()
     }
 

@@ -1,3 +1,4 @@
+import SwitchyardABI
 import SwitchyardCore
 
 /// One change a discovery published (`sy_discovery_event`), copied and validated: what the
@@ -30,6 +31,9 @@ public struct DiscoveryEvent: Hashable, Sendable {
             }
         }
     }
+
+    /// The most endpoints one event, and one backend's set, may hold (`SY_DISCOVERY_ENDPOINTS_MAX`).
+    public static let maximumEndpoints = Int(SY_DISCOVERY_ENDPOINTS_MAX)
 
     /// What the event says.
     public var kind: Kind

@@ -68,6 +68,9 @@ struct DiscoveryEventReader {
         let own = try labels(element.pointee.labels, count: element.pointee.label_count, size: element.pointee.label_size, "\(path).labels")
         let ownKeys = Set(own.map(\.key))
         let merged = setLabels.filter { !ownKeys.contains($0.key) } + own
+        guard merged.count <= Int(SY_DISCOVERY_LABELS_MAX) else {
+            throw Refusal("\(path): \(merged.count) labels with the event's set_labels is more than \(SY_DISCOVERY_LABELS_MAX)")
+        }
         var meta: Meta?
         if let pointer = element.pointee.meta {
             do {
@@ -92,7 +95,10 @@ struct DiscoveryEventReader {
         guard inet_pton(family, authority.host, &storage) == 1 else {
             throw Refusal("\(path).address '\(text)' is not an IP literal with a port (a discovery resolves names itself)")
         }
-        return authority
+        // The canonical text (`[FD00::1]` and `[fd00:0::1]` are one endpoint).
+        var canonical = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        guard inet_ntop(family, &storage, &canonical, socklen_t(canonical.count)) != nil else { return authority }
+        return Authority(host: String(decoding: canonical.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), port: authority.port)
     }
 
     private static func labels(_ base: UnsafePointer<sy_label>?, count: UInt32, size: UInt32, _ path: String) throws(Refusal) -> [DiscoveredEndpoint.Label] {

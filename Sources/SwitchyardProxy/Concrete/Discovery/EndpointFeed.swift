@@ -194,6 +194,12 @@ final class EndpointFeed: Sendable {
                 replace(&state, with: event.endpoints)
                 answered(&state, event, phase: .synced)
             case .add:
+                let added = event.endpoints.count { state.endpoints[$0.address] == nil }
+                guard state.order.count + added <= DiscoveryEvent.maximumEndpoints else {
+                    logger.warning(
+                        "discovery \(discovery.config.name): an addition would make \(state.order.count + added) endpoints, more than \(DiscoveryEvent.maximumEndpoints); ignored")
+                    return (nil, [])
+                }
                 for endpoint in event.endpoints { upsert(&state, endpoint) }
                 answered(&state, event, phase: .synced)
             case .remove:
