@@ -128,7 +128,7 @@ let package = Package(
         ),
         .target(
             name: "StandardDiscovery",
-            dependencies: ["StandardDiscovering", "SwitchyardPluginKit"],
+            dependencies: ["StandardDiscovering", "SwitchyardCore", "SwitchyardPluginKit"],
             path: "Plugins/StandardDiscovery/Plugin",
             linkerSettings: pluginLinkerSettings
         ),

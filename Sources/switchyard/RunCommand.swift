@@ -162,6 +162,10 @@ struct Run: AsyncParsableCommand {
         // Stop here, not in the signal's task: the process must not exit while it stops.
         await runtime.stopRequested(stopRequests, requester: requestStop)
         logger.info("stopping: draining requests in flight (up to \(DurationText.format(grace)))")
+        // A reload in progress (warming a discovery, say) ends first: the stop then stops what
+        // it installed.
+        reloads.cancel()
+        await reloads.value
         await runtime.stop(grace: grace)
     }
 

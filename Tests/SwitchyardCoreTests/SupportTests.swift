@@ -17,6 +17,16 @@ struct SupportTests {
         #expect(throws: AuthorityError.self) { try Authority(parsing: text) }
     }
 
+    @Test("IP literals with a port come out canonical; names and portless ones do not parse")
+    func ipLiterals() {
+        #expect(Authority(ipLiteral: "[FD00:0::1]:80") == Authority(ipLiteral: "[fd00::1]:80"))
+        #expect(Authority(ipLiteral: "[FD00:0:0::0001]:80")?.description == "[fd00::1]:80")
+        #expect(Authority(ipLiteral: "10.0.0.1:8080") == Authority(host: "10.0.0.1", port: 8080))
+        for text in ["web.test:80", "10.0.0.1", "fd00::1:80", "10.0.0.256:80", "[fd00::1]", "10.0.0.1:0"] {
+            #expect(Authority(ipLiteral: text) == nil, "\(text)")
+        }
+    }
+
     @Test("durations read the config's units")
     func durations() {
         #expect(DurationText.parse("250ms") == .milliseconds(250))

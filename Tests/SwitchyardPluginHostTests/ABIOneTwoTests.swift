@@ -31,7 +31,10 @@ struct ABIOneTwoTests {
         let definition = try #require(plugin.discoveries.first)
         #expect(definition.name == "scripted")
         let events = Events()
-        let instance = try definition.makeInstance(target) { events.append($0) }
+        let instance = try definition.makeInstance(target) {
+            events.append($0)
+            return true
+        }
         instance.start()
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline, !events.all.contains(where: { $0.kind == .current }) { Thread.sleep(forTimeInterval: 0.01) }

@@ -1,9 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import StandardDiscovering
+import SwitchyardCore
 import SwitchyardPluginKit
 
 /// `etcd`: endpoints registered under a key prefix in etcd (v3, through its JSON gateway over
@@ -91,11 +87,12 @@ final class EtcdDiscovery: Discovery {
                         }
                         let added = set.values.filter { old[$0.address] != $0 }.sorted { $0.address < $1.address }
                         let removed = old.keys.filter { set[$0] == nil }.sorted().map { DiscoveryEndpoint(address: $0) }
+                        // Removals first: a swap near the host's endpoint limit stays under it.
                         var taken = true
+                        if !removed.isEmpty { taken = sink.publish(DiscoveryUpdate(kind: .remove, generation: generation, endpoints: removed)) }
                         if !added.isEmpty {
                             taken = sink.publish(DiscoveryUpdate(kind: .add, generation: generation, endpoints: added, labels: discovery.labels)) && taken
                         }
-                        if !removed.isEmpty { taken = sink.publish(DiscoveryUpdate(kind: .remove, generation: generation, endpoints: removed)) && taken }
                         published = taken ? set : nil
                     }
                     if case .canceled(let why) = end {
@@ -123,13 +120,16 @@ struct KeyedEndpoints {
 
     mutating func put(_ kv: EtcdKeyValue) {
         switch EtcdEndpointValue.parse(kv.value) {
-        case .success(let value) where !Self.isIPLiteralWithPort(value.address):
-            byKey[kv.key] = nil
-            HostServices.log(
-                .warning, "etcd key \(String(decoding: kv.key, as: UTF8.self)) names \(value.address), not an IP address and port; left out")
         case .success(let value):
+            // The form the host compares addresses in; one it would refuse would cost the event.
+            guard let address = Authority(ipLiteral: value.address)?.description else {
+                byKey[kv.key] = nil
+                HostServices.log(
+                    .warning, "etcd key \(String(decoding: kv.key, as: UTF8.self)) names \(value.address), not an IP address and port; left out")
+                return
+            }
             let labels = value.labels.sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value) }
-            byKey[kv.key] = (kv.modRevision, DiscoveryEndpoint(address: value.address, weight: value.weight, labels: labels))
+            byKey[kv.key] = (kv.modRevision, DiscoveryEndpoint(address: address, weight: value.weight, labels: labels))
         case .failure(let why):
             byKey[kv.key] = nil
             HostServices.log(.warning, "etcd key \(String(decoding: kv.key, as: UTF8.self)) is not an endpoint, left out: \(why.description)")
@@ -137,28 +137,6 @@ struct KeyedEndpoints {
     }
 
     mutating func delete(_ key: [UInt8]) { byKey[key] = nil }
-
-    /// `10.0.0.1:80` or `[fd00::1]:80`: what the host takes as a discovered address (one it
-    /// would refuse would cost the whole event).
-    static func isIPLiteralWithPort(_ text: String) -> Bool {
-        let host: Substring
-        let port: Substring
-        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
-            host = text[text.index(after: text.startIndex)..<close]
-            let rest = text[text.index(after: close)...]
-            guard rest.first == ":" else { return false }
-            port = rest.dropFirst()
-        } else if let colon = text.lastIndex(of: ":"), !text[..<colon].contains(":") {
-            // An IPv6 address needs its brackets: fd00::1:80 is ambiguous.
-            host = text[..<colon]
-            port = text[text.index(after: colon)...]
-        } else {
-            return false
-        }
-        guard let number = UInt16(port), number > 0 else { return false }
-        var storage = in6_addr()
-        return inet_pton(host.contains(":") ? AF_INET6 : AF_INET, String(host), &storage) == 1
-    }
 
     /// By address: where two keys name one address, the later-written one.
     var endpoints: [String: DiscoveryEndpoint] {

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A `host:port` pair as written in config and in `Host` / `:authority` headers.
 ///
 /// Accepts `name:port`, `1.2.3.4:port`, `[::1]:port`, and, where a default port applies,
@@ -49,6 +55,20 @@ public struct Authority: Hashable, Sendable, CustomStringConvertible {
             throw AuthorityError(text, "missing port")
         }
         self.init(host: String(hostPart), port: port)
+    }
+
+    /// Parses an IP literal and a port, `10.0.0.1:80` or `[fd00::1]:80` (IPv6 in brackets), into
+    /// its canonical form: two spellings of one address (`[FD00:0::1]:80`, `[fd00::1]:80`) are
+    /// equal. Nil for anything else (a name, a missing port).
+    public init?(ipLiteral text: String) {
+        guard let parsed = try? Authority(parsing: text) else { return nil }
+        let family = parsed.host.contains(":") ? AF_INET6 : AF_INET
+        var storage = in6_addr()
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        guard inet_pton(family, parsed.host, &storage) == 1, inet_ntop(family, &storage, &buffer, socklen_t(buffer.count)) != nil else {
+            return nil
+        }
+        self.init(host: String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), port: parsed.port)
     }
 
     /// `host:port`, with brackets around an IPv6 host.

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import SwitchyardABI
 import SwitchyardCore
 
@@ -82,23 +77,17 @@ struct DiscoveryEventReader {
         return DiscoveredEndpoint(address: address, weight: max(weight, 1), labels: merged, meta: meta)
     }
 
-    /// An IP literal with a port: `10.0.0.1:80` or `[fd00::1]:80`.
+    /// An IP literal with a port, `10.0.0.1:80` or `[fd00::1]:80`, in canonical form.
     private static func ipAddress(_ text: String, path: String) throws(Refusal) -> Authority {
-        let authority: Authority
         do {
-            authority = try Authority(parsing: text)
+            _ = try Authority(parsing: text)
         } catch {
             throw Refusal("\(path).address: \(error)")
         }
-        var storage = in6_addr()
-        let family = authority.host.contains(":") ? AF_INET6 : AF_INET
-        guard inet_pton(family, authority.host, &storage) == 1 else {
+        guard let address = Authority(ipLiteral: text) else {
             throw Refusal("\(path).address '\(text)' is not an IP literal with a port (a discovery resolves names itself)")
         }
-        // The canonical text (`[FD00::1]` and `[fd00:0::1]` are one endpoint).
-        var canonical = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-        guard inet_ntop(family, &storage, &canonical, socklen_t(canonical.count)) != nil else { return authority }
-        return Authority(host: String(decoding: canonical.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), port: authority.port)
+        return address
     }
 
     private static func labels(_ base: UnsafePointer<sy_label>?, count: UInt32, size: UInt32, _ path: String) throws(Refusal) -> [DiscoveredEndpoint.Label] {

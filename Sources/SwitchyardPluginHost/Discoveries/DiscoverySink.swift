@@ -6,8 +6,9 @@ import Synchronization
 /// event is the plugin's fault: counted, refused, and the handler never sees it. Publishes are
 /// serialized; after ``close()`` every publish is refused.
 public final class DiscoverySink: Sendable {
-    /// What the host does with a valid event (on the plugin's thread; must not block long).
-    public typealias Handler = @Sendable (DiscoveryEvent) -> Void
+    /// What the host does with a valid event (on the plugin's thread; must not block long):
+    /// true when it took it, false when it refuses it (a fault, as a malformed event is).
+    public typealias Handler = @Sendable (DiscoveryEvent) -> Bool
 
     private let handler: Handler
     private let faults: FaultRecord
@@ -30,7 +31,9 @@ public final class DiscoverySink: Sendable {
                 return SY_ERROR
             }
             do throws(DiscoveryEventReader.Refusal) {
-                handler(try DiscoveryEventReader.read(event))
+                guard handler(try DiscoveryEventReader.read(event)) else {
+                    throw DiscoveryEventReader.Refusal("the backend's set cannot take it (see the host's log)")
+                }
                 return SY_OK
             } catch {
                 faults.record("discovery event refused (the backend keeps its last good set): \(error.reason)")

@@ -40,6 +40,9 @@ final class BackendShared: Sendable {
     /// The endpoints every loop serves now.
     var snapshot: EndpointSnapshot { state.withLock { $0.snapshot } }
 
+    /// The breaker series its endpoints count in now.
+    var breakerMetrics: [BreakerMetrics] { state.withLock { $0.healths.values.map(\.metrics) } }
+
     /// Makes what backend `index` of `metrics`' table shares. A breaker of `previous` (the same
     /// backend in the table a reload replaces) is kept, with its state, for an endpoint the
     /// reload keeps with the same failure accrual. A discovered backend subscribes to `feed`.

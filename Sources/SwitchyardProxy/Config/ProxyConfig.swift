@@ -431,7 +431,12 @@ extension ProxyConfig {
         let m = try node.mapping(allowed: ["name", "config", "initialFetchTimeout", "staleAfter"])
         return Discovery(
             path: node.path, name: try m.required("name").nonEmptyString(), config: try m["config"]?.json().description ?? "{}",
-            initialFetchTimeout: try m["initialFetchTimeout"]?.positiveDuration() ?? .seconds(15),
+            initialFetchTimeout: try m["initialFetchTimeout"].map { n throws(ConfigError) in
+                let timeout = try n.positiveDuration()
+                // A reload waits this long for a new discovery: bound it.
+                guard timeout <= .seconds(600) else { throw n.error("must be at most 10m") }
+                return timeout
+            } ?? .seconds(15),
             staleAfter: try m["staleAfter"]?.duration() ?? .zero)
     }
 

@@ -65,7 +65,9 @@ public final class ProxyMetrics: Sendable {
 
     /// This table is no longer served: its breakers stop moving the shared gauges, and the
     /// series `next` does not have disappear from `/metrics`.
-    func retire(replacedBy next: ProxyMetrics) {
+    /// `breakers` are the breaker series this table's backends use (listed and discovered), and
+    /// `nextBreakers` those of `next`'s.
+    func retire(replacedBy next: ProxyMetrics, breakers: [BreakerMetrics], nextBreakers: [BreakerMetrics]) {
         for balancer in balancers { balancer.retire() }
         let nextRouteBackends = Dictionary(
             next.routeBackends.joined().joined().joined().map { (ObjectIdentifier($0.requests), $0) }, uniquingKeysWith: { a, _ in a })
@@ -79,8 +81,8 @@ public final class ProxyMetrics: Sendable {
                 histograms.append(routeBackend.responseDuration)
             }
         }
-        let nextCounters = Set(next.breakers.joined().flatMap(\.counters).map(ObjectIdentifier.init))
-        counters += breakers.joined().flatMap(\.counters).filter { !nextCounters.contains(ObjectIdentifier($0)) }
+        let nextCounters = Set(nextBreakers.flatMap(\.counters).map(ObjectIdentifier.init))
+        counters += breakers.flatMap(\.counters).filter { !nextCounters.contains(ObjectIdentifier($0)) }
         let nextGauges = Set(next.balancers.flatMap(\.gauges).map(ObjectIdentifier.init))
         exporter.unregister(
             counters: counters, gauges: balancers.flatMap(\.gauges).filter { !nextGauges.contains(ObjectIdentifier($0)) }, histograms: histograms)

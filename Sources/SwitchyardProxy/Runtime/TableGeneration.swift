@@ -51,7 +51,7 @@ final class TableGeneration: Sendable {
         var startingFeeds: [EndpointFeed] = []
         self.shared = table.backends.enumerated().map { index, backend in
             let feed = backend.discovery.map { discovery in
-                if let running = runningFeeds[EndpointFeed.Key(discovery)] { return running }
+                if let running = runningFeeds[EndpointFeed.Key(discovery, backend: backend.backend)] { return running }
                 let feed = EndpointFeed(
                     backend: backend, discovery: discovery, chain: table.endpointResolvers, registry: exporter.registry, logger: logger)
                 startingFeeds.append(feed)
@@ -74,7 +74,8 @@ final class TableGeneration: Sendable {
     /// - Throws: a plugin's refusal; the caller then abandons the generation.
     func startDiscoveries() async throws(PluginError) {
         for feed in startingFeeds { try feed.start() }
-        while !startingFeeds.allSatisfy(\.isSettled) {
+        // A cancelled wait (the proxy stopping) ends at once; the caller's next step sees it.
+        while !Task.isCancelled, !startingFeeds.allSatisfy(\.isSettled) {
             try? await Task.sleep(for: .milliseconds(10))
         }
     }
@@ -135,14 +136,18 @@ final class TableGeneration: Sendable {
                 old.retire()
             }.get()
         }
-        previous.metrics.retire(replacedBy: metrics)
+        previous.metrics.retire(replacedBy: metrics, breakers: previous.breakerMetrics, nextBreakers: breakerMetrics)
     }
+
+    /// Every breaker series its backends use now, listed and discovered.
+    private var breakerMetrics: [BreakerMetrics] { shared.flatMap(\.breakerMetrics) }
 
     /// Its series take over: every endpoint counts as ready (a kept breaker that is not
     /// moves its endpoint to pending as it is carried into the new series).
     func activate() {
         for (balancer, backend) in zip(metrics.balancers, shared) {
             backend.feed?.adopt(chain: table.endpointResolvers)
+            backend.feed?.publishState()
             balancer.publishAllReady(count: backend.snapshot.endpoints.count)
             backend.carryBreakers()
             backend.follow()
@@ -152,7 +157,8 @@ final class TableGeneration: Sendable {
     /// Step 4: the generation will not be served (a later step failed): its series that
     /// `running`'s does not have leave `/metrics`.
     func abandon(keeping running: TableGeneration) {
-        metrics.retire(replacedBy: running.metrics)
+        metrics.retire(replacedBy: running.metrics, breakers: breakerMetrics, nextBreakers: running.breakerMetrics)
+        for feed in running.shared.compactMap(\.feed) { feed.publishState() }
         Self.stop(startingFeeds, sparing: running.shared.compactMap(\.feed))
     }
 }

@@ -17,13 +17,16 @@ final class EndpointFeed: Sendable {
     /// What makes two backends' discoveries the same feed.
     struct Key: Hashable, Sendable {
         let authority: Authority
+        /// The backend's metadata (the labels of the feed's series and logs).
+        let backend: BackendRef
         /// The whole `discovery` block: name, plugin config, initialFetchTimeout, staleAfter.
         let block: ProxyConfig.Discovery
         /// The plugin build exporting the discovery (an upgraded plugin makes a new feed).
         let definition: ObjectIdentifier
 
-        init(_ discovery: RoutingTable.Discovery) {
+        init(_ discovery: RoutingTable.Discovery, backend: BackendRef) {
             authority = discovery.target.authority
+            self.backend = backend
             var block = discovery.config
             block.path = ""
             self.block = block
@@ -88,7 +91,7 @@ final class EndpointFeed: Sendable {
     /// Makes the feed of `backend` (whose discovery the table checked) and its series; nothing
     /// runs until ``start()``.
     init(backend: RoutingTable.Backend, discovery: RoutingTable.Discovery, chain: ResolverChain, registry: PrometheusCollectorRegistry, logger: Logger) {
-        self.key = Key(discovery)
+        self.key = Key(discovery, backend: backend.backend)
         self.discovery = discovery
         self.state = Mutex(State(chain: chain))
         self.logger = logger.entering(.service(backend.backend.meta)).targeting("switchyard::discovery")
@@ -104,7 +107,7 @@ final class EndpointFeed: Sendable {
     ///   changed its mind).
     func start() throws(PluginError) {
         metrics.enter(.pending)
-        let instance = try discovery.definition.makeInstance(discovery.target) { [weak self] event in self?.apply(event) }
+        let instance = try discovery.definition.makeInstance(discovery.target) { [weak self] event in self?.apply(event) ?? false }
         self.instance.withLock { $0 = instance }
         instance.start()
         let tick = min(Duration.seconds(1), discovery.config.staleAfter > .zero ? discovery.config.staleAfter / 4 : .seconds(1))
@@ -161,6 +164,13 @@ final class EndpointFeed: Sendable {
         if let set { for subscriber in subscribers { subscriber(set) } }
     }
 
+    /// Sets the state gauge to its phase (a feed that shares its series with another, while one
+    /// replaces the other, may have moved it).
+    func publishState() {
+        let phase = state.withLock { $0.phase }
+        metrics.enter(phase)
+    }
+
     /// Whether `/ready` may stop waiting for it.
     var isSettled: Bool { state.withLock { $0.settled } }
 
@@ -183,9 +193,10 @@ final class EndpointFeed: Sendable {
     // MARK: Events
 
     /// Applies one valid event (on the plugin's thread) and tells the subscribers when the set
-    /// changed.
-    func apply(_ event: DiscoveryEvent) {
-        metrics.count(event.kind)
+    /// changed. Returns false when it refuses the event (an addition past the endpoint limit).
+    @discardableResult
+    func apply(_ event: DiscoveryEvent) -> Bool {
+        var refused = false
         let (set, subscribers) = state.withLock { state -> (EndpointSet?, [Subscriber]) in
             state.lastUpdate = SwitchyardLogHandler.timestamp()
             metrics.touch()
@@ -197,7 +208,8 @@ final class EndpointFeed: Sendable {
                 let added = event.endpoints.count { state.endpoints[$0.address] == nil }
                 guard state.order.count + added <= DiscoveryEvent.maximumEndpoints else {
                     logger.warning(
-                        "discovery \(discovery.config.name): an addition would make \(state.order.count + added) endpoints, more than \(DiscoveryEvent.maximumEndpoints); ignored")
+                        "discovery \(discovery.config.name): an addition would make \(state.order.count + added) endpoints, more than \(DiscoveryEvent.maximumEndpoints); refused")
+                    refused = true
                     return (nil, [])
                 }
                 for endpoint in event.endpoints { upsert(&state, endpoint) }
@@ -223,7 +235,10 @@ final class EndpointFeed: Sendable {
             }
             return (rebuild(&state) ? state.set : nil, Array(state.subscribers.values))
         }
+        guard !refused else { return false }
+        metrics.count(event.kind)
         if let set { for subscriber in subscribers { subscriber(set) } }
+        return true
     }
 
     /// The source answered (a set, a delta, NOT_FOUND or a heartbeat).
