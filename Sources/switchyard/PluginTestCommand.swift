@@ -3,20 +3,22 @@ import Logging
 import SwitchyardCore
 import SwitchyardPluginHost
 
-/// `switchyard plugins test FILE --balancer NAME | --resolver NAME --authority A`: a plugin
-/// author's test kit. It drives one balancer or resolver through the host's own wrappers (the
-/// same checks the proxy makes) over generated situations, prints what it chose and how fast,
-/// and exits non-zero on any fault.
+/// `switchyard plugins test FILE --balancer NAME | --resolver NAME --authority A | --discovery
+/// NAME --authority A`: a plugin author's test kit. It drives one balancer, resolver or discovery
+/// through the host's own wrappers (the same checks the proxy makes), prints what it chose or
+/// published and how fast, and exits non-zero on any fault.
 struct PluginTest: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "test",
-        abstract: "Exercise a balancer or resolver of a plugin file; exit non-zero on any fault.",
+        abstract: "Exercise a balancer, resolver or discovery of a plugin file; exit non-zero on any fault.",
         discussion: """
             A balancer runs through create, update, pick and observe over generated load tables: all
             ready, some not ready, one left, zero endpoints, weights, costs, request hashes, a failing
             endpoint, and updates that keep some addresses. A resolver answers --authority as a service
             and as an endpoint (with --label). Each fault (a pick that is not a ready index, a malformed
-            answer) is counted as the proxy counts it.
+            answer, a malformed discovery event) is counted as the proxy counts it. A discovery runs for
+            --seconds against the backend --authority, printing every event the host takes; then the
+            kit destroys it and says how long that took.
             """
     )
 
@@ -29,8 +31,14 @@ struct PluginTest: ParsableCommand {
     @Option(help: "The resolver to exercise.")
     var resolver: String?
 
-    @Option(help: "The authority (host:port) a resolver is asked about.")
+    @Option(help: "The discovery to run.")
+    var discovery: String?
+
+    @Option(help: "The authority (host:port) a resolver is asked about, or a discovery's backend.")
     var authority: String?
+
+    @Option(help: "How long a discovery runs before it is destroyed.")
+    var seconds = 3.0
 
     @Option(name: .customLong("label"), help: "An endpoint label key=value for a resolver's endpoint query (repeatable).")
     var labels: [String] = []
@@ -42,8 +50,12 @@ struct PluginTest: ParsableCommand {
     var picks = 10_000
 
     func validate() throws {
-        guard (balancer == nil) != (resolver == nil) else { throw ValidationError("name one --balancer or one --resolver") }
+        guard [balancer, resolver, discovery].compactMap({ $0 }).count == 1 else {
+            throw ValidationError("name one --balancer, one --resolver or one --discovery")
+        }
         guard resolver == nil || authority != nil else { throw ValidationError("--resolver needs --authority") }
+        guard discovery == nil || authority != nil else { throw ValidationError("--discovery needs --authority (the backend it feeds)") }
+        guard (0.1...600).contains(seconds) else { throw ValidationError("--seconds must be in 0.1...600") }
         guard (1...10_000_000).contains(picks) else { throw ValidationError("--picks must be in 1...10000000") }
         do {
             _ = try JSONValue(parsing: config)
@@ -73,6 +85,13 @@ struct PluginTest: ParsableCommand {
                 throw ExitCode.failure
             }
             faults = try ResolverExercise(definition: definition, configJSON: config, authority: authority, labels: labels).run()
+        } else if let discovery, let authority {
+            guard let definition = plugin.discoveries.first(where: { $0.name == discovery }) else {
+                printError(
+                    "switchyard: \(plugin.file) exports no discovery '\(discovery)' (it has: \(plugin.discoveries.map(\.name).joined(separator: ", ")))")
+                throw ExitCode.failure
+            }
+            faults = try DiscoveryExercise(definition: definition, configJSON: config, authority: authority, seconds: seconds).run()
         } else {
             return
         }
@@ -85,7 +104,7 @@ struct PluginTest: ParsableCommand {
 }
 
 /// Refusing the config is the answer the kit reports, not a crash.
-private func create<T>(_ make: () throws(PluginError) -> T) throws -> T {
+func create<T>(_ make: () throws(PluginError) -> T) throws -> T {
     do {
         return try make()
     } catch {

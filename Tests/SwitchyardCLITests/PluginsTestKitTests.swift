@@ -29,6 +29,28 @@ struct PluginsTestKitTests {
         #expect(result.standardError.contains("plugin fault in fixture-balancer: pick returned 8, outside 0..<3"), "\(result.standardError)")
     }
 
+    @Test("a discovery runs against a backend: every event the host takes is printed, destroy is timed; a malformed event fails the kit")
+    func discoveries() throws {
+        let list = try FixturePlugin.writeFile(
+            named: "endpoints.json", contents: #"{"endpoints": [{"address": "127.0.0.1:8080", "weight": 2, "labels": {"dst_pod": "web-0"}}]}"#)
+        let sound = try Subprocess.run(
+            BuildProducts.switchyard,
+            [
+                "plugins", "test", BuildProducts.plugin("StandardDiscovery"), "--discovery", "file", "--authority", "web.test:80", "--config",
+                #"{"path": "\#(list)", "interval": "100ms"}"#, "--seconds", "0.5",
+            ])
+        #expect(sound.status == 0, "\(sound.standardOutput)\(sound.standardError)")
+        #expect(sound.standardOutput.contains("reset [127.0.0.1:8080 weight=2 {dst_pod=web-0}]"), "\(sound.standardOutput)")
+        #expect(sound.standardOutput.contains(" current\n") && sound.standardOutput.contains("destroy took "), "\(sound.standardOutput)")
+
+        let scripted = try Subprocess.run(
+            BuildProducts.switchyard,
+            ["plugins", "test", try FixturePlugin.build(source: "discovery_plugin.c"), "--discovery", "scripted", "--authority", "web.test:80", "--seconds", "0.5"])
+        #expect(scripted.status != 0)
+        #expect(scripted.standardOutput.contains("faults 15") && scripted.standardOutput.contains("FAILED: 15 fault(s)"), "\(scripted.standardOutput)")
+        #expect(scripted.standardError.contains("unknown event kind 99"), "\(scripted.standardError)")
+    }
+
     @Test("the observing C example reports that it observes and how fast pick and observe are")
     func observingBalancer() throws {
         let result = try Subprocess.run(
