@@ -305,6 +305,12 @@ final class EndpointFeed: Sendable {
             old.count == endpoints.count
             && zip(old, endpoints).allSatisfy { $0.address == $1.address && $0.weight == $1.weight && $0.endpoint == $1.endpoint }
         guard !same else { return false }
+        if logger.logLevel <= .debug {
+            let before = Set(old.map(\.address))
+            let after = Set(endpoints.map(\.address))
+            logger.debug(
+                "discovery \(discovery.config.name): \(endpoints.count) endpoint(s), \(after.subtracting(before).count) added, \(before.subtracting(after).count) removed")
+        }
         state.set = EndpointSet(endpoints, sequence: state.set.sequence + 1)
         return true
     }
