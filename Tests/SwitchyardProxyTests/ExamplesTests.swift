@@ -9,7 +9,7 @@ struct ExamplesTests {
         try String(contentsOfFile: "\(BuildProducts.repositoryRoot)/examples/\(name)", encoding: .utf8)
     }
 
-    @Test("every example passes switchyard check", arguments: ["quickstart.yaml", "canary-split.yaml", "grpc.yaml"])
+    @Test("every example passes switchyard check", arguments: ["quickstart.yaml", "canary-split.yaml", "grpc.yaml", "discovery.yaml"])
     func checks(name: String) throws {
         let result = try Subprocess.run(BuildProducts.switchyard, ["check", "--config", "\(BuildProducts.repositoryRoot)/examples/\(name)"])
         #expect(result.status == 0, "\(result.standardError)")
