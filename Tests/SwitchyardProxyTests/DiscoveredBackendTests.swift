@@ -125,6 +125,26 @@ struct DiscoveredBackendTests {
         #expect(f.runtime.endpoints.count == DiscoveryEvent.maximumEndpoints, "replacing a known address adds none")
     }
 
+    @Test("a heartbeat says again what the last answer said: after an error, not_found stays not_found, and no answer yet stays no set")
+    func heartbeat() throws {
+        func state(_ f: Fixture) -> String {
+            guard case .object(let members) = f.feed.statusJSON, case .string(let state)? = members.first(where: { $0.key == "state" })?.value else { return "" }
+            return state
+        }
+        let f = try Fixture()
+        f.publish(.error)
+        f.publish(.current)
+        #expect(state(f) == "error" && !f.feed.isSettled)
+        f.publish(.notFound)
+        f.publish(.error)
+        f.publish(.current)
+        #expect(state(f) == "not_found" && f.ports.isEmpty)
+        f.publish(.reset, [9001])
+        f.publish(.error)
+        f.publish(.current)
+        #expect(state(f) == "synced" && f.ports == [9001])
+    }
+
     @Test("a change keeps what it keeps: the kept endpoint's pooled connection serves on; a removed one's request in flight finishes; a new one connects")
     func diff() throws {
         let f = try Fixture()

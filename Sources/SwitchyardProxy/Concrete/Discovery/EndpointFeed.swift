@@ -73,6 +73,8 @@ final class EndpointFeed: Sendable {
         var generation: UInt64 = 0
         /// When the source last answered (anything but ERROR).
         var lastAnswer: ContinuousClock.Instant?
+        /// What its last answer said (synced or not_found): a heartbeat says it again.
+        var answeredPhase: Phase?
         var lastUpdate: String?
         var lastError: String?
         var subscribers: [ObjectIdentifier: Subscriber] = [:]
@@ -223,8 +225,8 @@ final class EndpointFeed: Sendable {
                 replace(&state, with: [])
                 answered(&state, event, phase: .notFound)
             case .current:
-                // A heartbeat before any set is no set; after NOT_FOUND the name is still gone.
-                if state.phase != .pending, state.phase != .notFound { answered(&state, event, phase: .synced) }
+                // Nothing changed since the last answer (none yet: still no set).
+                if let phase = state.answeredPhase { answered(&state, event, phase: phase) }
             case .error:
                 state.lastError = event.message
                 if state.phase != .error, state.phase != .stale {
@@ -253,6 +255,7 @@ final class EndpointFeed: Sendable {
             logger.warning("discovery \(discovery.config.name): the source does not know \(discovery.target.authority.host); the backend has no endpoints")
         }
         state.lastError = nil
+        state.answeredPhase = phase
         enter(&state, phase)
     }
 
