@@ -164,6 +164,8 @@ struct DiscoveryEndToEndTests {
         let admin = try Peers.adminPort(of: proxy)
         #expect(try wait { try Peers.admin(admin, "/ready").status == 200 } != nil)
         #expect(Set(try answers(port: proxyPort, host: "web.test")) == ["a"])
+        let state = try Peers.admin(admin, "/state").body
+        #expect(state.contains(#""discovery":{"name":"file","state":"synced"}"#), "\(state)")
 
         // The kubelet's swap: a new versioned folder, then `..data` renamed to point at it.
         try FileManager.default.createDirectory(at: volume.appendingPathComponent("v2"), withIntermediateDirectories: true)

@@ -117,8 +117,14 @@ enum DashboardPage {
             }
             document.getElementById("routes").innerHTML = rows;
             rows = "";
-            for (const backend of state.backends) for (const endpoint of backend.endpoints) {
-              rows += '<tr class="endpoint" data-address="' + esc(endpoint.address) + '" data-state="' + esc(endpoint.state) + '"><td>' + esc(backend.authority) + '</td><td>' + esc(backend.balancer) + '</td><td>' + (backend.failFast ? '<span class="badge failfast">fail-fast</span>' : '<span class="badge ok">open</span>') + " " + (queued[backend.backend] ? esc(queued[backend.backend]) + " waiting" : "") + '</td><td>' + esc(endpoint.address) + '</td><td>' + esc(endpoint.endpoint) + ' <span class="muted">(' + esc(endpoint.resolvedBy) + ')</span></td><td><span class="badge ' + esc(endpoint.state) + '">' + esc(endpoint.state) + "</span></td></tr>";
+            for (const backend of state.backends) {
+              // A discovered backend names its source and where it stands; with no endpoints it still has a row.
+              const source = backend.discovery ? ' <span class="muted discovery">(' + esc(backend.discovery.name) + ": " + esc(backend.discovery.state) + ")</span>" : "";
+              const cells = '<td>' + esc(backend.authority) + '</td><td>' + esc(backend.balancer) + source + '</td><td>' + (backend.failFast ? '<span class="badge failfast">fail-fast</span>' : '<span class="badge ok">open</span>') + " " + (queued[backend.backend] ? esc(queued[backend.backend]) + " waiting" : "") + "</td>";
+              if (backend.endpoints.length === 0) rows += '<tr class="no-endpoints">' + cells + '<td colspan="3" class="muted">no endpoints</td></tr>';
+              for (const endpoint of backend.endpoints) {
+                rows += '<tr class="endpoint" data-address="' + esc(endpoint.address) + '" data-state="' + esc(endpoint.state) + '">' + cells + '<td>' + esc(endpoint.address) + '</td><td>' + esc(endpoint.endpoint) + ' <span class="muted">(' + esc(endpoint.resolvedBy) + ')</span></td><td><span class="badge ' + esc(endpoint.state) + '">' + esc(endpoint.state) + "</span></td></tr>";
+              }
             }
             document.getElementById("endpoints").innerHTML = rows;
             document.getElementById("events").innerHTML = state.breakerEvents.slice(-20).reverse().map(e => '<tr class="event"><td>' + esc(e.time) + "</td><td>" + esc(e.backend) + "</td><td>" + esc(e.endpoint) + '</td><td><span class="badge ' + (e.transition === "tripped" ? "pending" : e.transition === "probing" ? "probing" : "ready") + '">' + esc(e.transition) + "</span></td></tr>").join("");

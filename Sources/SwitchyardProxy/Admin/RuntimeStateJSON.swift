@@ -42,16 +42,21 @@ extension TableGeneration {
             })
         let backends: JSONValue = .array(
             zip(table.backends, shared).map { backend, shared in
-                .object([
+                let snapshot = shared.snapshot
+                return .object([
                     ("authority", .string(backend.authority.description)),
                     ("backend", ref(backend.backend.meta)),
                     ("resolvedBy", .string(backend.resolvedBy)),
                     ("balancer", .string(backend.balancer.name)),
                     ("failFast", .bool(shared.gate.isShut)),
+                    ("discovery", shared.feed.map { feed in
+                        guard case .object(let status) = feed.statusJSON else { return .null }
+                        return .object(status.filter { $0.key == "name" || $0.key == "state" })
+                    } ?? .null),
                     (
                         "endpoints",
                         .array(
-                            zip(shared.snapshot.endpoints, shared.snapshot.healths).map { endpoint, health in
+                            zip(snapshot.endpoints, snapshot.healths).map { endpoint, health in
                                 .object([
                                     ("address", .string(endpoint.address.description)),
                                     ("endpoint", ref(endpoint.endpoint.meta)),
