@@ -630,15 +630,18 @@ typedef struct sy_balancer_def {
  * A discovery tells the host where one backend's endpoints are, and keeps telling it as they
  * change: the backend's config names it instead of listing `endpoints` (DESIGN.md §12). The
  * host makes one instance per backend that names it, and keeps the instance (and its set)
- * across a reload that keeps the backend's authority, discovery name and config.
+ * across a reload that keeps the backend (its authority and metadata), its whole `discovery`
+ * block and the plugin file; otherwise the reload makes a new instance, waits for its first
+ * set (or the backend's `initialFetchTimeout`) before serving it, then destroys the old one.
  *
  * Lifecycle: create() validates the config and makes the instance without any I/O (`switchyard
  * check` calls create, then destroy); start() hands it a sink and returns at once, the plugin
  * having started its own thread; that thread publishes events with
  * sy_host_services.discovery_publish; destroy() stops the thread and returns only once nothing
- * can touch the sink any more. create and destroy run on the thread that loads the config
- * (never an event loop), so destroy may block while the plugin's thread winds down (a second
- * or two at most: bound every wait).
+ * can touch the sink any more. create and destroy run on a host thread that is never an event
+ * loop (the one loading the config, or the one stopping the proxy), so destroy may block while
+ * the plugin's thread winds down (a second or two at most: bound every wait). Never publish
+ * after destroy returned: the sink is gone.
  *
  * Events: the first event after start, and the first after the plugin reconnected to its
  * source, is SY_DISCOVERY_RESET (or NOT_FOUND, or ERROR): the whole set. Later changes may be
@@ -672,7 +675,7 @@ typedef struct sy_balancer_def {
 
 /** Most endpoints in one event (and in a backend's set). */
 #define SY_DISCOVERY_ENDPOINTS_MAX 10000
-/** Most labels on one endpoint, and in sy_discovery_event.set_labels. */
+/** Most labels on one endpoint (its own and the set labels together), and in sy_discovery_event.set_labels. */
 #define SY_DISCOVERY_LABELS_MAX 64
 /** Longest label key or value, in bytes. */
 #define SY_LABEL_MAX 253
@@ -731,11 +734,13 @@ typedef struct sy_discovered_endpoint {
  * sy_host_services.discovery_publish. Everything in it is borrowed for the call.
  *
  * Refused as a fault (the set stays as it was): an unknown kind; more than
- * SY_DISCOVERY_ENDPOINTS_MAX endpoints; endpoints with NOT_FOUND, CURRENT or ERROR; an address
- * that is not an IP literal with a port 1-65535; the same address twice; a weight over
- * SY_WEIGHT_MAX; a label key empty, longer than SY_LABEL_MAX or repeated, or a value longer
- * than SY_LABEL_MAX; text that is not UTF-8 or holds control characters; an invalid meta; a
- * message longer than SY_MESSAGE_MAX.
+ * SY_DISCOVERY_ENDPOINTS_MAX endpoints, or an ADD that would make the backend's set larger than
+ * that; endpoints with NOT_FOUND, CURRENT or ERROR; an ERROR without a message; an address that
+ * is not an IP literal with a port 1-65535; the same address twice (compared in canonical form:
+ * "[FD00:0::1]:80" is "[fd00::1]:80"); a weight over SY_WEIGHT_MAX; a label key empty, longer
+ * than SY_LABEL_MAX or repeated, a value longer than SY_LABEL_MAX, or more than
+ * SY_DISCOVERY_LABELS_MAX labels on an endpoint with the set labels; text that is not UTF-8 or
+ * holds control characters; an invalid meta; a message longer than SY_MESSAGE_MAX.
  */
 struct sy_discovery_event {
     /** sizeof(sy_discovery_event) as the plugin was compiled. */
