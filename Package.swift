@@ -160,6 +160,7 @@ let package = Package(
         .testTarget(name: "SwitchyardPluginKitTests", dependencies: ["SwitchyardPluginKit"]),
         .testTarget(name: "SwitchyardPluginHostTests", dependencies: ["SwitchyardPluginHost", "SwitchyardTestSupport"]),
         .testTarget(name: "StandardPluginsTests", dependencies: ["SwitchyardPluginHost", "SwitchyardTestSupport"]),
+        .testTarget(name: "StandardDiscoveringTests", dependencies: ["StandardDiscovering", "SwitchyardCore", "SwitchyardTestSupport"]),
         .testTarget(name: "SwitchyardCLITests", dependencies: ["SwitchyardTestSupport"]),
         .testTarget(
             name: "SwitchyardProxyTests",
