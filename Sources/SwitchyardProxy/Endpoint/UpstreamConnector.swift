@@ -34,13 +34,12 @@ struct UpstreamConnector: Sendable {
                 .connect(to: address)
         })
 
-    /// An HTTP/1.1 upstream's pipeline: the request encoder, NIO's response decoder (which
-    /// watches the requests going out, to know a HEAD's response has no body), NIO's check of
-    /// outgoing header fields, and the ``UpstreamHandler``.
+    /// An HTTP/1.1 upstream's pipeline: the request encoder (which checks every part it
+    /// writes), NIO's response decoder (which watches the requests going out, to know a HEAD's
+    /// response has no body), and the ``UpstreamHandler``.
     static func configureHTTP1(_ pipeline: ChannelPipeline.SynchronousOperations) throws {
         try pipeline.addHandler(UpstreamRequestEncoder())
         try pipeline.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
-        try pipeline.addHandler(NIOHTTPRequestHeadersValidator())
         try pipeline.addHandler(UpstreamHandler())
     }
 

@@ -6,8 +6,9 @@ import NIOHTTP1
 /// `transfer-encoding: chunked`, or neither: no body), so the encoder only follows it: it never
 /// edits the headers (NIO's would copy them to), and it writes each head into one scratch
 /// buffer that it reuses once the socket has written the last one, so a request head costs no
-/// allocation. Header names and values were checked by `NIOHTTPRequestHeadersValidator`, which
-/// sits after it in the pipeline, as with NIO's encoder.
+/// allocation. Each part is checked as it is copied (``HTTP1HeadWriting``): a head or trailers
+/// that would split the message fail the write and the channel with ``UnsendableHead``, which
+/// the exchange answers as an unsendable request.
 final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = IOData
@@ -33,7 +34,12 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
         case .head(let head):
             chunked = head.headers.contains(name: "transfer-encoding")
             scratch.clear()  // reuses the storage unless a write still holds it
-            Self.write(head, into: &scratch)
+            do {
+                try scratch.writeRequestHead(head)
+            } catch {
+                refuse(error, context: context, promise: promise)
+                return
+            }
             context.write(wrapOutboundOut(.byteBuffer(scratch)), promise: promise)
             if scratch.capacity > Self.keptCapacity { scratch = context.channel.allocator.buffer(capacity: 512) }
         case .body(let body):
@@ -60,28 +66,21 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
             }
             var end = context.channel.allocator.buffer(capacity: 256)
             end.writeStaticString("0\r\n")
-            Self.write(trailers, into: &end)
+            do {
+                try end.writeHeaderFields(trailers)
+            } catch {
+                refuse(error, context: context, promise: promise)
+                return
+            }
             context.write(wrapOutboundOut(.byteBuffer(end)), promise: promise)
         }
     }
 
-    /// `METHOD target HTTP/1.1`, the header lines, the blank line.
-    private static func write(_ head: HTTPRequestHead, into buffer: inout ByteBuffer) {
-        buffer.writeString(head.method.rawValue)
-        buffer.writeStaticString(" ")
-        buffer.writeString(head.uri)
-        buffer.writeStaticString(" HTTP/1.1\r\n")
-        write(head.headers, into: &buffer)
-    }
-
-    /// Each field as `name: value`, then the blank line.
-    private static func write(_ headers: HTTPHeaders, into buffer: inout ByteBuffer) {
-        for (name, value) in headers {
-            buffer.writeString(name)
-            buffer.writeStaticString(": ")
-            buffer.writeString(value)
-            buffer.writeStaticString("\r\n")
-        }
-        buffer.writeStaticString("\r\n")
+    /// Writes nothing of a part it will not send: fails its promise and tells the handlers
+    /// behind it (the ``UpstreamHandler`` fails the exchange and closes the connection).
+    private func refuse(_ error: UnsendableHead, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        scratch.clear()
+        promise?.fail(error)
+        context.fireErrorCaught(error)
     }
 }

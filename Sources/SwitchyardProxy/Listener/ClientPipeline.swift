@@ -23,15 +23,17 @@ enum ClientPipeline {
         slot.track(channel)
     }
 
-    /// HTTP/1.x: the client-side timeouts, NIO's codec (with its error handler answering 400 to
-    /// what it cannot parse), and the proxy's handler. Pipelining is ordered by the handler
-    /// itself: NIO's assistant stops reading during every response, which costs two
-    /// `epoll_ctl` calls per request.
+    /// HTTP/1.x: the client-side timeouts, the ``ClientResponseEncoder``, NIO's request
+    /// decoder, and the proxy's handler (which answers 400 to what the decoder cannot parse).
+    /// Pipelining is ordered by the handler itself: NIO's assistant stops reading during every
+    /// response, which costs two `epoll_ctl` calls per request.
     static func configureHTTP1(_ pipeline: ChannelPipeline.SynchronousOperations, slot: LoopSlot) throws {
         let timeouts = ClientTimeoutHandler(timeouts: slot.state.table.config.timeouts, eventLoop: slot.state.eventLoop)
+        let encoder = ClientResponseEncoder()
         try pipeline.addHandler(timeouts)
-        try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
-        try pipeline.addHandler(ProxyServerHandler(slot: slot, timeouts: timeouts))
+        try pipeline.addHandler(encoder)
+        try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+        try pipeline.addHandler(ProxyServerHandler(slot: slot, timeouts: timeouts, responseEncoder: encoder))
     }
 
     /// HTTP/2: the ``GoAwayCloser`` (closes after an error GOAWAY, bounds a graceful one's
@@ -51,7 +53,7 @@ enum ClientPipeline {
         ) { stream in
             stream.eventLoop.makeCompletedFuture {
                 try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                try stream.pipeline.syncOperations.addHandler(ProxyServerHandler(slot: streamSlot.value, timeouts: nil))
+                try stream.pipeline.syncOperations.addHandler(ProxyServerHandler(slot: streamSlot.value, timeouts: nil, responseEncoder: nil))
             }
         }
         try pipeline.addHandler(GoAwayCloser(isClient: false, ackTimeout: TimeAmount(timeouts.keepAlive)))

@@ -36,10 +36,13 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
     private var backlog: CircularBuffer<HTTPServerRequestPart>?
     /// The connection's client-side timeouts (HTTP/1.x), told of each request and response.
     private let timeouts: ClientTimeoutHandler?
+    /// The connection's response encoder (HTTP/1.x), told which request each response answers.
+    private let responseEncoder: ClientResponseEncoder?
 
-    init(slot: LoopSlot, timeouts: ClientTimeoutHandler?) {
+    init(slot: LoopSlot, timeouts: ClientTimeoutHandler?, responseEncoder: ClientResponseEncoder?) {
         self.slot = slot
         self.timeouts = timeouts
+        self.responseEncoder = responseEncoder
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
@@ -141,7 +144,16 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
         context.fireChannelInactive()
     }
 
+    /// A request NIO's decoder could not parse (HTTP/1.x) is answered 400 when nothing is
+    /// under way on the connection; then, as after any error, the connection closes.
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if error is HTTPParserError, !isClosed, exchange == nil, !requestOpen {
+            requestHead = nil
+            closeAfterResponse = true
+            var answer = SyntheticError.invalidRequest(.badRequest, "malformed request: \(error)")
+            answer.headers = [("connection", "close")]
+            respond(with: answer, isGRPC: false)
+        }
         markClosed()
         context.close(promise: nil)
     }
@@ -177,6 +189,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
     func writeResponseHead(_ head: HTTPResponseHead) {
         var head = head
         if let requestHead {
+            responseEncoder?.answering(requestHead.method)
             let persistence = ConnectionPersistence.decide(request: requestHead, response: head, draining: draining)
             if let connection = persistence.connection { head.headers.replaceOrAdd(name: "connection", value: connection) }
             if persistence.close { closeAfterResponse = true }

@@ -2,33 +2,77 @@ import NIOHTTP1
 
 /// Headers that describe one connection, not the message (RFC 9110 §7.6.1): never forwarded.
 enum HopByHop {
-    private static let names: Set<String> = [
-        "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-        "proxy-authenticate", "proxy-authorization",
+    /// The hop-by-hop names, lowercase; `connection` first and `te` second (``strip`` treats
+    /// them apart).
+    private static let names = [
+        "connection", "te", "keep-alive", "proxy-connection", "trailer", "transfer-encoding", "upgrade", "proxy-authenticate",
+        "proxy-authorization",
     ]
 
     /// Names a `Connection` header may never remove: the message's length and its authority.
     /// (`transfer-encoding` goes anyway, as hop-by-hop; the proxy frames every body itself.)
-    private static let protected: Set<String> = ["host", "content-length"]
+    private static let protected = ["host", "content-length"]
 
     /// Removes hop-by-hop headers and those the `Connection` header names, except framing
     /// headers and `Host`. `te: trailers`, the one TE value HTTP/2 allows and gRPC needs, is kept.
+    ///
+    /// One pass finds what is there without allocating; most messages carry none of them, and
+    /// the common `Connection: keep-alive` costs one removal (a removal copies the headers'
+    /// storage when it is shared).
     static func strip(_ headers: inout HTTPHeaders) {
-        // Most messages carry none of them: finding that out copies and allocates nothing
-        // (a removal copies the headers' storage, and the canonical form builds an array).
-        guard names.contains(where: { headers.contains(name: $0) }) else { return }
-        let keepsTrailers = headers.first(name: "te")?.lowercased() == "trailers"
-        defer { if keepsTrailers { headers.add(name: "te", value: "trailers") } }
+        var found: UInt16 = 0  // bit i: names[i] is present
+        var keepsTrailers = false
         var listed: [String] = []
-        for value in headers[canonicalForm: "connection"] {
-            let name = value.lowercased()
-            if !name.isEmpty, !protected.contains(name) { listed.append(name) }
+        for (name, value) in headers {
+            guard let index = index(of: name.utf8) else { continue }
+            found |= 1 << index
+            if index == 1, !keepsTrailers { keepsTrailers = equalsIgnoringCase(trimmed(value.utf8), "trailers") }
+            if index == 0 { collectListed(value, into: &listed) }
         }
-        for name in names where headers.contains(name: name) {
+        guard found != 0 else { return }
+        for (index, name) in names.enumerated() where found & (1 << index) != 0 {
             headers.remove(name: name)
         }
         for name in listed where headers.contains(name: name) {
             headers.remove(name: name)
         }
+        if keepsTrailers { headers.add(name: "te", value: "trailers") }
+    }
+
+    /// The names a `Connection` value lists that are neither hop-by-hop already nor protected.
+    private static func collectListed(_ value: String, into listed: inout [String]) {
+        let bytes = value.utf8
+        var start = bytes.startIndex
+        while start < bytes.endIndex {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: ",")) ?? bytes.endIndex
+            let name = trimmed(bytes[start..<end])
+            if !name.isEmpty, index(of: name) == nil, !protected.contains(where: { equalsIgnoringCase(name, $0) }) {
+                listed.append(String(decoding: name, as: UTF8.self).lowercased())
+            }
+            start = end < bytes.endIndex ? bytes.index(after: end) : end
+        }
+    }
+
+    /// The index of `name` in ``names``, ignoring case; nil when it is not hop-by-hop.
+    private static func index<Name: Collection<UInt8>>(of name: Name) -> Int? {
+        switch name.count {
+        case 2, 7, 10, 16, 17, 18, 19: names.firstIndex { equalsIgnoringCase(name, $0) }
+        default: nil
+        }
+    }
+
+    private static func trimmed<Bytes: BidirectionalCollection<UInt8>>(_ bytes: Bytes) -> Bytes.SubSequence {
+        let isSpace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        let start = bytes.firstIndex { !isSpace($0) } ?? bytes.endIndex
+        let end = bytes[start...].lastIndex { !isSpace($0) }.map { bytes.index(after: $0) } ?? start
+        return bytes[start..<end]
+    }
+
+    /// Whether `bytes` spell `lowercase` (which is lowercase ASCII), ignoring ASCII case.
+    private static func equalsIgnoringCase<Bytes: Collection<UInt8>>(_ bytes: Bytes, _ lowercase: String) -> Bool {
+        bytes.count == lowercase.utf8.count
+            && zip(bytes, lowercase.utf8).allSatisfy { byte, expected in
+                byte == expected || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") && byte | 0x20 == expected)
+            }
     }
 }

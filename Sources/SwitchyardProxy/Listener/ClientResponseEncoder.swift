@@ -1,0 +1,193 @@
+import NIOCore
+import NIOHTTP1
+
+/// Writes an HTTP/1.x client's responses as bytes, in place of NIO's `HTTPResponseEncoder`,
+/// `NIOHTTPResponseHeadersValidator` and `HTTPServerProtocolErrorHandler` (three pipeline hops
+/// per response part, a buffer per head, a header array copied to frame it).
+///
+/// - Framing follows NIO's encoder: a response to HEAD has no body and one to CONNECT no body
+///   and no framing headers; a 1xx, 204 or 304 loses `content-length` and
+///   `transfer-encoding`; any other response keeps its `content-length`, or, in HTTP/1.1, is
+///   sent chunked; an HTTP/1.0 response without a length ends when the connection closes
+///   (``ConnectionPersistence`` closes it).
+/// - Every part is checked as it is copied (``HTTP1HeadWriting``). A head or trailers that
+///   would split the message are not written: the write fails with ``UnsendableHead``, the
+///   handlers behind hear of it (the ``ProxyServerHandler`` closes the connection), and the
+///   rest of that response is dropped.
+/// - A small response goes out as one buffer: the head waits in a scratch buffer (reused from
+///   response to response) for the body parts and end that follow it before the next flush,
+///   up to ``coalescedBytes``. One `write(2)` of one buffer instead of a `writev` of three.
+final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = IOData
+
+    /// The most bytes of body copied next to a head; a larger part is written as it is.
+    static let coalescedBytes = 4096
+    /// The most a connection keeps of its scratch buffer after an unusually long head.
+    private static let keptCapacity = 8192
+
+    /// How the response being written frames its body.
+    private enum Framing {
+        /// `content-length`, or close-delimited (HTTP/1.0): body bytes as they are.
+        case plain
+        /// `transfer-encoding: chunked`.
+        case chunked
+        /// A response to HEAD or CONNECT: body parts are dropped.
+        case none
+    }
+
+    private var framing = Framing.plain
+    /// Set by ``answering(_:)`` for the response that comes next.
+    private var nextAnswersBodiless = false
+    private var nextAnswersConnect = false
+    /// Set when a head or trailers were refused: the rest of the response is dropped.
+    private var refused = false
+    /// A head (and what followed it) not written to the channel yet: the next flush, a large
+    /// body part, or a part with a promise writes it first.
+    private var staged = false
+    private var scratch = ByteBuffer()
+
+    private static let crlf = ByteBuffer(string: "\r\n")
+    private static let lastChunk = ByteBuffer(string: "0\r\n\r\n")
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        scratch = context.channel.allocator.buffer(capacity: 1024)
+    }
+
+    /// Tells the encoder which request the next final response answers: HEAD and CONNECT
+    /// responses carry no body (NIO's encoder heard this from its decoder).
+    func answering(_ method: HTTPMethod) {
+        nextAnswersBodiless = method == .HEAD || method == .CONNECT
+        nextAnswersConnect = method == .CONNECT
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(var head):
+            let code = head.status.code
+            let informational = code < 200 && code != 101
+            if !informational {
+                refused = false
+                framing = Self.frame(&head, bodiless: nextAnswersBodiless, connect: nextAnswersConnect)
+                nextAnswersBodiless = false
+                nextAnswersConnect = false
+            }
+            guard !refused else { return drop(promise) }
+            writeStaged(context: context)
+            scratch.clear()  // reuses the storage unless a write still holds it
+            do {
+                try scratch.writeResponseHead(head)
+            } catch {
+                return refuse(error, context: context, promise: promise)
+            }
+            staged = true
+            if promise != nil || informational { writeStaged(context: context, promise: promise) }
+        case .body(let body):
+            guard !refused, framing != .none else { return drop(promise) }
+            writeBody(body, context: context, promise: promise)
+        case .end(let trailers):
+            guard !refused else { return drop(promise) }
+            guard framing == .chunked else {
+                if staged {
+                    writeStaged(context: context, promise: promise)
+                } else if let promise {
+                    // Nothing to write; an empty write keeps the promise in order with the others.
+                    context.write(wrapOutboundOut(.byteBuffer(ByteBuffer())), promise: promise)
+                }
+                return
+            }
+            if !staged, trailers?.isEmpty ?? true {
+                context.write(wrapOutboundOut(.byteBuffer(Self.lastChunk)), promise: promise)
+                return
+            }
+            if !staged {
+                scratch.clear()
+                staged = true
+            }
+            scratch.writeStaticString("0\r\n")
+            do {
+                try scratch.writeHeaderFields(trailers ?? [:])
+            } catch {
+                return refuse(error, context: context, promise: promise)
+            }
+            writeStaged(context: context, promise: promise)
+        }
+    }
+
+    func flush(context: ChannelHandlerContext) {
+        writeStaged(context: context)
+        context.flush()
+    }
+
+    /// A body part: copied next to a staged head when small, written as it is otherwise
+    /// (with its chunk's size line and CRLF when chunked).
+    private func writeBody(_ body: IOData, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        let size = body.readableBytes
+        guard size > 0 else {
+            // An empty chunk would end a chunked body: it only carries the promise along.
+            if let promise { writeStaged(context: context); context.write(wrapOutboundOut(body), promise: promise) }
+            return
+        }
+        if staged, promise == nil, size <= Self.coalescedBytes, case .byteBuffer(var bytes) = body {
+            if framing == .chunked { writeChunkSize(size, into: &scratch) }
+            scratch.writeBuffer(&bytes)
+            if framing == .chunked { scratch.writeStaticString("\r\n") }
+            return
+        }
+        writeStaged(context: context)
+        guard framing == .chunked else {
+            context.write(wrapOutboundOut(body), promise: promise)
+            return
+        }
+        var line = context.channel.allocator.buffer(capacity: 18)
+        writeChunkSize(size, into: &line)
+        context.write(wrapOutboundOut(.byteBuffer(line)), promise: nil)
+        context.write(wrapOutboundOut(body), promise: nil)
+        context.write(wrapOutboundOut(.byteBuffer(Self.crlf)), promise: promise)
+    }
+
+    private func writeChunkSize(_ size: Int, into buffer: inout ByteBuffer) {
+        buffer.writeString(String(size, radix: 16))
+        buffer.writeStaticString("\r\n")
+    }
+
+    /// Writes what is staged (if anything) to the channel.
+    private func writeStaged(context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
+        guard staged else { return }
+        staged = false
+        context.write(wrapOutboundOut(.byteBuffer(scratch)), promise: promise)
+        if scratch.capacity > Self.keptCapacity { scratch = context.channel.allocator.buffer(capacity: 1024) }
+    }
+
+    /// A part of a refused response: nothing is written.
+    private func drop(_ promise: EventLoopPromise<Void>?) {
+        promise?.fail(UnsendableHead(part: "response"))
+    }
+
+    /// Refuses a head or trailers it will not write: what was staged of this response goes
+    /// too, and the handlers behind hear of it (the server handler closes the connection).
+    private func refuse(_ error: UnsendableHead, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        refused = true
+        staged = false
+        scratch.clear()
+        promise?.fail(error)
+        context.fireErrorCaught(error)
+    }
+
+    /// Sets a head's framing headers as NIO's encoder does and says how its body is framed.
+    private static func frame(_ head: inout HTTPResponseHead, bodiless: Bool, connect: Bool) -> Framing {
+        let code = head.status.code
+        guard !connect, code >= 200, code != 204, code != 304 else {
+            if head.headers.contains(name: "content-length") { head.headers.remove(name: "content-length") }
+            if head.headers.contains(name: "transfer-encoding") { head.headers.remove(name: "transfer-encoding") }
+            return .none
+        }
+        if head.headers.contains(name: "content-length") {
+            if head.headers.contains(name: "transfer-encoding") { head.headers.remove(name: "transfer-encoding") }
+            return bodiless ? .none : .plain
+        }
+        guard head.version.major == 1, head.version.minor >= 1 else { return bodiless ? .none : .plain }
+        head.headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
+        return bodiless ? .none : .chunked
+    }
+}

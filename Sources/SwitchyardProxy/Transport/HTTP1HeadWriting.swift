@@ -1,0 +1,76 @@
+import NIOCore
+import NIOHTTP1
+
+/// A head the proxy will not write: one of its parts holds a byte HTTP/1.1 does not allow
+/// there (a CR or LF would let it split the message, RFC 9112 §2.2).
+struct UnsendableHead: Error, CustomStringConvertible {
+    /// Which part: "header name", "header value", "method", "request target", "reason phrase".
+    let part: String
+
+    var description: String { "a \(part) holds a byte HTTP/1.1 does not allow there" }
+}
+
+/// HTTP/1.x heads written as bytes, each part checked as it is copied: header names and
+/// methods are tokens, values and reason phrases have no control character but tab, a request
+/// target has only the bytes RFC 3986 lets it carry unencoded (what NIO's header validators
+/// check, without a pass of their own or a pipeline hop).
+extension ByteBuffer {
+    /// `METHOD target HTTP/1.1`, the header lines and the blank line.
+    mutating func writeRequestHead(_ head: HTTPRequestHead) throws(UnsendableHead) {
+        try writeChecked(head.method.rawValue, part: "method", HeaderText.isTokenByte)
+        writeStaticString(" ")
+        try writeChecked(head.uri, part: "request target", HeaderText.isTargetByte)
+        writeStaticString(" HTTP/1.1\r\n")
+        try writeHeaderFields(head.headers)
+    }
+
+    /// `HTTP/1.x CODE reason`, the header lines and the blank line.
+    mutating func writeResponseHead(_ head: HTTPResponseHead) throws(UnsendableHead) {
+        switch (head.version.major, head.version.minor) {
+        case (1, 1): writeStaticString("HTTP/1.1 ")
+        case (1, 0): writeStaticString("HTTP/1.0 ")
+        case (let major, let minor): writeString("HTTP/\(major).\(minor) ")
+        }
+        if head.status == .ok {
+            writeStaticString("200 OK\r\n")
+        } else {
+            let code = Int(head.status.code)
+            // A status is three digits (RFC 9110 §15); NIO's type holds any UInt.
+            guard (100...999).contains(code) else { throw UnsendableHead(part: "status code") }
+            writeInteger(UInt8(ascii: "0") + UInt8(code / 100))
+            writeInteger(UInt8(ascii: "0") + UInt8(code / 10 % 10))
+            writeInteger(UInt8(ascii: "0") + UInt8(code % 10))
+            writeStaticString(" ")
+            try writeChecked(head.status.reasonPhrase, part: "reason phrase", allowEmpty: true, HeaderText.isValueByte)
+            writeStaticString("\r\n")
+        }
+        try writeHeaderFields(head.headers)
+    }
+
+    /// Each field as `name: value`, then the blank line (a head's fields, or a chunked body's
+    /// trailers).
+    mutating func writeHeaderFields(_ headers: HTTPHeaders) throws(UnsendableHead) {
+        for (name, value) in headers {
+            try writeChecked(name, part: "header name", HeaderText.isTokenByte)
+            writeStaticString(": ")
+            try writeChecked(value, part: "header value", allowEmpty: true, HeaderText.isValueByte)
+            writeStaticString("\r\n")
+        }
+        writeStaticString("\r\n")
+    }
+
+    /// Appends `text` when every byte is `allowed` (and it is not empty, unless
+    /// `allowEmpty`). On a refusal the buffer holds part of a head: the caller drops it.
+    @inline(__always)
+    private mutating func writeChecked(
+        _ text: String, part: String, allowEmpty: Bool = false, _ allowed: (UInt8) -> Bool
+    ) throws(UnsendableHead) {
+        var text = text
+        let written = text.withUTF8 { bytes in
+            guard allowEmpty || !bytes.isEmpty, bytes.allSatisfy(allowed) else { return false }
+            writeBytes(UnsafeRawBufferPointer(bytes))
+            return true
+        }
+        guard written else { throw UnsendableHead(part: part) }
+    }
+}

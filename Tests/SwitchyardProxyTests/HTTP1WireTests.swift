@@ -1,0 +1,171 @@
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+import Testing
+
+@_spi(Benchmarks) @testable import SwitchyardProxy
+
+/// The HTTP/1.x bytes the proxy writes itself: the client's responses
+/// (``ClientResponseEncoder``), the upstream's requests (``UpstreamRequestEncoder``), and the
+/// 400 for what NIO's decoder cannot parse. Bytes in, bytes out, through the real pipelines.
+@Suite("HTTP/1.x wire")
+struct HTTP1WireTests {
+    static let web = DataPathTests.web
+    static let host = "Host: \(web)\r\n"
+
+    /// Every buffer the client got, in order.
+    static func buffers(_ client: EmbeddedChannel) throws -> [String] {
+        var buffers: [String] = []
+        while let buffer = try client.readOutbound(as: ByteBuffer.self) { buffers.append(String(buffer: buffer)) }
+        return buffers
+    }
+
+    @Test("a small response reaches the client as one buffer: the head, the body and its end together")
+    func coalesces() throws {
+        let peers = try DataPathTests.BytePeers()
+        try peers.client.writeInbound(ByteBuffer(string: "GET / HTTP/1.1\r\n\(Self.host)\r\n"))
+        let upstream = try #require(peers.path.lastUpstream)
+        while try upstream.readOutbound(as: ByteBuffer.self) != nil {}
+        try upstream.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\nX-A: 1\r\n\r\nok"))
+        #expect(try Self.buffers(peers.client) == ["HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: 1\r\n\r\nok"])
+    }
+
+    @Test("a body part over 4 KiB is written as it is, after its head", arguments: [4096, 4097, 70_000])
+    func largeBody(size: Int) throws {
+        let peers = try DataPathTests.BytePeers()
+        let body = String(repeating: "b", count: size)
+        let (_, received) = try peers.roundTrip("GET / HTTP/1.1\r\n\(Self.host)\r\n", answer: "HTTP/1.1 200 OK\r\ncontent-length: \(size)\r\n\r\n\(body)")
+        #expect(received == "HTTP/1.1 200 OK\r\ncontent-length: \(size)\r\n\r\n\(body)")
+    }
+
+    @Test("framing as the client's version and method need it: chunked with trailers, HEAD without a body, 204 and 304 without framing headers, HTTP/1.0 until close")
+    func framing() throws {
+        let peers = try DataPathTests.BytePeers()
+        func received(_ request: String, _ answer: String) throws -> String { try peers.roundTrip(request, answer: answer).received }
+        let get = "GET / HTTP/1.1\r\n\(Self.host)\r\n"
+        // The upstream's chunking is hop-by-hop: the proxy chunks the body again for the client.
+        #expect(
+            try received(get, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nx-sum: 3\r\n\r\n")
+                == "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nx-sum: 3\r\n\r\n")
+        #expect(
+            try received("HEAD / HTTP/1.1\r\n\(Self.host)\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
+                == "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
+        #expect(
+            try received("HEAD / HTTP/1.1\r\n\(Self.host)\r\n", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                == "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+        #expect(try received(get, "HTTP/1.1 204 No Content\r\n\r\n") == "HTTP/1.1 204 No Content\r\n\r\n")
+        #expect(try received(get, "HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\nETag: \"x\"\r\n\r\n") == "HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\n")
+        let custom = try received(get, "HTTP/1.1 299 Custom Thing\r\ncontent-length: 0\r\n\r\n")
+        // NIO's decoder keeps no reason phrase of a code it does not know: the line ends after
+        // its space, as RFC 9112 §4 allows.
+        #expect(custom == "HTTP/1.1 299 \r\ncontent-length: 0\r\n\r\n", "\(custom)")
+        #expect(peers.client.isActive)
+        // HTTP/1.0 has no chunking: the body runs until the proxy closes the connection.
+        #expect(
+            try received("GET / HTTP/1.0\r\n\(Self.host)\r\n", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+                == "HTTP/1.0 200 OK\r\nconnection: close\r\n\r\nabc")
+        #expect(!peers.client.isActive)
+    }
+
+    @Test("a proxy's own answer to HEAD carries its length and no body")
+    func headAnswer() throws {
+        let path = try DataPathTests.BytePeers().path
+        let client = try path.connectClient()
+        try client.writeInbound(ByteBuffer(string: "HEAD / HTTP/1.1\r\nHost: nowhere.test\r\n\r\n"))
+        let received = try Self.buffers(client).joined()
+        #expect(received.hasPrefix("HTTP/1.1 404 Not Found\r\n") && received.hasSuffix("\r\n\r\n"), "\(received)")
+        #expect(received.lowercased().contains("\r\ncontent-length: "))
+    }
+
+    @Test("what NIO's decoder cannot parse gets a 400 that says so, then the connection closes", arguments: [
+        "GET / HTTP/1.1\r\nHost: web.test\r\nNo colon here\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: web.test\r\nX-Bad\u{0}: 1\r\n\r\n",
+        "GET /\u{7F} HTTP/1.1\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: web.test\r\nContent-Length: 1x\r\n\r\n",
+    ])
+    func malformed(request: String) throws {
+        let path = try DataPathTests.BytePeers().path
+        let client = try path.connectClient()
+        _ = try? client.writeInbound(ByteBuffer(string: request))
+        let received = try Self.buffers(client).joined()
+        #expect(received.hasPrefix("HTTP/1.1 400 Bad Request\r\n"), "\(received)")
+        #expect(received.contains("\r\nconnection: close\r\n") && received.contains("switchyard-proxy-error: malformed request"), "\(received)")
+        #expect(!client.isActive)
+    }
+
+    /// A channel with only the encoder, as the client's pipeline has it.
+    static func encoder() throws -> (EmbeddedChannel, ClientResponseEncoder) {
+        let encoder = ClientResponseEncoder()
+        let channel = EmbeddedChannel(handler: encoder)
+        return (channel, encoder)
+    }
+
+    @Test("a response head that would split the message is never written: the write fails, the pipeline hears it, the rest of the response is dropped")
+    func refusesSplittingHead() throws {
+        for (name, value) in [("x-a", "1\r\nx-injected: 1"), ("x-a", "1\nx"), ("x a", "1"), ("", "1"), ("x-a", "nul\u{0}")] {
+            let (channel, _) = try Self.encoder()
+            var head = HTTPResponseHead(version: .http1_1, status: .ok)
+            head.headers.add(name: name, value: value)
+            let written = channel.eventLoop.makePromise(of: Void.self)
+            channel.write(HTTPServerResponsePart.head(head), promise: written)
+            channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(string: "secret"))), promise: nil)
+            channel.writeAndFlush(HTTPServerResponsePart.end(nil), promise: nil)
+            #expect(throws: UnsendableHead.self) { try written.futureResult.wait() }
+            #expect(throws: UnsendableHead.self) { try channel.throwIfErrorCaught() }
+            #expect(try channel.readOutbound(as: ByteBuffer.self) == nil, "\(name): \(value)")
+        }
+        let (channel, _) = try Self.encoder()
+        channel.write(HTTPServerResponsePart.head(.init(version: .http1_1, status: .custom(code: 200, reasonPhrase: "OK\r\nx: 1"))), promise: nil)
+        #expect(throws: UnsendableHead.self) { try channel.throwIfErrorCaught() }
+        var trailers = HTTPHeaders()
+        trailers.add(name: "grpc-status", value: "0\r\n")
+        let (chunked, _) = try Self.encoder()
+        chunked.write(HTTPServerResponsePart.head(.init(version: .http1_1, status: .ok)), promise: nil)
+        chunked.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(string: "a"))), promise: nil)
+        chunked.writeAndFlush(HTTPServerResponsePart.end(trailers), promise: nil)
+        #expect(throws: UnsendableHead.self) { try chunked.throwIfErrorCaught() }
+        #expect(try chunked.readOutbound(as: ByteBuffer.self) == nil)
+    }
+
+    @Test("an informational head is a buffer of its own; a staged head waits only until the flush; a part with a promise is not held back")
+    func staging() throws {
+        let (channel, _) = try Self.encoder()
+        var head = HTTPResponseHead(version: .http1_1, status: .ok)
+        head.headers.add(name: "content-length", value: "3")
+        channel.write(HTTPServerResponsePart.head(.init(version: .http1_1, status: .continue)), promise: nil)
+        channel.write(HTTPServerResponsePart.head(head), promise: nil)
+        channel.flush()
+        #expect(try Self.buffers(channel) == ["HTTP/1.1 100 Continue\r\n\r\n", "HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\n"])
+        let sent = channel.eventLoop.makePromise(of: Void.self)
+        channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(string: "abc"))), promise: sent)
+        channel.writeAndFlush(HTTPServerResponsePart.end(nil), promise: nil)
+        try sent.futureResult.wait()
+        #expect(try Self.buffers(channel) == ["abc"])
+        // A head with a promise goes out with it, not after the next part.
+        let headSent = channel.eventLoop.makePromise(of: Void.self)
+        channel.write(HTTPServerResponsePart.head(head), promise: headSent)
+        channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(string: "xyz"))), promise: nil)
+        channel.writeAndFlush(HTTPServerResponsePart.end(nil), promise: nil)
+        try headSent.futureResult.wait()
+        #expect(try Self.buffers(channel) == ["HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\n", "xyz"])
+    }
+
+    @Test("a request head that would split the message never reaches the upstream: the write fails and the connection closes")
+    func refusesSplittingRequest() throws {
+        for head in [
+            HTTPRequestHead(version: .http1_1, method: .GET, uri: "/a b", headers: ["host": "x"]),
+            HTTPRequestHead(version: .http1_1, method: .RAW(value: "GE T"), uri: "/", headers: ["host": "x"]),
+            HTTPRequestHead(version: .http1_1, method: .GET, uri: "/", headers: ["host": "x\r\nx-injected: 1"]),
+            HTTPRequestHead(version: .http1_1, method: .GET, uri: "/", headers: ["ho:st": "x"]),
+        ] {
+            let channel = EmbeddedChannel()
+            try UpstreamConnector.configureHTTP1(channel.pipeline.syncOperations)
+            try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9001)).wait()
+            let written = channel.eventLoop.makePromise(of: Void.self)
+            channel.writeAndFlush(HTTPClientRequestPart.head(head), promise: written)
+            #expect(throws: UnsendableHead.self) { try written.futureResult.wait() }
+            #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+            #expect(!channel.isActive, "\(head)")
+        }
+    }
+}
