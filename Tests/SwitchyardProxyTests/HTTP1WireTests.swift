@@ -168,4 +168,22 @@ struct HTTP1WireTests {
             #expect(!channel.isActive, "\(head)")
         }
     }
+
+    @Test("hop-by-hop headers go, in any case, with what Connection lists; Host and Content-Length stay; te: trailers stays")
+    func hopByHop() {
+        var headers = HTTPHeaders([
+            ("Host", "a"), ("CONNECTION", " Keep-Alive ,X-Trace,, host , Content-Length"), ("keep-alive", "timeout=5"),
+            ("X-TRACE", "1"), ("x-trace", "2"), ("Content-Length", "3"), ("TE", "trailers"), ("Transfer-Encoding", "chunked"),
+            ("Proxy-Authorization", "x"), ("Upgrade", "h2c"), ("Trailer", "x-sum"), ("x-kept", "1"), ("Proxy-Connection", "close"),
+            ("proxy-authenticate", "y"),
+        ])
+        HopByHop.strip(&headers)
+        #expect(headers.map { "\($0.name): \($0.value)" } == ["Host: a", "Content-Length: 3", "x-kept: 1", "te: trailers"])
+        var gzip = HTTPHeaders([("te", "gzip"), ("x-a", "1")])
+        HopByHop.strip(&gzip)
+        #expect(gzip.map(\.name) == ["x-a"])
+        var none = HTTPHeaders([("x-connection", "1"), ("tee", "1"), ("x-a", "1")])
+        HopByHop.strip(&none)
+        #expect(none.count == 3)
+    }
 }

@@ -24,7 +24,8 @@ enum HopByHop {
         var keepsTrailers = false
         var listed: [String] = []
         for (name, value) in headers {
-            guard let index = index(of: name.utf8) else { continue }
+            var name = name
+            guard let index = name.withUTF8({ index(of: $0) }) else { continue }
             found |= 1 << index
             if index == 1, !keepsTrailers { keepsTrailers = equalsIgnoringCase(trimmed(value.utf8), "trailers") }
             if index == 0 { collectListed(value, into: &listed) }
@@ -54,6 +55,7 @@ enum HopByHop {
     }
 
     /// The index of `name` in ``names``, ignoring case; nil when it is not hop-by-hop.
+    @inline(__always)
     private static func index<Name: Collection<UInt8>>(of name: Name) -> Int? {
         switch name.count {
         case 2, 7, 10, 16, 17, 18, 19: names.firstIndex { equalsIgnoringCase(name, $0) }
@@ -69,10 +71,18 @@ enum HopByHop {
     }
 
     /// Whether `bytes` spell `lowercase` (which is lowercase ASCII), ignoring ASCII case.
+    @inline(__always)
     private static func equalsIgnoringCase<Bytes: Collection<UInt8>>(_ bytes: Bytes, _ lowercase: String) -> Bool {
-        bytes.count == lowercase.utf8.count
-            && zip(bytes, lowercase.utf8).allSatisfy { byte, expected in
-                byte == expected || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") && byte | 0x20 == expected)
+        var lowercase = lowercase
+        return lowercase.withUTF8 { expected in
+            guard bytes.count == expected.count else { return false }
+            var offset = 0
+            for byte in bytes {
+                let wanted = expected[offset]
+                guard byte == wanted || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") && byte | 0x20 == wanted) else { return false }
+                offset += 1
             }
+            return true
+        }
     }
 }

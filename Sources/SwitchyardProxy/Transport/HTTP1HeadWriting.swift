@@ -51,12 +51,33 @@ extension ByteBuffer {
     /// trailers).
     mutating func writeHeaderFields(_ headers: HTTPHeaders) throws(UnsendableHead) {
         for (name, value) in headers {
-            try writeChecked(name, part: "header name", HeaderText.isTokenByte)
-            writeStaticString(": ")
-            try writeChecked(value, part: "header value", allowEmpty: true, HeaderText.isValueByte)
-            writeStaticString("\r\n")
+            var name = name
+            var value = value
+            let refused = name.withUTF8 { name in
+                value.withUTF8 { value in writeField(name: name, value: value) }
+            }
+            if let refused { throw UnsendableHead(part: refused) }
         }
         writeStaticString("\r\n")
+    }
+
+    /// `name: value\r\n` in one copy; the part refused instead, if any.
+    @inline(__always)
+    private mutating func writeField(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> String? {
+        guard !name.isEmpty, name.allSatisfy(HeaderText.isTokenByte) else { return "header name" }
+        guard value.allSatisfy(HeaderText.isValueByte) else { return "header value" }
+        let size = name.count + value.count + 4
+        writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+            guard let base = target.baseAddress else { return 0 }
+            if let source = name.baseAddress { base.copyMemory(from: source, byteCount: name.count) }
+            base.storeBytes(of: UInt8(ascii: ":"), toByteOffset: name.count, as: UInt8.self)
+            base.storeBytes(of: UInt8(ascii: " "), toByteOffset: name.count + 1, as: UInt8.self)
+            if let source = value.baseAddress { (base + name.count + 2).copyMemory(from: source, byteCount: value.count) }
+            base.storeBytes(of: UInt8(ascii: "\r"), toByteOffset: size - 2, as: UInt8.self)
+            base.storeBytes(of: UInt8(ascii: "\n"), toByteOffset: size - 1, as: UInt8.self)
+            return size
+        }
+        return nil
     }
 
     /// Appends `text` when every byte is `allowed` (and it is not empty, unless
