@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# EXTRA_CMD for ../shared/bench/run.sh: writes a config that round-robins over the harness's
-# backends (as nginx, HAProxy and Envoy do there) and execs the release build of switchyard.
+# EXTRA_CMD for ../shared/bench/run.sh: writes a config over the harness's three backends with
+# Switchyard's default balancer (p2c-peak-ewma; SWITCHYARD_BALANCER=round-robin balances as
+# nginx, HAProxy and Envoy do there) and execs the release build of switchyard.
 #
 #   swift build -c release
 #   EXTRA_NAME=switchyard EXTRA_PORT=18099 EXTRA_H2_PORT=18099 \
@@ -21,7 +22,7 @@ config="$(mktemp /tmp/switchyard-bench-XXXXXX.yaml)"
     echo "  - authority: 127.0.0.1:$port"
     echo "backends:"
     echo "  - authority: 127.0.0.1:$port"
-    echo "    balancer: { name: round-robin }"
+    echo "    balancer: { name: ${SWITCHYARD_BALANCER:-p2c-peak-ewma} }"
     echo "    endpoints:"
     for backend in ${BENCH_BACKENDS//,/ }; do echo "      - { address: $backend }"; done
 } >"$config"

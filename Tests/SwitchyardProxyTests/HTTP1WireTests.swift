@@ -30,12 +30,56 @@ struct HTTP1WireTests {
         #expect(try Self.buffers(peers.client) == ["HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: 1\r\n\r\nok"])
     }
 
-    @Test("a body part over 4 KiB is written as it is, after its head", arguments: [4096, 4097, 70_000])
-    func largeBody(size: Int) throws {
+    @Test("a body part that would take the staged bytes past 8 KiB is written as it is, after its head", arguments: [(8000, 1), (8200, 2), (70_000, 2)])
+    func largeBody(size: Int, buffers: Int) throws {
         let peers = try DataPathTests.BytePeers()
         let body = String(repeating: "b", count: size)
-        let (_, received) = try peers.roundTrip("GET / HTTP/1.1\r\n\(Self.host)\r\n", answer: "HTTP/1.1 200 OK\r\ncontent-length: \(size)\r\n\r\n\(body)")
-        #expect(received == "HTTP/1.1 200 OK\r\ncontent-length: \(size)\r\n\r\n\(body)")
+        try peers.client.writeInbound(ByteBuffer(string: "GET / HTTP/1.1\r\n\(Self.host)\r\n"))
+        let upstream = try #require(peers.path.lastUpstream)
+        while try upstream.readOutbound(as: ByteBuffer.self) != nil {}
+        try upstream.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\ncontent-length: \(size)\r\n\r\n\(body)"))
+        let received = try Self.buffers(peers.client)
+        #expect(received.joined() == "HTTP/1.1 200 OK\r\ncontent-length: \(size)\r\n\r\n\(body)")
+        #expect(received.count == buffers)
+    }
+
+    @Test("many small chunks in one read are staged up to 8 KiB, then written as they come")
+    func stagingIsBounded() throws {
+        let peers = try DataPathTests.BytePeers()
+        try peers.client.writeInbound(ByteBuffer(string: "GET / HTTP/1.1\r\n\(Self.host)\r\n"))
+        let upstream = try #require(peers.path.lastUpstream)
+        while try upstream.readOutbound(as: ByteBuffer.self) != nil {}
+        let chunk = String(repeating: "c", count: 100)
+        let chunks = String(repeating: "64\r\n\(chunk)\r\n", count: 500)
+        try upstream.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n\(chunks)0\r\n\r\n"))
+        let received = try Self.buffers(peers.client)
+        #expect(received.joined() == "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n\(chunks)0\r\n\r\n")
+        #expect(received.allSatisfy { $0.utf8.count <= ClientResponseEncoder.coalescedBytes })
+    }
+
+    @Test("garbage pipelined behind a whole request waits for that request's response, then gets its 400")
+    func malformedBehindPipelined() throws {
+        let proxy = try InProcessProxy.web()
+        let client = try proxy.connect()
+        try client.send("GET /first HTTP/1.1\r\n\(Self.host)\r\nNOT HTTP AT ALL\r\n\r\n")
+        let upstream = try proxy.upstreams.last(port: 9001)
+        #expect(try upstream.requestParts().head?.uri == "/first")
+        #expect(try client.received().isEmpty)
+        try upstream.respond(.ok, body: "first")
+        let received = try client.received()
+        let responses = received.components(separatedBy: "HTTP/1.1 ")
+        #expect(responses.count == 3 && responses[1].hasPrefix("200 OK\r\n") && responses[1].hasSuffix("first"), "\(received)")
+        #expect(responses.last?.hasPrefix("400 Bad Request\r\n") == true, "\(received)")
+        #expect(!client.isOpen)
+    }
+
+    @Test("garbage inside a request's body closes the connection without a second answer")
+    func malformedInsideBody() throws {
+        let proxy = try InProcessProxy.web()
+        let client = try proxy.connect()
+        try client.send("POST /up HTTP/1.1\r\n\(Self.host)Transfer-Encoding: chunked\r\n\r\nzz\r\n")
+        #expect(!client.isOpen)
+        #expect(try !client.received().contains("400"))
     }
 
     @Test("framing as the client's version and method need it: chunked with trailers, HEAD without a body, 204 and 304 without framing headers, HTTP/1.0 until close")
@@ -125,6 +169,13 @@ struct HTTP1WireTests {
         chunked.writeAndFlush(HTTPServerResponsePart.end(trailers), promise: nil)
         #expect(throws: UnsendableHead.self) { try chunked.throwIfErrorCaught() }
         #expect(try chunked.readOutbound(as: ByteBuffer.self) == nil)
+    }
+
+    @Test("an interim head carries no framing headers")
+    func interimHead() throws {
+        let (channel, _) = try Self.encoder()
+        channel.writeAndFlush(HTTPServerResponsePart.head(.init(version: .http1_1, status: .continue, headers: ["content-length": "5", "x-a": "1"])), promise: nil)
+        #expect(try Self.buffers(channel) == ["HTTP/1.1 100 Continue\r\nx-a: 1\r\n\r\n"])
     }
 
     @Test("an informational head is a buffer of its own; a staged head waits only until the flush; a part with a promise is not held back")

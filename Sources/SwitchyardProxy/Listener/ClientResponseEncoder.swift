@@ -16,15 +16,16 @@ import NIOHTTP1
 ///   rest of that response is dropped.
 /// - A small response goes out as one buffer: the head waits in a scratch buffer (reused from
 ///   response to response) for the body parts and end that follow it before the next flush,
-///   up to ``coalescedBytes``. One `write(2)` of one buffer instead of a `writev` of three.
+///   up to ``coalescedBytes`` in all. One `write(2)` of one buffer instead of a `writev` of three.
 final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = IOData
 
-    /// The most bytes of body copied next to a head; a larger part is written as it is.
-    static let coalescedBytes = 4096
+    /// The most bytes staged (head and body parts copied next to it); a body part that would
+    /// go past it is written as it is.
+    static let coalescedBytes = 8192
     /// The most a connection keeps of its scratch buffer after an unusually long head.
-    private static let keptCapacity = 8192
+    private static let keptCapacity = 16384
 
     /// How the response being written frames its body.
     private enum Framing {
@@ -65,14 +66,17 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
         switch unwrapOutboundIn(data) {
         case .head(var head):
             let code = head.status.code
-            let informational = code < 200 && code != 101
-            if !informational {
+            let informational = (100..<200).contains(code) && code != 101
+            if informational {
+                // An interim response has no body: no framing headers either.
+                _ = Self.frame(&head, bodiless: true, connect: true)
+            } else {
                 refused = false
                 framing = Self.frame(&head, bodiless: nextAnswersBodiless, connect: nextAnswersConnect)
                 nextAnswersBodiless = false
                 nextAnswersConnect = false
             }
-            guard !refused else { return drop(promise) }
+            guard !refused else { return drop(promise, Refusal.refusedResponse) }
             writeStaged(context: context)
             scratch.clear()  // reuses the storage unless a write still holds it
             do {
@@ -83,10 +87,11 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
             staged = true
             if promise != nil || informational { writeStaged(context: context, promise: promise) }
         case .body(let body):
-            guard !refused, framing != .none else { return drop(promise) }
+            guard !refused else { return drop(promise, Refusal.refusedResponse) }
+            guard framing != .none else { return drop(promise, Refusal.bodyNotAllowed) }
             writeBody(body, context: context, promise: promise)
         case .end(let trailers):
-            guard !refused else { return drop(promise) }
+            guard !refused else { return drop(promise, Refusal.refusedResponse) }
             guard framing == .chunked else {
                 if staged {
                     writeStaged(context: context, promise: promise)
@@ -128,7 +133,7 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
             if let promise { writeStaged(context: context); context.write(wrapOutboundOut(body), promise: promise) }
             return
         }
-        if staged, promise == nil, size <= Self.coalescedBytes, case .byteBuffer(var bytes) = body {
+        if staged, promise == nil, scratch.readableBytes + size <= Self.coalescedBytes, case .byteBuffer(var bytes) = body {
             if framing == .chunked { writeChunkSize(size, into: &scratch) }
             scratch.writeBuffer(&bytes)
             if framing == .chunked { scratch.writeStaticString("\r\n") }
@@ -159,9 +164,17 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
         if scratch.capacity > Self.keptCapacity { scratch = context.channel.allocator.buffer(capacity: 1024) }
     }
 
-    /// A part of a refused response: nothing is written.
-    private func drop(_ promise: EventLoopPromise<Void>?) {
-        promise?.fail(UnsendableHead(part: "response"))
+    /// Why a part was not written.
+    enum Refusal: Error {
+        /// A body part of a response that has none (to HEAD or CONNECT, or a 1xx, 204, 304).
+        case bodyNotAllowed
+        /// A part of a response whose head or trailers were refused.
+        case refusedResponse
+    }
+
+    /// A part that is not written: its promise fails.
+    private func drop(_ promise: EventLoopPromise<Void>?, _ refusal: Refusal) {
+        promise?.fail(refusal)
     }
 
     /// Refuses a head or trailers it will not write: what was staged of this response goes

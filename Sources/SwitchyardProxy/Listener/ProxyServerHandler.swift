@@ -38,6 +38,9 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
     private let timeouts: ClientTimeoutHandler?
     /// The connection's response encoder (HTTP/1.x), told which request each response answers.
     private let responseEncoder: ClientResponseEncoder?
+    /// Bytes NIO's decoder could not parse, read behind whole requests still being answered:
+    /// their 400 waits for those answers, and nothing more is read.
+    private var malformed: HTTPParserError?
 
     init(slot: LoopSlot, timeouts: ClientTimeoutHandler?, responseEncoder: ClientResponseEncoder?) {
         self.slot = slot
@@ -124,7 +127,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
     private var backlogCount: Int { backlog?.count ?? 0 }
 
     func read(context: ChannelHandlerContext) {
-        if backlogCount >= BuiltInLimits.pipelinedParts || (exchange?.holdsClientReads ?? false) {
+        if malformed != nil || backlogCount >= BuiltInLimits.pipelinedParts || (exchange?.holdsClientReads ?? false) {
             readPending = true
         } else {
             context.read()
@@ -132,7 +135,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
     }
 
     func resumeReadsIfPossible() {
-        guard readPending, let context, backlogCount < BuiltInLimits.pipelinedParts, !(exchange?.holdsClientReads ?? false) else { return }
+        guard readPending, malformed == nil, let context, backlogCount < BuiltInLimits.pipelinedParts, !(exchange?.holdsClientReads ?? false) else { return }
         readPending = false
         context.read()
     }
@@ -144,18 +147,37 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
         context.fireChannelInactive()
     }
 
-    /// A request NIO's decoder could not parse (HTTP/1.x) is answered 400 when nothing is
-    /// under way on the connection; then, as after any error, the connection closes.
+    /// A request NIO's decoder could not parse (HTTP/1.x) is answered 400, after the whole
+    /// requests read before it are answered; then, as after any error, the connection closes.
+    /// Unparseable bytes inside a request (its body) only close it.
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if error is HTTPParserError, !isClosed, exchange == nil, !requestOpen {
-            requestHead = nil
-            closeAfterResponse = true
-            var answer = SyntheticError.invalidRequest(.badRequest, "malformed request: \(error)")
-            answer.headers = [("connection", "close")]
-            respond(with: answer, isGRPC: false)
+        if malformed != nil, error is ByteToMessageDecoderError { return }  // the decoder refuses what follows
+        if let error = error as? HTTPParserError, !isClosed, context.channel.isActive, requestsAreWhole {
+            guard exchange == nil, backlogCount == 0 else {
+                malformed = error
+                readPending = true
+                return
+            }
+            answer(malformed: error)
         }
         markClosed()
         context.close(promise: nil)
+    }
+
+    /// Whether every request read so far was read to its end.
+    private var requestsAreWhole: Bool {
+        guard let last = backlog?.last else { return !requestOpen }
+        if case .end = last { return true }
+        return false
+    }
+
+    /// Writes the 400 for bytes NIO's decoder could not parse (the caller closes).
+    private func answer(malformed error: HTTPParserError) {
+        requestHead = nil
+        closeAfterResponse = true
+        var answer = SyntheticError.invalidRequest(.badRequest, "malformed request: \(error)")
+        answer.headers = [("connection", "close")]
+        respond(with: answer, isGRPC: false)
     }
 
     /// The connection is gone: end the exchange, drop what was pipelined behind it.
@@ -244,6 +266,12 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
         while !isClosed, let part = backlog?.first, exchange == nil || !Self.isHead(part) {
             backlog?.removeFirst()
             handle(part)
+        }
+        if let malformed, !isClosed, exchange == nil, backlogCount == 0 {
+            answer(malformed: malformed)
+            markClosed()
+            context?.close(promise: nil)
+            return
         }
         resumeReadsIfPossible()
     }

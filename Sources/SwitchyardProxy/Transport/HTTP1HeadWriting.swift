@@ -34,9 +34,9 @@ extension ByteBuffer {
         if head.status == .ok {
             writeStaticString("200 OK\r\n")
         } else {
-            let code = Int(head.status.code)
             // A status is three digits (RFC 9110 §15); NIO's type holds any UInt.
-            guard (100...999).contains(code) else { throw UnsendableHead(part: "status code") }
+            guard (100...999).contains(head.status.code) else { throw UnsendableHead(part: "status code") }
+            let code = Int(head.status.code)
             writeInteger(UInt8(ascii: "0") + UInt8(code / 100))
             writeInteger(UInt8(ascii: "0") + UInt8(code / 10 % 10))
             writeInteger(UInt8(ascii: "0") + UInt8(code % 10))
