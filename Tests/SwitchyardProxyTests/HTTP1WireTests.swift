@@ -139,7 +139,7 @@ struct HTTP1WireTests {
 
     /// A channel with only the encoder, as the client's pipeline has it.
     static func encoder() throws -> (EmbeddedChannel, ClientResponseEncoder) {
-        let encoder = ClientResponseEncoder()
+        let encoder = ClientResponseEncoder(scratch: HeadScratch())
         let channel = EmbeddedChannel(handler: encoder)
         return (channel, encoder)
     }
@@ -236,5 +236,29 @@ struct HTTP1WireTests {
         var none = HTTPHeaders([("x-connection", "1"), ("tee", "1"), ("x-a", "1")])
         HopByHop.strip(&none)
         #expect(none.count == 3)
+    }
+
+    @Test("connections of one loop share its head buffer: bytes a channel has not written yet are never overwritten by the next borrower")
+    func sharedScratch() throws {
+        let scratch = HeadScratch()
+        let first = EmbeddedChannel(handler: ClientResponseEncoder(scratch: scratch))
+        let second = EmbeddedChannel(handler: ClientResponseEncoder(scratch: scratch))
+        func respond(_ channel: EmbeddedChannel, _ body: String, flush: Bool) {
+            var head = HTTPResponseHead(version: .http1_1, status: .ok)
+            head.headers.add(name: "content-length", value: String(body.utf8.count))
+            channel.write(HTTPServerResponsePart.head(head), promise: nil)
+            channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(string: body))), promise: nil)
+            channel.write(HTTPServerResponsePart.end(nil), promise: nil)
+            if flush { channel.flush() }
+        }
+        // The first connection's response sits in its channel, unflushed, when the second
+        // borrows the buffer.
+        respond(first, "first", flush: false)
+        respond(second, "second!", flush: true)
+        first.flush()
+        #expect(try Self.buffers(first) == ["HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfirst"])
+        #expect(try Self.buffers(second) == ["HTTP/1.1 200 OK\r\ncontent-length: 7\r\n\r\nsecond!"])
+        respond(first, "again", flush: true)
+        #expect(try Self.buffers(first) == ["HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nagain"])
     }
 }

@@ -29,7 +29,7 @@ enum ClientPipeline {
     /// response, which costs two `epoll_ctl` calls per request.
     static func configureHTTP1(_ pipeline: ChannelPipeline.SynchronousOperations, slot: LoopSlot) throws {
         let timeouts = ClientTimeoutHandler(timeouts: slot.state.table.config.timeouts, eventLoop: slot.state.eventLoop)
-        let encoder = ClientResponseEncoder()
+        let encoder = ClientResponseEncoder(scratch: slot.headScratch)
         try pipeline.addHandler(timeouts)
         try pipeline.addHandler(encoder)
         try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))

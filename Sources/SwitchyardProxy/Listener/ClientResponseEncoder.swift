@@ -14,9 +14,10 @@ import NIOHTTP1
 ///   would split the message are not written: the write fails with ``UnsendableHead``, the
 ///   handlers behind hear of it (the ``ProxyServerHandler`` closes the connection), and the
 ///   rest of that response is dropped.
-/// - A small response goes out as one buffer: the head waits in a scratch buffer (reused from
-///   response to response) for the body parts and end that follow it before the next flush,
-///   up to ``coalescedBytes`` in all. One `write(2)` of one buffer instead of a `writev` of three.
+/// - A small response goes out as one buffer: the head waits in its loop's ``HeadScratch`` for
+///   the body parts and end that follow it before the next flush, up to ``coalescedBytes`` in
+///   all. One `write(2)` of one buffer instead of a `writev` of three, no allocation, and no
+///   buffer held by an idle connection.
 final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = IOData
@@ -24,8 +25,6 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
     /// The most bytes staged (head and body parts copied next to it); a body part that would
     /// go past it is written as it is.
     static let coalescedBytes = 8192
-    /// The most a connection keeps of its scratch buffer after an unusually long head.
-    private static let keptCapacity = 16384
 
     /// How the response being written frames its body.
     private enum Framing {
@@ -44,15 +43,16 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
     /// Set when a head or trailers were refused: the rest of the response is dropped.
     private var refused = false
     /// A head (and what followed it) not written to the channel yet: the next flush, a large
-    /// body part, or a part with a promise writes it first.
-    private var staged = false
-    private var scratch = ByteBuffer()
+    /// body part, or a part with a promise writes it first. Borrowed from ``scratch``.
+    private var staged: ByteBuffer?
+    /// The loop's buffer for heads.
+    private let scratch: HeadScratch
 
     private static let crlf = ByteBuffer(string: "\r\n")
     private static let lastChunk = ByteBuffer(string: "0\r\n\r\n")
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        scratch = context.channel.allocator.buffer(capacity: 1024)
+    init(scratch: HeadScratch) {
+        self.scratch = scratch
     }
 
     /// Tells the encoder which request the next final response answers: HEAD and CONNECT
@@ -78,13 +78,13 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
             }
             guard !refused else { return drop(promise, Refusal.refusedResponse) }
             writeStaged(context: context)
-            scratch.clear()  // reuses the storage unless a write still holds it
+            var buffer = scratch.take(allocator: context.channel.allocator)
             do {
-                try scratch.writeResponseHead(head)
+                try buffer.writeResponseHead(head)
             } catch {
                 return refuse(error, context: context, promise: promise)
             }
-            staged = true
+            staged = buffer
             if promise != nil || informational { writeStaged(context: context, promise: promise) }
         case .body(let body):
             guard !refused else { return drop(promise, Refusal.refusedResponse) }
@@ -93,7 +93,7 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
         case .end(let trailers):
             guard !refused else { return drop(promise, Refusal.refusedResponse) }
             guard framing == .chunked else {
-                if staged {
+                if staged != nil {
                     writeStaged(context: context, promise: promise)
                 } else if let promise {
                     // Nothing to write; an empty write keeps the promise in order with the others.
@@ -101,20 +101,19 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
                 }
                 return
             }
-            if !staged, trailers?.isEmpty ?? true {
+            if staged == nil, trailers?.isEmpty ?? true {
                 context.write(wrapOutboundOut(.byteBuffer(Self.lastChunk)), promise: promise)
                 return
             }
-            if !staged {
-                scratch.clear()
-                staged = true
-            }
-            scratch.writeStaticString("0\r\n")
+            var buffer = staged ?? scratch.take(allocator: context.channel.allocator)
+            staged = nil
+            buffer.writeStaticString("0\r\n")
             do {
-                try scratch.writeHeaderFields(trailers ?? [:])
+                try buffer.writeHeaderFields(trailers ?? [:])
             } catch {
                 return refuse(error, context: context, promise: promise)
             }
+            staged = buffer
             writeStaged(context: context, promise: promise)
         }
     }
@@ -133,10 +132,12 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
             if let promise { writeStaged(context: context); context.write(wrapOutboundOut(body), promise: promise) }
             return
         }
-        if staged, promise == nil, scratch.readableBytes + size <= Self.coalescedBytes, case .byteBuffer(var bytes) = body {
-            if framing == .chunked { writeChunkSize(size, into: &scratch) }
-            scratch.writeBuffer(&bytes)
-            if framing == .chunked { scratch.writeStaticString("\r\n") }
+        if var buffer = staged, promise == nil, buffer.readableBytes + size <= Self.coalescedBytes, case .byteBuffer(var bytes) = body {
+            staged = nil  // the buffer is not shared while it grows
+            if framing == .chunked { writeChunkSize(size, into: &buffer) }
+            buffer.writeBuffer(&bytes)
+            if framing == .chunked { buffer.writeStaticString("\r\n") }
+            staged = buffer
             return
         }
         writeStaged(context: context)
@@ -158,10 +159,10 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
 
     /// Writes what is staged (if anything) to the channel.
     private func writeStaged(context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
-        guard staged else { return }
-        staged = false
-        context.write(wrapOutboundOut(.byteBuffer(scratch)), promise: promise)
-        if scratch.capacity > Self.keptCapacity { scratch = context.channel.allocator.buffer(capacity: 1024) }
+        guard let buffer = staged else { return }
+        staged = nil
+        context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
+        scratch.give(buffer)
     }
 
     /// Why a part was not written.
@@ -181,8 +182,7 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
     /// too, and the handlers behind hear of it (the server handler closes the connection).
     private func refuse(_ error: UnsendableHead, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
         refused = true
-        staged = false
-        scratch.clear()
+        staged = nil
         promise?.fail(error)
         context.fireErrorCaught(error)
     }

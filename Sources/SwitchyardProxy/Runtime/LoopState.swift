@@ -51,6 +51,8 @@ final class LoopSlot {
     var state: LoopState
     /// The route timeouts of every exchange on this loop, whatever table routed it.
     let watchdog: ExchangeWatchdog
+    /// The buffer this loop's HTTP/1.x connections write response heads into.
+    let headScratch = HeadScratch()
     private var connections: [ObjectIdentifier: Channel] = [:]
     /// Set by a drain: connections accepted or set up from now on hear it too.
     private(set) var draining = false
