@@ -32,4 +32,16 @@ struct PeakEwmaTests {
         long.observe(rttNanoseconds: 10_000_000, now: 100 * second)  // long ago: the sample wins
         #expect(abs(long.estimateNanoseconds - 10_000_000) < 1)
     }
+
+    @Test("time alone pulls the estimate toward zero, and the next sample folds in from there")
+    func decayWithoutSamples() {
+        var ewma = PeakEwma(defaultRtt: .milliseconds(30), decay: .seconds(10), now: 0)
+        ewma.decay(now: 10 * second)
+        #expect(abs(ewma.estimateNanoseconds - 30_000_000 * 0.36787944117144233) < 1)
+        #expect(ewma.stampNanoseconds == 10 * second)
+        ewma.decay(now: 5 * second)  // an older time changes nothing
+        #expect(abs(ewma.estimateNanoseconds - 30_000_000 * 0.36787944117144233) < 1)
+        ewma.observe(rttNanoseconds: 50_000_000, now: 11 * second)  // a peak still replaces it
+        #expect(ewma.estimateNanoseconds == 50_000_000)
+    }
 }

@@ -40,6 +40,14 @@ public struct PeakEwma: Sendable {
         stampNanoseconds = max(now, stampNanoseconds)
     }
 
+    /// Lets time pull the estimate toward zero, as a sample of 0 would (tower's `PeakEwma`
+    /// decays this way each time it reads a load). An endpoint with no samples, a new one that
+    /// lost its first draws or a slow one the balancer avoids, is worth trying again after a
+    /// few time constants instead of never.
+    public mutating func decay(now: UInt64) {
+        observe(rttNanoseconds: 0, now: now)
+    }
+
     /// The balancing cost with `inFlight` requests outstanding.
     @inlinable
     public func cost(inFlight: Int) -> Double {

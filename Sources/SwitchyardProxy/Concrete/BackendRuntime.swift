@@ -145,6 +145,7 @@ final class BackendRuntime {
 
     /// Sends `exchange` to an endpoint now, or queues it.
     func dispatch(_ exchange: Exchange) {
+        decayEstimates(now: exchange.arrivedAt.uptimeNanoseconds)
         if queue.isEmpty, let (endpoint, probe) = pick(for: exchange) {
             endpoint.start(exchange, probe: probe)
             return
@@ -230,6 +231,24 @@ final class BackendRuntime {
     private func cancelTimer() {
         failfastTimer?.cancel()
         failfastTimer = nil
+    }
+
+    /// How often, at most, every endpoint's RTT estimate decays toward zero.
+    static let decayInterval: UInt64 = 1_000_000_000
+    /// When the estimates last decayed (monotonic nanoseconds).
+    private var decayedAt: UInt64 = 0
+
+    /// Once a second at most, lets time pull each endpoint's peak-EWMA toward zero and
+    /// publishes the loads (tower's peak-EWMA decays each time a load is read). Without it an
+    /// endpoint that never got a request keeps its `defaultRtt` for good, and p2c never picks
+    /// it while the others answer faster.
+    private func decayEstimates(now: UInt64) {
+        guard now >= decayedAt &+ Self.decayInterval else { return }
+        decayedAt = now
+        for endpoint in endpoints {
+            endpoint.decayEstimate(now: now)
+            publishLoad(endpoint)
+        }
     }
 
     /// Publishes an endpoint's load to the balancer's table.

@@ -115,6 +115,11 @@ final class EndpointRuntime {
         if inFlight == 0 { http2?.close() }
     }
 
+    /// Lets time pull the endpoint's peak-EWMA toward zero (its backend publishes the load).
+    func decayEstimate(now: UInt64) {
+        ewma.decay(now: now)
+    }
+
     /// Folds a round-trip time into the endpoint's peak-EWMA.
     func observe(rttNanoseconds: UInt64, now: UInt64) {
         ewma.observe(rttNanoseconds: rttNanoseconds, now: now)

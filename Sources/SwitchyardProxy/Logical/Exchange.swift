@@ -46,6 +46,8 @@ final class Exchange {
     private var responseBytes = 0
     private var clientStatus: Int?
     private var upstreamLatency: UInt64?
+    /// When the exchange began.
+    let arrivedAt: NIODeadline
 
     init(client: any ExchangeClient, dispatch: RouteDispatch, eventLoop: EventLoop, watchdog: ExchangeWatchdog, accessLog: AccessLogWriter?) {
         self.client = client
@@ -56,8 +58,10 @@ final class Exchange {
         self.framing = dispatch.framing
         self.target = dispatch.target
         self.backend = dispatch.backend
+        let now = eventLoop.now
+        self.arrivedAt = now
         self.machine = StateMachine(
-            isGRPC: dispatch.isGRPC, timeouts: dispatch.timeouts, clientChoseDeadline: dispatch.clientChoseDeadline, now: eventLoop.now)
+            isGRPC: dispatch.isGRPC, timeouts: dispatch.timeouts, clientChoseDeadline: dispatch.clientChoseDeadline, now: now)
         HopByHop.strip(&self.requestHead.headers)
         // A head's setters copy its storage (shared with the router's): only when it changes.
         if requestHead.version != .http1_1 { requestHead.version = .http1_1 }
