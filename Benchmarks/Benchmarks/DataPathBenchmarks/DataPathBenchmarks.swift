@@ -40,6 +40,8 @@ private func exchange(
         }
         if sent { try upstream.writeInbound(response) }
     }
+    // An HTTP/2 connection flushes once the loop's pass is over (FlushCoalescer).
+    client.embeddedEventLoop.run()
     try drain(client, into: &seen)
 }
 

@@ -26,6 +26,7 @@ struct UpstreamConnector: Sendable {
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(GoAwayCloser(isClient: true))
+                        try channel.pipeline.syncOperations.addHandler(FlushCoalescer())
                         _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
                             mode: .client, connectionConfiguration: BuiltInLimits.http2Connection, streamConfiguration: .init()
                         ) { stream in stream.close() }  // the upstream may not open streams

@@ -57,6 +57,7 @@ enum ClientPipeline {
             }
         }
         try pipeline.addHandler(GoAwayCloser(isClient: false, ackTimeout: TimeAmount(timeouts.keepAlive)))
+        try pipeline.addHandler(FlushCoalescer())
         try pipeline.addHandler(handler)
         try pipeline.addHandler(manager)
         // The manager starts its idle timer on channelActive, which has passed already.

@@ -1,0 +1,37 @@
+import NIOCore
+
+/// Lets the flushes asked for during one pass of the event loop go out as one. The first
+/// schedules the real flush for after the loop has handled this pass's I/O
+/// (`EventLoop.execute`), and the rest join it. An HTTP/2 connection's streams each flush when
+/// their own upstream answers, so without it every response is a `writev` of its own; with it,
+/// the frames of every stream answered in a pass share one. The bytes wait no longer than the
+/// rest of the pass, and a close sends them first.
+final class FlushCoalescer: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = NIOAny
+
+    private var scheduled = false
+    private var removed = false
+
+    func flush(context: ChannelHandlerContext) {
+        guard !scheduled else { return }
+        scheduled = true
+        context.eventLoop.assumeIsolated().execute {
+            guard self.scheduled, !self.removed else { return }  // a close flushed already
+            self.scheduled = false
+            context.flush()
+        }
+    }
+
+    /// A close sends what was flushed before it (the handlers behind believe it gone already).
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        if scheduled, mode != .input {
+            scheduled = false
+            context.flush()
+        }
+        context.close(mode: mode, promise: promise)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        removed = true
+    }
+}
