@@ -20,39 +20,36 @@ struct HTTP1WireTests {
         return buffers
     }
 
-    @Test("a small response reaches the client as one buffer: the head, the body and its end together")
-    func coalesces() throws {
-        let peers = try DataPathTests.BytePeers()
+    /// A GET through `peers`, answered with `answer`: the buffers the client got.
+    static func buffers(answering answer: String, through peers: DataPathTests.BytePeers) throws -> [String] {
         try peers.client.writeInbound(ByteBuffer(string: "GET / HTTP/1.1\r\n\(Self.host)\r\n"))
         let upstream = try #require(peers.path.lastUpstream)
         while try upstream.readOutbound(as: ByteBuffer.self) != nil {}
-        try upstream.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\nX-A: 1\r\n\r\nok"))
-        #expect(try Self.buffers(peers.client) == ["HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: 1\r\n\r\nok"])
+        try upstream.writeInbound(ByteBuffer(string: answer))
+        return try buffers(peers.client)
+    }
+
+    @Test("a small response reaches the client as one buffer: the head, the body and its end together")
+    func coalesces() throws {
+        let received = try Self.buffers(
+            answering: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\nX-A: 1\r\n\r\nok", through: DataPathTests.BytePeers())
+        #expect(received == ["HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: 1\r\n\r\nok"])
     }
 
     @Test("a body part that would take the staged bytes past 8 KiB is written as it is, after its head", arguments: [(8000, 1), (8200, 2), (70_000, 2)])
     func largeBody(size: Int, buffers: Int) throws {
-        let peers = try DataPathTests.BytePeers()
         let body = String(repeating: "b", count: size)
-        try peers.client.writeInbound(ByteBuffer(string: "GET / HTTP/1.1\r\n\(Self.host)\r\n"))
-        let upstream = try #require(peers.path.lastUpstream)
-        while try upstream.readOutbound(as: ByteBuffer.self) != nil {}
-        try upstream.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\ncontent-length: \(size)\r\n\r\n\(body)"))
-        let received = try Self.buffers(peers.client)
+        let received = try Self.buffers(answering: "HTTP/1.1 200 OK\r\ncontent-length: \(size)\r\n\r\n\(body)", through: DataPathTests.BytePeers())
         #expect(received.joined() == "HTTP/1.1 200 OK\r\ncontent-length: \(size)\r\n\r\n\(body)")
         #expect(received.count == buffers)
     }
 
     @Test("many small chunks in one read are staged up to 8 KiB, then written as they come")
     func stagingIsBounded() throws {
-        let peers = try DataPathTests.BytePeers()
-        try peers.client.writeInbound(ByteBuffer(string: "GET / HTTP/1.1\r\n\(Self.host)\r\n"))
-        let upstream = try #require(peers.path.lastUpstream)
-        while try upstream.readOutbound(as: ByteBuffer.self) != nil {}
         let chunk = String(repeating: "c", count: 100)
         let chunks = String(repeating: "64\r\n\(chunk)\r\n", count: 500)
-        try upstream.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n\(chunks)0\r\n\r\n"))
-        let received = try Self.buffers(peers.client)
+        let received = try Self.buffers(
+            answering: "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n\(chunks)0\r\n\r\n", through: DataPathTests.BytePeers())
         #expect(received.joined() == "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n\(chunks)0\r\n\r\n")
         #expect(received.allSatisfy { $0.utf8.count <= ClientResponseEncoder.coalescedBytes })
     }
