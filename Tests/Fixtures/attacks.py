@@ -501,6 +501,50 @@ def goaway_upstream():
     serve(answer_once, 64)
 
 
+def counting_upstream():
+    """An HTTP/2 upstream that answers every whole request with `200 ok` (printing `answered
+    STREAM`) and prints `reset STREAM` for every RST_STREAM frame its peer sends, counted on the
+    raw bytes (h2 itself swallows a reset of a stream that is closed already)."""
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    def answer_all(s):
+        s.settimeout(30)
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
+        conn.initiate_connection()
+        s.sendall(conn.data_to_send())
+        raw = b""
+        seen_preface = False
+        try:
+            while True:
+                data = s.recv(65536)
+                if not data:
+                    break
+                raw += data
+                if not seen_preface and len(raw) >= len(PREFACE):
+                    raw = raw[len(PREFACE):]
+                    seen_preface = True
+                while seen_preface and len(raw) >= 9:
+                    length = int.from_bytes(raw[0:3], "big")
+                    if len(raw) < 9 + length:
+                        break
+                    if raw[3] == 0x3:
+                        print(f"reset {int.from_bytes(raw[5:9], 'big') & 0x7FFFFFFF}", flush=True)
+                    raw = raw[9 + length:]
+                for event in conn.receive_data(data):
+                    if isinstance(event, h2.events.StreamEnded):
+                        conn.send_headers(event.stream_id, [(":status", "200"), ("content-length", "3")])
+                        conn.send_data(event.stream_id, b"ok\n", end_stream=True)
+                        print(f"answered {event.stream_id}", flush=True)
+                s.sendall(conn.data_to_send())
+        except Exception:
+            pass
+        s.close()
+
+    serve(answer_all, 64)
+
+
 def hostile_upstream(kind):
     """An HTTP/2 upstream that answers every request with an attack, then prints
     `peer closed after N bytes` each time the proxy closes the connection on it."""
@@ -541,6 +585,8 @@ def main():
     if sys.argv[1] == "hostile-upstream":
         hostile_upstream(sys.argv[2])
         return
+    if sys.argv[1] == "counting-upstream":
+        counting_upstream()
     if sys.argv[1] == "goaway-upstream":
         goaway_upstream()
         return

@@ -39,6 +39,31 @@ struct ConnectionAttackTests {
         #expect(status == 200)
     }
 
+    @Test("a stream that ended both ways is never reset: an HTTP/2 upstream sees no RST_STREAM for 30 finished requests (servers count resets as a flood)")
+    func noResetAfterCleanEnd() throws {
+        let (upstream, upstreamPort) = try Attacks.countingUpstream()
+        defer { upstream.stop() }
+        let (proxy, proxyPort) = try Peers.proxy(
+            config: """
+                listen: 127.0.0.1:0
+                services: [{ authority: counted.test.svc.cluster.local:80, protocol: http2 }]
+                backends: [{ authority: counted.test.svc.cluster.local:80, endpoints: [{ address: 127.0.0.1:\(upstreamPort) }] }]
+                """)
+        defer { proxy.stop() }
+        for _ in 1...30 {
+            let response = try Curl.request(port: proxyPort, host: "counted.test.svc.cluster.local", http2: true)
+            #expect(response.status == 200 && response.body == "ok\n", "\(response)")
+        }
+        // The 30th answer went out before the last response reached the client; a reset would
+        // follow it on the same connection. Stopping the proxy closes that connection, so the
+        // upstream has read everything the proxy sent by the time it prints its close.
+        proxy.stop()
+        let deadline = Date().addingTimeInterval(10)
+        while upstream.text.components(separatedBy: "answered ").count - 1 < 30, Date() < deadline { usleep(20_000) }
+        #expect(upstream.text.components(separatedBy: "answered ").count - 1 == 30, "\(upstream.text)")
+        #expect(!upstream.text.contains("reset "), "\(upstream.text)")
+    }
+
     @Test("an HTTP/2 upstream that says GOAWAY: the next request goes on a new connection, the old one closes")
     func upstreamGoAway() throws {
         let (upstream, upstreamPort) = try Attacks.goAwayUpstream()

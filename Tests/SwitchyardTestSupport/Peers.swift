@@ -162,6 +162,12 @@ public enum Attacks {
         try server(["hostile-upstream", kind])
     }
 
+    /// Starts an HTTP/2 upstream that answers every request with `200 ok` and prints
+    /// `answered STREAM`, and `reset STREAM` for each RST_STREAM it receives.
+    public static func countingUpstream() throws -> (BackgroundProcess, Int) {
+        try server(["counting-upstream"])
+    }
+
     /// Starts an HTTP/2 upstream that answers one request per connection, then says GOAWAY.
     public static func goAwayUpstream() throws -> (BackgroundProcess, Int) {
         try server(["goaway-upstream"])

@@ -73,10 +73,17 @@ final class EndpointRuntime {
                 connectHTTP1(for: exchange)
             }
         } else {
-            let upstream = http2 ?? HTTP2Upstream(endpoint: self)
-            http2 = upstream
-            upstream.openStream(for: exchange)
+            openHTTP2Stream(for: exchange)
         }
+    }
+
+    /// Opens `exchange`'s stream on the endpoint's HTTP/2 connection (a new one when it has
+    /// none, or its last said GOAWAY). `retried`: the stream was first made on a connection
+    /// that went away meanwhile.
+    func openHTTP2Stream(for exchange: Exchange, retried: Bool = false) {
+        let upstream = http2 ?? HTTP2Upstream(endpoint: self)
+        http2 = upstream
+        upstream.openStream(for: exchange, retried: retried)
     }
 
     /// A discovery's change kept the endpoint at `index` of the next snapshot: its requests in

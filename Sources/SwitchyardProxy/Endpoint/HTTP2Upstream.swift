@@ -26,7 +26,7 @@ final class HTTP2Upstream {
         self.connector = endpoint.connector
     }
 
-    func openStream(for exchange: Exchange) {
+    func openStream(for exchange: Exchange, retried: Bool = false) {
         guard let multiplexer else {
             waiting.append(exchange)
             if !connecting { connect(on: exchange.eventLoop) }
@@ -42,6 +42,18 @@ final class HTTP2Upstream {
         promise.futureResult.assumeIsolated().whenComplete { result in
             do {
                 let stream = try result.get()
+                // NIO makes the stream later in the loop's pass: the connection may have said
+                // GOAWAY or closed meanwhile, and would never carry it (the exchange would wait
+                // for good). It goes to the endpoint's next connection once; then it fails.
+                guard stream.isActive, !self.wentAway, self.channel != nil else {
+                    stream.close(promise: nil)
+                    if !retried, let endpoint = self.endpoint {
+                        endpoint.openHTTP2Stream(for: exchange, retried: true)
+                    } else {
+                        exchange.fail(.connect(address: self.authority, reason: "the HTTP/2 connection went away before the stream was made"))
+                    }
+                    return
+                }
                 let handler = try stream.pipeline.syncOperations.handler(type: UpstreamHandler.self)
                 self.openStreams += 1
                 stream.closeFuture.assumeIsolated().whenComplete { [weak self] _ in self?.streamClosed() }

@@ -358,6 +358,10 @@ final class Exchange {
                 upstream.handler.holdReads(false)
                 if failure == nil, upstream.isPooled, machine.requestEnded, upstreamKeepAlive {
                     endpoint.release(upstream)
+                } else if failure == nil, !upstream.isPooled, machine.requestEnded {
+                    // An HTTP/2 stream that ended both ways closes by itself. Closing it would
+                    // send RST_STREAM(CANCEL), which servers count as a reset flood (NIO's
+                    // answers 200 of them in 30 s with GOAWAY ENHANCE_YOUR_CALM).
                 } else {
                     upstream.channel.close(promise: nil)
                 }
