@@ -39,24 +39,28 @@ struct ConnectionAttackTests {
         #expect(status == 200)
     }
 
+    /// A proxy for one HTTP/2 service at `authority`, to the upstream on `port`.
+    static func proxy(authority: String, http2Upstream port: Int) throws -> (BackgroundProcess, Int) {
+        try Peers.proxy(
+            config: """
+                listen: 127.0.0.1:0
+                services: [{ authority: \(authority), protocol: http2 }]
+                backends: [{ authority: \(authority), endpoints: [{ address: 127.0.0.1:\(port) }] }]
+                """)
+    }
+
     @Test("a stream that ended both ways is never reset: an HTTP/2 upstream sees no RST_STREAM for 30 finished requests (servers count resets as a flood)")
     func noResetAfterCleanEnd() throws {
         let (upstream, upstreamPort) = try Attacks.countingUpstream()
         defer { upstream.stop() }
-        let (proxy, proxyPort) = try Peers.proxy(
-            config: """
-                listen: 127.0.0.1:0
-                services: [{ authority: counted.test.svc.cluster.local:80, protocol: http2 }]
-                backends: [{ authority: counted.test.svc.cluster.local:80, endpoints: [{ address: 127.0.0.1:\(upstreamPort) }] }]
-                """)
+        let (proxy, proxyPort) = try Self.proxy(authority: "counted.test.svc.cluster.local:80", http2Upstream: upstreamPort)
         defer { proxy.stop() }
         for _ in 1...30 {
             let response = try Curl.request(port: proxyPort, host: "counted.test.svc.cluster.local", http2: true)
             #expect(response.status == 200 && response.body == "ok\n", "\(response)")
         }
-        // The 30th answer went out before the last response reached the client; a reset would
-        // follow it on the same connection. Stopping the proxy closes that connection, so the
-        // upstream has read everything the proxy sent by the time it prints its close.
+        // A reset would follow each answer on the same connection; the upstream prints one as
+        // soon as it reads it. Stopping the proxy ends the connection after the last.
         proxy.stop()
         let deadline = Date().addingTimeInterval(10)
         while upstream.text.components(separatedBy: "answered ").count - 1 < 30, Date() < deadline { usleep(20_000) }
@@ -68,12 +72,7 @@ struct ConnectionAttackTests {
     func upstreamGoAway() throws {
         let (upstream, upstreamPort) = try Attacks.goAwayUpstream()
         defer { upstream.stop() }
-        let (proxy, proxyPort) = try Peers.proxy(
-            config: """
-                listen: 127.0.0.1:0
-                services: [{ authority: graceful.test.svc.cluster.local:80, protocol: http2 }]
-                backends: [{ authority: graceful.test.svc.cluster.local:80, endpoints: [{ address: 127.0.0.1:\(upstreamPort) }] }]
-                """)
+        let (proxy, proxyPort) = try Self.proxy(authority: "graceful.test.svc.cluster.local:80", http2Upstream: upstreamPort)
         defer { proxy.stop() }
         for connection in 1...3 {
             let response = try Curl.request(port: proxyPort, host: "graceful.test.svc.cluster.local", http2: true)
