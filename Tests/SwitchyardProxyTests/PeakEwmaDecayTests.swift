@@ -34,4 +34,36 @@ struct PeakEwmaDecayTests {
         }
         #expect(Set(served.keys) == [9001, 9002, 9003], "\(served)")
     }
+
+    @Test("an endpoint that never answers does not look faster the longer it hangs: its estimate decays only while it has nothing out")
+    func hungEndpointIsNotDecayed() throws {
+        let proxy = try InProcessProxy(
+            """
+            services: [{ authority: web.test.svc.cluster.local:80 }]
+            backends:
+              - authority: web.test.svc.cluster.local:80
+                balancer: { name: p2c-peak-ewma, config: { defaultRtt: 30ms, decay: 10s } }
+                endpoints: [{ address: 127.0.0.1:9001 }, { address: 127.0.0.1:9002 }, { address: 127.0.0.1:9003 }]
+            """)
+        var served: [Int: Int] = [:]
+        var clients: [InProcessProxy.Client] = []
+        // 300 requests over 60 s of virtual time, each on a connection of its own; 9003 takes
+        // its requests and never answers, the others answer in 1 ms.
+        for _ in 0..<300 {
+            let client = try proxy.connect()
+            clients.append(client)
+            try client.send(DataPathTests.get())
+            for (port, channel) in proxy.upstreams.opened {
+                guard try !channel.requestParts().isEmpty else { continue }
+                served[port, default: 0] += 1
+                guard port != 9003 else { continue }
+                proxy.advance(by: .milliseconds(1))
+                try channel.respond(.ok)
+            }
+            proxy.advance(by: .milliseconds(200))
+        }
+        // Decayed while hanging, it would take a dozen here; frozen, it takes its first one.
+        #expect(served.values.reduce(0, +) == 300)
+        #expect(served[9003, default: 0] <= 3, "\(served)")
+    }
 }

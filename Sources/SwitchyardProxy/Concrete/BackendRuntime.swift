@@ -238,14 +238,16 @@ final class BackendRuntime {
     /// When the estimates last decayed (monotonic nanoseconds).
     private var decayedAt: UInt64 = 0
 
-    /// Once a second at most, lets time pull each endpoint's peak-EWMA toward zero and
+    /// Once a second at most, lets time pull each idle endpoint's peak-EWMA toward zero and
     /// publishes the loads (tower's peak-EWMA decays each time a load is read). Without it an
     /// endpoint that never got a request keeps its `defaultRtt` for good, and p2c never picks
     /// it while the others answer faster.
     private func decayEstimates(now: UInt64) {
         guard now >= decayedAt &+ Self.decayInterval else { return }
         decayedAt = now
-        for endpoint in endpoints {
+        // Only idle endpoints: one with requests out is sampled when they answer, and one that
+        // never answers must not look faster the longer it hangs.
+        for endpoint in endpoints where endpoint.inFlight == 0 {
             endpoint.decayEstimate(now: now)
             publishLoad(endpoint)
         }

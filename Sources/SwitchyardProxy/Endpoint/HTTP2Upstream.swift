@@ -42,11 +42,13 @@ final class HTTP2Upstream {
         promise.futureResult.assumeIsolated().whenComplete { result in
             do {
                 let stream = try result.get()
-                // NIO makes the stream later in the loop's pass: the connection may have said
-                // GOAWAY or closed meanwhile, and would never carry it (the exchange would wait
-                // for good). It goes to the endpoint's next connection once; then it fails.
-                guard stream.isActive, !self.wentAway, self.channel != nil else {
+                // The connection's socket closed in this pass, before its close future said so:
+                // the stream would never be carried (and the exchange would wait for good). The
+                // connection is forgotten now, and the exchange goes to the endpoint's next one,
+                // once; then it fails.
+                guard stream.isActive else {
                     stream.close(promise: nil)
+                    if let channel = self.channel { self.closed(channel) }
                     if !retried, let endpoint = self.endpoint {
                         endpoint.openHTTP2Stream(for: exchange, retried: true)
                     } else {

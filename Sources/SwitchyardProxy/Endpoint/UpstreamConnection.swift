@@ -93,10 +93,19 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Writes a request part (flushing when asked).
-    func write(_ part: HTTPClientRequestPart, flush: Bool) {
+    /// Writes a request part (flushing when asked); `promise` hears when it reached the socket.
+    func write(_ part: HTTPClientRequestPart, flush: Bool, promise: EventLoopPromise<Void>? = nil) {
         writing = true
-        context?.write(wrapOutboundOut(part), flush: flush)
+        if let promise {
+            if let context {
+                context.write(wrapOutboundOut(part), promise: promise)
+                if flush { context.flush() }
+            } else {
+                promise.fail(ChannelError.ioOnClosedChannel)
+            }
+        } else {
+            context?.write(wrapOutboundOut(part), flush: flush)
+        }
         writing = false
     }
 

@@ -48,6 +48,8 @@ final class Exchange {
     private var upstreamLatency: UInt64?
     /// When the exchange began.
     let arrivedAt: NIODeadline
+    /// Set once the request's END_STREAM reached an HTTP/2 upstream's socket.
+    private var requestEndSent = false
 
     init(client: any ExchangeClient, dispatch: RouteDispatch, eventLoop: EventLoop, watchdog: ExchangeWatchdog, accessLog: AccessLogWriter?) {
         self.client = client
@@ -163,7 +165,16 @@ final class Exchange {
         case .body(let bytes):
             // A body the framing says is not there (no length, no chunking) never goes upstream.
             if framing != .none { upstream.handler.write(.body(.byteBuffer(bytes)), flush: flush) }
-        case .end(let trailers): upstream.handler.write(.end(trailers), flush: flush)
+        case .end(let trailers):
+            guard !upstream.isPooled else {
+                upstream.handler.write(.end(trailers), flush: flush)
+                return
+            }
+            // An HTTP/2 stream: once its END_STREAM is on the wire, a stream whose response ended
+            // closes by itself (``settle(_:)`` leaves it alone).
+            let sent = eventLoop.makePromise(of: Void.self)
+            sent.futureResult.assumeIsolated().whenSuccess { self.requestEndSent = true }
+            upstream.handler.write(.end(trailers), flush: flush, promise: sent)
         }
     }
 
@@ -358,10 +369,11 @@ final class Exchange {
                 upstream.handler.holdReads(false)
                 if failure == nil, upstream.isPooled, machine.requestEnded, upstreamKeepAlive {
                     endpoint.release(upstream)
-                } else if failure == nil, !upstream.isPooled, machine.requestEnded {
+                } else if failure == nil, !upstream.isPooled, requestEndSent {
                     // An HTTP/2 stream that ended both ways closes by itself. Closing it would
                     // send RST_STREAM(CANCEL), which servers count as a reset flood (NIO's
-                    // answers 200 of them in 30 s with GOAWAY ENHANCE_YOUR_CALM).
+                    // answers 200 of them in 30 s with GOAWAY ENHANCE_YOUR_CALM). A request end
+                    // still held back (flow control after an early answer) is reset.
                 } else {
                     upstream.channel.close(promise: nil)
                 }
