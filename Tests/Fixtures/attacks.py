@@ -545,6 +545,54 @@ def counting_upstream():
     serve(answer_all, 64)
 
 
+def calm_upstream(held):
+    """An HTTP/2 upstream whose first connection takes `held` requests without answering, then
+    says GOAWAY ENHANCE_YOUR_CALM with last stream id 0 (none of them was processed) and reads
+    until its peer closes, printing `connection 1 closed by the peer`; later connections answer
+    every request `after calm`."""
+    import itertools
+    import h2.config
+    import h2.connection
+    import h2.errors
+    import h2.events
+    ids = itertools.count(1)
+
+    def handle(s):
+        number = next(ids)
+        s.settimeout(30)
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
+        conn.initiate_connection()
+        s.sendall(conn.data_to_send())
+        waiting = 0
+        calmed = False
+        try:
+            while True:
+                data = s.recv(65536)
+                if not data:
+                    break
+                if calmed:
+                    continue
+                for event in conn.receive_data(data):
+                    if not isinstance(event, h2.events.StreamEnded):
+                        continue
+                    if number > 1:
+                        conn.send_headers(event.stream_id, [(":status", "200"), ("content-length", "11")])
+                        conn.send_data(event.stream_id, b"after calm\n", end_stream=True)
+                        continue
+                    waiting += 1
+                    if waiting == held:
+                        conn.close_connection(error_code=h2.errors.ErrorCodes.ENHANCE_YOUR_CALM, last_stream_id=0)
+                        calmed = True
+                        break
+                s.sendall(conn.data_to_send())
+        except Exception:
+            pass
+        print(f"connection {number} closed by the peer", flush=True)
+        s.close()
+
+    serve(handle, 64)
+
+
 def hostile_upstream(kind):
     """An HTTP/2 upstream that answers every request with an attack, then prints
     `peer closed after N bytes` each time the proxy closes the connection on it."""
@@ -585,6 +633,8 @@ def main():
     if sys.argv[1] == "hostile-upstream":
         hostile_upstream(sys.argv[2])
         return
+    if sys.argv[1] == "calm-upstream":
+        calm_upstream(int(sys.argv[2]))
     if sys.argv[1] == "counting-upstream":
         counting_upstream()
     if sys.argv[1] == "goaway-upstream":

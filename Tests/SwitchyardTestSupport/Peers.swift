@@ -162,6 +162,12 @@ public enum Attacks {
         try server(["hostile-upstream", kind])
     }
 
+    /// Starts an HTTP/2 upstream whose first connection holds `held` requests, then says
+    /// GOAWAY ENHANCE_YOUR_CALM (last stream 0); later connections answer `after calm`.
+    public static func calmUpstream(held: Int) throws -> (BackgroundProcess, Int) {
+        try server(["calm-upstream", String(held)])
+    }
+
     /// Starts an HTTP/2 upstream that answers every request with `200 ok` and prints
     /// `answered STREAM`, and `reset STREAM` for each RST_STREAM it receives.
     public static func countingUpstream() throws -> (BackgroundProcess, Int) {
