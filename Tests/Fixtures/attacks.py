@@ -461,128 +461,36 @@ def blackhole():
     serve(swallow, 256)
 
 
-def goaway_upstream():
-    """An HTTP/2 upstream that answers one request per connection (`served by connection N`),
-    then says GOAWAY (NO_ERROR) and keeps the connection open until its peer closes it, as a
-    server shutting down gracefully does; prints `connection N closed by the peer` then."""
+def serve_h2(session):
+    """HTTP/2 upstreams on raw sockets with h2's server state machine. For connection number N,
+    `session(N)` returns `(on_event, on_data)`: `on_data(bytes)` (or None) sees every chunk
+    read, `on_event(conn, event)` answers on `conn` and returns True once the connection is done
+    (it is then only read until its peer closes). Prints `connection N closed by the peer`."""
     import itertools
     import h2.config
     import h2.connection
-    ids = itertools.count(1)
-
-    def answer_once(s):
-        number = next(ids)
-        s.settimeout(30)
-        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
-        conn.initiate_connection()
-        s.sendall(conn.data_to_send())
-        answered = False
-        try:
-            while True:
-                data = s.recv(65536)
-                if not data:
-                    break
-                if answered:
-                    continue  # after GOAWAY: read until the peer closes
-                for event in conn.receive_data(data):
-                    if type(event).__name__ == "RequestReceived":
-                        body = f"served by connection {number}\n".encode()
-                        conn.send_headers(event.stream_id, [(":status", "200"), ("content-length", str(len(body)))])
-                        conn.send_data(event.stream_id, body, end_stream=True)
-                        conn.close_connection(last_stream_id=event.stream_id)
-                        answered = True
-                        break
-                s.sendall(conn.data_to_send())
-        except OSError:
-            pass
-        print(f"connection {number} closed by the peer", flush=True)
-        s.close()
-
-    serve(answer_once, 64)
-
-
-def counting_upstream():
-    """An HTTP/2 upstream that answers every whole request with `200 ok` (printing `answered
-    STREAM`) and prints `reset STREAM` for every RST_STREAM frame its peer sends, counted on the
-    raw bytes (h2 itself swallows a reset of a stream that is closed already)."""
-    import h2.config
-    import h2.connection
-    import h2.events
-
-    def answer_all(s):
-        s.settimeout(30)
-        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
-        conn.initiate_connection()
-        s.sendall(conn.data_to_send())
-        raw = b""
-        seen_preface = False
-        try:
-            while True:
-                data = s.recv(65536)
-                if not data:
-                    break
-                raw += data
-                if not seen_preface and len(raw) >= len(PREFACE):
-                    raw = raw[len(PREFACE):]
-                    seen_preface = True
-                while seen_preface and len(raw) >= 9:
-                    length = int.from_bytes(raw[0:3], "big")
-                    if len(raw) < 9 + length:
-                        break
-                    if raw[3] == 0x3:
-                        print(f"reset {int.from_bytes(raw[5:9], 'big') & 0x7FFFFFFF}", flush=True)
-                    raw = raw[9 + length:]
-                for event in conn.receive_data(data):
-                    if isinstance(event, h2.events.StreamEnded):
-                        conn.send_headers(event.stream_id, [(":status", "200"), ("content-length", "3")])
-                        conn.send_data(event.stream_id, b"ok\n", end_stream=True)
-                        print(f"answered {event.stream_id}", flush=True)
-                s.sendall(conn.data_to_send())
-        except Exception:
-            pass
-        s.close()
-
-    serve(answer_all, 64)
-
-
-def calm_upstream(held):
-    """An HTTP/2 upstream whose first connection takes `held` requests without answering, then
-    says GOAWAY ENHANCE_YOUR_CALM with last stream id 0 (none of them was processed) and reads
-    until its peer closes, printing `connection 1 closed by the peer`; later connections answer
-    every request `after calm`."""
-    import itertools
-    import h2.config
-    import h2.connection
-    import h2.errors
-    import h2.events
     ids = itertools.count(1)
 
     def handle(s):
         number = next(ids)
+        on_event, on_data = session(number)
         s.settimeout(30)
         conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
         conn.initiate_connection()
         s.sendall(conn.data_to_send())
-        waiting = 0
-        calmed = False
+        done = False
         try:
             while True:
                 data = s.recv(65536)
                 if not data:
                     break
-                if calmed:
+                if on_data:
+                    on_data(data)
+                if done:
                     continue
                 for event in conn.receive_data(data):
-                    if not isinstance(event, h2.events.StreamEnded):
-                        continue
-                    if number > 1:
-                        conn.send_headers(event.stream_id, [(":status", "200"), ("content-length", "11")])
-                        conn.send_data(event.stream_id, b"after calm\n", end_stream=True)
-                        continue
-                    waiting += 1
-                    if waiting == held:
-                        conn.close_connection(error_code=h2.errors.ErrorCodes.ENHANCE_YOUR_CALM, last_stream_id=0)
-                        calmed = True
+                    if on_event(conn, event):
+                        done = True
                         break
                 s.sendall(conn.data_to_send())
         except Exception:
@@ -591,6 +499,90 @@ def calm_upstream(held):
         s.close()
 
     serve(handle, 64)
+
+
+def answer(conn, stream_id, body):
+    """A 200 with `body` on `stream_id`."""
+    conn.send_headers(stream_id, [(":status", "200"), ("content-length", str(len(body)))])
+    conn.send_data(stream_id, body, end_stream=True)
+
+
+def goaway_upstream():
+    """An HTTP/2 upstream that answers one request per connection (`served by connection N`),
+    then says GOAWAY (NO_ERROR) and keeps the connection open until its peer closes it, as a
+    server shutting down gracefully does; prints `connection N closed by the peer` then."""
+    import h2.events
+
+    def session(number):
+        def on_event(conn, event):
+            if not isinstance(event, h2.events.RequestReceived):
+                return False
+            answer(conn, event.stream_id, f"served by connection {number}\n".encode())
+            conn.close_connection(last_stream_id=event.stream_id)
+            return True
+        return on_event, None
+
+    serve_h2(session)
+
+
+def counting_upstream():
+    """An HTTP/2 upstream that answers every whole request with `200 ok` (printing `answered
+    STREAM`) and prints `reset STREAM` for every RST_STREAM frame its peer sends, counted on the
+    raw bytes (h2 itself swallows a reset of a stream that is closed already)."""
+    import h2.events
+
+    def session(number):
+        raw = bytearray()
+        preface = [False]
+
+        def on_data(data):
+            raw.extend(data)
+            if not preface[0] and len(raw) >= len(PREFACE):
+                del raw[:len(PREFACE)]
+                preface[0] = True
+            while preface[0] and len(raw) >= 9:
+                length = int.from_bytes(raw[0:3], "big")
+                if len(raw) < 9 + length:
+                    break
+                if raw[3] == 0x3:
+                    print(f"reset {int.from_bytes(raw[5:9], 'big') & 0x7FFFFFFF}", flush=True)
+                del raw[:9 + length]
+
+        def on_event(conn, event):
+            if isinstance(event, h2.events.StreamEnded):
+                answer(conn, event.stream_id, b"ok\n")
+                print(f"answered {event.stream_id}", flush=True)
+            return False
+        return on_event, on_data
+
+    serve_h2(session)
+
+
+def calm_upstream(held):
+    """An HTTP/2 upstream whose first connection takes `held` requests without answering, then
+    says GOAWAY ENHANCE_YOUR_CALM with last stream id 0 (none of them was processed) and reads
+    until its peer closes, printing `connection 1 closed by the peer`; later connections answer
+    every request `after calm`."""
+    import h2.errors
+    import h2.events
+
+    def session(number):
+        waiting = [0]
+
+        def on_event(conn, event):
+            if not isinstance(event, h2.events.StreamEnded):
+                return False
+            if number > 1:
+                answer(conn, event.stream_id, b"after calm\n")
+                return False
+            waiting[0] += 1
+            if waiting[0] < held:
+                return False
+            conn.close_connection(error_code=h2.errors.ErrorCodes.ENHANCE_YOUR_CALM, last_stream_id=0)
+            return True
+        return on_event, None
+
+    serve_h2(session)
 
 
 def hostile_upstream(kind):

@@ -5,9 +5,9 @@ import Testing
 /// tries every endpoint even when requests come one at a time.
 @Suite("Peak-EWMA decay")
 struct PeakEwmaDecayTests {
-    @Test("one request at a time, p2c-peak-ewma reaches every endpoint: the one it never sampled decays below the others")
-    func everyEndpointIsTried() throws {
-        let proxy = try InProcessProxy(
+    /// Three endpoints, 127.0.0.1:9001-9003, behind p2c-peak-ewma with its defaults.
+    static func proxy() throws -> InProcessProxy {
+        try InProcessProxy(
             """
             services: [{ authority: web.test.svc.cluster.local:80 }]
             backends:
@@ -15,6 +15,11 @@ struct PeakEwmaDecayTests {
                 balancer: { name: p2c-peak-ewma, config: { defaultRtt: 30ms, decay: 10s } }
                 endpoints: [{ address: 127.0.0.1:9001 }, { address: 127.0.0.1:9002 }, { address: 127.0.0.1:9003 }]
             """)
+    }
+
+    @Test("one request at a time, p2c-peak-ewma reaches every endpoint: the one it never sampled decays below the others")
+    func everyEndpointIsTried() throws {
+        let proxy = try Self.proxy()
         let client = try proxy.connect()
         var served: [Int: Int] = [:]
         // 100 requests over 10 s of virtual time, each answered in 1 ms.
@@ -37,14 +42,7 @@ struct PeakEwmaDecayTests {
 
     @Test("an endpoint that never answers does not look faster the longer it hangs: its estimate decays only while it has nothing out")
     func hungEndpointIsNotDecayed() throws {
-        let proxy = try InProcessProxy(
-            """
-            services: [{ authority: web.test.svc.cluster.local:80 }]
-            backends:
-              - authority: web.test.svc.cluster.local:80
-                balancer: { name: p2c-peak-ewma, config: { defaultRtt: 30ms, decay: 10s } }
-                endpoints: [{ address: 127.0.0.1:9001 }, { address: 127.0.0.1:9002 }, { address: 127.0.0.1:9003 }]
-            """)
+        let proxy = try Self.proxy()
         var served: [Int: Int] = [:]
         var clients: [InProcessProxy.Client] = []
         // 300 requests over 60 s of virtual time, each on a connection of its own; 9003 takes
