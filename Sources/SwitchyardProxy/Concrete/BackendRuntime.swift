@@ -145,7 +145,7 @@ final class BackendRuntime {
 
     /// Sends `exchange` to an endpoint now, or queues it.
     func dispatch(_ exchange: Exchange) {
-        decayEstimates(now: exchange.arrivedAt.uptimeNanoseconds)
+        decayEstimates(now: exchange.routedAt.uptimeNanoseconds)
         if queue.isEmpty, let (endpoint, probe) = pick(for: exchange) {
             endpoint.start(exchange, probe: probe)
             return

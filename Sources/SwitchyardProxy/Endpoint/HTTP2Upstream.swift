@@ -52,7 +52,7 @@ final class HTTP2Upstream {
                     if !retried, let endpoint = self.endpoint {
                         endpoint.openHTTP2Stream(for: exchange, retried: true)
                     } else {
-                        exchange.fail(.connect(address: self.authority, reason: "the HTTP/2 connection went away before the stream was made"))
+                        exchange.fail(.connect(address: self.authority, reason: "the HTTP/2 connection closed before the stream was made"))
                     }
                     return
                 }

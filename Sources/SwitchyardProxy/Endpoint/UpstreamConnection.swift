@@ -93,37 +93,21 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Writes a request part (flushing when asked); `promise` hears when it reached the socket.
+    /// Writes a request part (flushing when asked); `promise`, when given, hears when it
+    /// reached the socket (without one, failures surface as errors and closes on the channel).
     func write(_ part: HTTPClientRequestPart, flush: Bool, promise: EventLoopPromise<Void>? = nil) {
-        writing = true
-        if let promise {
-            if let context {
-                context.write(wrapOutboundOut(part), promise: promise)
-                if flush { context.flush() }
-            } else {
-                promise.fail(ChannelError.ioOnClosedChannel)
-            }
-        } else {
-            context?.write(wrapOutboundOut(part), flush: flush)
+        guard let context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
         }
+        writing = true
+        context.write(wrapOutboundOut(part), promise: promise)
+        if flush { context.flush() }
         writing = false
     }
 
     /// Flushes request parts written so far.
     func flush() {
         context?.flush()
-    }
-}
-
-extension ChannelHandlerContext {
-    /// Writes `data`, flushing when asked; without a promise (failures surface as errors and
-    /// closes on the channel).
-    @inline(__always)
-    func write(_ data: NIOAny, flush: Bool) {
-        if flush {
-            writeAndFlush(data, promise: nil)
-        } else {
-            write(data, promise: nil)
-        }
     }
 }

@@ -46,8 +46,6 @@ final class Exchange {
     private var responseBytes = 0
     private var clientStatus: Int?
     private var upstreamLatency: UInt64?
-    /// When the exchange began.
-    let arrivedAt: NIODeadline
     /// Set once the request's END_STREAM reached an HTTP/2 upstream's socket.
     private var requestEndSent = false
 
@@ -60,10 +58,8 @@ final class Exchange {
         self.framing = dispatch.framing
         self.target = dispatch.target
         self.backend = dispatch.backend
-        let now = eventLoop.now
-        self.arrivedAt = now
         self.machine = StateMachine(
-            isGRPC: dispatch.isGRPC, timeouts: dispatch.timeouts, clientChoseDeadline: dispatch.clientChoseDeadline, now: now)
+            isGRPC: dispatch.isGRPC, timeouts: dispatch.timeouts, clientChoseDeadline: dispatch.clientChoseDeadline, now: eventLoop.now)
         HopByHop.strip(&self.requestHead.headers)
         // A head's setters copy its storage (shared with the router's): only when it changes.
         if requestHead.version != .http1_1 { requestHead.version = .http1_1 }
@@ -72,6 +68,8 @@ final class Exchange {
 
     /// Whether errors answer in gRPC form.
     var isGRPC: Bool { machine.isGRPC }
+    /// When the request was routed (the exchange began).
+    var routedAt: NIODeadline { machine.routedAt }
 
     /// Whether the client's reads should wait: nothing can take the body yet, or the
     /// upstream is not writable.
