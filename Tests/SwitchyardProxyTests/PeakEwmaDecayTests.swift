@@ -1,9 +1,10 @@
 import NIOCore
 import Testing
 
-/// The host's peak-EWMA decays while nobody samples an endpoint (as tower's does), so p2c
-/// tries every endpoint even when requests come one at a time.
-@Suite("Peak-EWMA decay")
+/// p2c-peak-ewma tries every endpoint even when requests come one at a time: an endpoint no
+/// request has reached costs nothing, and the host's peak-EWMA decays while nobody samples an
+/// endpoint (as tower's does).
+@Suite("Peak-EWMA: untried and unsampled endpoints")
 struct PeakEwmaDecayTests {
     /// Three endpoints, 127.0.0.1:9001-9003, behind p2c-peak-ewma with its defaults.
     static func proxy() throws -> InProcessProxy {
@@ -17,27 +18,45 @@ struct PeakEwmaDecayTests {
             """)
     }
 
-    @Test("one request at a time, p2c-peak-ewma reaches every endpoint: the one it never sampled decays below the others")
-    func everyEndpointIsTried() throws {
-        let proxy = try Self.proxy()
+    /// Sends `count` requests one at a time, each answered after `rtt` (9003's after
+    /// `slowRtt`) and followed by `pause`; returns how many each upstream port served.
+    static func sequential(
+        _ proxy: InProcessProxy, count: Int, rtt: TimeAmount, slowRtt: TimeAmount? = nil, pause: TimeAmount
+    ) throws -> [Int: Int] {
         let client = try proxy.connect()
         var served: [Int: Int] = [:]
-        // 100 requests over 10 s of virtual time, each answered in 1 ms.
-        for _ in 0..<100 {
+        for _ in 0..<count {
             try client.send(DataPathTests.get())
             var answered = false
             for (port, channel) in proxy.upstreams.opened where !answered {
                 guard try !channel.requestParts().isEmpty else { continue }
-                proxy.advance(by: .milliseconds(1))
+                proxy.advance(by: port == 9003 ? slowRtt ?? rtt : rtt)
                 try channel.respond(.ok)
                 served[port, default: 0] += 1
                 answered = true
             }
             #expect(answered)
             #expect(try client.received().hasPrefix("HTTP/1.1 200 OK"))
-            proxy.advance(by: .milliseconds(100))
+            proxy.advance(by: pause)
         }
+        return served
+    }
+
+    @Test("right after start, one request at a time reaches every endpoint well before any decay: an untried endpoint costs nothing")
+    func everyEndpointIsProbed() throws {
+        // 30 requests in 30 ms of virtual time. Priced at defaultRtt, the third endpoint loses
+        // every draw to the two that answered in 1 ms; free, it is drawn with odds 2/3 each time.
+        let served = try Self.sequential(Self.proxy(), count: 30, rtt: .milliseconds(1), pause: .zero)
         #expect(Set(served.keys) == [9001, 9002, 9003], "\(served)")
+    }
+
+    @Test("an endpoint that answered slowly once is tried again: its estimate decays while the balancer avoids it")
+    func slowEndpointIsRetried() throws {
+        // 400 requests over 80 s of virtual time; 9003 answers in 50 ms, the others in 1 ms.
+        // Its 50 ms estimate falls below theirs after about 40 s without samples: without the
+        // decay it keeps its first (probe) request and never gets another.
+        let served = try Self.sequential(Self.proxy(), count: 400, rtt: .milliseconds(1), slowRtt: .milliseconds(50), pause: .milliseconds(200))
+        #expect(served[9003, default: 0] >= 2, "\(served)")
     }
 
     @Test("an endpoint that never answers does not look faster the longer it hangs: its estimate decays only while it has nothing out")

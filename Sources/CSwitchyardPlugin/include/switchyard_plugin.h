@@ -420,7 +420,8 @@ typedef struct sy_load_model {
     uint32_t struct_size;
     /** Reserved, zero. */
     uint32_t reserved;
-    /** RTT estimate of an endpoint that has no sample yet, in nanoseconds (> 0; default 30 ms). */
+    /** RTT estimate of an endpoint that has no sample yet, in nanoseconds (> 0; default 30 ms).
+     *  It prices the endpoint from its first request until that request's response comes. */
     uint64_t default_rtt_ns;
     /** Decay time constant of the estimate, in nanoseconds (> 0; default 10 s). */
     uint64_t decay_ns;
@@ -470,7 +471,9 @@ typedef struct sy_endpoint_load {
     uint32_t reserved;
     /**
      * Peak-EWMA cost: estimated RTT in nanoseconds x (in_flight + 1). Lower is better. Per
-     * event loop: the RTT samples are this loop's responses.
+     * event loop: the RTT samples are this loop's responses. 0 for an endpoint this loop has
+     * not yet sent a request, so a cost-driven balancer tries every new endpoint once
+     * (DESIGN.md §5).
      */
     double cost;
     /* ---- ABI 1.1 (read it only when sy_pick.load_size covers it) ---- */

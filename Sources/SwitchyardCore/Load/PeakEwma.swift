@@ -19,6 +19,9 @@ public struct PeakEwma: Sendable {
     public private(set) var estimateNanoseconds: Double
     /// When the estimate last changed (monotonic nanoseconds).
     public private(set) var stampNanoseconds: UInt64
+    /// Whether an RTT sample has come yet: until one does, the estimate is `defaultRtt`, a prior
+    /// the first sample replaces (decay alone does not count as a sample).
+    public private(set) var sampled = false
 
     /// Starts at `defaultRtt` at time `now`.
     public init(defaultRtt: Duration, decay: Duration, now: UInt64) {
@@ -27,8 +30,28 @@ public struct PeakEwma: Sendable {
         self.stampNanoseconds = now
     }
 
-    /// Folds in an RTT sample `rtt` (nanoseconds) observed at `now`.
+    /// Folds in an RTT sample `rtt` (nanoseconds) observed at `now`. The first one replaces the
+    /// default estimate, as a peak does: a measured 0.1 ms must not start as 29.9 ms because the
+    /// sample came soon after the endpoint appeared.
     public mutating func observe(rttNanoseconds rtt: UInt64, now: UInt64) {
+        if !sampled {
+            sampled = true
+            estimateNanoseconds = Double(rtt)
+            stampNanoseconds = max(now, stampNanoseconds)
+            return
+        }
+        fold(rtt, now: now)
+    }
+
+    /// Lets time pull the estimate toward zero, as a sample of 0 would (tower's `PeakEwma`
+    /// decays this way each time it reads a load). An endpoint nobody samples, a slow one the
+    /// balancer avoids or one whose requests failed, is worth trying again after a few time
+    /// constants instead of never.
+    public mutating func decay(now: UInt64) {
+        fold(0, now: now)
+    }
+
+    private mutating func fold(_ rtt: UInt64, now: UInt64) {
         let sample = Double(rtt)
         if sample > estimateNanoseconds {
             estimateNanoseconds = sample
@@ -38,14 +61,6 @@ public struct PeakEwma: Sendable {
             estimateNanoseconds = estimateNanoseconds * weight + sample * (1 - weight)
         }
         stampNanoseconds = max(now, stampNanoseconds)
-    }
-
-    /// Lets time pull the estimate toward zero, as a sample of 0 would (tower's `PeakEwma`
-    /// decays this way each time it reads a load). An endpoint with no samples, a new one that
-    /// lost its first draws or a slow one the balancer avoids, is worth trying again after a
-    /// few time constants instead of never.
-    public mutating func decay(now: UInt64) {
-        observe(rttNanoseconds: 0, now: now)
     }
 
     /// The balancing cost with `inFlight` requests outstanding.

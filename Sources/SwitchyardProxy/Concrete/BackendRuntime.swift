@@ -61,7 +61,10 @@ final class BackendRuntime {
         endpoints = []
         endpoints = try snapshot.endpoints.enumerated().map { i, endpoint in try makeEndpoint(i, endpoint, snapshot, health: snapshot.healths[i]) }
         balancer.update(snapshot.endpoints.map(BalancerEndpoint.init), backendInFlight: snapshot.inFlight)
-        for endpoint in endpoints { join(endpoint) }
+        for endpoint in endpoints {
+            join(endpoint)
+            publishLoad(endpoint)
+        }
         shared.register(self)
     }
 
@@ -255,7 +258,7 @@ final class BackendRuntime {
 
     /// Publishes an endpoint's load to the balancer's table.
     func publishLoad(_ endpoint: EndpointRuntime) {
-        balancer.setLoad(endpoint.index, inFlight: endpoint.inFlight, cost: endpoint.ewma.cost(inFlight: endpoint.inFlight))
+        balancer.setLoad(endpoint.index, inFlight: endpoint.inFlight, cost: endpoint.cost)
     }
 }
 

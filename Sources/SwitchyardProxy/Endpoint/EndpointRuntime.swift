@@ -24,6 +24,8 @@ final class EndpointRuntime {
     weak var backend: BackendRuntime?
     private(set) var ewma: PeakEwma
     private(set) var inFlight = 0
+    /// Whether this loop has sent it a request yet (see `cost`).
+    private var tried = false
     /// Pooled HTTP/1.1 connections, oldest first (the newest is reused first).
     private var idle: [UpstreamConnection] = []
     /// How long a pooled connection may wait for its next request.
@@ -63,6 +65,7 @@ final class EndpointRuntime {
     /// flight, then leases it an upstream channel.
     func start(_ exchange: Exchange, probe: Bool) {
         inFlight += 1
+        tried = true
         backendInFlight?.add(1, at: index)
         backend?.publishLoad(self)
         exchange.started(on: self, probe: probe)
@@ -120,6 +123,14 @@ final class EndpointRuntime {
         idleSweep?.cancel()
         idleSweep = nil
         if inFlight == 0 { http2?.close() }
+    }
+
+    /// Its balancing cost (DESIGN.md §5): the peak-EWMA cost, or 0 until this loop sends it a
+    /// request. Priced at `defaultRtt` from the start, an endpoint that lost its first draws
+    /// would lose every draw against endpoints that answer faster than that, until time decayed
+    /// it; free, each new endpoint gets one request, then is priced like the others.
+    var cost: Double {
+        tried ? ewma.cost(inFlight: inFlight) : 0
     }
 
     /// Lets time pull the endpoint's peak-EWMA toward zero (its backend publishes the load).
