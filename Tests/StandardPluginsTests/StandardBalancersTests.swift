@@ -43,21 +43,42 @@ struct StandardBalancersTests {
     @Test("p2c with two endpoints always takes the cheaper one")
     func p2cTwo() throws {
         let p2c = try balancer("p2c-peak-ewma", endpoints: 2)
-        p2c.setLoad(0, inFlight: 0, cost: 100)
-        p2c.setLoad(1, inFlight: 0, cost: 10)
+        p2c.setLoad(0, inFlight: 0, cost: 100_000_000)
+        p2c.setLoad(1, inFlight: 0, cost: 10_000_000)
         #expect(counts(p2c, picks: 1000) == [0, 1000])
     }
 
     @Test("p2c prefers lower cost: the cheapest of three wins 2/3 of picks, the dearest never")
     func p2cPrefersLowerCost() throws {
         let p2c = try balancer("p2c-peak-ewma")
-        p2c.setLoad(0, inFlight: 0, cost: 10)
-        p2c.setLoad(1, inFlight: 0, cost: 20)
-        p2c.setLoad(2, inFlight: 0, cost: 30)
+        p2c.setLoad(0, inFlight: 0, cost: 10_000_000)
+        p2c.setLoad(1, inFlight: 0, cost: 20_000_000)
+        p2c.setLoad(2, inFlight: 0, cost: 30_000_000)
         let c = counts(p2c, picks: 9000)
         #expect(c[2] == 0)
         #expect(abs(c[0] - 6000) < 300, "\(c)")  // P(cheapest in the pair) = 2/3; ±5%
         #expect(abs(c[1] - 3000) < 300, "\(c)")
+    }
+
+    @Test("p2c compares estimates from rttFloor up: sub-floor endpoints tie (in-flight decides), an untried one (cost 0) still wins")
+    func p2cFloor() throws {
+        // 0.1 ms against 0.2 ms, both idle: under the 1 ms floor they tie, so each wins its draws half the time.
+        let floored = try balancer("p2c-peak-ewma", endpoints: 2)
+        floored.setLoad(0, inFlight: 0, cost: 100_000)
+        floored.setLoad(1, inFlight: 0, cost: 200_000)
+        let tied = counts(floored, picks: 1000)
+        #expect(abs(tied[0] - 500) < 80, "\(tied)")
+        // One request out makes an endpoint dearer: 1 ms × 2 against 1 ms × 1.
+        floored.setLoad(0, inFlight: 1, cost: 200_000)
+        #expect(counts(floored, picks: 100) == [0, 100])
+        // Never tried: 0 beats the floor.
+        floored.setLoad(0, inFlight: 0, cost: 0)
+        #expect(counts(floored, picks: 100) == [100, 0])
+        // rttFloor 0 compares the estimates as measured.
+        let exact = try balancer("p2c-peak-ewma", config: #"{"rttFloor": "0s"}"#, endpoints: 2)
+        exact.setLoad(0, inFlight: 0, cost: 100_000)
+        exact.setLoad(1, inFlight: 0, cost: 200_000)
+        #expect(counts(exact, picks: 100) == [100, 0])
     }
 
     @Test("p2c with equal costs spreads evenly, skips endpoints that are not ready, and answers none when none is")
@@ -84,7 +105,8 @@ struct StandardBalancersTests {
         for (config, message) in [
             (#"{"decay": "0s"}"#, #"decay: must be at least 1ms, got "0s""#),
             (#"{"defaultRtt": "soon"}"#, #"defaultRtt: expected a duration such as 250ms, 3s or 1m, got "soon""#),
-            (#"{"decai": "5s"}"#, "decai: unknown key (known: decay, defaultRtt)"),
+            (#"{"decai": "5s"}"#, "decai: unknown key (known: decay, defaultRtt, rttFloor)"),
+            (#"{"rttFloor": "-1ms"}"#, #"rttFloor: expected a duration such as 250ms, 3s or 1m, got "-1ms""#),
         ] {
             let error = #expect(throws: PluginError.self) { try definition.validate(configJSON: config) }
             #expect(error?.problem == .configRefused(kind: .balancer, name: "p2c-peak-ewma", plugin: "standard-balancers", message: message))
