@@ -3,7 +3,8 @@
 # round, so two builds of Switchyard (before and after a change) and nginx share the machine's
 # moods: the proxy on CPU 0, wrk and the backends on CPU 1, one worker or event loop each,
 # Switchyard with p2c-peak-ewma and metrics on. Prints each run, then each target's median and
-# its ratio to nginx's.
+# its ratio to nginx's, and the median CPU the proxy spent per request (user + system time from
+# /proc over the measured run): steadier than req/s when other work shares the machine.
 #
 #   swift build -c release
 #   Benchmarks/loopback/alternate.sh nginx /path/to/old/switchyard .build/release/switchyard
@@ -22,6 +23,16 @@ mkdir -p "$work/backend/tmp" "$work/nginx/tmp"
 start "$work/backend.log" taskset -c 1 nginx -p "$work/backend/" -e stderr -c "$shared/nginx-backend.conf" -g 'daemon off; worker_processes 1;'
 wait_http 18081
 port="$(free_port)"
+ticks="$(getconf CLK_TCK)"
+
+# cpu_ticks PID: utime + stime of PID and its children (nginx's worker).
+cpu_ticks() {
+    local total=0 pid
+    for pid in "$1" $(pgrep -P "$1" || true); do
+        total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+    done
+    echo "$total"
+}
 cat >"$work/switchyard.yaml" <<EOF
 listen: 127.0.0.1:$port
 services: [{ authority: 127.0.0.1:$port }]
@@ -43,22 +54,29 @@ for round in $(seq 1 "$rounds"); do
         proxy=$started
         wait_http "$target_port"
         taskset -c 1 wrk -t1 -c"$conns" -d1s "http://127.0.0.1:$target_port/" >/dev/null
-        rps="$(taskset -c 1 wrk -t1 -c"$conns" -d"${duration}s" "http://127.0.0.1:$target_port/" | awk '/Requests\/sec/ {print $2}')"
+        before="$(cpu_ticks "$proxy")"
+        out="$(taskset -c 1 wrk -t1 -c"$conns" -d"${duration}s" "http://127.0.0.1:$target_port/")"
+        after="$(cpu_ticks "$proxy")"
+        rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
+        requests="$(awk '/requests in/ {print $1}' <<<"$out")"
         stop "$proxy"
-        echo "$round $target $rps" | tee -a "$work/runs.txt"
+        cpu="$(awk -v t=$((after - before)) -v hz="$ticks" -v n="$requests" 'BEGIN {printf "%.2f", t / hz / n * 1e6}')"
+        echo "$round $target $rps $cpu" | tee -a "$work/runs.txt"
     done
 done
 
 python3 - "$work/runs.txt" <<'EOF'
 import statistics, sys
 runs = {}
+cpu = {}
 for line in open(sys.argv[1]):
-    _, target, rps = line.split()
+    _, target, rps, micros = line.split()
     runs.setdefault(target, []).append(float(rps))
+    cpu.setdefault(target, []).append(float(micros))
 nginx = statistics.median(runs["nginx"]) if "nginx" in runs else None
 for target, values in runs.items():
     median = statistics.median(values)
     ratio = f"  {median / nginx:.2f}x nginx" if nginx else ""
-    print(f"{target}: median {median:.0f} req/s of {len(values)} runs{ratio}")
+    print(f"{target}: median {median:.0f} req/s of {len(values)} runs{ratio}, {statistics.median(cpu[target]):.1f} µs of proxy CPU per request")
 EOF
 echo "runs: $work/runs.txt"
