@@ -25,6 +25,9 @@ struct ListenerTests {
              "both Content-Length and Transfer-Encoding"),
             ("POST /malformed HTTP/1.1\r\nHost: \(host)\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501,
              "unsupported Transfer-Encoding (only chunked is)"),
+            // A Kelvin sign (U+212A) lowercases to "k": read as bytes, this is not chunked.
+            ("POST /malformed HTTP/1.1\r\nHost: \(host)\r\nTransfer-Encoding: chun\u{212A}ed\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 501,
+             "unsupported Transfer-Encoding (only chunked is)"),
             ("GET /many HTTP/1.1\r\nHost: \(host)\r\n" + (0..<101).map { "x-h\($0): v\r\n" }.joined() + "\r\n", 431,
              "too many request headers (more than 100)"),
         ])
@@ -74,6 +77,25 @@ struct ListenerTests {
         try proxy.upstreams.last(port: 9001).respond(.ok)
         #expect(try client.received().hasPrefix("HTTP/1.0 200 OK\r\n"))
         #expect(!client.isOpen)
+    }
+
+    @Test(
+        "a request that asks to switch protocols, or an HTTP/1.0 one with a transfer coding, is answered with Connection: close; nothing behind it is routed",
+        arguments: [
+            "GET /ws HTTP/1.1\r\nHost: \(host)\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+            "POST /old HTTP/1.0\r\nHost: \(host)\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        ])
+    func closesAfterFaultyOrUpgrade(request: String) throws {
+        let proxy = try proxy()
+        let client = try proxy.connect()
+        try client.send(request + "GET /admin HTTP/1.1\r\nHost: \(Self.host)\r\n\r\n")
+        let upstream = try proxy.upstreams.last(port: 9001)
+        #expect(try upstream.requestParts().head?.headers.contains(name: "upgrade") == false)
+        try upstream.respond(.ok)
+        let answer = try client.received()
+        #expect(answer.contains(" 200 OK\r\n") && answer.contains("connection: close\r\n"), "\(answer)")
+        #expect(!client.isOpen)
+        #expect(proxy.upstreams.opened.count == 1, "the request behind it was routed")
     }
 
     @Test("a drain: the next response says Connection: close and the connection closes after it")

@@ -7,8 +7,8 @@ import Testing
 
 @testable import SwitchyardProxy
 
-/// A seeded mutation fuzzer for what a client's bytes go through before routing: NIO's
-/// HTTP/1.1 decoder, then ``RequestValidation`` and the body framing, then a ``Router`` with
+/// A seeded mutation fuzzer for what a client's bytes go through before routing: the
+/// ``ClientRequestDecoder``, then ``RequestValidation`` and the body framing, then a ``Router`` with
 /// every kind of match. Inputs are mutated from a corpus of real and hostile heads. Bounded
 /// in count and time; `SWITCHYARD_FUZZ_SEED` and `SWITCHYARD_FUZZ_ITERATIONS` run it longer or
 /// replay a seed.
@@ -54,7 +54,7 @@ struct RequestHeadFuzzTests {
     /// One input through the decoder, validation, framing and the router; checks what must
     /// hold of every request that is let through.
     func check(_ input: [UInt8]) {
-        let channel = EmbeddedChannel(handler: ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+        let channel = EmbeddedChannel(handler: ClientRequestDecoder())
         defer { _ = try? channel.finish() }
         var buffer = channel.allocator.buffer(capacity: input.count)
         buffer.writeBytes(input)

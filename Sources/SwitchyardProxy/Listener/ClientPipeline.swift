@@ -23,8 +23,9 @@ enum ClientPipeline {
         slot.track(channel)
     }
 
-    /// HTTP/1.x: the client-side timeouts, the ``ClientResponseEncoder``, NIO's request
-    /// decoder, and the proxy's handler (which answers 400 to what the decoder cannot parse).
+    /// HTTP/1.x: the client-side timeouts, the ``ClientResponseEncoder``, the
+    /// ``ClientRequestDecoder``, and the proxy's handler (which answers 400 to what the decoder
+    /// cannot parse).
     /// Pipelining is ordered by the handler itself: NIO's assistant stops reading during every
     /// response, which costs two `epoll_ctl` calls per request.
     static func configureHTTP1(_ pipeline: ChannelPipeline.SynchronousOperations, slot: LoopSlot) throws {
@@ -32,7 +33,7 @@ enum ClientPipeline {
         let encoder = ClientResponseEncoder(scratch: slot.headScratch)
         try pipeline.addHandler(timeouts)
         try pipeline.addHandler(encoder)
-        try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+        try pipeline.addHandler(ClientRequestDecoder())
         try pipeline.addHandler(ProxyServerHandler(slot: slot, timeouts: timeouts, responseEncoder: encoder))
     }
 

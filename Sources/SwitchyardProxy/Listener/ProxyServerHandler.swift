@@ -38,9 +38,9 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
     private let timeouts: ClientTimeoutHandler?
     /// The connection's response encoder (HTTP/1.x), told which request each response answers.
     private let responseEncoder: ClientResponseEncoder?
-    /// Bytes NIO's decoder could not parse, read behind whole requests still being answered:
+    /// Bytes the decoder could not parse, read behind whole requests still being answered:
     /// their 400 waits for those answers, and nothing more is read.
-    private var malformed: HTTPParserError?
+    private var malformed: MalformedHTTP1?
 
     init(slot: LoopSlot, timeouts: ClientTimeoutHandler?, responseEncoder: ClientResponseEncoder?) {
         self.slot = slot
@@ -147,12 +147,11 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
         context.fireChannelInactive()
     }
 
-    /// A request NIO's decoder could not parse (HTTP/1.x) is answered 400, after the whole
+    /// A request the decoder could not parse (HTTP/1.x) is answered 400, after the whole
     /// requests read before it are answered; then, as after any error, the connection closes.
     /// Unparseable bytes inside a request (its body) only close it.
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if malformed != nil, error is ByteToMessageDecoderError { return }  // the decoder refuses what follows
-        if let error = error as? HTTPParserError, !isClosed, context.channel.isActive, requestsAreWhole {
+        if let error = error as? MalformedHTTP1, !isClosed, context.channel.isActive, requestsAreWhole {
             guard exchange == nil, backlogCount == 0 else {
                 malformed = error
                 readPending = true
@@ -171,8 +170,8 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
         return false
     }
 
-    /// Writes the 400 for bytes NIO's decoder could not parse (the caller closes).
-    private func answer(malformed error: HTTPParserError) {
+    /// Writes the 400 for bytes the decoder could not parse (the caller closes).
+    private func answer(malformed error: MalformedHTTP1) {
         requestHead = nil
         closeAfterResponse = true
         var answer = SyntheticError.invalidRequest(.badRequest, "malformed request: \(error)")

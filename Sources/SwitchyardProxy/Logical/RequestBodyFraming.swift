@@ -24,8 +24,8 @@ enum RequestBodyFraming: Equatable {
             guard let length = Self.contentLength(first), lengths.allSatisfy({ Self.contentLength($0) == length }) else { return nil }
             self = .length(length)
         } else if head.version.major < 2, head.headers.contains(name: "transfer-encoding") {
-            // NIO's HTTP/1.1 decoder accepts only a final `chunked` and refuses it beside
-            // content-length; what it accepted is a body of unknown length.
+            // The HTTP/1.1 parser reads a body only after a final `chunked` and never beside a
+            // content-length (validation refuses the rest): a body of unknown length.
             self = .stream
         } else {
             self = .unframed(head.version)

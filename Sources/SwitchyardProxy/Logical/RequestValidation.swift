@@ -63,7 +63,9 @@ enum RequestValidation {
                 return .failure(.invalidRequest(.badRequest, "both Content-Length and Transfer-Encoding"))
             }
             let codings = head.headers[canonicalForm: "transfer-encoding"]
-            guard codings.count == 1, codings[0].lowercased() == "chunked" else {
+            // Bytes, not Unicode: "chunKed" with a Kelvin sign (U+212A) lowercases to
+            // "chunked", and the parser, which frames the body, reads bytes.
+            guard codings.count == 1, HeaderName.is(codings[0], "chunked") else {
                 return .failure(.invalidRequest(.notImplemented, "unsupported Transfer-Encoding (only chunked is)"))
             }
         }
@@ -78,7 +80,7 @@ enum RequestValidation {
 enum HeaderName {
     /// Whether `name` is `lowercase` (given in lower case), ignoring ASCII case.
     @inline(__always)
-    static func `is`(_ name: String, _ lowercase: StaticString) -> Bool {
+    static func `is`(_ name: some StringProtocol, _ lowercase: StaticString) -> Bool {
         lowercase.withUTF8Buffer { expected in
             guard name.utf8.count == expected.count else { return false }
             for (byte, wanted) in zip(name.utf8, expected) {

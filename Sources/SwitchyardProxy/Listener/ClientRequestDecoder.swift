@@ -1,0 +1,25 @@
+import NIOCore
+import NIOHTTP1
+
+/// Turns an HTTP/1.x client's bytes into request parts with a ``ClientRequestParser``, in
+/// place of NIO's `HTTPRequestDecoder` in a `ByteToMessageHandler` (llhttp's callbacks, a
+/// cumulation buffer, a String per name and value copied twice). Bytes that are not a request
+/// reach the ``ProxyServerHandler`` as a ``MalformedHTTP1`` error; the parser drops whatever
+/// follows them.
+final class ClientRequestDecoder: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = HTTPServerRequestPart
+
+    private var parser = ClientRequestParser()
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        parser.feed(unwrapInboundIn(data))
+        do {
+            while let part = try parser.next() {
+                context.fireChannelRead(wrapInboundOut(part))
+            }
+        } catch {
+            context.fireErrorCaught(error)
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import NIOCore
+import NIOHTTP1
+
+/// Parses an HTTP/1.x client's bytes into request parts (RFC 9112), in place of NIO's
+/// `HTTPRequestDecoder` and its `ByteToMessageHandler`: bytes in (``feed(_:)``), parts out
+/// (``next()``), no channel. Lines, fields and bodies are read by an ``HTTP1MessageReader``;
+/// this decides what a request's head says and how its body is framed.
+///
+/// - A request line is `method SP target SP HTTP/1.0|HTTP/1.1`: the method a token, the target
+///   visible ASCII. Empty lines before it are skipped (RFC 9112 §2.2).
+/// - The body is chunked when the last `transfer-encoding` coding is `chunked`, else
+///   `content-length` bytes (every `content-length` the same integer), else there is none.
+/// - A head whose body cannot be framed (a `transfer-encoding` beside a `content-length`, or
+///   without a final `chunked`) is passed up as it is, for ``RequestValidation`` to refuse by
+///   name, and nothing after it is parsed. Nor is anything after a `CONNECT` or a request with
+///   an `upgrade` field (what follows may be a tunnel's or another protocol's bytes, not
+///   requests; the connection closes after the response), as with NIO's decoder.
+/// - Bytes that are not a request throw ``MalformedHTTP1``; the parser stops there.
+struct ClientRequestParser {
+    private enum State {
+        /// Waiting for a request head.
+        case head
+        /// Reading the request's body.
+        case body
+        /// The request has no body: its end comes next.
+        case end
+        /// Nothing more is parsed: after a `CONNECT`, an unframed head or an error.
+        case stopped
+    }
+
+    private var state = State.head
+    private var reader = HTTP1MessageReader()
+    /// Set by a `CONNECT` or an `upgrade` field: nothing after the request's end is parsed.
+    private var stopsAfterRequest = false
+
+    /// Adds bytes read from the client (dropped once the parser stopped).
+    mutating func feed(_ bytes: ByteBuffer) {
+        if case .stopped = state { return }
+        reader.feed(bytes)
+    }
+
+    /// The next request part the fed bytes hold, or nil when more bytes are needed.
+    mutating func next() throws(MalformedHTTP1) -> HTTPServerRequestPart? {
+        do {
+            let part = try parse()
+            if case .stopped = state { reader.discard(all: true) } else { reader.discard(all: false) }
+            return part
+        } catch {
+            state = .stopped
+            reader.discard(all: true)
+            throw error
+        }
+    }
+
+    private mutating func parse() throws(MalformedHTTP1) -> HTTPServerRequestPart? {
+        switch state {
+        case .head:
+            var line = RequestLine()
+            var framing = FramingFields()
+            guard
+                let fields = try reader.readHead(
+                    skippingEmptyLines: true, startLine: { (bytes) throws(MalformedHTTP1) in line = try RequestLine(bytes) },
+                    field: { framing.note(name: $0, value: $1) })
+            else { return nil }
+            stopsAfterRequest = line.method == .CONNECT || framing.asksUpgrade
+            if framing.lengthIsBad { throw .contentLength }
+            if framing.hasCoding {
+                if framing.length == nil, framing.chunkedIsLast {
+                    reader.startBody(.chunked)
+                    state = .body
+                } else {
+                    state = .stopped
+                }
+            } else if let length = framing.length, length > 0 {
+                reader.startBody(.length(length))
+                state = .body
+            } else {
+                state = .end
+            }
+            return .head(HTTPRequestHead(version: line.version, method: line.method, uri: line.target, headers: HTTPHeaders(fields)))
+        case .body:
+            switch try reader.readBody() {
+            case .data(let bytes): return .body(bytes)
+            case .end(let trailers):
+                state = stopsAfterRequest ? .stopped : .head
+                return .end(trailers)
+            case nil: return nil
+            }
+        case .end:
+            state = stopsAfterRequest ? .stopped : .head
+            return .end(nil)
+        case .stopped:
+            return nil
+        }
+    }
+}
+
+extension ClientRequestParser {
+    /// A request line's method, target and version.
+    struct RequestLine {
+        var method = HTTPMethod.GET
+        var target = ""
+        var version = HTTPVersion.http1_1
+
+        init() {}
+
+        /// Parses `method SP target SP HTTP/1.x`: the method a token, the target visible ASCII.
+        init(_ line: UnsafeRawBufferPointer) throws(MalformedHTTP1) {
+            guard let methodEnd = HTTP1MessageReader.index(of: UInt8(ascii: " "), in: line, from: 0), methodEnd > 0,
+                let targetEnd = HTTP1MessageReader.index(of: UInt8(ascii: " "), in: line, from: methodEnd + 1), targetEnd > methodEnd + 1
+            else { throw .requestLine }
+            let method = UnsafeRawBufferPointer(rebasing: line[0..<methodEnd])
+            let target = UnsafeRawBufferPointer(rebasing: line[methodEnd + 1..<targetEnd])
+            let version = UnsafeRawBufferPointer(rebasing: line[(targetEnd + 1)...])
+            guard method.allSatisfy(HeaderText.isTokenByte), target.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { throw .requestLine }
+            guard let parsed = HTTP1MessageReader.version(version) else {
+                throw HTTP1MessageReader.equals(UnsafeRawBufferPointer(rebasing: version.prefix(5)), "HTTP/") ? .version : .requestLine
+            }
+            self.version = parsed
+            self.method = Self.method(method)
+            self.target = String(decoding: target, as: UTF8.self)
+        }
+
+        /// The common methods without making a String first.
+        private static func method(_ bytes: UnsafeRawBufferPointer) -> HTTPMethod {
+            if HTTP1MessageReader.equals(bytes, "GET") { return .GET }
+            if HTTP1MessageReader.equals(bytes, "POST") { return .POST }
+            if HTTP1MessageReader.equals(bytes, "PUT") { return .PUT }
+            if HTTP1MessageReader.equals(bytes, "HEAD") { return .HEAD }
+            if HTTP1MessageReader.equals(bytes, "DELETE") { return .DELETE }
+            return HTTPMethod(rawValue: String(decoding: bytes, as: UTF8.self))
+        }
+    }
+}
