@@ -12,7 +12,8 @@ enum BuiltInLimits {
     /// Pipelined HTTP/1.1 request parts a connection may hold while an earlier response is
     /// going; past it the proxy stops reading the connection.
     static let pipelinedParts = 64
-    /// A request head over HTTP/1.1 (NIO's decoder: all field names and values; then 400).
+    /// An HTTP/1.x head, request line and blank line included (a request's over it: 400, an
+    /// upstream response's: 502), and a trailer section.
     static let http1HeaderBytes = 80 * 1024
     /// SETTINGS_MAX_HEADER_LIST_SIZE the proxy announces, and the header block it decodes.
     static let http2HeaderListBytes = 16 * 1024

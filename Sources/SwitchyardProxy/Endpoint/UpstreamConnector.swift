@@ -36,11 +36,11 @@ struct UpstreamConnector: Sendable {
         })
 
     /// An HTTP/1.1 upstream's pipeline: the request encoder (which checks every part it
-    /// writes), NIO's response decoder (which watches the requests going out, to know a HEAD's
-    /// response has no body), and the ``UpstreamHandler``.
+    /// writes), the ``UpstreamResponseDecoder`` (which watches the requests going out, to know a
+    /// HEAD's response has no body), and the ``UpstreamHandler``.
     static func configureHTTP1(_ pipeline: ChannelPipeline.SynchronousOperations) throws {
         try pipeline.addHandler(UpstreamRequestEncoder())
-        try pipeline.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
+        try pipeline.addHandler(UpstreamResponseDecoder())
         try pipeline.addHandler(UpstreamHandler())
     }
 

@@ -1,0 +1,37 @@
+import NIOCore
+import NIOHTTP1
+
+/// Turns an HTTP/1.1 upstream's bytes into response parts with an ``UpstreamResponseParser``,
+/// in place of NIO's `HTTPResponseDecoder` in a `ByteToMessageHandler`. It watches the
+/// request heads going out (a response to HEAD has no body), ends a response that runs until
+/// the close when the upstream closes, and passes bytes that are not a response on as a
+/// ``MalformedHTTP1`` error (the ``UpstreamHandler`` fails the exchange with a 502).
+final class UpstreamResponseDecoder: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = HTTPClientResponsePart
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    private var parser = UpstreamResponseParser()
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .head(let head) = unwrapOutboundIn(data) { parser.requestSent(head.method) }
+        context.write(data, promise: promise)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        parser.feed(unwrapInboundIn(data))
+        do {
+            while let part = try parser.next() {
+                context.fireChannelRead(wrapInboundOut(part))
+            }
+        } catch {
+            context.fireErrorCaught(error)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let end = parser.inputEnded() { context.fireChannelRead(wrapInboundOut(end)) }
+        context.fireChannelInactive()
+    }
+}

@@ -1,0 +1,162 @@
+import NIOCore
+import NIOHTTP1
+
+/// Parses an HTTP/1.x upstream's bytes into response parts (RFC 9112), in place of NIO's
+/// `HTTPResponseDecoder` and its `ByteToMessageHandler`: the request sent (``requestSent(_:)``)
+/// and bytes in (``feed(_:)``), parts out (``next()``). Lines, fields and bodies are read by an
+/// ``HTTP1MessageReader``; this decides what a response's head says and how its body is framed.
+///
+/// - A status line is `HTTP/1.0|HTTP/1.1 SP 3DIGIT [SP reason]`, the reason free of control
+///   characters other than tab.
+/// - A 1xx other than 101 is interim: its head goes up alone and the final response follows.
+///   A 101 is refused: the proxy never asks to switch protocols (it drops `Upgrade`).
+/// - A response to HEAD, a 204 and a 304 have no body (RFC 9112 §6.3); otherwise the body is
+///   chunked when the last `transfer-encoding` coding is `chunked`, runs until the connection
+///   closes when another coding is last, is `content-length` bytes (every `content-length` the
+///   same integer), or without either runs until the connection closes (``inputEnded()``).
+///   Both a `content-length` and a `transfer-encoding` are refused: a response framed two ways
+///   is how smuggling starts.
+/// - Bytes that are not a response throw ``MalformedHTTP1``; the parser stops there.
+///
+/// The proxy sends one request at a time on an upstream connection, so the parser remembers
+/// only whether the one in flight was a HEAD.
+struct UpstreamResponseParser {
+    private enum State {
+        /// Waiting for a response head.
+        case head
+        /// Reading the response's body.
+        case body
+        /// The response has no body: its end comes next.
+        case end
+        /// Nothing more is parsed: after an error.
+        case stopped
+    }
+
+    private var state = State.head
+    private var reader = HTTP1MessageReader()
+    /// Whether the request whose response comes next is a HEAD.
+    private var answersHead = false
+
+    /// The head of the request the next response answers went out.
+    mutating func requestSent(_ method: HTTPMethod) {
+        answersHead = method == .HEAD
+    }
+
+    /// Adds bytes read from the upstream (dropped once the parser stopped).
+    mutating func feed(_ bytes: ByteBuffer) {
+        if case .stopped = state { return }
+        reader.feed(bytes)
+    }
+
+    /// The next response part the fed bytes hold, or nil when more bytes are needed.
+    mutating func next() throws(MalformedHTTP1) -> HTTPClientResponsePart? {
+        do {
+            let part = try parse()
+            reader.discard(all: false)
+            return part
+        } catch {
+            state = .stopped
+            reader.discard(all: true)
+            throw error
+        }
+    }
+
+    /// The upstream closed: the end of a response that runs until the close, or nil.
+    mutating func inputEnded() -> HTTPClientResponsePart? {
+        guard case .body = state, case .end(let trailers)? = reader.inputEnded() else { return nil }
+        state = .head
+        return .end(trailers)
+    }
+
+    private mutating func parse() throws(MalformedHTTP1) -> HTTPClientResponsePart? {
+        switch state {
+        case .head:
+            var line = StatusLine()
+            var framing = FramingFields()
+            guard
+                let fields = try reader.readHead(
+                    skippingEmptyLines: false, startLine: { (bytes) throws(MalformedHTTP1) in line = try StatusLine(bytes) },
+                    field: { framing.note(name: $0, value: $1) })
+            else { return nil }
+            let head = HTTPResponseHead(version: line.version, status: line.status, headers: HTTPHeaders(fields))
+            switch line.status.code {
+            case 101: throw .switchingProtocols
+            case 100..<200: return .head(head)  // interim: the final head follows
+            case 204, 304: state = .end
+            default:
+                if answersHead {
+                    state = .end
+                } else {
+                    try startBody(framing)
+                }
+            }
+            answersHead = false
+            return .head(head)
+        case .body:
+            switch try reader.readBody() {
+            case .data(let bytes): return .body(bytes)
+            case .end(let trailers):
+                state = .head
+                return .end(trailers)
+            case nil: return nil
+            }
+        case .end:
+            state = .head
+            return .end(nil)
+        case .stopped:
+            return nil
+        }
+    }
+
+    /// Frames the body of a response that has one.
+    private mutating func startBody(_ framing: FramingFields) throws(MalformedHTTP1) {
+        if framing.lengthIsBad { throw .contentLength }
+        if framing.hasCoding {
+            if framing.length != nil { throw .lengthAndCoding }
+            reader.startBody(framing.chunkedIsLast ? .chunked : .untilClose)
+            state = .body
+        } else if let length = framing.length {
+            if length == 0 {
+                state = .end
+            } else {
+                reader.startBody(.length(length))
+                state = .body
+            }
+        } else {
+            reader.startBody(.untilClose)
+            state = .body
+        }
+    }
+}
+
+extension UpstreamResponseParser {
+    /// A status line's version and status.
+    struct StatusLine {
+        var version = HTTPVersion.http1_1
+        var status = HTTPResponseStatus.ok
+
+        init() {}
+
+        /// Parses `HTTP/1.x SP 3DIGIT [SP reason]`.
+        init(_ line: UnsafeRawBufferPointer) throws(MalformedHTTP1) {
+            guard let version = HTTP1MessageReader.version(UnsafeRawBufferPointer(rebasing: line.prefix(8))) else {
+                throw HTTP1MessageReader.equals(UnsafeRawBufferPointer(rebasing: line.prefix(5)), "HTTP/") ? .version : .statusLine
+            }
+            guard line.count >= 12, line[8] == UInt8(ascii: " "), line.count == 12 || line[12] == UInt8(ascii: " ") else { throw .statusLine }
+            var code = 0
+            for byte in line[9..<12] {
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { throw .statusLine }
+                code = code * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            guard code >= 100 else { throw .statusLine }
+            let reason = line.count > 13 ? UnsafeRawBufferPointer(rebasing: line[13...]) : UnsafeRawBufferPointer(start: nil, count: 0)
+            guard reason.allSatisfy(HeaderText.isValueByte) else { throw .statusLine }
+            self.version = version
+            // A known code keeps NIO's own status (and reason phrase); others keep theirs.
+            self.status = HTTPResponseStatus(statusCode: code)
+            if case .custom = self.status {
+                self.status = HTTPResponseStatus(statusCode: code, reasonPhrase: String(decoding: reason, as: UTF8.self))
+            }
+        }
+    }
+}
