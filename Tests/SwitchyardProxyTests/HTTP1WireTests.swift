@@ -149,6 +149,35 @@ struct HTTP1WireTests {
         #expect(peers.path.upstreams.opened.count == 2)
     }
 
+    @Test("bytes an upstream sends past a response never reach the next exchange: that connection is closed, not pooled")
+    func leftoverBytesAreNotTheNextResponse() throws {
+        let peers = try DataPathTests.BytePeers()
+        let poisoned = try peers.roundTrip(
+            "HEAD / HTTP/1.1\r\n\(Self.host)\r\n", answer: "HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\nHTTP/1.1 302 Found\r\nLocation: //evil\r\nX: "
+        ).received
+        #expect(poisoned == "HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n", "\(poisoned)")
+        let next = try peers.roundTrip("GET / HTTP/1.1\r\n\(Self.host)\r\n", answer: "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").received
+        #expect(next == "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok", "\(next)")
+        #expect(peers.path.upstreams.opened.count == 2)
+    }
+
+    @Test("a whole response sent past the one asked for never answers a pipelined request that takes the connection as the first ends")
+    func leftoverResponseIsNotThePipelinedOne() throws {
+        let peers = try DataPathTests.BytePeers()
+        let get = "GET /first HTTP/1.1\r\n\(Self.host)\r\n\r\n"
+        try peers.client.writeInbound(ByteBuffer(string: get + get.replacingOccurrences(of: "/first", with: "/second")))
+        peers.client.read()
+        let first = try #require(peers.path.lastUpstream)
+        while try first.readOutbound(as: ByteBuffer.self) != nil {}
+        try first.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\n1HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nforged"))
+        let second = try #require(peers.path.lastUpstream)
+        #expect(second !== first && !first.isActive, "the second request went out on the connection that sent too much")
+        try second.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\n2"))
+        var received = ""
+        while let buffer = try peers.client.readOutbound(as: ByteBuffer.self) { received += String(buffer: buffer) }
+        #expect(received == "HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\n1HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\n2", "\(received)")
+    }
+
     /// A channel with only the encoder, as the client's pipeline has it.
     static func encoder() throws -> (EmbeddedChannel, ClientResponseEncoder) {
         let encoder = ClientResponseEncoder(scratch: HeadScratch())
@@ -248,6 +277,21 @@ struct HTTP1WireTests {
         var none = HTTPHeaders([("x-connection", "1"), ("tee", "1"), ("x-a", "1")])
         HopByHop.strip(&none)
         #expect(none.count == 3)
+    }
+
+    @Test("keep-alive is read as NIO reads it, without its allocations")
+    func keepsAlive() {
+        let values: [[String]] = [
+            [], ["close"], ["keep-alive"], ["Keep-Alive"], [" CLOSE "], ["keep-alive, close"], ["keep-alive", "keep-alive"],
+            ["upgrade"], ["x, keep-alive"], ["keep-alive,keep-alive"], [",,"],
+        ]
+        for connection in values {
+            for version in [HTTPVersion.http1_0, .http1_1] {
+                let headers = HTTPHeaders([("host", "a")] + connection.map { ("Connection", $0) })
+                let nio = HTTPRequestHead(version: version, method: .GET, uri: "/", headers: headers).isKeepAlive
+                #expect(HopByHop.keepsAlive(headers, version: version) == nio, "\(connection) \(version)")
+            }
+        }
     }
 
     @Test("connections of one loop share its head buffer: bytes a channel has not written yet are never overwritten by the next borrower")

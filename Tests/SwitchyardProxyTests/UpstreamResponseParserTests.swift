@@ -11,9 +11,9 @@ struct UpstreamResponseParserTests {
     /// Parses `input` as the answer to a `method` request, fed in pieces of `piece` bytes (0:
     /// all at once), then the upstream closes when `closes`. Returns the parts as text and the
     /// error that stopped it.
-    static func parse(_ input: String, method: HTTPMethod = .GET, piece: Int = 0, closes: Bool = false) -> ([String], MalformedHTTP1?) {
+    static func parse(_ input: String, method: HTTPMethod? = .GET, piece: Int = 0, closes: Bool = false) -> ([String], MalformedHTTP1?) {
         var parser = UpstreamResponseParser()
-        parser.requestSent(method)
+        if let method { parser.requestSent(method) }
         var parts: [String] = []
         var body = ""
         func take(_ part: HTTPClientResponsePart) {
@@ -37,6 +37,7 @@ struct UpstreamResponseParserTests {
             }
         }
         if closes, let end = parser.inputEnded() { take(end) }
+        if parser.isOutOfStep { parts.append("out of step") }
         return (parts, nil)
     }
 
@@ -55,6 +56,7 @@ struct UpstreamResponseParserTests {
             ("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nzipped", .GET, true, ["200 OK [\"Transfer-Encoding=gzip\"]", "end zipped []"]),
             ("HTTP/1.1 299 Custom Thing\r\nContent-Length: 0\r\n\r\n", .GET, false, ["299 Custom Thing [\"Content-Length=0\"]", "end  []"]),
             ("HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", .GET, false, ["200 OK [\"Content-Length=0\"]", "end  []"]),
+            ("\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", .GET, false, ["404 Not Found [\"Content-Length=0\"]", "end  []"]),
         ])
     func parses(input: String, method: HTTPMethod, closes: Bool, expected: [String]) {
         for piece in [0, 1, 5] {
@@ -81,6 +83,28 @@ struct UpstreamResponseParserTests {
     func refused(input: String, reason: MalformedHTTP1) {
         #expect(Self.parse(input).1 == reason)
         #expect(Self.parse(input, piece: 1).1 == reason)
+    }
+
+    @Test(
+        "a connection is out of step after a response followed by more bytes, a 2xx to CONNECT, or HTTP/1.0 chunking; bytes nobody asked for are refused",
+        arguments: [
+            ("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 302 Found\r\nLocation: //evil\r\nX: ", HTTPMethod.GET,
+             ["200 OK [\"Content-Length=2\"]", "end ok []", "out of step"]),
+            ("HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\nHTTP/1.1 302 Found\r\n", .HEAD, ["200 OK [\"Content-Length=40\"]", "end  []", "out of step"]),
+            ("HTTP/1.1 200 Connection Established\r\n\r\n", .CONNECT, ["200 OK []", "end  []", "out of step"]),
+            ("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", .GET,
+             ["200 OK [\"Connection=keep-alive\", \"Transfer-Encoding=chunked\"]", "end ok []", "out of step"]),
+        ])
+    func outOfStep(input: String, method: HTTPMethod, expected: [String]) {
+        let (parts, error) = Self.parse(input, method: method)
+        #expect(error == nil && parts == expected, "\(parts) \(String(describing: error))")
+    }
+
+    @Test("bytes while no request waits for a response are refused, however they start")
+    func unsolicited() {
+        #expect(Self.parse("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", method: nil).1 == .unsolicited)
+        #expect(Self.parse("\r\n", method: nil).1 == .unsolicited)
+        #expect(Self.parse("HTTP/1.1 408 Request Timeout\r\n", method: nil, piece: 3).1 == .unsolicited)
     }
 
     @Test("a response cut short by the close has no end; one that runs until the close ends there")

@@ -5,8 +5,14 @@ import NIOHTTP1
 /// in place of NIO's `HTTPResponseDecoder` in a `ByteToMessageHandler`. It watches the
 /// request heads going out (a response to HEAD has no body), ends a response that runs until
 /// the close when the upstream closes, and passes bytes that are not a response on as a
-/// ``MalformedHTTP1`` error (the ``UpstreamHandler`` fails the exchange with a 502).
+/// ``MalformedHTTP1`` error (the ``UpstreamHandler`` fails the exchange with a 502). Before
+/// the end of a response after which the connection is out of step it tells the handler
+/// (``OutOfStep``: the connection is not pooled again), and after it closes the connection.
 final class UpstreamResponseDecoder: ChannelDuplexHandler, RemovableChannelHandler {
+    /// The inbound event that comes before the end of a response after which the connection
+    /// must not carry another exchange.
+    struct OutOfStep {}
+
     typealias InboundIn = ByteBuffer
     typealias InboundOut = HTTPClientResponsePart
     typealias OutboundIn = HTTPClientRequestPart
@@ -22,12 +28,15 @@ final class UpstreamResponseDecoder: ChannelDuplexHandler, RemovableChannelHandl
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         parser.feed(unwrapInboundIn(data))
         do {
-            while let part = try parser.next() {
+            while context.channel.isActive, let part = try parser.next() {
+                // Before the end: the exchange pools the connection as that end settles it.
+                if parser.isOutOfStep { context.fireUserInboundEventTriggered(OutOfStep()) }
                 context.fireChannelRead(wrapInboundOut(part))
             }
         } catch {
             context.fireErrorCaught(error)
         }
+        if parser.isOutOfStep { context.close(promise: nil) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -16,10 +16,17 @@ import NIOHTTP1
 ///   same integer), or without either runs until the connection closes (``inputEnded()``).
 ///   Both a `content-length` and a `transfer-encoding` are refused: a response framed two ways
 ///   is how smuggling starts.
-/// - Bytes that are not a response throw ``MalformedHTTP1``; the parser stops there.
+/// - Bytes that are not a response, and any byte while no request waits for one (a response
+///   nobody asked for, on an idle pooled connection or before the request went out), throw
+///   ``MalformedHTTP1``; the parser stops there.
+/// - A connection that cannot carry another exchange once a response ends is *out of step*
+///   (``isOutOfStep``, set as that end is returned): bytes already came after the response
+///   (an upstream that sent more than it framed; parsed on, they would be the next client's
+///   response), the response was a 2xx to `CONNECT` (a tunnel), or an HTTP/1.0 response came
+///   with a `transfer-encoding` (RFC 9112 §6.1). Nothing more is parsed.
 ///
 /// The proxy sends one request at a time on an upstream connection, so the parser remembers
-/// only whether the one in flight was a HEAD.
+/// only the method of the one in flight.
 struct UpstreamResponseParser {
     private enum State {
         /// Waiting for a response head.
@@ -34,12 +41,16 @@ struct UpstreamResponseParser {
 
     private var state = State.head
     private var reader = HTTP1MessageReader()
-    /// Whether the request whose response comes next is a HEAD.
-    private var answersHead = false
+    /// The method of the request waiting for its response; nil when none is.
+    private var awaited: HTTPMethod?
+    /// Set by a head after whose response the connection must not carry another exchange.
+    private var closesAfterResponse = false
+    /// Set when a response ended and the connection must not carry another exchange.
+    private(set) var isOutOfStep = false
 
     /// The head of the request the next response answers went out.
     mutating func requestSent(_ method: HTTPMethod) {
-        answersHead = method == .HEAD
+        awaited = method
     }
 
     /// Adds bytes read from the upstream (dropped once the parser stopped).
@@ -52,7 +63,11 @@ struct UpstreamResponseParser {
     mutating func next() throws(MalformedHTTP1) -> HTTPClientResponsePart? {
         do {
             let part = try parse()
-            reader.discard(all: false)
+            if case .end? = part, closesAfterResponse || reader.hasUnreadBytes {
+                isOutOfStep = true
+                state = .stopped
+            }
+            if case .stopped = state { reader.discard(all: true) } else { reader.discard(all: false) }
             return part
         } catch {
             state = .stopped
@@ -71,26 +86,35 @@ struct UpstreamResponseParser {
     private mutating func parse() throws(MalformedHTTP1) -> HTTPClientResponsePart? {
         switch state {
         case .head:
+            guard let method = awaited else {
+                if reader.hasUnreadBytes { throw .unsolicited }
+                return nil
+            }
             var line = StatusLine()
             var framing = FramingFields()
             guard
                 let fields = try reader.readHead(
-                    skippingEmptyLines: false, startLine: { (bytes) throws(MalformedHTTP1) in line = try StatusLine(bytes) },
+                    skippingEmptyLines: true, startLine: { (bytes) throws(MalformedHTTP1) in line = try StatusLine(bytes) },
                     field: { framing.note(name: $0, value: $1) })
             else { return nil }
             let head = HTTPResponseHead(version: line.version, status: line.status, headers: HTTPHeaders(fields))
-            switch line.status.code {
+            let code = line.status.code
+            switch code {
             case 101: throw .switchingProtocols
             case 100..<200: return .head(head)  // interim: the final head follows
+            case 200..<300 where method == .CONNECT:
+                closesAfterResponse = true
+                state = .end
             case 204, 304: state = .end
             default:
-                if answersHead {
+                if method == .HEAD {
                     state = .end
                 } else {
                     try startBody(framing)
+                    if framing.hasCoding, line.version == .http1_0 { closesAfterResponse = true }
                 }
             }
-            answersHead = false
+            awaited = nil
             return .head(head)
         case .body:
             switch try reader.readBody() {

@@ -2,9 +2,9 @@ import NIOHTTP1
 
 /// Whether an HTTP/1.x client connection stays open after a response, and the `Connection`
 /// header the response carries to say so (RFC 9112 §9.3, §9.6): `close` while draining, when
-/// an HTTP/1.0 response's end can only be marked by closing, after a request that asked to
-/// switch protocols (the proxy never does: what the client sends next may be another
-/// protocol's, RFC 9110 §7.8), and after an HTTP/1.0 request with a `transfer-encoding`
+/// an HTTP/1.0 response's end can only be marked by closing, after a `CONNECT` or a request
+/// that asked to switch protocols (the proxy never tunnels nor switches: what the client sends
+/// next may be another protocol's, RFC 9110 §7.8), and after an HTTP/1.0 request with a `transfer-encoding`
 /// (RFC 9112 §6.1: its framing is faulty); `keep-alive` for an HTTP/1.0 client that asked to
 /// keep the connection. HTTP/2 streams have no say: nil, nothing to add.
 enum ConnectionPersistence {
@@ -12,11 +12,11 @@ enum ConnectionPersistence {
     /// whether the connection must close after it.
     static func decide(request: HTTPRequestHead, response: HTTPResponseHead, draining: Bool) -> (connection: String?, close: Bool) {
         guard request.version.major == 1 else { return (nil, false) }
-        if draining || request.headers.contains(name: "upgrade") { return ("close", true) }
+        if draining || request.method == .CONNECT || request.headers.contains(name: "upgrade") { return ("close", true) }
         guard request.version == .http1_0 else { return (nil, false) }
         if request.headers.contains(name: "transfer-encoding") { return ("close", true) }
         let framed = response.headers.contains(name: "content-length") || response.status == .noContent || response.status == .notModified
         if !framed { return ("close", true) }
-        return (request.isKeepAlive ? "keep-alive" : nil, false)
+        return (HopByHop.keepsAlive(request.headers, version: request.version) ? "keep-alive" : nil, false)
     }
 }

@@ -278,7 +278,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
     /// A response ended: the connection closes when it must (HTTP/1.x), or waits for the next.
     private func finishResponse() {
         guard let requestHead else { return }
-        if requestHead.version.major == 1, closeAfterResponse || !requestHead.isKeepAlive {
+        if requestHead.version.major == 1, closeAfterResponse || !HopByHop.keepsAlive(requestHead.headers, version: requestHead.version) {
             context?.close(promise: nil)
         } else if requestHead.version.major < 2 {
             timeouts?.handle(.responseEnded)

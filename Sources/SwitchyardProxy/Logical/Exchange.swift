@@ -210,7 +210,7 @@ final class Exchange {
                 machine.upstreamSpoke(now: now)
                 return
             }
-            upstreamKeepAlive = head.isKeepAlive && Self.isFramed(head, request: requestHead)
+            upstreamKeepAlive = HopByHop.keepsAlive(head.headers, version: head.version) && Self.isFramed(head, request: requestHead)
             HopByHop.strip(&head.headers)
             // An HTTP/1.x client gets its own version back; an HTTP/2 stream's codec reads none.
             if client.version.major == 1, head.version != client.version { head.version = client.version }
@@ -365,7 +365,7 @@ final class Exchange {
                 self.upstream = nil
                 upstream.handler.exchange = nil
                 upstream.handler.holdReads(false)
-                if failure == nil, upstream.isPooled, machine.requestEnded, upstreamKeepAlive {
+                if failure == nil, upstream.isPooled, upstream.handler.isReusable, machine.requestEnded, upstreamKeepAlive {
                     endpoint.release(upstream)
                 } else if failure == nil, !upstream.isPooled, requestEndSent {
                     // An HTTP/2 stream that ended both ways closes by itself. Closing it would

@@ -40,16 +40,43 @@ enum HopByHop {
         if keepsTrailers { headers.add(name: "te", value: "trailers") }
     }
 
+    /// Whether a message of `version` with `headers` leaves its connection open (RFC 9112 §9.3),
+    /// as NIO's `isKeepAlive` reads it: a `close` token says no, one `keep-alive` token yes, two
+    /// of them no; without either, HTTP/1.1 does and HTTP/1.0 does not. One pass and no
+    /// allocation, where NIO's splits the `Connection` values into an array on every call.
+    static func keepsAlive(_ headers: HTTPHeaders, version: HTTPVersion) -> Bool {
+        var keepAlives = 0
+        var closes = false
+        for (name, value) in headers where HeaderName.is(name, "connection") {
+            forEachElement(of: value) { token in
+                if equalsIgnoringCase(token, "close") { closes = true }
+                if equalsIgnoringCase(token, "keep-alive") { keepAlives += 1 }
+            }
+        }
+        if closes { return false }
+        switch keepAlives {
+        case 0: return version.major == 1 && version.minor >= 1
+        case 1: return true
+        default: return false
+        }
+    }
+
     /// The names a `Connection` value lists that are neither hop-by-hop already nor protected.
     private static func collectListed(_ value: String, into listed: inout [String]) {
+        forEachElement(of: value) { name in
+            if !name.isEmpty, index(of: name) == nil, !protected.contains(where: { equalsIgnoringCase(name, $0) }) {
+                listed.append(String(decoding: name, as: UTF8.self).lowercased())
+            }
+        }
+    }
+
+    /// Calls `body` with each element of a comma-separated list, without spaces around it.
+    private static func forEachElement(of value: String, _ body: (Substring.UTF8View) -> Void) {
         let bytes = value.utf8
         var start = bytes.startIndex
         while start < bytes.endIndex {
             let end = bytes[start...].firstIndex(of: UInt8(ascii: ",")) ?? bytes.endIndex
-            let name = trimmed(bytes[start..<end])
-            if !name.isEmpty, index(of: name) == nil, !protected.contains(where: { equalsIgnoringCase(name, $0) }) {
-                listed.append(String(decoding: name, as: UTF8.self).lowercased())
-            }
+            body(trimmed(bytes[start..<end]))
             start = end < bytes.endIndex ? bytes.index(after: end) : end
         }
     }

@@ -33,6 +33,8 @@ enum MalformedHTTP1: Error, Equatable, CustomStringConvertible {
     case lengthAndCoding
     /// A 101 Switching Protocols, which the proxy never asks for.
     case switchingProtocols
+    /// Bytes from an upstream while no request waits for a response.
+    case unsolicited
     /// A chunk-size line that is not hex digits with optional extensions, or over
     /// ``HTTP1MessageReader/chunkLineBytes``; or chunk data not followed by CRLF.
     case chunk
@@ -49,6 +51,7 @@ enum MalformedHTTP1: Error, Equatable, CustomStringConvertible {
         case .contentLength: "invalid Content-Length"
         case .lengthAndCoding: "both Content-Length and Transfer-Encoding"
         case .switchingProtocols: "101 Switching Protocols nobody asked for"
+        case .unsolicited: "bytes when no response was due"
         case .chunk: "invalid chunk"
         }
     }
@@ -113,6 +116,9 @@ struct HTTP1MessageReader {
             buffer = bytes
         }
     }
+
+    /// Whether bytes were fed that have not been read.
+    var hasUnreadBytes: Bool { (buffer?.readableBytes ?? 0) > 0 }
 
     /// Forgets the bytes fed and not read (after an error, or when nothing more is read), or
     /// just the storage when they were all read.
