@@ -34,7 +34,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// True while a request part is being written: an error raised then (NIO's outbound
     /// header validation) is the proxy's request that could not be sent, not the upstream's fault.
     private var writing = false
-    /// False once the decoder found the connection out of step: it is never pooled again.
+    /// False once the decoder found the connection spent: it is never pooled again.
     private(set) var isReusable = true
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
@@ -74,7 +74,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is UpstreamResponseDecoder.OutOfStep { isReusable = false } else { context.fireUserInboundEventTriggered(event) }
+        if event is UpstreamResponseDecoder.Spent { isReusable = false } else { context.fireUserInboundEventTriggered(event) }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

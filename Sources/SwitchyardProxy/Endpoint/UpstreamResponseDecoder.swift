@@ -6,12 +6,12 @@ import NIOHTTP1
 /// request heads going out (a response to HEAD has no body), ends a response that runs until
 /// the close when the upstream closes, and passes bytes that are not a response on as a
 /// ``MalformedHTTP1`` error (the ``UpstreamHandler`` fails the exchange with a 502). Before
-/// the end of a response after which the connection is out of step it tells the handler
-/// (``OutOfStep``: the connection is not pooled again), and after it closes the connection.
+/// the end of a response after which the connection is spent it tells the handler
+/// (``Spent``: the connection is not pooled again), and after it closes the connection.
 final class UpstreamResponseDecoder: ChannelDuplexHandler, RemovableChannelHandler {
     /// The inbound event that comes before the end of a response after which the connection
     /// must not carry another exchange.
-    struct OutOfStep {}
+    struct Spent {}
 
     typealias InboundIn = ByteBuffer
     typealias InboundOut = HTTPClientResponsePart
@@ -30,13 +30,13 @@ final class UpstreamResponseDecoder: ChannelDuplexHandler, RemovableChannelHandl
         do {
             while context.channel.isActive, let part = try parser.next() {
                 // Before the end: the exchange pools the connection as that end settles it.
-                if parser.isOutOfStep { context.fireUserInboundEventTriggered(OutOfStep()) }
+                if parser.isSpent { context.fireUserInboundEventTriggered(Spent()) }
                 context.fireChannelRead(wrapInboundOut(part))
             }
         } catch {
             context.fireErrorCaught(error)
         }
-        if parser.isOutOfStep { context.close(promise: nil) }
+        if parser.isSpent { context.close(promise: nil) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -16,14 +16,17 @@ import NIOHTTP1
 ///   same integer), or without either runs until the connection closes (``inputEnded()``).
 ///   Both a `content-length` and a `transfer-encoding` are refused: a response framed two ways
 ///   is how smuggling starts.
+/// - Hop-by-hop fields and the names `Connection` lists are dropped as they are read
+///   (``HopByHop/Tally``): the head that goes up is the one to forward.
 /// - Bytes that are not a response, and any byte while no request waits for one (a response
 ///   nobody asked for, on an idle pooled connection or before the request went out), throw
 ///   ``MalformedHTTP1``; the parser stops there.
-/// - A connection that cannot carry another exchange once a response ends is *out of step*
-///   (``isOutOfStep``, set as that end is returned): bytes already came after the response
-///   (an upstream that sent more than it framed; parsed on, they would be the next client's
-///   response), the response was a 2xx to `CONNECT` (a tunnel), or an HTTP/1.0 response came
-///   with a `transfer-encoding` (RFC 9112 §6.1). Nothing more is parsed.
+/// - A connection that cannot carry another exchange once a response ends is *spent*
+///   (``isSpent``, set as that end is returned): the response did not keep it alive (a
+///   `close`, HTTP/1.0 without `keep-alive`, a body that ran until the close), bytes already
+///   came after the response (an upstream that sent more than it framed; parsed on, they would
+///   be the next client's response), the response was a 2xx to `CONNECT` (a tunnel), or an
+///   HTTP/1.0 response came with a `transfer-encoding` (RFC 9112 §6.1). Nothing more is parsed.
 ///
 /// The proxy sends one request at a time on an upstream connection, so the parser remembers
 /// only the method of the one in flight.
@@ -46,7 +49,7 @@ struct UpstreamResponseParser {
     /// Set by a head after whose response the connection must not carry another exchange.
     private var closesAfterResponse = false
     /// Set when a response ended and the connection must not carry another exchange.
-    private(set) var isOutOfStep = false
+    private(set) var isSpent = false
 
     /// The head of the request the next response answers went out.
     mutating func requestSent(_ method: HTTPMethod) {
@@ -64,7 +67,7 @@ struct UpstreamResponseParser {
         do {
             let part = try parse()
             if case .end? = part, closesAfterResponse || reader.hasUnreadBytes {
-                isOutOfStep = true
+                isSpent = true
                 state = .stopped
             }
             if case .stopped = state { reader.discard(all: true) } else { reader.discard(all: false) }
@@ -79,7 +82,8 @@ struct UpstreamResponseParser {
     /// The upstream closed: the end of a response that runs until the close, or nil.
     mutating func inputEnded() -> HTTPClientResponsePart? {
         guard case .body = state, case .end(let trailers)? = reader.inputEnded() else { return nil }
-        state = .head
+        state = .stopped
+        isSpent = true
         return .end(trailers)
     }
 
@@ -92,11 +96,16 @@ struct UpstreamResponseParser {
             }
             var line = StatusLine()
             var framing = FramingFields()
+            var hopByHop = HopByHop.Tally()
             guard
-                let fields = try reader.readHead(
+                var fields = try reader.readHead(
                     skippingEmptyLines: true, startLine: { (bytes) throws(MalformedHTTP1) in line = try StatusLine(bytes) },
-                    field: { framing.note(name: $0, value: $1) })
+                    field: {
+                        framing.note(name: $0, value: $1)
+                        return hopByHop.keep(name: $0, value: $1)
+                    })
             else { return nil }
+            hopByHop.dropListed(from: &fields)
             let head = HTTPResponseHead(version: line.version, status: line.status, headers: HTTPHeaders(fields))
             let code = line.status.code
             switch code {
@@ -114,6 +123,7 @@ struct UpstreamResponseParser {
                     if framing.hasCoding, line.version == .http1_0 { closesAfterResponse = true }
                 }
             }
+            if !hopByHop.keepsAlive(version: line.version) { closesAfterResponse = true }
             awaited = nil
             return .head(head)
         case .body:
@@ -150,6 +160,7 @@ struct UpstreamResponseParser {
             reader.startBody(.untilClose)
             state = .body
         }
+        if case .body = state, reader.runsUntilClose { closesAfterResponse = true }
     }
 }
 

@@ -60,7 +60,10 @@ struct ClientRequestParser {
             guard
                 let fields = try reader.readHead(
                     skippingEmptyLines: true, startLine: { (bytes) throws(MalformedHTTP1) in line = try RequestLine(bytes) },
-                    field: { framing.note(name: $0, value: $1) })
+                    field: {
+                        framing.note(name: $0, value: $1)
+                        return true
+                    })
             else { return nil }
             stopsAfterRequest = line.method == .CONNECT || framing.asksUpgrade
             if framing.lengthIsBad { throw .contentLength }

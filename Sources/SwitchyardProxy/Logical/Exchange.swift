@@ -34,9 +34,6 @@ final class Exchange {
     /// The loop's watchdog, and this exchange's slot there while its bounds run.
     private let watchdog: ExchangeWatchdog
     private var watchSlot: Int?
-    /// Whether the upstream connection may carry another request after this response: it
-    /// said keep-alive and the response's length was framed (not delimited by close).
-    private var upstreamKeepAlive = true
     /// gRPC status fields of a trailers-only upstream response, sent downstream as trailers.
     private var trailersOnly: HTTPHeaders?
     /// Where the request is logged when it ends (nil: no access log), and what it records:
@@ -210,8 +207,9 @@ final class Exchange {
                 machine.upstreamSpoke(now: now)
                 return
             }
-            upstreamKeepAlive = HopByHop.keepsAlive(head.headers, version: head.version) && Self.isFramed(head, request: requestHead)
-            HopByHop.strip(&head.headers)
+            // An HTTP/1.1 upstream's parser dropped them already (and decided whether the
+            // connection carries another request).
+            if upstream?.isPooled != true { HopByHop.strip(&head.headers) }
             // An HTTP/1.x client gets its own version back; an HTTP/2 stream's codec reads none.
             if client.version.major == 1, head.version != client.version { head.version = client.version }
             trailersOnly = GRPCTrailersOnly.split(&head)
@@ -247,13 +245,6 @@ final class Exchange {
             log(ending, status: clientStatus, grpcStatus: isGRPC && ending.status >= 0 ? ending.status : nil)
             client.exchangeFinished(self)
         }
-    }
-
-    /// Whether a response's end is known without the connection closing (RFC 9112 §6.3): a
-    /// length, chunking, or a status or method that has no body.
-    private static func isFramed(_ head: HTTPResponseHead, request: HTTPRequestHead) -> Bool {
-        if request.method == .HEAD || head.status.code == 204 || head.status.code == 304 { return true }
-        return head.headers.contains(name: "content-length") || head.headers[canonicalForm: "transfer-encoding"].last?.lowercased() == "chunked"
     }
 
     private func observeFirstByte(_ endpoint: EndpointRuntime, now: NIODeadline) {
@@ -365,7 +356,7 @@ final class Exchange {
                 self.upstream = nil
                 upstream.handler.exchange = nil
                 upstream.handler.holdReads(false)
-                if failure == nil, upstream.isPooled, upstream.handler.isReusable, machine.requestEnded, upstreamKeepAlive {
+                if failure == nil, upstream.isPooled, upstream.handler.isReusable, machine.requestEnded {
                     endpoint.release(upstream)
                 } else if failure == nil, !upstream.isPooled, requestEndSent {
                     // An HTTP/2 stream that ended both ways closes by itself. Closing it would

@@ -22,57 +22,85 @@ enum HopByHop {
     static func strip(_ headers: inout HTTPHeaders) {
         var found: UInt16 = 0  // bit i: names[i] is present
         var keepsTrailers = false
-        var listed: [String] = []
+        var tally = Tally()
         for (name, value) in headers {
             var name = name
             guard let index = name.withUTF8({ index(of: $0) }) else { continue }
             found |= 1 << index
             if index == 1, !keepsTrailers { keepsTrailers = equalsIgnoringCase(trimmed(value.utf8), "trailers") }
-            if index == 0 { collectListed(value, into: &listed) }
+            if index == 0 { tally.noteConnection(value.utf8) }
         }
         guard found != 0 else { return }
         for (index, name) in names.enumerated() where found & (1 << index) != 0 {
             headers.remove(name: name)
         }
-        for name in listed where headers.contains(name: name) {
+        for name in tally.listed where headers.contains(name: name) {
             headers.remove(name: name)
         }
         if keepsTrailers { headers.add(name: "te", value: "trailers") }
     }
 
     /// Whether a message of `version` with `headers` leaves its connection open (RFC 9112 §9.3),
-    /// as NIO's `isKeepAlive` reads it: a `close` token says no, one `keep-alive` token yes, two
-    /// of them no; without either, HTTP/1.1 does and HTTP/1.0 does not. One pass and no
+    /// as NIO's `isKeepAlive` reads it (see ``Tally/keepsAlive(version:)``). One pass and no
     /// allocation, where NIO's splits the `Connection` values into an array on every call.
     static func keepsAlive(_ headers: HTTPHeaders, version: HTTPVersion) -> Bool {
-        var keepAlives = 0
-        var closes = false
+        var tally = Tally()
         for (name, value) in headers where HeaderName.is(name, "connection") {
-            forEachElement(of: value) { token in
-                if equalsIgnoringCase(token, "close") { closes = true }
-                if equalsIgnoringCase(token, "keep-alive") { keepAlives += 1 }
-            }
+            tally.noteConnection(value.utf8)
         }
-        if closes { return false }
-        switch keepAlives {
-        case 0: return version.major == 1 && version.minor >= 1
-        case 1: return true
-        default: return false
-        }
+        return tally.keepsAlive(version: version)
     }
 
-    /// The names a `Connection` value lists that are neither hop-by-hop already nor protected.
-    private static func collectListed(_ value: String, into listed: inout [String]) {
-        forEachElement(of: value) { name in
-            if !name.isEmpty, index(of: name) == nil, !protected.contains(where: { equalsIgnoringCase(name, $0) }) {
-                listed.append(String(decoding: name, as: UTF8.self).lowercased())
+    /// The hop-by-hop fields of an HTTP/1.1 response head, noted as a parser reads its fields,
+    /// so they never become Strings or need removing: which fields to drop, the names
+    /// `Connection` lists, and whether the connection stays open.
+    struct Tally {
+        private var closes = false
+        private var keepAlives = 0
+        /// Names `Connection` listed that are neither hop-by-hop already nor protected.
+        private(set) var listed: [String] = []
+
+        /// Notes a field; returns whether it is forwarded (false for a hop-by-hop one).
+        mutating func keep<Bytes: BidirectionalCollection<UInt8>>(name: Bytes, value: Bytes) -> Bool {
+            guard let index = HopByHop.index(of: name) else { return true }
+            if index == 0 { noteConnection(value) }
+            return false
+        }
+
+        /// Notes a `Connection` value: its keep-alive tokens and the names it lists.
+        mutating func noteConnection<Bytes: BidirectionalCollection<UInt8>>(_ value: Bytes) {
+            HopByHop.forEachElement(of: value) { token in
+                if equalsIgnoringCase(token, "close") {
+                    closes = true
+                } else if equalsIgnoringCase(token, "keep-alive") {
+                    keepAlives += 1
+                } else if !token.isEmpty, HopByHop.index(of: token) == nil, !protected.contains(where: { equalsIgnoringCase(token, $0) }) {
+                    listed.append(String(decoding: token, as: UTF8.self).lowercased())
+                }
             }
+        }
+
+        /// Whether the connection stays open, as NIO's `isKeepAlive` reads it: a `close` token
+        /// says no, one `keep-alive` token yes, two of them no; without either, HTTP/1.1 does
+        /// and HTTP/1.0 does not.
+        func keepsAlive(version: HTTPVersion) -> Bool {
+            if closes { return false }
+            switch keepAlives {
+            case 0: return version.major == 1 && version.minor >= 1
+            case 1: return true
+            default: return false
+            }
+        }
+
+        /// Drops the fields `Connection` listed from `fields`.
+        func dropListed(from fields: inout [(String, String)]) {
+            guard !listed.isEmpty else { return }
+            fields.removeAll { field in listed.contains { equalsIgnoringCase(field.0.utf8, $0) } }
         }
     }
 
     /// Calls `body` with each element of a comma-separated list, without spaces around it.
-    private static func forEachElement(of value: String, _ body: (Substring.UTF8View) -> Void) {
-        let bytes = value.utf8
+    private static func forEachElement<Bytes: BidirectionalCollection<UInt8>>(of bytes: Bytes, _ body: (Bytes.SubSequence) -> Void) {
         var start = bytes.startIndex
         while start < bytes.endIndex {
             let end = bytes[start...].firstIndex(of: UInt8(ascii: ",")) ?? bytes.endIndex

@@ -129,12 +129,13 @@ struct HTTP1MessageReader {
     // MARK: Heads
 
     /// Reads the next head: its first line goes to `startLine`, each field's name and value to
-    /// `field` (before they become Strings); returns the fields, or nil until the head has come
-    /// whole. With `skippingEmptyLines`, empty lines before it are consumed (RFC 9112 §2.2).
+    /// `field` (before they become Strings: it returns whether to keep the field); returns the
+    /// fields kept, or nil until the head has come whole. With `skippingEmptyLines`, empty lines
+    /// before it are consumed (RFC 9112 §2.2).
     mutating func readHead(
         skippingEmptyLines: Bool,
         startLine: (UnsafeRawBufferPointer) throws(MalformedHTTP1) -> Void,
-        field: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
+        field: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool
     ) throws(MalformedHTTP1) -> [(String, String)]? {
         guard let length = try sectionLength(skippingEmptyLines: skippingEmptyLines) else { return nil }
         return try readSection(length: length, hasStartLine: true, startLine: startLine, field: field)
@@ -183,7 +184,7 @@ struct HTTP1MessageReader {
         length: Int,
         hasStartLine: Bool,
         startLine: (UnsafeRawBufferPointer) throws(MalformedHTTP1) -> Void,
-        field: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
+        field: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool
     ) throws(MalformedHTTP1) -> [(String, String)] {
         guard var buffer else { return [] }
         let fields = try buffer.withUnsafeReadableBytes { (all) throws(MalformedHTTP1) -> [(String, String)] in
@@ -203,7 +204,7 @@ struct HTTP1MessageReader {
                 }
                 if fields.isEmpty { fields.reserveCapacity(8) }
                 let (name, value) = try Self.fieldLine(line)
-                field(name, value)
+                guard field(name, value) else { continue }
                 fields.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
             }
             return fields
@@ -301,12 +302,18 @@ struct HTTP1MessageReader {
                 body = .chunkSize
             case .trailers:
                 guard let length = try sectionLength(skippingEmptyLines: false) else { return nil }
-                let fields = try readSection(length: length, hasStartLine: false, startLine: { _ throws(MalformedHTTP1) in }, field: { _, _ in })
+                let fields = try readSection(length: length, hasStartLine: false, startLine: { _ throws(MalformedHTTP1) in }, field: { _, _ in true })
                 body = nil
                 return .end(fields.isEmpty ? nil : HTTPHeaders(fields))
             }
         }
         return nil
+    }
+
+    /// Whether the body being read runs until the input ends.
+    var runsUntilClose: Bool {
+        if case .untilClose = body { return true }
+        return false
     }
 
     /// The input ended: the end of a body that runs until the close, or nil.
