@@ -29,6 +29,9 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Called once when the channel closes (the pool forgets it).
     var onClose: (() -> Void)?
     private var context: ChannelHandlerContext?
+    /// The HTTP/1.1 connection's encoder, given each part straight (no pipeline hop or
+    /// boxing); nil on an HTTP/2 stream, whose parts go down the pipeline.
+    private var encoder: UpstreamRequestEncoder?
     private var readsHeld = false
     private var readPending = false
     /// True while a request part is being written: an error raised then (NIO's outbound
@@ -37,16 +40,28 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// False once the decoder found the connection spent: it is never pooled again.
     private(set) var isReusable = true
 
+    init(encoder: UpstreamRequestEncoder? = nil) {
+        self.encoder = encoder
+    }
+
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        encoder = nil
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
+        received(unwrapInboundIn(data))
+    }
+
+    /// A response part: from the pipeline (an HTTP/2 stream's codec), or straight from the
+    /// connection's ``UpstreamResponseDecoder`` over HTTP/1.1 (no pipeline hop or boxing).
+    func received(_ part: HTTPClientResponsePart) {
         if let exchange {
             exchange.upstreamResponse(part)
         } else if case .head = part {
             // A response nobody asked for: the connection is out of step; drop it.
-            context.close(promise: nil)
+            context?.close(promise: nil)
         }
     }
 
@@ -107,13 +122,18 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         writing = true
-        context.write(wrapOutboundOut(part), promise: promise)
-        if flush { context.flush() }
+        if let encoder {
+            encoder.write(part, promise: promise)
+            if flush { encoder.flush() }
+        } else {
+            context.write(wrapOutboundOut(part), promise: promise)
+            if flush { context.flush() }
+        }
         writing = false
     }
 
     /// Flushes request parts written so far.
     func flush() {
-        context?.flush()
+        if let encoder { encoder.flush() } else { context?.flush() }
     }
 }

@@ -36,12 +36,18 @@ struct UpstreamConnector: Sendable {
         })
 
     /// An HTTP/1.1 upstream's pipeline: the request encoder (which checks every part it
-    /// writes), the ``UpstreamResponseDecoder`` (which watches the requests going out, to know a
-    /// HEAD's response has no body), and the ``UpstreamHandler``.
+    /// writes, and tells the decoder each request's method: a HEAD's response has no body), the
+    /// ``UpstreamResponseDecoder``, and the ``UpstreamHandler``. They hand parts to each other
+    /// straight, not through the pipeline: nothing sits between them, and each hop would box
+    /// the part and cast it back.
     static func configureHTTP1(_ pipeline: ChannelPipeline.SynchronousOperations) throws {
-        try pipeline.addHandler(UpstreamRequestEncoder())
-        try pipeline.addHandler(UpstreamResponseDecoder())
-        try pipeline.addHandler(UpstreamHandler())
+        let decoder = UpstreamResponseDecoder()
+        let encoder = UpstreamRequestEncoder(responses: decoder)
+        let handler = UpstreamHandler(encoder: encoder)
+        decoder.connect(to: handler)
+        try pipeline.addHandler(encoder)
+        try pipeline.addHandler(decoder)
+        try pipeline.addHandler(handler)
     }
 
     private static func bootstrap(_ eventLoop: EventLoop) -> ClientBootstrap {

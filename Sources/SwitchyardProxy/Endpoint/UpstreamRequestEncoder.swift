@@ -25,13 +25,47 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
     private static let lastChunk = ByteBuffer(string: "0\r\n\r\n")
     private static let nothing = ByteBuffer()
 
+    /// The connection's response decoder, told which request each response answers.
+    private var responses: UpstreamResponseDecoder?
+    private var context: ChannelHandlerContext?
+
+    init(responses: UpstreamResponseDecoder? = nil) {
+        self.responses = responses
+    }
+
     func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         scratch = context.channel.allocator.buffer(capacity: 512)
     }
 
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        responses = nil
+    }
+
+    /// Writes a part given straight by the connection's ``UpstreamHandler`` (no pipeline hop
+    /// or boxing), as if it came through the pipeline.
+    func write(_ part: HTTPClientRequestPart, promise: EventLoopPromise<Void>?) {
+        guard let context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        write(part, context: context, promise: promise)
+    }
+
+    /// Flushes for the connection's ``UpstreamHandler``.
+    func flush() {
+        context?.flush()
+    }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
+        write(unwrapOutboundIn(data), context: context, promise: promise)
+    }
+
+    private func write(_ part: HTTPClientRequestPart, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        switch part {
         case .head(let head):
+            responses?.requestSent(head.method)
             chunked = head.headers.contains(name: "transfer-encoding")
             scratch.clear()  // reuses the storage unless a write still holds it
             do {

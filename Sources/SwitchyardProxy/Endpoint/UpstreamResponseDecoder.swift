@@ -2,27 +2,38 @@ import NIOCore
 import NIOHTTP1
 
 /// Turns an HTTP/1.1 upstream's bytes into response parts with an ``UpstreamResponseParser``,
-/// in place of NIO's `HTTPResponseDecoder` in a `ByteToMessageHandler`. It watches the
-/// request heads going out (a response to HEAD has no body), ends a response that runs until
+/// in place of NIO's `HTTPResponseDecoder` in a `ByteToMessageHandler`. The
+/// ``UpstreamRequestEncoder`` tells it each request's method (a response to HEAD has no body);
+/// it hands parts straight to the connection's ``UpstreamHandler``; it ends a response that runs until
 /// the close when the upstream closes, and passes bytes that are not a response on as a
 /// ``MalformedHTTP1`` error (the ``UpstreamHandler`` fails the exchange with a 502). Before
 /// the end of a response after which the connection is spent it tells the handler
 /// (``Spent``: the connection is not pooled again), and after it closes the connection.
-final class UpstreamResponseDecoder: ChannelDuplexHandler, RemovableChannelHandler {
+final class UpstreamResponseDecoder: ChannelInboundHandler, RemovableChannelHandler {
     /// The inbound event that comes before the end of a response after which the connection
     /// must not carry another exchange.
     struct Spent {}
 
     typealias InboundIn = ByteBuffer
     typealias InboundOut = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
 
     private var parser = UpstreamResponseParser()
+    /// The connection's handler, given each part straight (no pipeline hop or boxing); without
+    /// one, parts go down the pipeline.
+    private var handler: UpstreamHandler?
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .head(let head) = unwrapOutboundIn(data) { parser.requestSent(head.method) }
-        context.write(data, promise: promise)
+    /// Hands parts straight to `handler` from now on.
+    func connect(to handler: UpstreamHandler) {
+        self.handler = handler
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        handler = nil
+    }
+
+    /// The head of the request the next response answers went out.
+    func requestSent(_ method: HTTPMethod) {
+        parser.requestSent(method)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -31,7 +42,7 @@ final class UpstreamResponseDecoder: ChannelDuplexHandler, RemovableChannelHandl
             while context.channel.isActive, let part = try parser.next() {
                 // Before the end: the exchange pools the connection as that end settles it.
                 if parser.isSpent { context.fireUserInboundEventTriggered(Spent()) }
-                context.fireChannelRead(wrapInboundOut(part))
+                if let handler { handler.received(part) } else { context.fireChannelRead(wrapInboundOut(part)) }
             }
         } catch {
             context.fireErrorCaught(error)
@@ -40,7 +51,9 @@ final class UpstreamResponseDecoder: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if let end = parser.inputEnded() { context.fireChannelRead(wrapInboundOut(end)) }
+        if let end = parser.inputEnded() {
+            if let handler { handler.received(end) } else { context.fireChannelRead(wrapInboundOut(end)) }
+        }
         context.fireChannelInactive()
     }
 }

@@ -27,14 +27,17 @@ enum ClientPipeline {
     /// ``ClientRequestDecoder``, and the proxy's handler (which answers 400 to what the decoder
     /// cannot parse).
     /// Pipelining is ordered by the handler itself: NIO's assistant stops reading during every
-    /// response, which costs two `epoll_ctl` calls per request.
+    /// response, which costs two `epoll_ctl` calls per request. The three HTTP/1.x handlers
+    /// hand parts to each other straight, not through the pipeline: nothing sits between them,
+    /// and each hop would box the part and cast it back.
     static func configureHTTP1(_ pipeline: ChannelPipeline.SynchronousOperations, slot: LoopSlot) throws {
         let timeouts = ClientTimeoutHandler(timeouts: slot.state.table.config.timeouts, eventLoop: slot.state.eventLoop)
         let encoder = ClientResponseEncoder(scratch: slot.headScratch)
+        let server = ProxyServerHandler(slot: slot, timeouts: timeouts, responseEncoder: encoder)
         try pipeline.addHandler(timeouts)
         try pipeline.addHandler(encoder)
-        try pipeline.addHandler(ClientRequestDecoder())
-        try pipeline.addHandler(ProxyServerHandler(slot: slot, timeouts: timeouts, responseEncoder: encoder))
+        try pipeline.addHandler(ClientRequestDecoder(server: server))
+        try pipeline.addHandler(server)
     }
 
     /// HTTP/2: the ``GoAwayCloser`` (closes after an error GOAWAY, bounds a graceful one's

@@ -11,12 +11,23 @@ final class ClientRequestDecoder: ChannelInboundHandler, RemovableChannelHandler
     typealias InboundOut = HTTPServerRequestPart
 
     private var parser = ClientRequestParser()
+    /// The connection's handler, given each part straight (no pipeline hop or boxing); without
+    /// one, parts go down the pipeline.
+    private var server: ProxyServerHandler?
+
+    init(server: ProxyServerHandler? = nil) {
+        self.server = server
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        server = nil
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         parser.feed(unwrapInboundIn(data))
         do {
             while let part = try parser.next() {
-                context.fireChannelRead(wrapInboundOut(part))
+                if let server { server.received(part) } else { context.fireChannelRead(wrapInboundOut(part)) }
             }
         } catch {
             context.fireErrorCaught(error)

@@ -47,12 +47,32 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
     private var staged: ByteBuffer?
     /// The loop's buffer for heads.
     private let scratch: HeadScratch
+    private var context: ChannelHandlerContext?
 
     private static let crlf = ByteBuffer(string: "\r\n")
     private static let lastChunk = ByteBuffer(string: "0\r\n\r\n")
 
     init(scratch: HeadScratch) {
         self.scratch = scratch
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    /// Writes a part given straight by the connection's ``ProxyServerHandler`` (no pipeline hop
+    /// or boxing), as if it came through the pipeline.
+    func write(_ part: HTTPServerResponsePart, promise: EventLoopPromise<Void>?) {
+        guard let context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        write(part, context: context, promise: promise)
+    }
+
+    /// Flushes for the connection's ``ProxyServerHandler``, as if it came through the pipeline.
+    func flush() {
+        guard let context else { return }
+        flush(context: context)
     }
 
     /// Tells the encoder which request the next final response answers: HEAD and CONNECT
@@ -63,7 +83,11 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
+        write(unwrapOutboundIn(data), context: context, promise: promise)
+    }
+
+    private func write(_ part: HTTPServerResponsePart, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        switch part {
         case .head(var head):
             let code = head.status.code
             let informational = (100..<200).contains(code) && code != 101

@@ -61,8 +61,13 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
     // MARK: Reading
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        received(unwrapInboundIn(data))
+    }
+
+    /// A request part: from the pipeline, or straight from the connection's
+    /// ``ClientRequestDecoder`` over HTTP/1.x (no pipeline hop or boxing).
+    func received(_ part: HTTPServerRequestPart) {
         isReading = true
-        let part = unwrapInboundIn(data)
         if backlog?.isEmpty == false || (exchange != nil && Self.isHead(part)) {
             if backlog == nil { backlog = CircularBuffer(initialCapacity: 4) }
             backlog?.append(part)
@@ -108,7 +113,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
                     upstreamNanoseconds: nil))
         case .dispatch(let dispatch):
             if dispatch.expectsContinue {
-                context?.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+                send(.head(HTTPResponseHead(version: head.version, status: .continue)), flush: true)
                 guard !isClosed else { return }  // the write failed and closed the connection
             }
             let exchange = Exchange(
@@ -215,11 +220,11 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
             if let connection = persistence.connection { head.headers.replaceOrAdd(name: "connection", value: connection) }
             if persistence.close { closeAfterResponse = true }
         }
-        context?.write(wrapOutboundOut(.head(head)), promise: nil)
+        send(.head(head))
     }
 
     func writeResponseBody(_ bytes: ByteBuffer) {
-        context?.write(wrapOutboundOut(.body(.byteBuffer(bytes))), promise: nil)
+        send(.body(.byteBuffer(bytes)))
     }
 
     /// Writes the response's end and flushes. An HTTP/2 stream whose request has not ended (an
@@ -228,11 +233,11 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
     func writeResponseEnd(_ trailers: HTTPHeaders?) {
         guard let context else { return }
         guard requestOpen, version.major >= 2 else {
-            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+            send(.end(trailers), flush: true)
             return
         }
         let written = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: written)
+        send(.end(trailers), flush: true, promise: written)
         written.futureResult.assumeIsolated().whenSuccess { [weak self] in
             guard let self, self.requestOpen, !self.isClosed else { return }
             self.context?.close(promise: nil)
@@ -240,7 +245,22 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
     }
 
     func flushResponse() {
-        context?.flush()
+        if let responseEncoder { responseEncoder.flush() } else { context?.flush() }
+    }
+
+    /// Writes a response part (and flushes when asked): straight into the connection's
+    /// ``ClientResponseEncoder`` over HTTP/1.x, with no pipeline hop or boxing; through the
+    /// pipeline on an HTTP/2 stream.
+    private func send(_ part: HTTPServerResponsePart, flush: Bool = false, promise: EventLoopPromise<Void>? = nil) {
+        if let responseEncoder {
+            responseEncoder.write(part, promise: promise)
+            if flush { responseEncoder.flush() }
+        } else if let context {
+            context.write(wrapOutboundOut(part), promise: promise)
+            if flush { context.flush() }
+        } else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+        }
     }
 
     func respond(with error: SyntheticError, isGRPC: Bool) {
