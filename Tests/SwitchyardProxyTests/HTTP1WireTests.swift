@@ -164,7 +164,7 @@ struct HTTP1WireTests {
     @Test("a whole response sent past the one asked for never answers a pipelined request that takes the connection as the first ends")
     func leftoverResponseIsNotThePipelinedOne() throws {
         let peers = try DataPathTests.BytePeers()
-        let get = "GET /first HTTP/1.1\r\n\(Self.host)\r\n\r\n"
+        let get = "GET /first HTTP/1.1\r\n\(Self.host)\r\n"
         try peers.client.writeInbound(ByteBuffer(string: get + get.replacingOccurrences(of: "/first", with: "/second")))
         peers.client.read()
         let first = try #require(peers.path.lastUpstream)
@@ -176,6 +176,19 @@ struct HTTP1WireTests {
         var received = ""
         while let buffer = try peers.client.readOutbound(as: ByteBuffer.self) { received += String(buffer: buffer) }
         #expect(received == "HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\n1HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\n2", "\(received)")
+    }
+
+    @Test("trailers lose what may not travel there (framing, routing, authentication, hop-by-hop), both ways; the rest goes on")
+    func trailersAreFiltered() throws {
+        let peers = try DataPathTests.BytePeers()
+        let request = "POST / HTTP/1.1\r\n\(Self.host)Transfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n"
+            + "x-sum: 2\r\nHost: evil.test\r\nContent-Length: 0\r\nAuthorization: Bearer x\r\nConnection: close\r\n\r\n"
+        let answer = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\ngrpc-status: 0\r\nSet-Cookie: a=b\r\nContent-Length: 9\r\n\r\n"
+        let (sent, received) = try peers.roundTrip(request, answer: answer)
+        #expect(sent.hasSuffix("0\r\nx-sum: 2\r\n\r\n"), "\(sent)")
+        #expect(received.hasSuffix("0\r\ngrpc-status: 0\r\n\r\n"), "\(received)")
+        let onlyDropped = try peers.roundTrip(request.replacingOccurrences(of: "x-sum: 2\r\n", with: ""), answer: answer).sent
+        #expect(onlyDropped.hasSuffix("ok\r\n0\r\n\r\n"), "\(onlyDropped)")
     }
 
     /// A channel with only the encoder, as the client's pipeline has it.

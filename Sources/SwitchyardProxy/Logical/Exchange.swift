@@ -161,6 +161,7 @@ final class Exchange {
             // A body the framing says is not there (no length, no chunking) never goes upstream.
             if framing != .none { upstream.handler.write(.body(.byteBuffer(bytes)), flush: flush) }
         case .end(let trailers):
+            let trailers = TrailerFields.forwarded(trailers)
             guard !upstream.isPooled else {
                 upstream.handler.write(.end(trailers), flush: flush)
                 return
@@ -241,7 +242,7 @@ final class Exchange {
             // Settle the upstream side first: writing the end may close an HTTP/2 stream at
             // once, and the client side's close must find nothing left to abandon.
             settle(ending)
-            client.writeResponseEnd(trailers ?? trailersOnly)
+            client.writeResponseEnd(TrailerFields.forwarded(trailers) ?? trailersOnly)
             log(ending, status: clientStatus, grpcStatus: isGRPC && ending.status >= 0 ? ending.status : nil)
             client.exchangeFinished(self)
         }
