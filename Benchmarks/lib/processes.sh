@@ -55,3 +55,27 @@ wait_line() {
     echo "no '$2' line in $1: $(cat "$1" 2>/dev/null)" >&2
     return 1
 }
+
+# cpu_ticks PID: the user + system clock ticks PID and its children (nginx's workers) used.
+cpu_ticks() {
+    local total=0 pid
+    for pid in "$1" $(pgrep -P "$1" || true); do
+        total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+    done
+    echo "$total"
+}
+
+# measure_wrk PID PORT CONNS DURATION [PREFIX...]: once 127.0.0.1:PORT answers, wrk against
+# it, 1 s to warm up and DURATION s measured, each run under PREFIX (e.g. taskset -c 1) with
+# WRK_THREADS (1) threads; prints "req/s requests cpu_seconds", the last what PID used meanwhile.
+measure_wrk() {
+    local pid=$1 port=$2 conns=$3 duration=$4 before after out
+    shift 4
+    wait_http "$port" >&2 || return 1
+    "$@" wrk -t"${WRK_THREADS:-1}" -c"$conns" -d1s "http://127.0.0.1:$port/" >/dev/null
+    before="$(cpu_ticks "$pid")"
+    out="$("$@" wrk -t"${WRK_THREADS:-1}" -c"$conns" -d"${duration}s" "http://127.0.0.1:$port/")"
+    after="$(cpu_ticks "$pid")"
+    awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" \
+        '/Requests\/sec/ {rps = $2} /requests in/ {n = $1} END {printf "%s %s %.3f\n", rps, n, t / hz}' <<<"$out"
+}

@@ -15,32 +15,15 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 shared="$root/../shared/bench"
 source "$root/Benchmarks/lib/processes.sh"
+source "$root/Benchmarks/lib/backends.sh"
 rounds="${ROUNDS:-4}" conns="${CONNS:-16}" duration="${DURATION:-4}"
 [ "$#" -gt 0 ] || { echo "usage: $0 TARGET... (nginx, or a switchyard binary)" >&2; exit 2; }
 work="$(mktemp -d /tmp/switchyard-alternate-XXXXXX)"
-mkdir -p "$work/backend/tmp" "$work/nginx/tmp"
+mkdir -p "$work/nginx/tmp"
 
-start "$work/backend.log" taskset -c 1 nginx -p "$work/backend/" -e stderr -c "$shared/nginx-backend.conf" -g 'daemon off; worker_processes 1;'
-wait_http 18081
+start_backends "$work" taskset -c 1
 port="$(free_port)"
-ticks="$(getconf CLK_TCK)"
-
-# cpu_ticks PID: utime + stime of PID and its children (nginx's worker).
-cpu_ticks() {
-    local total=0 pid
-    for pid in "$1" $(pgrep -P "$1" || true); do
-        total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
-    done
-    echo "$total"
-}
-cat >"$work/switchyard.yaml" <<EOF
-listen: 127.0.0.1:$port
-services: [{ authority: 127.0.0.1:$port }]
-backends:
-  - authority: 127.0.0.1:$port
-    balancer: { name: p2c-peak-ewma }
-    endpoints: [{ address: 127.0.0.1:18081 }, { address: 127.0.0.1:18082 }, { address: 127.0.0.1:18083 }]
-EOF
+switchyard_config "$work/switchyard.yaml" "$port"
 
 for round in $(seq 1 "$rounds"); do
     for target in "$@"; do
@@ -52,15 +35,9 @@ for round in $(seq 1 "$rounds"); do
             target_port="$port"
         fi
         proxy=$started
-        wait_http "$target_port"
-        taskset -c 1 wrk -t1 -c"$conns" -d1s "http://127.0.0.1:$target_port/" >/dev/null
-        before="$(cpu_ticks "$proxy")"
-        out="$(taskset -c 1 wrk -t1 -c"$conns" -d"${duration}s" "http://127.0.0.1:$target_port/")"
-        after="$(cpu_ticks "$proxy")"
-        rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
-        requests="$(awk '/requests in/ {print $1}' <<<"$out")"
+        read -r rps requests seconds < <(measure_wrk "$proxy" "$target_port" "$conns" "$duration" taskset -c 1)
         stop "$proxy"
-        cpu="$(awk -v t=$((after - before)) -v hz="$ticks" -v n="$requests" 'BEGIN {printf "%.2f", t / hz / n * 1e6}')"
+        cpu="$(awk -v s="$seconds" -v n="$requests" 'BEGIN {printf "%.2f", s / n * 1e6}')"
         echo "$round $target $rps $cpu" | tee -a "$work/runs.txt"
     done
 done

@@ -22,32 +22,15 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 shared="$root/../shared/bench"
 source "$root/Benchmarks/lib/processes.sh"
+source "$root/Benchmarks/lib/backends.sh"
 rounds="${ROUNDS:-3}" conns="${CONNS:-64}" duration="${DURATION:-5}"
 binary="${SWITCHYARD_BIN:-$root/.build/release/switchyard}"
 work="$(mktemp -d /tmp/switchyard-scaling-XXXXXX)"
-mkdir -p "$work/backend/tmp" "$work/nginx/tmp"
-ticks="$(getconf CLK_TCK)"
+mkdir -p "$work/nginx/tmp"
 
-start "$work/backend.log" nginx -p "$work/backend/" -e stderr -c "$shared/nginx-backend.conf" -g 'daemon off; worker_processes 1;'
-wait_http 18081
+start_backends "$work"
 port="$(free_port)"
-cat >"$work/switchyard.yaml" <<EOF
-listen: 127.0.0.1:$port
-services: [{ authority: 127.0.0.1:$port }]
-backends:
-  - authority: 127.0.0.1:$port
-    balancer: { name: p2c-peak-ewma }
-    endpoints: [{ address: 127.0.0.1:18081 }, { address: 127.0.0.1:18082 }, { address: 127.0.0.1:18083 }]
-EOF
-
-# cpu_ticks PID: utime + stime of PID and its children that are still running (nginx's workers).
-cpu_ticks() {
-    local total=0 pid
-    for pid in "$1" $(pgrep -P "$1" || true); do
-        total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
-    done
-    echo "$total"
-}
+switchyard_config "$work/switchyard.yaml" "$port"
 
 for round in $(seq 1 "$rounds"); do
     for target in switchyard-1 switchyard-2 nginx-1 nginx-2; do
@@ -60,13 +43,9 @@ for round in $(seq 1 "$rounds"); do
             target_port="$port"
         fi
         proxy=$started
-        wait_http "$target_port"
-        wrk -t2 -c"$conns" -d1s "http://127.0.0.1:$target_port/" >/dev/null
-        before="$(cpu_ticks "$proxy")"
-        rps="$(wrk -t2 -c"$conns" -d"${duration}s" "http://127.0.0.1:$target_port/" | awk '/Requests\/sec/ {print $2}')"
-        after="$(cpu_ticks "$proxy")"
+        read -r rps _ seconds < <(WRK_THREADS=2 measure_wrk "$proxy" "$target_port" "$conns" "$duration")
         stop "$proxy"
-        cpu="$(awk -v t=$((after - before)) -v hz="$ticks" -v d="$duration" 'BEGIN {printf "%.2f", t / hz / d}')"
+        cpu="$(awk -v s="$seconds" -v d="$duration" 'BEGIN {printf "%.2f", s / d}')"
         echo "$round $target $rps $cpu" | tee -a "$work/runs.txt"
     done
 done

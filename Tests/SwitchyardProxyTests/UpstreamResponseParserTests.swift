@@ -1,6 +1,5 @@
 import NIOCore
 import NIOHTTP1
-import SwitchyardCore
 import Testing
 
 @testable import SwitchyardProxy
@@ -110,9 +109,6 @@ struct UpstreamResponseParserTests {
         #expect(Self.parse("HTTP/1.1 408 Request Timeout\r\n", method: nil, piece: 3).1 == .unsolicited)
     }
 
-    /// Bytes a mutation puts in: line ends, separators, digits, hex.
-    static let interesting = Array("\r\n :;0aF9-".utf8)
-
     @Test("mutated responses parse the same whole, byte by byte and in pieces of 7: the split never changes the parts or the error")
     func splitInvariantUnderMutation() {
         let corpus = [
@@ -120,20 +116,8 @@ struct UpstreamResponseParserTests {
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n0\r\nx-sum: 3\r\n\r\n",
             "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
             "HTTP/1.0 200 OK\r\n\r\nuntil the close",
-        ].map { Array($0.utf8) }
-        var random = Xoshiro256(seed: 0x5157_1743_0000_0002)
-        for _ in 0..<3000 {
-            var input = corpus[random.next(below: corpus.count)]
-            for _ in 0...random.next(below: 3) where !input.isEmpty {
-                let at = random.next(below: input.count)
-                switch random.next(below: 3) {
-                case 0: input[at] = Self.interesting[random.next(below: Self.interesting.count)]
-                case 1: input.remove(at: at)
-                default: input.insert(contentsOf: input[at..<min(input.count, at + 1 + random.next(below: 20))], at: at)
-                }
-            }
-            let text = String(decoding: input, as: UTF8.self)
-            guard Array(text.utf8) == input else { continue }  // the helper feeds a String
+        ]
+        for text in ParserMutations(of: corpus, seed: 0x5157_1743_0000_0002, count: 3000) {
             // Bytes past a response are found with it (the connection is spent) or after it
             // (refused as unsolicited), as they happen to arrive: either way it is not reused.
             func outcome(_ piece: Int) -> [String] {

@@ -9,7 +9,7 @@ import NIOHTTP1
 /// allocation. Each part is checked as it is copied (``HTTP1HeadWriting``): a head or trailers
 /// that would split the message fail the write and the channel with ``UnsendableHead``, which
 /// the exchange answers as an unsendable request.
-final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHandler {
+final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHandler, DirectlyWritten {
     typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = IOData
 
@@ -27,7 +27,7 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
 
     /// The connection's response decoder, told which request each response answers.
     private var responses: UpstreamResponseDecoder?
-    private var context: ChannelHandlerContext?
+    private(set) var context: ChannelHandlerContext?
 
     init(responses: UpstreamResponseDecoder? = nil) {
         self.responses = responses
@@ -43,16 +43,6 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
         responses = nil
     }
 
-    /// Writes a part given straight by the connection's ``UpstreamHandler`` (no pipeline hop
-    /// or boxing), as if it came through the pipeline.
-    func write(_ part: HTTPClientRequestPart, promise: EventLoopPromise<Void>?) {
-        guard let context else {
-            promise?.fail(ChannelError.ioOnClosedChannel)
-            return
-        }
-        write(part, context: context, promise: promise)
-    }
-
     /// Flushes for the connection's ``UpstreamHandler``.
     func flush() {
         context?.flush()
@@ -62,7 +52,7 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
         write(unwrapOutboundIn(data), context: context, promise: promise)
     }
 
-    private func write(_ part: HTTPClientRequestPart, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+    func write(_ part: HTTPClientRequestPart, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
         switch part {
         case .head(let head):
             responses?.requestSent(head.method)

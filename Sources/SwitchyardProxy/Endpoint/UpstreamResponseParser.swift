@@ -31,18 +31,7 @@ import NIOHTTP1
 /// The proxy sends one request at a time on an upstream connection, so the parser remembers
 /// only the method of the one in flight.
 struct UpstreamResponseParser {
-    private enum State {
-        /// Waiting for a response head.
-        case head
-        /// Reading the response's body.
-        case body
-        /// The response has no body: its end comes next.
-        case end
-        /// Nothing more is parsed: after an error.
-        case stopped
-    }
-
-    private var state = State.head
+    private var phase = HTTP1Phase.head
     private var reader = HTTP1MessageReader()
     /// The method of the request waiting for its response; nil when none is.
     private var awaited: HTTPMethod?
@@ -58,7 +47,6 @@ struct UpstreamResponseParser {
 
     /// Adds bytes read from the upstream (dropped once the parser stopped).
     mutating func feed(_ bytes: ByteBuffer) {
-        if case .stopped = state { return }
         reader.feed(bytes)
     }
 
@@ -68,27 +56,27 @@ struct UpstreamResponseParser {
             let part = try parse()
             if case .end? = part, closesAfterResponse || reader.hasUnreadBytes {
                 isSpent = true
-                state = .stopped
+                reader.stop()
             }
-            if case .stopped = state { reader.discard(all: true) } else { reader.discard(all: false) }
+            reader.releaseIfRead()
             return part
         } catch {
-            state = .stopped
-            reader.discard(all: true)
+            reader.stop()
             throw error
         }
     }
 
     /// The upstream closed: the end of a response that runs until the close, or nil.
     mutating func inputEnded() -> HTTPClientResponsePart? {
-        guard case .body = state, case .end(let trailers)? = reader.inputEnded() else { return nil }
-        state = .stopped
+        guard case .body = phase, case .end(let trailers)? = reader.inputEnded() else { return nil }
+        reader.stop()
         isSpent = true
         return .end(trailers)
     }
 
     private mutating func parse() throws(MalformedHTTP1) -> HTTPClientResponsePart? {
-        switch state {
+        guard !reader.isStopped else { return nil }
+        switch phase {
         case .head:
             guard let method = awaited else {
                 if reader.hasUnreadBytes { throw .unsolicited }
@@ -113,11 +101,11 @@ struct UpstreamResponseParser {
             case 100..<200: return .head(head)  // interim: the final head follows
             case 200..<300 where method == .CONNECT:
                 closesAfterResponse = true
-                state = .end
-            case 204, 304: state = .end
+                phase = .end
+            case 204, 304: phase = .end
             default:
                 if method == .HEAD {
-                    state = .end
+                    phase = .end
                 } else {
                     try startBody(framing)
                     if framing.hasCoding, line.version == .http1_0 { closesAfterResponse = true }
@@ -130,15 +118,13 @@ struct UpstreamResponseParser {
             switch try reader.readBody() {
             case .data(let bytes): return .body(bytes)
             case .end(let trailers):
-                state = .head
+                phase = .head
                 return .end(trailers)
             case nil: return nil
             }
         case .end:
-            state = .head
+            phase = .head
             return .end(nil)
-        case .stopped:
-            return nil
         }
     }
 
@@ -148,19 +134,19 @@ struct UpstreamResponseParser {
         if framing.hasCoding {
             if framing.length != nil { throw .lengthAndCoding }
             reader.startBody(framing.chunkedIsLast ? .chunked : .untilClose)
-            state = .body
+            phase = .body
         } else if let length = framing.length {
             if length == 0 {
-                state = .end
+                phase = .end
             } else {
                 reader.startBody(.length(length))
-                state = .body
+                phase = .body
             }
         } else {
             reader.startBody(.untilClose)
-            state = .body
+            phase = .body
         }
-        if case .body = state, reader.runsUntilClose { closesAfterResponse = true }
+        if case .body = phase, reader.runsUntilClose { closesAfterResponse = true }
     }
 }
 

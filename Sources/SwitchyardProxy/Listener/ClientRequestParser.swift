@@ -17,25 +17,13 @@ import NIOHTTP1
 ///   requests; the connection closes after the response), as with NIO's decoder.
 /// - Bytes that are not a request throw ``MalformedHTTP1``; the parser stops there.
 struct ClientRequestParser {
-    private enum State {
-        /// Waiting for a request head.
-        case head
-        /// Reading the request's body.
-        case body
-        /// The request has no body: its end comes next.
-        case end
-        /// Nothing more is parsed: after a `CONNECT`, an unframed head or an error.
-        case stopped
-    }
-
-    private var state = State.head
+    private var phase = HTTP1Phase.head
     private var reader = HTTP1MessageReader()
     /// Set by a `CONNECT` or an `upgrade` field: nothing after the request's end is parsed.
     private var stopsAfterRequest = false
 
     /// Adds bytes read from the client (dropped once the parser stopped).
     mutating func feed(_ bytes: ByteBuffer) {
-        if case .stopped = state { return }
         reader.feed(bytes)
     }
 
@@ -43,17 +31,17 @@ struct ClientRequestParser {
     mutating func next() throws(MalformedHTTP1) -> HTTPServerRequestPart? {
         do {
             let part = try parse()
-            if case .stopped = state { reader.discard(all: true) } else { reader.discard(all: false) }
+            reader.releaseIfRead()
             return part
         } catch {
-            state = .stopped
-            reader.discard(all: true)
+            reader.stop()
             throw error
         }
     }
 
     private mutating func parse() throws(MalformedHTTP1) -> HTTPServerRequestPart? {
-        switch state {
+        guard !reader.isStopped else { return nil }
+        switch phase {
         case .head:
             var line = RequestLine()
             var framing = FramingFields()
@@ -70,31 +58,34 @@ struct ClientRequestParser {
             if framing.hasCoding {
                 if framing.length == nil, framing.chunkedIsLast {
                     reader.startBody(.chunked)
-                    state = .body
+                    phase = .body
                 } else {
-                    state = .stopped
+                    reader.stop()
                 }
             } else if let length = framing.length, length > 0 {
                 reader.startBody(.length(length))
-                state = .body
+                phase = .body
             } else {
-                state = .end
+                phase = .end
             }
             return .head(HTTPRequestHead(version: line.version, method: line.method, uri: line.target, headers: HTTPHeaders(fields)))
         case .body:
             switch try reader.readBody() {
             case .data(let bytes): return .body(bytes)
             case .end(let trailers):
-                state = stopsAfterRequest ? .stopped : .head
-                return .end(trailers)
+                return ended(trailers)
             case nil: return nil
             }
         case .end:
-            state = stopsAfterRequest ? .stopped : .head
-            return .end(nil)
-        case .stopped:
-            return nil
+            return ended(nil)
         }
+    }
+
+    /// The request's end; then the next head, or nothing after a `CONNECT` or an upgrade.
+    private mutating func ended(_ trailers: HTTPHeaders?) -> HTTPServerRequestPart {
+        phase = .head
+        if stopsAfterRequest { reader.stop() }
+        return .end(trailers)
     }
 }
 

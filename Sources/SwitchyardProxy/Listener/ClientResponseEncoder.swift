@@ -18,7 +18,7 @@ import NIOHTTP1
 ///   the body parts and end that follow it before the next flush, up to ``coalescedBytes`` in
 ///   all. One `write(2)` of one buffer instead of a `writev` of three, no allocation, and no
 ///   buffer held by an idle connection.
-final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandler {
+final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandler, DirectlyWritten {
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = IOData
 
@@ -47,7 +47,7 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
     private var staged: ByteBuffer?
     /// The loop's buffer for heads.
     private let scratch: HeadScratch
-    private var context: ChannelHandlerContext?
+    private(set) var context: ChannelHandlerContext?
 
     private static let crlf = ByteBuffer(string: "\r\n")
     private static let lastChunk = ByteBuffer(string: "0\r\n\r\n")
@@ -58,16 +58,6 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
-
-    /// Writes a part given straight by the connection's ``ProxyServerHandler`` (no pipeline hop
-    /// or boxing), as if it came through the pipeline.
-    func write(_ part: HTTPServerResponsePart, promise: EventLoopPromise<Void>?) {
-        guard let context else {
-            promise?.fail(ChannelError.ioOnClosedChannel)
-            return
-        }
-        write(part, context: context, promise: promise)
-    }
 
     /// Flushes for the connection's ``ProxyServerHandler``, as if it came through the pipeline.
     func flush() {
@@ -86,7 +76,7 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
         write(unwrapOutboundIn(data), context: context, promise: promise)
     }
 
-    private func write(_ part: HTTPServerResponsePart, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+    func write(_ part: HTTPServerResponsePart, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
         switch part {
         case .head(var head):
             let code = head.status.code

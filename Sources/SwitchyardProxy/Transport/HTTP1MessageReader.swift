@@ -57,6 +57,16 @@ enum MalformedHTTP1: Error, Equatable, CustomStringConvertible {
     }
 }
 
+/// Where a parser of HTTP/1.x messages is in the one it reads.
+enum HTTP1Phase {
+    /// Waiting for a head.
+    case head
+    /// Reading the message's body.
+    case body
+    /// The message has no body: its end comes next.
+    case end
+}
+
 /// Reads HTTP/1.x messages from the bytes of one connection (RFC 9112), for the parsers of
 /// either direction (``ClientRequestParser``, ``UpstreamResponseParser``), which decide what
 /// each head means and how its body is framed.
@@ -105,8 +115,20 @@ struct HTTP1MessageReader {
     /// The body being read, if one is.
     private var body: BodyState?
 
-    /// Adds bytes read from the connection.
+    /// Set once its parser stopped (an error, or a message after which nothing is read): bytes
+    /// fed are dropped.
+    private(set) var isStopped = false
+
+    /// Reads nothing more, and forgets what was fed.
+    mutating func stop() {
+        isStopped = true
+        buffer = nil
+        body = nil
+    }
+
+    /// Adds bytes read from the connection (dropped once stopped).
     mutating func feed(_ bytes: ByteBuffer) {
+        if isStopped { return }
         if var buffer, buffer.readableBytes > 0 {
             var bytes = bytes
             self.buffer = nil  // keeps the storage uniquely referenced while appending
@@ -120,10 +142,9 @@ struct HTTP1MessageReader {
     /// Whether bytes were fed that have not been read.
     var hasUnreadBytes: Bool { (buffer?.readableBytes ?? 0) > 0 }
 
-    /// Forgets the bytes fed and not read (after an error, or when nothing more is read), or
-    /// just the storage when they were all read.
-    mutating func discard(all: Bool) {
-        if all || buffer?.readableBytes == 0 { buffer = nil }
+    /// Forgets the storage once every byte fed was read (an idle connection holds none).
+    mutating func releaseIfRead() {
+        if buffer?.readableBytes == 0 { buffer = nil }
     }
 
     // MARK: Heads
