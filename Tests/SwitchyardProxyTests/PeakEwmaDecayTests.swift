@@ -59,6 +59,38 @@ struct PeakEwmaDecayTests {
         #expect(served[9003, default: 0] >= 2, "\(served)")
     }
 
+    @Test("an endpoint that answered fast once, then times out, is avoided after its first timeout: the wait counts as a sample")
+    func timeoutIsASample() throws {
+        let proxy = try InProcessProxy(
+            """
+            services: [{ authority: web.test.svc.cluster.local:80, timeouts: { response: 100ms } }]
+            backends:
+              - authority: web.test.svc.cluster.local:80
+                balancer: { name: p2c-peak-ewma, config: { defaultRtt: 30ms, decay: 10s } }
+                endpoints: [{ address: 127.0.0.1:9001 }, { address: 127.0.0.1:9002 }, { address: 127.0.0.1:9003 }]
+            """)
+        var served: [Int: Int] = [:]
+        var clients: [InProcessProxy.Client] = []
+        // 60 requests over 9 s of virtual time, each on a connection of its own; 9003 answers
+        // its first in 1 ms and then nothing, the others answer in 1 ms. Without the sample its
+        // estimate stays 1 ms and it keeps taking a third of the requests, each a 504.
+        for _ in 0..<60 {
+            let client = try proxy.connect()
+            clients.append(client)
+            try client.send(DataPathTests.get())
+            for (port, channel) in proxy.upstreams.opened {
+                guard try !channel.requestParts().isEmpty else { continue }
+                served[port, default: 0] += 1
+                guard port != 9003 || served[9003] == 1 else { continue }
+                proxy.advance(by: .milliseconds(1))
+                try channel.respond(.ok)
+            }
+            proxy.advance(by: .milliseconds(150))  // past the response bound
+        }
+        #expect(served.values.reduce(0, +) == 60)
+        #expect(served[9003, default: 0] <= 4, "\(served)")
+    }
+
     @Test("an endpoint that never answers does not look faster the longer it hangs: its estimate decays only while it has nothing out")
     func hungEndpointIsNotDecayed() throws {
         let proxy = try Self.proxy()

@@ -122,7 +122,7 @@ final class Exchange {
     /// It fails with `failure` (a stage's or its own): the client gets §7's answer, or a close
     /// once a response has started.
     func fail(_ failure: ExchangeFailure) {
-        guard let ending = machine.failed(failure) else { return }
+        guard let ending = machine.failed(failure, now: eventLoop.now) else { return }
         finish(ending)
     }
 
@@ -352,6 +352,7 @@ final class Exchange {
             }
             if let failure, case .unsendable = failure { endpoint.logger.warning("\(failure.logText)") }
             if let observed = ending.observed { endpoint.observed(observed, now: eventLoop.now) }
+            if let lateRtt = ending.lateRtt { endpoint.observe(rttNanoseconds: lateRtt, now: eventLoop.now.uptimeNanoseconds) }
             endpoint.requestFinished()
             if let upstream {
                 self.upstream = nil

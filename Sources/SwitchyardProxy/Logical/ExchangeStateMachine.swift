@@ -74,6 +74,9 @@ struct ExchangeStateMachine<Backend: AnyObject, Endpoint: AnyObject> {
         /// What the endpoint's balancer hears (its `observe` hook); nil when the request left
         /// no endpoint, or the proxy itself could not send it.
         var observed: Observation?
+        /// An RTT sample for the endpoint's peak-EWMA from a request it was too late to answer
+        /// (nanoseconds since the request went up); nil otherwise.
+        var lateRtt: UInt64? = nil
     }
 
     /// How the request ended at its endpoint, for the balancer's `observe` hook.
@@ -204,13 +207,14 @@ struct ExchangeStateMachine<Backend: AnyObject, Endpoint: AnyObject> {
             observed: observation(probe: probe, flags: []))
     }
 
-    /// The exchange failed with `failure`. Returns nil when the failure does not apply where
-    /// the request is (a connect failure after the client went away, an upstream error after
-    /// the response ended).
-    mutating func failed(_ failure: ExchangeFailure) -> Ending? {
+    /// The exchange failed with `failure` at `now`. Returns nil when the failure does not apply
+    /// where the request is (a connect failure after the client went away, an upstream error
+    /// after the response ended).
+    mutating func failed(_ failure: ExchangeFailure, now: NIODeadline? = nil) -> Ending? {
         let leave: Leave
         var verdict = Verdict.nothing
         var observed: Observation?
+        var lateRtt: UInt64?
         switch (failure, state) {
         case (_, .done):
             return nil
@@ -240,6 +244,10 @@ struct ExchangeStateMachine<Backend: AnyObject, Endpoint: AnyObject> {
                 if case .timeout(let bound) = failure, endpointIsLate(bound) {
                     verdict = .failure
                     observed = observation(probe: probe, flags: .timeout)
+                    // Waited that long with nothing back: a sample of at least that, so the
+                    // balancer stops sending a hung endpoint the next request (tower samples
+                    // every request that ends; a timeout ends it).
+                    if !sawFirstByte, let sentAt, let now { lateRtt = now.uptimeNanoseconds &- sentAt.uptimeNanoseconds }
                 } else {
                     if probe { verdict = .releaseProbe }
                     observed = observation(probe: probe, flags: .cancel)
@@ -250,7 +258,9 @@ struct ExchangeStateMachine<Backend: AnyObject, Endpoint: AnyObject> {
         }
         state = .done
         let answer: Answer = failure == .cancel ? .nothing : responseStarted ? .closeClient : .respond(failure)
-        return Ending(leave: leave, verdict: verdict, answer: answer, status: countedStatus, error: failure.label, failure: failure, observed: observed)
+        return Ending(
+            leave: leave, verdict: verdict, answer: answer, status: countedStatus, error: failure.label, failure: failure, observed: observed,
+            lateRtt: lateRtt)
     }
 
     /// What the balancer hears of a request that leaves its endpoint now.
@@ -297,6 +307,6 @@ struct ExchangeStateMachine<Backend: AnyObject, Endpoint: AnyObject> {
     /// Time passed: the exchange fails with the bound that ran out by `now`, if one did.
     mutating func timePassed(now: NIODeadline) -> Ending? {
         guard let next = nextDeadline, next.deadline <= now else { return nil }
-        return failed(.timeout(next.bound))
+        return failed(.timeout(next.bound), now: now)
     }
 }
