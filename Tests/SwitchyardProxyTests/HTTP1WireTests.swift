@@ -7,7 +7,7 @@ import Testing
 
 /// The HTTP/1.x bytes the proxy writes itself: the client's responses
 /// (``ClientResponseEncoder``), the upstream's requests (``UpstreamRequestEncoder``), and the
-/// 400 for what NIO's decoder cannot parse. Bytes in, bytes out, through the real pipelines.
+/// 400 for what the request parser cannot parse. Bytes in, bytes out, through the real pipelines.
 @Suite("HTTP/1.x wire")
 struct HTTP1WireTests {
     static let web = DataPathTests.web
@@ -117,7 +117,7 @@ struct HTTP1WireTests {
         #expect(received.lowercased().contains("\r\ncontent-length: "))
     }
 
-    @Test("what NIO's decoder cannot parse gets a 400 that says so, then the connection closes", arguments: [
+    @Test("what the request parser cannot parse gets a 400 that says so, then the connection closes", arguments: [
         "GET / HTTP/1.1\r\nHost: web.test\r\nNo colon here\r\n\r\n",
         "GET / HTTP/1.1\r\nHost: web.test\r\nX-Bad\u{0}: 1\r\n\r\n",
         "GET /\u{7F} HTTP/1.1\r\n\r\n",

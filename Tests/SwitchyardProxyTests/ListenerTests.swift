@@ -4,7 +4,7 @@ import Testing
 
 @testable import SwitchyardProxy
 
-/// HTTP/1.x at the listener, in-process through the real pipeline (NIO's codec, validation,
+/// HTTP/1.x at the listener, in-process through the real pipeline (the request parser, validation,
 /// the connection handler): malformed heads are refused and close the connection without
 /// reaching an upstream, nothing pipelined behind a refusal is routed, HTTP/1.0 keep-alive.
 @Suite("Listener in-process")

@@ -14,7 +14,7 @@ import NIOHTTP1
 ///   without a final `chunked`) is passed up as it is, for ``RequestValidation`` to refuse by
 ///   name, and nothing after it is parsed. Nor is anything after a `CONNECT` or a request with
 ///   an `upgrade` field (what follows may be a tunnel's or another protocol's bytes, not
-///   requests; the connection closes after the response), as with NIO's decoder.
+///   requests; the connection closes after the response), as NIO's decoder stopped too.
 /// - Bytes that are not a request throw ``MalformedHTTP1``; the parser stops there.
 struct ClientRequestParser {
     private var phase = HTTP1Phase.head
