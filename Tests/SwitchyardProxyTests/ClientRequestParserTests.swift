@@ -1,4 +1,5 @@
 import NIOCore
+import NIOEmbedded
 import NIOHTTP1
 import Testing
 
@@ -148,5 +149,42 @@ struct ClientRequestParserTests {
         #expect(connect.parts == ["CONNECT a.test:443 HTTP/1.1 [Host=a.test:443]", "end []"], "\(connect)")
         let upgrade = Self.parse("GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nGET /admin HTTP/1.1\r\nHost: a\r\n\r\n")
         #expect(upgrade.parts == ["GET /ws HTTP/1.1 [Host=a,Connection=Upgrade,Upgrade=websocket]", "end []"], "\(upgrade)")
+    }
+
+    /// Records each part, and whether one came while it was still handling another; on the
+    /// first head it delivers `reentering` to the pipeline from inside its own read, as NIO
+    /// does when a flush fails and it reads the socket before closing.
+    final class Reentering: ChannelInboundHandler {
+        typealias InboundIn = HTTPServerRequestPart
+        var reentering: ByteBuffer?
+        var parts: [String] = []
+        var nested = false
+        private var depth = 0
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            depth += 1
+            defer { depth -= 1 }
+            if depth > 1 { nested = true }
+            switch unwrapInboundIn(data) {
+            case .head(let head): parts.append(head.uri)
+            case .body: parts.append("body")
+            case .end: parts.append("end")
+            }
+            if let bytes = reentering {
+                reentering = nil
+                context.pipeline.syncOperations.fireChannelRead(NIOAny(bytes))
+            }
+        }
+    }
+
+    @Test("a read that comes while the decoder hands a part on is parsed after that part, in order, never inside it")
+    func reentrantRead() throws {
+        let recorder = Reentering()
+        recorder.reentering = ByteBuffer(string: "GET /second HTTP/1.1\r\nHost: a\r\n\r\n")
+        let channel = EmbeddedChannel(handlers: [ClientRequestDecoder(), recorder])
+        try channel.writeInbound(ByteBuffer(string: "GET /first HTTP/1.1\r\nHost: a\r\n\r\n"))
+        #expect(recorder.parts == ["/first", "end", "/second", "end"])
+        #expect(!recorder.nested)
+        _ = try channel.finish()
     }
 }

@@ -91,6 +91,28 @@ struct PeakEwmaDecayTests {
         #expect(served[9003, default: 0] <= 4, "\(served)")
     }
 
+    @Test("an endpoint that refuses connections is priced at least at defaultRtt after each refusal, so it never decays into the cheapest")
+    func refusedConnectIsASample() throws {
+        let proxy = try Self.proxy()
+        proxy.upstreams.refusing = [9003]
+        let client = try proxy.connect()
+        var failed = 0
+        // 300 requests over 60 s of virtual time, answered in 1 ms by 9001 and 9002. Without the
+        // sample, 9003's prior decays below the others' after about 35 s and it takes a third of
+        // the rest, each a 502.
+        for _ in 0..<300 {
+            try client.send(DataPathTests.get())
+            for (_, channel) in proxy.upstreams.opened {
+                guard try !channel.requestParts().isEmpty else { continue }
+                proxy.advance(by: .milliseconds(1))
+                try channel.respond(.ok)
+            }
+            if try client.received().hasPrefix("HTTP/1.1 502") { failed += 1 }
+            proxy.advance(by: .milliseconds(200))
+        }
+        #expect(failed <= 4, "\(failed) of 300 went to the refusing endpoint")
+    }
+
     @Test("an endpoint that never answers does not look faster the longer it hangs: its estimate decays only while it has nothing out")
     func hungEndpointIsNotDecayed() throws {
         let proxy = try Self.proxy()

@@ -36,7 +36,7 @@ public struct PeakEwma: Sendable {
     public mutating func observe(rttNanoseconds rtt: UInt64, now: UInt64) {
         if !sampled {
             sampled = true
-            estimateNanoseconds = Double(rtt)
+            estimateNanoseconds = max(Double(rtt), 1)
             stampNanoseconds = max(now, stampNanoseconds)
             return
         }
@@ -58,7 +58,8 @@ public struct PeakEwma: Sendable {
         } else {
             let elapsed = Double(now &- min(now, stampNanoseconds))
             let weight = exp(-elapsed / decayNanoseconds)
-            estimateNanoseconds = estimateNanoseconds * weight + sample * (1 - weight)
+            // Never exactly 0 (hours of decay underflow to it): a cost of 0 means "not tried".
+            estimateNanoseconds = max(estimateNanoseconds * weight + sample * (1 - weight), 1)
         }
         stampNanoseconds = max(now, stampNanoseconds)
     }

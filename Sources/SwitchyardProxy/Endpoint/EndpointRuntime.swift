@@ -23,6 +23,8 @@ final class EndpointRuntime {
     let logger: Logger
     weak var backend: BackendRuntime?
     private(set) var ewma: PeakEwma
+    /// The balancer's default RTT: the least an unanswered request counts as.
+    private let defaultRtt: Duration
     private(set) var inFlight = 0
     /// Whether this loop has sent it a request yet (see `cost`).
     private var tried = false
@@ -59,6 +61,7 @@ final class EndpointRuntime {
         self.addressText = config.address.description
         self.socketAddress = try SocketAddress.makeAddressResolvingHost(config.address.host, port: Int(config.address.port))
         self.ewma = PeakEwma(defaultRtt: loadModel.defaultRtt, decay: loadModel.decay, now: eventLoop.now.uptimeNanoseconds)
+        self.defaultRtt = loadModel.defaultRtt
     }
 
     /// Takes a request (`probe` when it is this endpoint's failure-accrual probe): counts it in
@@ -133,9 +136,18 @@ final class EndpointRuntime {
         tried ? ewma.cost(inFlight: inFlight) : 0
     }
 
-    /// Lets time pull the endpoint's peak-EWMA toward zero (its backend publishes the load).
+    /// Lets time pull the endpoint's peak-EWMA toward zero (its backend publishes the load);
+    /// not before it is tried (its `defaultRtt` prices it while its first request is out).
     func decayEstimate(now: UInt64) {
+        guard tried else { return }
         ewma.decay(now: now)
+    }
+
+    /// A request waited `waited` nanoseconds here and got no answer (a connect that failed, a
+    /// timeout before any response): a sample of at least `defaultRtt`, so an endpoint that
+    /// fails or hangs is priced back up instead of decaying into the cheapest.
+    func unanswered(after waited: UInt64, now: UInt64) {
+        observe(rttNanoseconds: max(waited, UInt64(max(defaultRtt.nanoseconds, 0))), now: now)
     }
 
     /// Folds a round-trip time into the endpoint's peak-EWMA.

@@ -44,10 +44,12 @@ struct UpstreamConnector: Sendable {
         let decoder = UpstreamResponseDecoder()
         let encoder = UpstreamRequestEncoder(responses: decoder)
         let handler = UpstreamHandler(encoder: encoder)
-        decoder.connect(to: handler)
         try pipeline.addHandler(encoder)
         try pipeline.addHandler(decoder)
         try pipeline.addHandler(handler)
+        // Closes the loop of references only once the pipeline holds all three: its removal
+        // (handlerRemoved) breaks it.
+        decoder.connect(to: handler)
     }
 
     private static func bootstrap(_ eventLoop: EventLoop) -> ClientBootstrap {

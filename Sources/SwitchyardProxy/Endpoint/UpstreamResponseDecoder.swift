@@ -36,10 +36,19 @@ final class UpstreamResponseDecoder: ChannelInboundHandler, RemovableChannelHand
         parser.requestSent(method)
     }
 
+    /// Set while parts are being handed on: a read that comes in the middle only adds its
+    /// bytes (see ``ClientRequestDecoder``).
+    private var decoding = false
+    /// Set once the channel went inactive: nothing more is handed on.
+    private var closed = false
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         parser.feed(unwrapInboundIn(data))
+        guard !decoding else { return }
+        decoding = true
+        defer { decoding = false }
         do {
-            while context.channel.isActive, let part = try parser.next() {
+            while !closed, let part = try parser.next() {
                 // Before the end: the exchange pools the connection as that end settles it.
                 if parser.isSpent { context.fireUserInboundEventTriggered(Spent()) }
                 if let handler { handler.received(part) } else { context.fireChannelRead(wrapInboundOut(part)) }
@@ -51,6 +60,7 @@ final class UpstreamResponseDecoder: ChannelInboundHandler, RemovableChannelHand
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        closed = true
         if let end = parser.inputEnded() {
             if let handler { handler.received(end) } else { context.fireChannelRead(wrapInboundOut(end)) }
         }

@@ -23,10 +23,25 @@ final class ClientRequestDecoder: ChannelInboundHandler, RemovableChannelHandler
         server = nil
     }
 
+    /// Set while parts are being handed on: a read that comes in the middle (NIO reads the
+    /// socket before it closes a channel whose flush failed) only adds its bytes, and the loop
+    /// already under way parses them in order, or drops them once the channel closed.
+    private var decoding = false
+    /// Set once the channel went inactive: nothing more is handed on.
+    private var closed = false
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        context.fireChannelInactive()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         parser.feed(unwrapInboundIn(data))
+        guard !decoding else { return }
+        decoding = true
+        defer { decoding = false }
         do {
-            while let part = try parser.next() {
+            while !closed, let part = try parser.next() {
                 if let server { server.received(part) } else { context.fireChannelRead(wrapInboundOut(part)) }
             }
         } catch {

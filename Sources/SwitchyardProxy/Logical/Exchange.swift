@@ -352,7 +352,7 @@ final class Exchange {
             }
             if let failure, case .unsendable = failure { endpoint.logger.warning("\(failure.logText)") }
             if let observed = ending.observed { endpoint.observed(observed, now: eventLoop.now) }
-            if let lateRtt = ending.lateRtt { endpoint.observe(rttNanoseconds: lateRtt, now: eventLoop.now.uptimeNanoseconds) }
+            if let waited = ending.unanswered { endpoint.unanswered(after: waited, now: eventLoop.now.uptimeNanoseconds) }
             endpoint.requestFinished()
             if let upstream {
                 self.upstream = nil

@@ -74,9 +74,11 @@ struct ExchangeStateMachine<Backend: AnyObject, Endpoint: AnyObject> {
         /// What the endpoint's balancer hears (its `observe` hook); nil when the request left
         /// no endpoint, or the proxy itself could not send it.
         var observed: Observation?
-        /// An RTT sample for the endpoint's peak-EWMA from a request it was too late to answer
-        /// (nanoseconds since the request went up); nil otherwise.
-        var lateRtt: UInt64? = nil
+        /// How long a request waited at an endpoint that never answered it: one it could not be
+        /// connected to, or one that timed out before any of its response came (nanoseconds
+        /// since the endpoint took it). The endpoint's peak-EWMA takes it as a sample of at least
+        /// its default RTT; nil otherwise.
+        var unanswered: UInt64? = nil
     }
 
     /// How the request ended at its endpoint, for the balancer's `observe` hook.
@@ -214,7 +216,7 @@ struct ExchangeStateMachine<Backend: AnyObject, Endpoint: AnyObject> {
         let leave: Leave
         var verdict = Verdict.nothing
         var observed: Observation?
-        var lateRtt: UInt64?
+        var unanswered: UInt64?
         switch (failure, state) {
         case (_, .done):
             return nil
@@ -222,6 +224,7 @@ struct ExchangeStateMachine<Backend: AnyObject, Endpoint: AnyObject> {
             leave = .endpoint(endpoint)
             verdict = .failure
             observed = observation(probe: probe, flags: .connectFailure)
+            unanswered = waited(until: now)
         case (.upstreamReset, .proxying(let endpoint, let probe)), (.upstreamError, .proxying(let endpoint, let probe)):
             leave = .endpoint(endpoint)
             verdict = .failure
@@ -247,7 +250,7 @@ struct ExchangeStateMachine<Backend: AnyObject, Endpoint: AnyObject> {
                     // Waited that long with nothing back: a sample of at least that, so the
                     // balancer stops sending a hung endpoint the next request (tower samples
                     // every request that ends; a timeout ends it).
-                    if !sawFirstByte, let sentAt, let now { lateRtt = now.uptimeNanoseconds &- sentAt.uptimeNanoseconds }
+                    if !sawFirstByte { unanswered = waited(until: now) }
                 } else {
                     if probe { verdict = .releaseProbe }
                     observed = observation(probe: probe, flags: .cancel)
@@ -260,7 +263,13 @@ struct ExchangeStateMachine<Backend: AnyObject, Endpoint: AnyObject> {
         let answer: Answer = failure == .cancel ? .nothing : responseStarted ? .closeClient : .respond(failure)
         return Ending(
             leave: leave, verdict: verdict, answer: answer, status: countedStatus, error: failure.label, failure: failure, observed: observed,
-            lateRtt: lateRtt)
+            unanswered: unanswered)
+    }
+
+    /// How long the endpoint has had the request at `now` (nil without a time).
+    private func waited(until now: NIODeadline?) -> UInt64? {
+        guard let now, let startedAt else { return nil }
+        return now.uptimeNanoseconds &- startedAt.uptimeNanoseconds
     }
 
     /// What the balancer hears of a request that leaves its endpoint now.

@@ -12,6 +12,8 @@ enum TrailerFields {
         "content-length", "transfer-encoding", "host", "connection", "keep-alive", "proxy-connection", "te", "trailer",
         "upgrade", "authorization", "proxy-authorization", "proxy-authenticate", "www-authenticate", "cookie", "set-cookie",
         "content-type", "content-encoding", "content-range", "expect", "range", "max-forwards", "cache-control",
+        "if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range", "location", "retry-after",
+        "expires", "age", "vary", "pragma",
     ]
 
     /// `trailers` without the fields that may not travel there; nil when none are left.
