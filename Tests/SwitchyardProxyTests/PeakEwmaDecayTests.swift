@@ -42,6 +42,30 @@ struct PeakEwmaDecayTests {
         return served
     }
 
+    /// Sends `count` requests, each on a connection of its own (so a hung one holds only
+    /// itself), `pause` apart; an upstream answers in 1 ms when `answers(port, how many it was
+    /// sent so far)` says so. Returns how many each port was sent.
+    static func onFreshConnections(
+        _ proxy: InProcessProxy, count: Int, pause: TimeAmount, answers: (Int, Int) -> Bool
+    ) throws -> [Int: Int] {
+        var served: [Int: Int] = [:]
+        var clients: [InProcessProxy.Client] = []
+        for _ in 0..<count {
+            let client = try proxy.connect()
+            clients.append(client)
+            try client.send(DataPathTests.get())
+            for (port, channel) in proxy.upstreams.opened {
+                guard try !channel.requestParts().isEmpty else { continue }
+                served[port, default: 0] += 1
+                guard answers(port, served[port, default: 0]) else { continue }
+                proxy.advance(by: .milliseconds(1))
+                try channel.respond(.ok)
+            }
+            proxy.advance(by: pause)
+        }
+        return served
+    }
+
     @Test("right after start, one request at a time reaches every endpoint well before any decay: an untried endpoint costs nothing")
     func everyEndpointIsProbed() throws {
         // 30 requests in 30 ms of virtual time. Priced at defaultRtt, the third endpoint loses
@@ -69,24 +93,10 @@ struct PeakEwmaDecayTests {
                 balancer: { name: p2c-peak-ewma, config: { defaultRtt: 30ms, decay: 10s } }
                 endpoints: [{ address: 127.0.0.1:9001 }, { address: 127.0.0.1:9002 }, { address: 127.0.0.1:9003 }]
             """)
-        var served: [Int: Int] = [:]
-        var clients: [InProcessProxy.Client] = []
         // 60 requests over 9 s of virtual time, each on a connection of its own; 9003 answers
         // its first in 1 ms and then nothing, the others answer in 1 ms. Without the sample its
         // estimate stays 1 ms and it keeps taking a third of the requests, each a 504.
-        for _ in 0..<60 {
-            let client = try proxy.connect()
-            clients.append(client)
-            try client.send(DataPathTests.get())
-            for (port, channel) in proxy.upstreams.opened {
-                guard try !channel.requestParts().isEmpty else { continue }
-                served[port, default: 0] += 1
-                guard port != 9003 || served[9003] == 1 else { continue }
-                proxy.advance(by: .milliseconds(1))
-                try channel.respond(.ok)
-            }
-            proxy.advance(by: .milliseconds(150))  // past the response bound
-        }
+        let served = try Self.onFreshConnections(proxy, count: 60, pause: .milliseconds(150)) { port, count in port != 9003 || count == 1 }
         #expect(served.values.reduce(0, +) == 60)
         #expect(served[9003, default: 0] <= 4, "\(served)")
     }
@@ -115,24 +125,9 @@ struct PeakEwmaDecayTests {
 
     @Test("an endpoint that never answers does not look faster the longer it hangs: its estimate decays only while it has nothing out")
     func hungEndpointIsNotDecayed() throws {
-        let proxy = try Self.proxy()
-        var served: [Int: Int] = [:]
-        var clients: [InProcessProxy.Client] = []
         // 300 requests over 60 s of virtual time, each on a connection of its own; 9003 takes
         // its requests and never answers, the others answer in 1 ms.
-        for _ in 0..<300 {
-            let client = try proxy.connect()
-            clients.append(client)
-            try client.send(DataPathTests.get())
-            for (port, channel) in proxy.upstreams.opened {
-                guard try !channel.requestParts().isEmpty else { continue }
-                served[port, default: 0] += 1
-                guard port != 9003 else { continue }
-                proxy.advance(by: .milliseconds(1))
-                try channel.respond(.ok)
-            }
-            proxy.advance(by: .milliseconds(200))
-        }
+        let served = try Self.onFreshConnections(Self.proxy(), count: 300, pause: .milliseconds(200)) { port, _ in port != 9003 }
         // Decayed while hanging, it would take a dozen here; frozen, it takes its first one.
         #expect(served.values.reduce(0, +) == 300)
         #expect(served[9003, default: 0] <= 3, "\(served)")
