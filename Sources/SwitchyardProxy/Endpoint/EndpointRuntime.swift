@@ -23,8 +23,8 @@ final class EndpointRuntime {
     let logger: Logger
     weak var backend: BackendRuntime?
     private(set) var ewma: PeakEwma
-    /// The balancer's default RTT: the least an unanswered request counts as.
-    private let defaultRtt: Duration
+    /// The balancer's default RTT in nanoseconds: the least an unanswered request counts as.
+    private let defaultRttNanoseconds: UInt64
     private(set) var inFlight = 0
     /// Whether this loop has sent it a request yet (see `cost`).
     private var tried = false
@@ -61,7 +61,7 @@ final class EndpointRuntime {
         self.addressText = config.address.description
         self.socketAddress = try SocketAddress.makeAddressResolvingHost(config.address.host, port: Int(config.address.port))
         self.ewma = PeakEwma(defaultRtt: loadModel.defaultRtt, decay: loadModel.decay, now: eventLoop.now.uptimeNanoseconds)
-        self.defaultRtt = loadModel.defaultRtt
+        self.defaultRttNanoseconds = UInt64(max(loadModel.defaultRtt.nanoseconds, 0))
     }
 
     /// Takes a request (`probe` when it is this endpoint's failure-accrual probe): counts it in
@@ -147,7 +147,7 @@ final class EndpointRuntime {
     /// timeout before any response): a sample of at least `defaultRtt`, so an endpoint that
     /// fails or hangs is priced back up instead of decaying into the cheapest.
     func unanswered(after waited: UInt64, now: UInt64) {
-        observe(rttNanoseconds: max(waited, UInt64(max(defaultRtt.nanoseconds, 0))), now: now)
+        observe(rttNanoseconds: max(waited, defaultRttNanoseconds), now: now)
     }
 
     /// Folds a round-trip time into the endpoint's peak-EWMA.

@@ -88,8 +88,10 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.close(promise: nil)
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is UpstreamResponseDecoder.Spent { isReusable = false } else { context.fireUserInboundEventTriggered(event) }
+    /// The decoder found the connection spent: after the response that is ending it carries no
+    /// other exchange.
+    func spent() {
+        isReusable = false
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

@@ -8,18 +8,13 @@ import NIOHTTP1
 /// the close when the upstream closes, and passes bytes that are not a response on as a
 /// ``MalformedHTTP1`` error (the ``UpstreamHandler`` fails the exchange with a 502). Before
 /// the end of a response after which the connection is spent it tells the handler
-/// (``Spent``: the connection is not pooled again), and after it closes the connection.
+/// (``UpstreamHandler/spent()``: the connection is not pooled again), and after it closes the
+/// connection.
 final class UpstreamResponseDecoder: ChannelInboundHandler, RemovableChannelHandler {
-    /// The inbound event that comes before the end of a response after which the connection
-    /// must not carry another exchange.
-    struct Spent {}
-
     typealias InboundIn = ByteBuffer
-    typealias InboundOut = HTTPClientResponsePart
 
     private var parser = UpstreamResponseParser()
-    /// The connection's handler, given each part straight (no pipeline hop or boxing); without
-    /// one, parts go down the pipeline.
+    /// The connection's handler, given each part straight (no pipeline hop or boxing).
     private var handler: UpstreamHandler?
 
     /// Hands parts straight to `handler` from now on.
@@ -50,8 +45,8 @@ final class UpstreamResponseDecoder: ChannelInboundHandler, RemovableChannelHand
         do {
             while !closed, let part = try parser.next() {
                 // Before the end: the exchange pools the connection as that end settles it.
-                if parser.isSpent { context.fireUserInboundEventTriggered(Spent()) }
-                if let handler { handler.received(part) } else { context.fireChannelRead(wrapInboundOut(part)) }
+                if parser.isSpent { handler?.spent() }
+                handler?.received(part)
             }
         } catch {
             context.fireErrorCaught(error)
@@ -61,9 +56,7 @@ final class UpstreamResponseDecoder: ChannelInboundHandler, RemovableChannelHand
 
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
-        if let end = parser.inputEnded() {
-            if let handler { handler.received(end) } else { context.fireChannelRead(wrapInboundOut(end)) }
-        }
+        if let end = parser.inputEnded() { handler?.received(end) }
         context.fireChannelInactive()
     }
 }

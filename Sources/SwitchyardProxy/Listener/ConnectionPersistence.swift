@@ -1,12 +1,12 @@
 import NIOHTTP1
 
 /// Whether an HTTP/1.x client connection stays open after a response, and the `Connection`
-/// header the response carries to say so (RFC 9112 §9.3, §9.6): `close` while draining, when
-/// an HTTP/1.0 response's end can only be marked by closing, after a `CONNECT` or a request
-/// that asked to switch protocols (the proxy never tunnels nor switches: what the client sends
-/// next may be another protocol's, RFC 9110 §7.8), and after an HTTP/1.0 request with a `transfer-encoding`
-/// (RFC 9112 §6.1: its framing is faulty); `keep-alive` for an HTTP/1.0 client that asked to
-/// keep the connection. HTTP/2 streams have no say: nil, nothing to add.
+/// header the response carries to say so (RFC 9112 §9.3, §9.6). `close` while draining; when an
+/// HTTP/1.0 response's end can only be marked by closing; after a `CONNECT` or a request that
+/// asked to switch protocols (the proxy neither tunnels nor switches: what the client sends
+/// next may be another protocol's, RFC 9110 §7.8); and after an HTTP/1.0 request with a
+/// `transfer-encoding` (RFC 9112 §6.1: its framing is faulty). `keep-alive` for an HTTP/1.0
+/// client that asked to keep the connection. HTTP/2 streams have no say: nil, nothing to add.
 enum ConnectionPersistence {
     /// The `Connection` value to set on `response` to `request` (nil: leave it alone) and
     /// whether the connection must close after it.
