@@ -5,8 +5,8 @@ import NIOHTTP2
 /// Every client connection's pipeline, in the order it is built: an accepted connection is
 /// admitted (``ConnectionLimiter``) and tracked by its loop's slot, a ``ProtocolDetector`` reads
 /// until it can tell HTTP/2 with prior knowledge from HTTP/1.x, then builds the matching
-/// pipeline here and steps aside. Both end in a ``ProxyServerHandler`` (one per connection for
-/// HTTP/1.x, one per stream for HTTP/2).
+/// pipeline here and steps aside. HTTP/1.x ends in a ``ProxyServerHandler``, HTTP/2 in an
+/// ``HTTP2ServerConnection`` that serves every stream.
 enum ClientPipeline {
     /// Sets up an accepted connection on `slot`'s loop: closes it at once when `connections`
     /// is at its limit; otherwise counts it until it closes and starts protocol detection.
@@ -41,29 +41,24 @@ enum ClientPipeline {
     }
 
     /// HTTP/2: the ``GoAwayCloser`` (closes after an error GOAWAY, bounds a graceful one's
-    /// ack), NIO's HTTP/2 handler with the built-in connection limits, and the connection
-    /// manager that closes idle connections with a graceful GOAWAY and turns a drain's
-    /// `ChannelShouldQuiesceEvent` into the double GOAWAY of RFC 9113 §6.8. Each stream gets the
-    /// HTTP/2-to-HTTP/1 codec and its own ``ProxyServerHandler``.
+    /// ack), NIO's HTTP/2 handler with the built-in connection limits, the connection manager
+    /// that closes idle connections with a graceful GOAWAY and turns a drain's
+    /// `ChannelShouldQuiesceEvent` into the double GOAWAY of RFC 9113 §6.8, and the
+    /// ``HTTP2ServerConnection`` that serves every stream (NIO's handler tells it, as its
+    /// frame delegate, when each DATA frame goes out).
     static func configureHTTP2(_ pipeline: ChannelPipeline.SynchronousOperations, slot: LoopSlot, eventLoop: EventLoop) throws {
         let timeouts = slot.state.table.config.timeouts
-        let streamSlot = NIOLoopBound(slot, eventLoop: eventLoop)
         let manager = NIOHTTP2ServerConnectionManagementHandler(
             eventLoop: eventLoop,
             configuration: .init(maxIdleTime: TimeAmount(timeouts.keepAlive), maxAge: nil, maxGraceTime: nil, keepalive: nil))
+        let connection = HTTP2ServerConnection(slot: slot)
         let handler = NIOHTTP2Handler(
-            mode: .server, eventLoop: eventLoop, connectionConfiguration: BuiltInLimits.http2Connection, streamConfiguration: .init(),
-            streamDelegate: manager.http2StreamDelegate
-        ) { stream in
-            stream.eventLoop.makeCompletedFuture {
-                try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                try stream.pipeline.syncOperations.addHandler(ProxyServerHandler(slot: streamSlot.value, timeouts: nil, responseEncoder: nil))
-            }
-        }
+            mode: .server, frameDelegate: connection, connectionConfiguration: BuiltInLimits.http2Connection, streamConfiguration: .init())
         try pipeline.addHandler(GoAwayCloser(isClient: false, ackTimeout: TimeAmount(timeouts.keepAlive)))
         try pipeline.addHandler(FlushCoalescer())
         try pipeline.addHandler(handler)
         try pipeline.addHandler(manager)
+        try pipeline.addHandler(connection)
         // The manager starts its idle timer on channelActive, which has passed already.
         manager.channelActive(context: try pipeline.context(handler: manager))
     }

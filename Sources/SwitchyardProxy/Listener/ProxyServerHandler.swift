@@ -6,7 +6,7 @@ import NIOHTTP1
 /// loop's ``RequestRouter``, and the decision is either answered here or handed to a new
 /// ``Exchange`` at its backend; pipelined requests wait until the response before them ends.
 /// It knows nothing of routes.
-final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
+final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
@@ -101,26 +101,16 @@ final class ProxyServerHandler: ChannelDuplexHandler, ExchangeClient {
 
     /// Routes a request and answers it or hands it to an exchange.
     private func start(_ head: HTTPRequestHead) {
-        let state = slot.state
-        switch state.router.route(head) {
-        case .answer(let error, let isGRPC, let closeConnection):
-            if closeConnection { closeAfterResponse = true }
-            respond(with: error, isGRPC: isGRPC)
-            state.accessLog?.append(
-                AccessLogEntry(
-                    request: head, client: clientAddress, answer: error, isGRPC: isGRPC, error: error.cause, route: nil, backend: nil,
-                    endpoint: nil, requestBytes: 0, responseBytes: isGRPC ? 0 : error.message.utf8.count, durationNanoseconds: 0,
-                    upstreamNanoseconds: nil))
-        case .dispatch(let dispatch):
-            if dispatch.expectsContinue {
-                send(.head(HTTPResponseHead(version: head.version, status: .continue)), flush: true)
-                guard !isClosed else { return }  // the write failed and closed the connection
-            }
-            let exchange = Exchange(
-                client: self, dispatch: dispatch, eventLoop: state.eventLoop, watchdog: slot.watchdog, accessLog: state.accessLog)
-            self.exchange = exchange
-            dispatch.backend.dispatch(exchange)
-        }
+        // Marked before the answer is written: writing its end decides whether the connection closes.
+        guard let exchange = route(head, on: slot, willClose: { closeAfterResponse = true }) else { return }
+        self.exchange = exchange
+        exchange.begin()
+    }
+
+    /// Writes and flushes `100 Continue` (``RequestOrigin``).
+    func writeContinue() -> Bool {
+        send(.head(HTTPResponseHead(version: version, status: .continue)), flush: true)
+        return !isClosed  // a failed write closed the connection
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

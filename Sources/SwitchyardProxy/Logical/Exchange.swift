@@ -63,6 +63,12 @@ final class Exchange {
         if let next = machine.nextDeadline { watchSlot = watchdog.watch(self, until: next.deadline) }
     }
 
+    /// Hands it to its backend, which queues it or starts it on an endpoint (or answers it at
+    /// once: the client must hold it first).
+    func begin() {
+        backend.dispatch(self)
+    }
+
     /// Whether errors answer in gRPC form.
     var isGRPC: Bool { machine.isGRPC }
     /// When the request was routed (the exchange began).

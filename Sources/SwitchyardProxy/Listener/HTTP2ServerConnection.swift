@@ -1,0 +1,152 @@
+import NIOCore
+import NIOHTTP2
+
+/// The last handler of a client's HTTP/2 connection. It owns the connection's streams
+/// (``HTTP2ServerStream``) and hands each the frames NIO's HTTP/2 handler passed it. NIO's
+/// handler before it parses, checks the protocol and limits, and keeps the streams' states and
+/// the send windows. There are no stream channels, no HTTP/2-to-HTTP/1 codec and no pipeline
+/// hop per stream.
+///
+/// It gives back receive window itself, as NIO's stream channels did: the connection's at
+/// once, and each stream's as its exchange takes the body (``HTTP2ServerStream``). As NIO's
+/// frame delegate it learns when each DATA frame goes to the wire, which is what a stream's
+/// writability counts.
+final class HTTP2ServerConnection: ChannelInboundHandler, NIOHTTP2FrameDelegate {
+    typealias InboundIn = HTTP2Frame
+    typealias OutboundOut = HTTP2Frame
+
+    let slot: LoopSlot
+    private var context: ChannelHandlerContext?
+    private var streams: [HTTP2StreamID: HTTP2ServerStream] = [:]
+    /// Streams that closed in this pass of the event loop. Their exchange may still be
+    /// returning through them (a response's end closes its stream while it is being written),
+    /// so they are kept until the pass is over.
+    private var retired: [HTTP2ServerStream] = []
+    private var sweepScheduled = false
+    /// Streams that took request parts in the read under way: their exchanges flush upstream
+    /// once, when it completes.
+    private var touched: [HTTP2ServerStream] = []
+    private(set) var isReading = false
+
+    /// The connection-level receive window kept open, topped up once half is used. Streams'
+    /// windows bound what can wait in them.
+    private static let targetConnectionWindow = 65_535
+
+    init(slot: LoopSlot) {
+        self.slot = slot
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    var eventLoop: EventLoop { slot.state.eventLoop }
+    var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
+    var isWritable: Bool { context?.channel.isWritable ?? false }
+    private(set) lazy var clientAddress: String = {
+        guard let address = context?.channel.remoteAddress, let ip = address.ipAddress else { return "-" }
+        if case .v6 = address { return "[\(ip)]:\(address.port ?? 0)" }
+        return "\(ip):\(address.port ?? 0)"
+    }()
+
+    // MARK: Frames in
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        isReading = true
+        switch frame.payload {
+        case .headers(let headers):
+            if let stream = streams[frame.streamID] {
+                stream.received(headers)
+            } else {
+                // NIO's handler opened the stream (a new client stream within the limits).
+                let stream = HTTP2ServerStream(id: frame.streamID, connection: self)
+                streams[frame.streamID] = stream
+                stream.received(headers)
+            }
+        case .data(let data):
+            streams[frame.streamID]?.received(data)
+        default:
+            break  // NIO's handler answers the connection's own frames; a reset arrives as an event
+        }
+    }
+
+    /// `stream` handed request parts to its exchange during this read.
+    func readTouched(_ stream: HTTP2ServerStream) {
+        guard isReading, touched.last !== stream else { return }
+        touched.append(stream)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        isReading = false
+        for stream in touched { stream.readCompleted() }
+        touched.removeAll(keepingCapacity: true)
+        context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case let closed as StreamClosedEvent:
+            if let stream = streams.removeValue(forKey: closed.streamID) { retire(stream) }
+        case let window as NIOHTTP2WindowUpdatedEvent where window.streamID == .rootStream:
+            if let open = window.inboundWindowSize, open <= Self.targetConnectionWindow / 2 {
+                write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: Self.targetConnectionWindow - open)))
+                flush()
+            }
+        default:
+            break
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// A response frame this connection wrote could not be sent (NIO refused it): its stream
+    /// is reset. Errors that end the connection are NIO's handler's to answer (GOAWAY, close).
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if let error = error as? NIOHTTP2Errors.StreamError { streams[error.streamID]?.reset(.internalError) }
+        context.fireErrorCaught(error)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        let writable = context.channel.isWritable
+        for stream in streams.values { stream.connectionWritabilityChanged(writable) }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let open = streams.values
+        streams = [:]
+        for stream in open { retire(stream) }
+        context.fireChannelInactive()
+    }
+
+    /// Closes `stream` and keeps it until this pass of the event loop is over.
+    private func retire(_ stream: HTTP2ServerStream) {
+        stream.closed()
+        retired.append(stream)
+        guard !sweepScheduled else { return }
+        sweepScheduled = true
+        eventLoop.assumeIsolated().execute {
+            self.sweepScheduled = false
+            self.retired.removeAll(keepingCapacity: true)
+        }
+    }
+
+    // MARK: Frames out
+
+    func write(_ frame: HTTP2Frame, promise: EventLoopPromise<Void>? = nil) {
+        guard let context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        context.write(wrapOutboundOut(frame), promise: promise)
+    }
+
+    func flush() {
+        context?.flush()
+    }
+
+    /// NIO's handler passed `frame` to the wire (``NIOHTTP2FrameDelegate``).
+    func wroteFrame(_ frame: HTTP2Frame) {
+        guard case .data(let data) = frame.payload else { return }
+        streams[frame.streamID]?.wrote(data.data.readableBytes)
+    }
+}

@@ -1,0 +1,263 @@
+import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+
+/// One stream of a client's HTTP/2 connection: its ``HTTP2ServerConnection`` hands it the
+/// stream's frames, it turns them into request parts for an ``Exchange`` (routing the head as
+/// ``ProxyServerHandler`` does), and writes the response back as frames. No channel or
+/// pipeline of its own.
+///
+/// Backpressure both ways is flow control. A request's DATA the exchange cannot take yet is
+/// held, and its bytes stay out of the stream's receive window until it is taken, so the
+/// client can send at most a window ahead. The response reads as unwritable while more of it
+/// than the high watermark waits for the client's window.
+final class HTTP2ServerStream: RequestOrigin {
+    let id: HTTP2StreamID
+    private unowned let connection: HTTP2ServerConnection
+    private var exchange: Exchange?
+    /// Set by the request's first field block; a later one is its trailer section.
+    private var headRead = false
+    /// True until the request's END_STREAM came (even while its parts are held).
+    private var requestOpen = true
+    /// Set once the stream closed (both ways ended, or a reset either way): nothing more is
+    /// written or routed.
+    private(set) var isClosed = false
+    /// Request parts the exchange could not take yet, in order, with each DATA frame's
+    /// flow-controlled bytes; made on the first (most requests never wait).
+    private var held: CircularBuffer<(part: HTTPServerRequestPart, bytes: Int)>?
+    /// Flow-controlled bytes of `held`: received, not yet given back to the client's window.
+    private var heldBytes = 0
+    /// The stream's receive window as the client sees it.
+    private var receiveWindow = HTTP2ServerStream.targetWindow
+    /// Response body kept back until the next part or flush, so the response's end can ride
+    /// on its DATA frame instead of an empty one after it.
+    private var pendingBody: ByteBuffer?
+    /// Response body bytes written and not yet on the wire: in `pendingBody`, or in NIO's
+    /// flow-control buffer waiting for the client's window.
+    private var queuedBytes = 0
+    /// False from `queuedBytes` passing the high watermark until it falls to the low one.
+    private var belowWatermark = true
+
+    /// The receive window each stream keeps open: the initial window the proxy announces
+    /// (HTTP/2's default: the proxy sets none). It is topped up once half is used.
+    static let targetWindow = 65_535
+    /// NIO's stream watermarks (the bounds its stream channels used).
+    private static let highWatermark = NIOHTTP2Handler.StreamConfiguration().outboundBufferSizeHighWatermark
+    private static let lowWatermark = NIOHTTP2Handler.StreamConfiguration().outboundBufferSizeLowWatermark
+
+    init(id: HTTP2StreamID, connection: HTTP2ServerConnection) {
+        self.id = id
+        self.connection = connection
+    }
+
+    // MARK: Frames in
+
+    /// A field block: the request's head (and its end, with END_STREAM), or its trailers.
+    func received(_ headers: HTTP2Frame.FramePayload.Headers) {
+        guard !isClosed else { return }
+        if headers.endStream { requestOpen = false }
+        guard !headRead else {
+            receivedParts(.end(HTTP2Fields.trailers(headers.headers)), nil, bytes: 0)
+            return
+        }
+        headRead = true
+        guard let head = HTTP2Fields.requestHead(headers.headers, endStream: headers.endStream) else {
+            // A CONNECT (RFC 9113 §8.5): the proxy carries no tunnels.
+            respond(with: .invalidRequest(.notImplemented, "CONNECT is not supported"), isGRPC: false)
+            return
+        }
+        receivedParts(.head(head), headers.endStream ? .end(nil) : nil, bytes: 0)
+    }
+
+    /// A DATA frame: body bytes (and the request's end, with END_STREAM).
+    func received(_ data: HTTP2Frame.FramePayload.Data) {
+        let bytes = data.data.readableBytes + (data.paddingBytes.map { $0 + 1 } ?? 0)
+        receiveWindow -= bytes
+        if data.endStream { requestOpen = false }
+        guard !isClosed, case .byteBuffer(let body) = data.data else { return }
+        if !data.endStream {
+            receivedParts(.body(body), nil, bytes: bytes)
+        } else if body.readableBytes == 0 {
+            receivedParts(.end(nil), nil, bytes: bytes)
+        } else {
+            receivedParts(.body(body), .end(nil), bytes: bytes)
+        }
+    }
+
+    /// The parts one frame carried: handled now, or held behind what waits already (or while
+    /// the exchange cannot take a body). A frame's parts are never split.
+    private func receivedParts(_ first: HTTPServerRequestPart, _ second: HTTPServerRequestPart?, bytes: Int) {
+        if held?.isEmpty == false || (exchange?.holdsClientReads ?? false) {
+            if held == nil { held = CircularBuffer(initialCapacity: 4) }
+            held?.append((first, bytes))
+            if let second { held?.append((second, 0)) }
+            heldBytes += bytes
+        } else {
+            handle(first)
+            if let second { handle(second) }
+        }
+        returnWindow()
+    }
+
+    private func handle(_ part: HTTPServerRequestPart) {
+        guard !isClosed else { return }
+        switch part {
+        case .head(let head):
+            guard let exchange = route(head, on: connection.slot) else { return }  // a stream has no connection to close
+            self.exchange = exchange
+            exchange.begin()
+        case .body:
+            exchange?.requestPart(part)  // without an exchange (an answered request) it is dropped
+            connection.readTouched(self)
+        case .end:
+            exchange?.requestPart(part)
+            connection.readTouched(self)
+        }
+    }
+
+    /// Tops the receive window up to ``targetWindow`` once less than half of it is left,
+    /// counting held bytes as still the client's (they are given back only once taken).
+    private func returnWindow() {
+        guard requestOpen, !isClosed else { return }
+        let open = receiveWindow + heldBytes
+        guard open <= Self.targetWindow / 2 else { return }
+        let increment = Self.targetWindow - open
+        receiveWindow += increment
+        connection.write(HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: increment)))
+        connection.flush()
+    }
+
+    /// The read that delivered request parts ended: they go upstream in one flush.
+    func readCompleted() {
+        exchange?.flushUpstream()
+    }
+
+    // MARK: Stream events
+
+    /// The stream closed: both ways ended, or a reset either way. An exchange still running
+    /// ends (the client is gone); nothing held is delivered.
+    func closed() {
+        isClosed = true
+        held = nil
+        pendingBody = nil
+        guard let exchange else { return }
+        self.exchange = nil
+        exchange.clientGone()
+    }
+
+    /// Bytes of this stream's DATA went to the wire.
+    func wrote(_ bytes: Int) {
+        queuedBytes -= bytes
+        guard !belowWatermark, queuedBytes <= Self.lowWatermark else { return }
+        belowWatermark = true
+        if connection.isWritable { exchange?.clientWritabilityChanged(true) }
+    }
+
+    /// The connection's socket became writable, or stopped being.
+    func connectionWritabilityChanged(_ writable: Bool) {
+        guard belowWatermark else { return }
+        exchange?.clientWritabilityChanged(writable)
+    }
+
+    /// Resets the stream with `code` (the stream closes at once, which ends its exchange).
+    func reset(_ code: HTTP2ErrorCode) {
+        guard !isClosed else { return }
+        pendingBody = nil
+        connection.write(HTTP2Frame(streamID: id, payload: .rstStream(code)))
+        connection.flush()
+    }
+
+    // MARK: ExchangeClient
+
+    var version: HTTPVersion { .http2 }
+    var isReading: Bool { connection.isReading }
+    var isWritable: Bool { belowWatermark && !isClosed && connection.isWritable }
+    var clientAddress: String { connection.clientAddress }
+
+    func writeResponseHead(_ head: HTTPResponseHead) {
+        guard !isClosed else { return }
+        connection.write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: HTTP2Fields.responseBlock(head)))))
+    }
+
+    func writeContinue() -> Bool {
+        writeResponseHead(HTTPResponseHead(version: .http2, status: .continue))
+        connection.flush()
+        return !isClosed
+    }
+
+    func writeResponseBody(_ bytes: ByteBuffer) {
+        guard !isClosed else { return }
+        writePendingBody()
+        pendingBody = bytes
+        queuedBytes += bytes.readableBytes
+        if queuedBytes > Self.highWatermark { belowWatermark = false }
+    }
+
+    /// Writes the response's end: on the last DATA frame, or as trailers. A request still
+    /// being sent is then reset with NO_ERROR once the end is on the wire (RFC 9113 §8.1): the
+    /// answer is whole and the rest of the body is not wanted. A reset any sooner would drop
+    /// what still waits for the client's window.
+    func writeResponseEnd(_ trailers: HTTPHeaders?) {
+        guard !isClosed else { return }
+        let end: HTTP2Frame.FramePayload
+        if let trailers {
+            writePendingBody()
+            end = .headers(.init(headers: HTTP2Fields.trailerBlock(trailers), endStream: true))
+        } else {
+            end = .data(.init(data: .byteBuffer(pendingBody ?? ByteBuffer()), endStream: true))
+            pendingBody = nil
+        }
+        guard requestOpen else {
+            connection.write(HTTP2Frame(streamID: id, payload: end))
+            connection.flush()
+            return
+        }
+        let written = connection.eventLoop.makePromise(of: Void.self)
+        connection.write(HTTP2Frame(streamID: id, payload: end), promise: written)
+        connection.flush()
+        written.futureResult.assumeIsolated().whenSuccess { [weak self] in
+            guard let self, self.requestOpen else { return }
+            self.reset(.noError)
+        }
+    }
+
+    func flushResponse() {
+        writePendingBody()
+        connection.flush()
+    }
+
+    private func writePendingBody() {
+        guard let body = pendingBody else { return }
+        pendingBody = nil
+        connection.write(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(body)))))
+    }
+
+    func respond(with error: SyntheticError, isGRPC: Bool) {
+        let response = error.response(isGRPC: isGRPC, version: .http2, allocator: connection.allocator)
+        writeResponseHead(response.head)
+        if let body = response.body { writeResponseBody(body) }
+        writeResponseEnd(response.trailers)
+    }
+
+    func closeClient() {
+        reset(.cancel)
+    }
+
+    func exchangeFinished(_ finished: Exchange) {
+        guard exchange === finished else { return }
+        exchange = nil
+    }
+
+    func resumeReadsIfPossible() {
+        guard let first = held?.first, !(exchange?.holdsClientReads ?? false) else { return }
+        var next: (part: HTTPServerRequestPart, bytes: Int)? = first
+        while let part = next {
+            held?.removeFirst()
+            heldBytes -= part.bytes
+            handle(part.part)
+            next = exchange?.holdsClientReads ?? false ? nil : held?.first
+        }
+        if !isReading { exchange?.flushUpstream() }
+        returnWindow()
+    }
+}

@@ -1,0 +1,88 @@
+import NIOHPACK
+import NIOHTTP1
+
+/// HTTP/2 field blocks to and from the HTTP/1-shaped heads the rest of the proxy speaks
+/// (RFC 9113 §8.3), for the listener's HTTP/2 streams. NIO's HTTP/2 handler validated every
+/// received block already: pseudo-fields first and well formed, names lowercase, no
+/// connection-specific field.
+enum HTTP2Fields {
+    /// A request head from a request's first field block (`endStream`: the HEADERS frame ended
+    /// the stream). `:authority` becomes a `host` field placed first; a `host` the client sent
+    /// as well stays beside it, for validation to require the two agree (RFC 9113 §8.3.1). A
+    /// request whose method may carry a body and whose block ends the stream without a
+    /// `content-length` gets `content-length: 0` (an HTTP/1.1 server may want a length).
+    /// Nil for a block without `:method` or `:path` (an HTTP/2 CONNECT).
+    static func requestHead(_ block: HPACKHeaders, endStream: Bool) -> HTTPRequestHead? {
+        var method: HTTPMethod?
+        var path: String?
+        var fields: [(String, String)] = []
+        fields.reserveCapacity(block.count + 1)
+        fields.append(("host", ""))
+        var hasLength = false
+        for (name, value, _) in block {
+            guard name.utf8.first == UInt8(ascii: ":") else {
+                if !hasLength, name == "content-length" { hasLength = true }
+                fields.append((name, value))
+                continue
+            }
+            switch name {
+            case ":method": method = HTTPMethod(rawValue: value)
+            case ":path": path = value
+            case ":authority": fields[0].1 = value
+            default: break  // :scheme (and :protocol, which NIO refuses unless announced)
+            }
+        }
+        guard let method, let path else { return nil }
+        if fields[0].1.isEmpty { fields.removeFirst() }
+        if endStream, !hasLength, method.mayCarryBody { fields.append(("content-length", "0")) }
+        return HTTPRequestHead(version: .http2, method: method, uri: path, headers: HTTPHeaders(fields))
+    }
+
+    /// A trailer section's fields (a block after the request's first, which ends the stream).
+    static func trailers(_ block: HPACKHeaders) -> HTTPHeaders {
+        var fields: [(String, String)] = []
+        fields.reserveCapacity(block.count)
+        for (name, value, _) in block { fields.append((name, value)) }
+        return HTTPHeaders(fields)
+    }
+
+    /// A response head's field block: `:status`, then its fields with names in lower case
+    /// (HTTP/1.1 upstreams send them in any case, and HTTP/2 allows only lower).
+    static func responseBlock(_ head: HTTPResponseHead) -> HPACKHeaders {
+        var block = HPACKHeaders()
+        block.reserveCapacity(head.headers.count + 1)
+        block.add(name: ":status", value: String(head.status.code))
+        appendLowercased(head.headers, to: &block)
+        return block
+    }
+
+    /// A trailer section's field block, names in lower case.
+    static func trailerBlock(_ trailers: HTTPHeaders) -> HPACKHeaders {
+        var block = HPACKHeaders()
+        block.reserveCapacity(trailers.count)
+        appendLowercased(trailers, to: &block)
+        return block
+    }
+
+    private static func appendLowercased(_ headers: HTTPHeaders, to block: inout HPACKHeaders) {
+        for (name, value) in headers {
+            // Lowercasing makes a new String: only for names that need it.
+            if name.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) {
+                block.add(name: name.lowercased(), value: value)
+            } else {
+                block.add(name: name, value: value)
+            }
+        }
+    }
+}
+
+extension HTTPMethod {
+    /// Whether a request with this method is expected to carry content (RFC 9110 §9.3:
+    /// GET, HEAD, DELETE, CONNECT, OPTIONS and TRACE define none).
+    fileprivate var mayCarryBody: Bool {
+        switch self {
+        case .GET, .HEAD, .DELETE, .CONNECT, .OPTIONS, .TRACE: false
+        default: true
+        }
+    }
+}
