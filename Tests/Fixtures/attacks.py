@@ -229,6 +229,64 @@ def h2_attack(port, host, kind):
     return result
 
 
+def h2_stream(port, host, kind):
+    """One stream-level case on an HTTP/2 connection: what the proxy answered on stream 1
+    (status, whether it ended the stream, the RST_STREAM code if it reset it, DATA bytes), and
+    the status of a plain GET on stream 3 of the same connection afterwards (the connection
+    still serves). Kinds:
+    - early-answer: a POST to an unknown authority whose body never comes (the answer goes
+      out while the request is still open);
+    - connect: an HTTP/2 CONNECT (RFC 9113 §8.5);
+    - host-mismatch: `:authority` and a `host` field that differ;
+    - stalled-download:PATH: a GET for PATH whose response the client never opens window
+      for beyond the initial 64 KiB; reads for 4 s (the proxy must hold the upstream back)."""
+    import hpack
+    kind, _, path = kind.partition(":")
+    s = connect(port)
+    s.sendall(PREFACE + frame(SETTINGS, 0, 0))
+    enc, dec = encoder(), hpack.Decoder()
+    if kind == "early-answer":
+        block = enc.encode([(":method", "POST"), (":scheme", "http"), (":authority", "nowhere.invalid"), (":path", "/")])
+        s.sendall(frame(HEADERS, END_HEADERS, 1, block))
+    elif kind == "connect":
+        s.sendall(frame(HEADERS, END_HEADERS, 1, enc.encode([(":method", "CONNECT"), (":authority", host)])))
+    elif kind == "host-mismatch":
+        s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, request_block(enc, host, extra=[("host", "other.test")])))
+    elif kind == "stalled-download":
+        s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, request_block(enc, host, path)))
+    else:
+        raise SystemExit(f"unknown h2-stream case {kind}")
+    result = {"status": 0, "ended": False, "reset": None, "data": 0}
+    seconds = 4 if kind == "stalled-download" else 10
+
+    def stream_done(f):
+        return f[2] == 1 and (f[0] == RST_STREAM or (kind != "early-answer" and f[1] & END_STREAM))
+    frames, _ = read_frames(s, seconds, until=stream_done)
+    if kind == "early-answer" and not any(f[0] == RST_STREAM and f[2] == 1 for f in frames):
+        more, _ = read_frames(s, 2, until=lambda f: f[0] == RST_STREAM and f[2] == 1)
+        frames += more
+    for kind_, flags, stream, payload in frames:
+        # Every block is decoded, in order: HPACK's table is the connection's.
+        fields = dict(dec.decode(payload)) if kind_ == HEADERS else {}
+        if stream != 1:
+            continue
+        if kind_ == HEADERS and result["status"] == 0:
+            result["status"] = int(fields[":status"])
+        elif kind_ == DATA:
+            result["data"] += len(payload)
+        elif kind_ == RST_STREAM:
+            result["reset"] = struct.unpack(">I", payload[:4])[0]
+        if kind_ in (HEADERS, DATA) and flags & END_STREAM:
+            result["ended"] = True
+    if kind != "stalled-download":
+        s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 3, request_block(enc, host)))
+        frames, _ = read_frames(s, 10, until=lambda f: f[2] == 3 and f[0] == HEADERS)
+        blocks = [(f[2], dict(dec.decode(f[3]))) for f in frames if f[0] == HEADERS]
+        result["next"] = next((int(fields[":status"]) for stream, fields in blocks if stream == 3), 0)
+    s.close()
+    return result
+
+
 def stall(port, raw, seconds):
     """Sends `raw`, then reads until the proxy closes or `seconds` pass: what it answered,
     whether it closed, and after how long."""
@@ -659,6 +717,8 @@ def main():
         result = h2_smuggle(port, host)
     elif attack == "h2":
         result = h2_attack(port, host, arg)
+    elif attack == "h2-stream":
+        result = h2_stream(port, host, arg)
     else:
         raise SystemExit(f"unknown attack {attack}")
     print(json.dumps(result))

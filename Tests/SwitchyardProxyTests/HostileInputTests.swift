@@ -109,6 +109,24 @@ final class HostileInputTests {
         #expect((proxy.peakResidentKiB ?? 0) < 300 * 1024, "peak RSS \(proxy.peakResidentKiB ?? 0) KiB")
     }
 
+    @Test(
+        "HTTP/2 streams: an answer while the request is still open ends the stream, then resets it with NO_ERROR; CONNECT gets 501; :authority and a different host get 400; the connection serves on"
+    )
+    func http2StreamCases() throws {
+        let early = try Attacks.run("h2-stream", port: port, host: Self.host, "early-answer")
+        #expect(early["status"] as? Int == 404, "\(early)")
+        #expect(early["ended"] as? Bool == true, "\(early)")
+        #expect(early["reset"] as? Int == 0, "RST_STREAM NO_ERROR after the answer: \(early)")
+        #expect(early["next"] as? Int == 200, "\(early)")
+        for (kind, status) in [("connect", 501), ("host-mismatch", 400)] {
+            let report = try Attacks.run("h2-stream", port: port, host: Self.host, kind)
+            #expect(report["status"] as? Int == status, "\(kind): \(report)")
+            #expect(report["ended"] as? Bool == true, "\(kind): \(report)")
+            #expect(report["next"] as? Int == 200, "\(kind): \(report)")
+        }
+        try expectServing()
+    }
+
     @Test("an HTTP/2 upstream flooding CONTINUATION frames: 502, its connection closed, memory bounded")
     func hostileUpstream() throws {
         let response = try Curl.request(port: port, host: "hostile.test.svc.cluster.local", http2: true)

@@ -60,4 +60,16 @@ final class StreamingTests {
         let after = try #require(proxy.peakResidentKiB)
         #expect(after - before < Self.growthBoundKiB, "peak RSS grew from \(before) KiB to \(after) KiB")
     }
+
+    @Test("an HTTP/2 client that opens no window for a 100 MiB download: the proxy holds the upstream back, its memory does not grow past 16 MiB")
+    func stalledHTTP2Download() throws {
+        _ = try Curl.request(port: port, host: host, path: "/warm-up")
+        let before = try #require(proxy.peakResidentKiB)
+        let report = try Attacks.run("h2-stream", port: port, host: host, "stalled-download:/download?bytes=\(Self.size)")
+        #expect(report["status"] as? Int == 200, "\(report)")
+        #expect(report["data"] as? Int == 65_535, "the client's initial window, and no more: \(report)")
+        let after = try #require(proxy.peakResidentKiB)
+        #expect(after - before < 16 * 1024, "peak RSS grew from \(before) KiB to \(after) KiB")
+        #expect(try Curl.request(port: port, host: host, path: "/after").status == 200)
+    }
 }

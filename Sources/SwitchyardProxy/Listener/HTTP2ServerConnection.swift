@@ -42,11 +42,7 @@ final class HTTP2ServerConnection: ChannelInboundHandler, NIOHTTP2FrameDelegate 
     var eventLoop: EventLoop { slot.state.eventLoop }
     var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
     var isWritable: Bool { context?.channel.isWritable ?? false }
-    private(set) lazy var clientAddress: String = {
-        guard let address = context?.channel.remoteAddress, let ip = address.ipAddress else { return "-" }
-        if case .v6 = address { return "[\(ip)]:\(address.port ?? 0)" }
-        return "\(ip):\(address.port ?? 0)"
-    }()
+    private(set) lazy var clientAddress = AccessLogEntry.client(context?.channel.remoteAddress)
 
     // MARK: Frames in
 

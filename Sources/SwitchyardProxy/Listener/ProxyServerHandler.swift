@@ -1,8 +1,8 @@
 import NIOCore
 import NIOHTTP1
 
-/// The last handler of a client connection (HTTP/1.x) or stream (HTTP/2, behind the
-/// HTTP/2-to-HTTP/1 codec). It reads, writes and keeps order: each request head goes to its
+/// The last handler of an HTTP/1.x client connection (an HTTP/2 connection's streams are
+/// ``HTTP2ServerStream``s). It reads, writes and keeps order: each request head goes to its
 /// loop's ``RequestRouter``, and the decision is either answered here or handed to a new
 /// ``Exchange`` at its backend; pipelined requests wait until the response before them ends.
 /// It knows nothing of routes.
@@ -21,9 +21,9 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
     private(set) var version: HTTPVersion = .http1_1
     /// True from a request's head until its end was read.
     private var requestOpen = false
-    /// Set once the connection (or stream) closed: nothing more is routed.
+    /// Set once the connection closed: nothing more is routed.
     private var isClosed = false
-    /// Set when the connection closes after the current answer (HTTP/1.x): a refused request,
+    /// Set when the connection closes after the current answer: a refused request,
     /// a drain, a stalled body, an HTTP/1.0 response without a length.
     private var closeAfterResponse = false
     /// Set by a drain (`ChannelShouldQuiesceEvent`): responses say `Connection: close`.
@@ -31,18 +31,17 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
     private var readPending = false
     private(set) var isReading = false
     /// Pipelined request parts that arrived while an earlier response was still going.
-    /// Made on the first (an empty NIO `CircularBuffer` allocates, and every HTTP/2 stream has
-    /// a handler of its own).
+    /// Made on the first (an empty NIO `CircularBuffer` allocates).
     private var backlog: CircularBuffer<HTTPServerRequestPart>?
-    /// The connection's client-side timeouts (HTTP/1.x), told of each request and response.
-    private let timeouts: ClientTimeoutHandler?
-    /// The connection's response encoder (HTTP/1.x), told which request each response answers.
-    private let responseEncoder: ClientResponseEncoder?
+    /// The connection's client-side timeouts, told of each request and response.
+    private let timeouts: ClientTimeoutHandler
+    /// The connection's response encoder, told which request each response answers.
+    private let responseEncoder: ClientResponseEncoder
     /// Bytes the decoder could not parse, read behind whole requests still being answered:
     /// their 400 waits for those answers, and nothing more is read.
     private var malformed: MalformedHTTP1?
 
-    init(slot: LoopSlot, timeouts: ClientTimeoutHandler?, responseEncoder: ClientResponseEncoder?) {
+    init(slot: LoopSlot, timeouts: ClientTimeoutHandler, responseEncoder: ClientResponseEncoder) {
         self.slot = slot
         self.timeouts = timeouts
         self.responseEncoder = responseEncoder
@@ -52,11 +51,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     var isWritable: Bool { context?.channel.isWritable ?? false }
-    private(set) lazy var clientAddress: String = {
-        guard let address = context?.channel.remoteAddress, let ip = address.ipAddress else { return "-" }
-        if case .v6 = address { return "[\(ip)]:\(address.port ?? 0)" }
-        return "\(ip):\(address.port ?? 0)"
-    }()
+    private(set) lazy var clientAddress = AccessLogEntry.client(context?.channel.remoteAddress)
 
     // MARK: Reading
 
@@ -88,13 +83,13 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
             requestHead = head
             version = head.version
             requestOpen = true
-            timeouts?.handle(.started)
+            timeouts.handle(.started)
             start(head)
         case .body:
             exchange?.requestPart(part)  // without an exchange (an answered request) it is dropped
         case .end:
             requestOpen = false
-            timeouts?.handle(.ended)
+            timeouts.handle(.ended)
             exchange?.requestPart(part)
         }
     }
@@ -205,7 +200,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
     func writeResponseHead(_ head: HTTPResponseHead) {
         var head = head
         if let requestHead {
-            responseEncoder?.answering(requestHead.method)
+            responseEncoder.answering(requestHead.method)
             let persistence = ConnectionPersistence.decide(request: requestHead, response: head, draining: draining)
             if let connection = persistence.connection { head.headers.replaceOrAdd(name: "connection", value: connection) }
             if persistence.close { closeAfterResponse = true }
@@ -217,40 +212,19 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
         send(.body(.byteBuffer(bytes)))
     }
 
-    /// Writes the response's end and flushes. An HTTP/2 stream whose request has not ended (an
-    /// early answer) is reset once the end is written, not before: a reset drops whatever still
-    /// waits for flow-control window, and a half-open stream would wait for a body nobody reads.
     func writeResponseEnd(_ trailers: HTTPHeaders?) {
-        guard let context else { return }
-        guard requestOpen, version.major >= 2 else {
-            send(.end(trailers), flush: true)
-            return
-        }
-        let written = context.eventLoop.makePromise(of: Void.self)
-        send(.end(trailers), flush: true, promise: written)
-        written.futureResult.assumeIsolated().whenSuccess { [weak self] in
-            guard let self, self.requestOpen, !self.isClosed else { return }
-            self.context?.close(promise: nil)
-        }
+        send(.end(trailers), flush: true)
     }
 
     func flushResponse() {
-        if let responseEncoder { responseEncoder.flush() } else { context?.flush() }
+        responseEncoder.flush()
     }
 
-    /// Writes a response part (and flushes when asked): straight into the connection's
-    /// ``ClientResponseEncoder`` over HTTP/1.x, with no pipeline hop or boxing; through the
-    /// pipeline on an HTTP/2 stream.
-    private func send(_ part: HTTPServerResponsePart, flush: Bool = false, promise: EventLoopPromise<Void>? = nil) {
-        if let responseEncoder {
-            responseEncoder.write(part, promise: promise)
-            if flush { responseEncoder.flush() }
-        } else if let context {
-            context.write(wrapOutboundOut(part), promise: promise)
-            if flush { context.flush() }
-        } else {
-            promise?.fail(ChannelError.ioOnClosedChannel)
-        }
+    /// Writes a response part (and flushes when asked) straight into the connection's
+    /// ``ClientResponseEncoder``, with no pipeline hop or boxing.
+    private func send(_ part: HTTPServerResponsePart, flush: Bool = false) {
+        responseEncoder.write(part, promise: nil)
+        if flush { responseEncoder.flush() }
     }
 
     func respond(with error: SyntheticError, isGRPC: Bool) {
@@ -285,13 +259,13 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
         resumeReadsIfPossible()
     }
 
-    /// A response ended: the connection closes when it must (HTTP/1.x), or waits for the next.
+    /// A response ended: the connection closes when it must, or waits for the next.
     private func finishResponse() {
         guard let requestHead else { return }
-        if requestHead.version.major == 1, closeAfterResponse || !HopByHop.keepsAlive(requestHead.headers, version: requestHead.version) {
+        if closeAfterResponse || !HopByHop.keepsAlive(requestHead.headers, version: requestHead.version) {
             context?.close(promise: nil)
-        } else if requestHead.version.major < 2 {
-            timeouts?.handle(.responseEnded)
+        } else {
+            timeouts.handle(.responseEnded)
             self.requestHead = nil
         }
     }

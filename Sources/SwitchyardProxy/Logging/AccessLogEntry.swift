@@ -1,3 +1,4 @@
+import NIOCore
 import NIOHTTP1
 import SwitchyardCore
 
@@ -144,5 +145,13 @@ struct AccessLogEntry {
         let micros = nanoseconds / 1000
         let fraction = micros % 1000
         return "\(micros / 1000)." + (fraction < 10 ? "00" : fraction < 100 ? "0" : "") + "\(fraction)"
+    }
+
+    /// A client's address as the log writes it: `ip:port`, `[ip]:port` for IPv6, `-` when
+    /// unknown.
+    static func client(_ address: SocketAddress?) -> String {
+        guard let address, let ip = address.ipAddress else { return "-" }
+        if case .v6 = address { return "[\(ip)]:\(address.port ?? 0)" }
+        return "\(ip):\(address.port ?? 0)"
     }
 }
