@@ -29,7 +29,7 @@ final class EndpointRuntime {
     /// Whether this loop has sent it a request yet (see `cost`).
     private var tried = false
     /// Pooled HTTP/1.1 connections, oldest first (the newest is reused first).
-    private var idle: [UpstreamConnection] = []
+    private var idle: [UpstreamHandler] = []
     /// How long a pooled connection may wait for its next request.
     private let upstreamIdle: TimeAmount
     /// Closes pooled connections that waited `upstreamIdle`; armed while the pool holds any.
@@ -120,7 +120,7 @@ final class EndpointRuntime {
     func retire() {
         retired = true
         health?.unregister(self)
-        for connection in idle { connection.channel.close(promise: nil) }
+        for connection in idle { connection.close() }
         for upstream in drainingHTTP2 { upstream.close() }
         idle.removeAll()
         idleSweep?.cancel()
@@ -166,9 +166,9 @@ final class EndpointRuntime {
     }
 
     /// Returns a finished HTTP/1.1 connection to the pool.
-    func release(_ connection: UpstreamConnection) {
-        guard !retired, connection.isPooled, connection.channel.isActive, idle.count < BuiltInLimits.idleConnectionsPerEndpoint else {
-            connection.channel.close(promise: nil)
+    func release(_ connection: UpstreamHandler) {
+        guard !retired, connection.isActive, idle.count < BuiltInLimits.idleConnectionsPerEndpoint else {
+            connection.close()
             return
         }
         connection.idleSince = eventLoop.now
@@ -189,13 +189,13 @@ final class EndpointRuntime {
         let cutoff = eventLoop.now - upstreamIdle
         while let oldest = idle.first, oldest.idleSince <= cutoff {
             idle.removeFirst()
-            oldest.channel.close(promise: nil)
+            oldest.close()
         }
         armIdleSweep()
     }
 
-    private func forget(_ channel: Channel) {
-        idle.removeAll { $0.channel === channel }
+    private func forget(_ connection: UpstreamHandler) {
+        idle.removeAll { $0 === connection }
     }
 
     private func connectHTTP1(for exchange: Exchange) {
@@ -205,8 +205,8 @@ final class EndpointRuntime {
                 do {
                     let channel = try result.get()
                     let handler = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
-                    handler.onClose = { [weak self] in self?.forget(channel) }
-                    exchange.attach(UpstreamConnection(channel: channel, handler: handler, isPooled: true))
+                    handler.onClose = { [weak self, unowned handler] in self?.forget(handler) }
+                    exchange.attach(handler)
                 } catch {
                     if case .success(let channel) = result { channel.close(promise: nil) }
                     self.connectFailed(exchange, error)

@@ -8,8 +8,7 @@ import NIOPosix
 struct UpstreamConnector: Sendable {
     /// Opens an HTTP/1.1 connection whose pipeline ends in an ``UpstreamHandler``.
     let connectHTTP1: @Sendable (SocketAddress, EventLoop) -> EventLoopFuture<Channel>
-    /// Opens an HTTP/2 connection whose pipeline ends in an `NIOHTTP2Handler` (streams are
-    /// opened through its multiplexer).
+    /// Opens an HTTP/2 connection whose pipeline ends in an ``HTTP2UpstreamConnection``.
     let connectHTTP2: @Sendable (SocketAddress, EventLoop) -> EventLoopFuture<Channel>
 
     /// TCP with `TCP_NODELAY`, each connect bounded by ``BuiltInLimits/connectTimeout``.
@@ -24,16 +23,25 @@ struct UpstreamConnector: Sendable {
         connectHTTP2: { address, eventLoop in
             bootstrap(eventLoop)
                 .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(GoAwayCloser(isClient: true))
-                        try channel.pipeline.syncOperations.addHandler(FlushCoalescer())
-                        _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
-                            mode: .client, connectionConfiguration: BuiltInLimits.http2Connection, streamConfiguration: .init()
-                        ) { stream in stream.close() }  // the upstream may not open streams
-                    }
+                    channel.eventLoop.makeCompletedFuture { try configureHTTP2(channel.pipeline.syncOperations, eventLoop: channel.eventLoop) }
                 }
                 .connect(to: address)
         })
+
+    /// An HTTP/2 upstream's pipeline: the ``GoAwayCloser`` (closes after an error GOAWAY),
+    /// NIO's HTTP/2 handler with the built-in limits and server push off, and the
+    /// ``HTTP2UpstreamConnection`` that carries every request's stream (NIO's handler tells
+    /// it, as its frame delegate, when each frame goes out).
+    static func configureHTTP2(_ pipeline: ChannelPipeline.SynchronousOperations, eventLoop: EventLoop) throws {
+        let connection = HTTP2UpstreamConnection(eventLoop: eventLoop)
+        var configuration = BuiltInLimits.http2Connection
+        configuration.initialSettings.append(HTTP2Setting(parameter: .enablePush, value: 0))
+        let handler = NIOHTTP2Handler(mode: .client, frameDelegate: connection, connectionConfiguration: configuration, streamConfiguration: .init())
+        try pipeline.addHandler(GoAwayCloser(isClient: true))
+        try pipeline.addHandler(FlushCoalescer())
+        try pipeline.addHandler(handler)
+        try pipeline.addHandler(connection)
+    }
 
     /// An HTTP/1.1 upstream's pipeline: the request encoder (which checks every part it
     /// writes, and tells the decoder each request's method: a HEAD's response has no body), the

@@ -30,7 +30,7 @@ final class Exchange {
     /// Request parts that came before an upstream channel did; made on the first (most
     /// requests reach their upstream first, and an empty buffer still allocates).
     private var pending: CircularBuffer<HTTPServerRequestPart>?
-    private var upstream: UpstreamConnection?
+    private var upstream: (any UpstreamStream)?
     /// The loop's watchdog, and this exchange's slot there while its bounds run.
     private let watchdog: ExchangeWatchdog
     private var watchSlot: Int?
@@ -43,8 +43,6 @@ final class Exchange {
     private var responseBytes = 0
     private var clientStatus: Int?
     private var upstreamLatency: UInt64?
-    /// Set once the request's END_STREAM reached an HTTP/2 upstream's socket.
-    private var requestEndSent = false
 
     init(client: any ExchangeClient, dispatch: RouteDispatch, eventLoop: EventLoop, watchdog: ExchangeWatchdog, accessLog: AccessLogWriter?) {
         self.client = client
@@ -78,7 +76,7 @@ final class Exchange {
     /// upstream is not writable.
     var holdsClientReads: Bool {
         guard let upstream else { return !machine.requestEnded }
-        return !upstream.channel.isWritable
+        return !upstream.isWritable
     }
 
     // MARK: Transitions the stages call
@@ -95,15 +93,15 @@ final class Exchange {
     }
 
     /// An upstream channel is ready for this request: send the head and what was buffered.
-    func attach(_ connection: UpstreamConnection) {
+    func attach(_ connection: any UpstreamStream) {
         let now = eventLoop.now
         guard machine.connected(now: now) else {
             // It ended while it connected: nothing will use the channel.
-            connection.channel.close(promise: nil)
+            connection.abandon()
             return
         }
         upstream = connection
-        connection.handler.exchange = self
+        connection.exchange = self
         if let response = machine.timeouts.response {
             // The response bound starts now: it may be the nearest (or the only) one.
             let deadline = now + TimeAmount(response)
@@ -113,7 +111,7 @@ final class Exchange {
         // were held until now). An HTTP/2 upstream frames it by itself: the head goes now (a
         // gRPC client may wait for the server's first message). An HTTP/1.1 upstream waits for
         // the first part to choose no body or chunked.
-        guard framing != .undecided || !connection.isPooled else {
+        guard framing != .undecided || !connection.isHTTP1 else {
             client.resumeReadsIfPossible()
             return
         }
@@ -121,7 +119,7 @@ final class Exchange {
         while let part = pending?.popFirst() {
             forward(part, to: connection, flush: false)
         }
-        if !client.isReading { connection.handler.flush() }
+        if !client.isReading { connection.flush() }
         client.resumeReadsIfPossible()
     }
 
@@ -153,36 +151,27 @@ final class Exchange {
     }
 
     /// Sends the head with the proxy's own framing.
-    private func sendHead(to upstream: UpstreamConnection) {
+    private func sendHead(to upstream: any UpstreamStream) {
         headSent = true
         var head = requestHead
-        framing.apply(to: &head.headers, http1: upstream.isPooled)
-        upstream.handler.write(.head(head), flush: false)
+        framing.apply(to: &head.headers, http1: upstream.isHTTP1)
+        upstream.write(.head(head), flush: false)
     }
 
-    private func forward(_ part: HTTPServerRequestPart, to upstream: UpstreamConnection, flush: Bool) {
+    private func forward(_ part: HTTPServerRequestPart, to upstream: any UpstreamStream, flush: Bool) {
         switch part {
         case .head: break
         case .body(let bytes):
             // A body the framing says is not there (no length, no chunking) never goes upstream.
-            if framing != .none { upstream.handler.write(.body(.byteBuffer(bytes)), flush: flush) }
+            if framing != .none { upstream.write(.body(.byteBuffer(bytes)), flush: flush) }
         case .end(let trailers):
-            let trailers = TrailerFields.forwarded(trailers)
-            guard !upstream.isPooled else {
-                upstream.handler.write(.end(trailers), flush: flush)
-                return
-            }
-            // An HTTP/2 stream: once its END_STREAM is on the wire, a stream whose response ended
-            // closes by itself (``settle(_:)`` leaves it alone).
-            let sent = eventLoop.makePromise(of: Void.self)
-            sent.futureResult.assumeIsolated().whenSuccess { self.requestEndSent = true }
-            upstream.handler.write(.end(trailers), flush: flush, promise: sent)
+            upstream.write(.end(TrailerFields.forwarded(trailers)), flush: flush)
         }
     }
 
     /// The client's read ended: send what it delivered.
     func flushUpstream() {
-        upstream?.handler.flush()
+        upstream?.flush()
     }
 
     /// The client stopped sending its body (`timeouts.requestBodyIdle`).
@@ -216,7 +205,7 @@ final class Exchange {
             }
             // An HTTP/1.1 upstream's parser dropped them already (and decided whether the
             // connection carries another request).
-            if upstream?.isPooled != true { HopByHop.strip(&head.headers) }
+            if upstream?.isHTTP1 != true { HopByHop.strip(&head.headers) }
             // An HTTP/1.x client gets its own version back; an HTTP/2 stream's codec reads none.
             if client.version.major == 1, head.version != client.version { head.version = client.version }
             trailersOnly = GRPCTrailersOnly.split(&head)
@@ -288,7 +277,7 @@ final class Exchange {
 
     private func holdUpstream(_ hold: Bool) {
         machine.clientHolds(hold)
-        upstream?.handler.holdReads(hold)
+        upstream?.holdReads(hold)
     }
 
     // MARK: Timeouts
@@ -362,18 +351,7 @@ final class Exchange {
             endpoint.requestFinished()
             if let upstream {
                 self.upstream = nil
-                upstream.handler.exchange = nil
-                upstream.handler.holdReads(false)
-                if failure == nil, upstream.isPooled, upstream.handler.isReusable, machine.requestEnded {
-                    endpoint.release(upstream)
-                } else if failure == nil, !upstream.isPooled, requestEndSent {
-                    // An HTTP/2 stream that ended both ways closes by itself. Closing it would
-                    // send RST_STREAM(CANCEL), which servers count as a reset flood (NIO's
-                    // answers 200 of them in 30 s with GOAWAY ENHANCE_YOUR_CALM). A request end
-                    // still held back (flow control after an early answer) is reset.
-                } else {
-                    upstream.channel.close(promise: nil)
-                }
+                upstream.exchangeEnded(clean: failure == nil, requestEnded: machine.requestEnded, endpoint: endpoint)
             }
         }
     }

@@ -1,10 +1,11 @@
 import NIOHPACK
 import NIOHTTP1
+import NIOHTTP2
 
 /// HTTP/2 field blocks to and from the HTTP/1-shaped heads the rest of the proxy speaks
-/// (RFC 9113 §8.3), for the listener's HTTP/2 streams. NIO's HTTP/2 handler validated every
-/// received block already: pseudo-fields first and well formed, names lowercase, no
-/// connection-specific field.
+/// (RFC 9113 §8.3), for the listener's streams and the upstreams'. NIO's HTTP/2 handler
+/// validated every received block already (pseudo-fields first and well formed, names in lower
+/// case, no connection-specific field), and validates every block sent.
 enum HTTP2Fields {
     /// A request head from a request's first field block (`endStream`: the HEADERS frame ended
     /// the stream). `:authority` becomes a `host` field placed first; a `host` the client sent
@@ -46,6 +47,55 @@ enum HTTP2Fields {
         return HTTPHeaders(fields)
     }
 
+    /// A request's field block for an upstream: `:method`, `:scheme` (`http`), `:authority`
+    /// from the `host` field, `:path`, then the other fields with names in lower case. Throws
+    /// for a request without a host (HTTP/2 needs an authority; an HTTP/1.0 client may omit it).
+    static func requestBlock(_ head: HTTPRequestHead) throws -> HPACKHeaders {
+        guard let host = head.headers.first(name: "host") else { throw MissingAuthority() }
+        var block = HPACKHeaders()
+        block.reserveCapacity(head.headers.count + 3)
+        block.add(name: ":method", value: head.method.rawValue)
+        block.add(name: ":scheme", value: "http")
+        block.add(name: ":authority", value: host)
+        block.add(name: ":path", value: head.uri)
+        appendLowercased(head.headers, to: &block, skippingHost: true)
+        return block
+    }
+
+    /// A request without a `host` cannot name the `:authority` an HTTP/2 upstream needs.
+    struct MissingAuthority: Error, CustomStringConvertible {
+        var description: String { "no host to send as :authority" }
+    }
+
+    /// An upstream's response head whose `:status` is not a three-digit code.
+    struct MalformedStatus: Error, CustomStringConvertible {
+        var description: String { "a response head without a valid :status" }
+    }
+
+    /// An upstream reset the stream of a response that had not ended.
+    struct StreamReset: Error, CustomStringConvertible {
+        let code: HTTP2ErrorCode
+        var description: String { "the upstream reset the stream (\(code))" }
+    }
+
+    /// A response head from an upstream's field block; nil when its `:status` is not a
+    /// three-digit code. NIO checked the block's shape.
+    static func responseHead(_ block: HPACKHeaders) -> HTTPResponseHead? {
+        var status: Int?
+        var fields: [(String, String)] = []
+        fields.reserveCapacity(block.count)
+        for (name, value, _) in block {
+            if name == ":status" {
+                guard value.utf8.count == 3, let code = Int(value), code >= 100 else { return nil }
+                status = code
+            } else if name.utf8.first != UInt8(ascii: ":") {
+                fields.append((name, value))
+            }
+        }
+        guard let status else { return nil }
+        return HTTPResponseHead(version: .http2, status: HTTPResponseStatus(statusCode: status), headers: HTTPHeaders(fields))
+    }
+
     /// A response head's field block: `:status`, then its fields with names in lower case
     /// (HTTP/1.1 upstreams send them in any case, and HTTP/2 allows only lower).
     static func responseBlock(_ head: HTTPResponseHead) -> HPACKHeaders {
@@ -64,8 +114,9 @@ enum HTTP2Fields {
         return block
     }
 
-    private static func appendLowercased(_ headers: HTTPHeaders, to block: inout HPACKHeaders) {
+    private static func appendLowercased(_ headers: HTTPHeaders, to block: inout HPACKHeaders, skippingHost: Bool = false) {
         for (name, value) in headers {
+            if skippingHost, HeaderName.is(name, "host") { continue }
             // Lowercasing makes a new String: only for names that need it.
             if name.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) {
                 block.add(name: name.lowercased(), value: value)

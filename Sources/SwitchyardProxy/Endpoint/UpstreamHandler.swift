@@ -1,36 +1,23 @@
 import NIOCore
 import NIOHTTP1
 
-/// One upstream request channel: a pooled HTTP/1.1 connection, or one HTTP/2 stream.
-final class UpstreamConnection {
-    let channel: Channel
-    let handler: UpstreamHandler
-    /// Whether it may carry another request after this one (HTTP/1.1 keep-alive).
-    let isPooled: Bool
-    /// When it went back to its pool (set by the pool; HTTP/2 streams never idle).
-    var idleSince = NIODeadline.uptimeNanoseconds(0)
-
-    init(channel: Channel, handler: UpstreamHandler, isPooled: Bool) {
-        self.channel = channel
-        self.handler = handler
-        self.isPooled = isPooled
-    }
-}
-
-/// The last handler of an upstream channel: hands response parts to the exchange that leased
-/// the channel, and holds reads while the client cannot take more (backpressure).
-final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
+/// The last handler of an upstream HTTP/1.1 connection, and the connection as its pool holds
+/// it: hands response parts to the exchange that leased it, and holds reads while the client
+/// cannot take more (backpressure).
+final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, UpstreamStream {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = HTTPClientRequestPart
 
     /// The exchange using the channel now; nil while it idles in a pool.
     var exchange: Exchange?
+    /// When it went back to its pool.
+    var idleSince = NIODeadline.uptimeNanoseconds(0)
     /// Called once when the channel closes (the pool forgets it).
     var onClose: (() -> Void)?
     private var context: ChannelHandlerContext?
-    /// The HTTP/1.1 connection's encoder, given each part straight (no pipeline hop or
-    /// boxing); nil on an HTTP/2 stream, whose parts go down the pipeline.
+    /// The connection's encoder, given each part straight (no pipeline hop or boxing); nil in
+    /// tests that read the parts from the pipeline.
     private var encoder: UpstreamRequestEncoder?
     private var readsHeld = false
     private var readPending = false
@@ -54,8 +41,8 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         received(unwrapInboundIn(data))
     }
 
-    /// A response part: from the pipeline (an HTTP/2 stream's codec), or straight from the
-    /// connection's ``UpstreamResponseDecoder`` over HTTP/1.1 (no pipeline hop or boxing).
+    /// A response part: straight from the connection's ``UpstreamResponseDecoder`` (no pipeline
+    /// hop or boxing), or from the pipeline in tests without it.
     func received(_ part: HTTPClientResponsePart) {
         if let exchange {
             exchange.upstreamResponse(part)
@@ -116,19 +103,23 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Writes a request part (flushing when asked); `promise`, when given, hears when it
-    /// reached the socket (without one, failures surface as errors and closes on the channel).
-    func write(_ part: HTTPClientRequestPart, flush: Bool, promise: EventLoopPromise<Void>? = nil) {
-        guard let context else {
-            promise?.fail(ChannelError.ioOnClosedChannel)
-            return
-        }
+    // MARK: UpstreamStream
+
+    var isHTTP1: Bool { true }
+    var isWritable: Bool { context?.channel.isWritable ?? false }
+    /// Whether the connection is still open.
+    var isActive: Bool { context?.channel.isActive ?? false }
+
+    /// Writes a request part (flushing when asked). Failures surface as errors and closes on
+    /// the channel.
+    func write(_ part: HTTPClientRequestPart, flush: Bool) {
+        guard let context else { return }
         writing = true
         if let encoder {
-            encoder.write(part, promise: promise)
+            encoder.write(part, promise: nil)
             if flush { encoder.flush() }
         } else {
-            context.write(wrapOutboundOut(part), promise: promise)
+            context.write(wrapOutboundOut(part), promise: nil)
             if flush { context.flush() }
         }
         writing = false
@@ -137,5 +128,27 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Flushes request parts written so far.
     func flush() {
         if let encoder { encoder.flush() } else { context?.flush() }
+    }
+
+    func abandon() {
+        close()
+    }
+
+    /// Closes the connection.
+    func close() {
+        context?.close(promise: nil)
+    }
+
+    /// Back to the pool when the exchange was clean, its request whole and the connection
+    /// still reusable; closed otherwise (what is left of either message would be the next
+    /// exchange's).
+    func exchangeEnded(clean: Bool, requestEnded: Bool, endpoint: EndpointRuntime) {
+        exchange = nil
+        holdReads(false)
+        if clean, requestEnded, isReusable {
+            endpoint.release(self)
+        } else {
+            close()
+        }
     }
 }

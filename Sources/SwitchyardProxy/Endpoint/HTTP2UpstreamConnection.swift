@@ -1,0 +1,187 @@
+import NIOCore
+import NIOHTTP2
+
+/// The last handler of an upstream HTTP/2 connection. It owns the connection's streams
+/// (``HTTP2UpstreamStream``), hands each the frames NIO's HTTP/2 handler passed it, and tells
+/// its ``HTTP2Upstream`` when the upstream says GOAWAY and when streams finish. NIO's handler
+/// before it parses, checks the protocol and limits (a stream beyond the upstream's
+/// concurrency waits there), and keeps the streams' states and send windows.
+///
+/// As on the listener (``HTTP2ServerConnection``) it gives back receive window itself, and
+/// learns as NIO's frame delegate when each frame goes to the wire.
+final class HTTP2UpstreamConnection: ChannelInboundHandler, NIOHTTP2FrameDelegate {
+    typealias InboundIn = HTTP2Frame
+    typealias OutboundOut = HTTP2Frame
+
+    /// Told when the upstream says GOAWAY and when a stream finishes.
+    weak var owner: HTTP2Upstream?
+    private var context: ChannelHandlerContext?
+    private var streams: [HTTP2StreamID: HTTP2UpstreamStream] = [:]
+    /// Streams made and not yet finished (closed, or given up before they opened).
+    private(set) var liveStreams = 0
+    private var nextStreamID: Int32 = 1
+    /// Set once the connection closed: a stream that opens now closes at once.
+    private var isClosed = false
+    private let eventLoop: EventLoop
+    /// Streams that delivered response parts in the read under way.
+    private var touched: [HTTP2UpstreamStream] = []
+    private var isReading = false
+
+    /// The connection-level receive window kept open, topped up once half is used.
+    private static let targetConnectionWindow = 65_535
+    /// Past this stream ID the connection takes no new stream (IDs may not be reused): the
+    /// next request opens a new connection.
+    private static let lastStreamID: Int32 = 1 << 30
+
+    init(eventLoop: EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        onActive = nil
+    }
+
+    /// Called once the connection is active: NIO completes a connect before the pipeline
+    /// hears it, and a stream may open only after NIO's handler sent the connection preface.
+    private var onActive: (() -> Void)?
+    private var isActive = false
+
+    /// Runs `body` once the connection is active (now, if it is).
+    func whenActive(_ body: @escaping () -> Void) {
+        if isActive { body() } else { onActive = body }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        isActive = true
+        context.fireChannelActive()
+        let body = onActive
+        onActive = nil
+        body?()
+    }
+
+    var isWritable: Bool { context?.channel.isWritable ?? false }
+    /// Whether a new stream may go on it.
+    var acceptsStreams: Bool { nextStreamID < Self.lastStreamID && isActive && !isClosed }
+
+    /// A stream for one request; it opens with its first frame.
+    func makeStream() -> HTTP2UpstreamStream {
+        liveStreams += 1
+        return HTTP2UpstreamStream(connection: self)
+    }
+
+    /// Opens `stream`: the next stream ID is its. On a connection that closed meanwhile it
+    /// closes right after (its exchange fails as on any lost connection).
+    func open(_ stream: HTTP2UpstreamStream) -> HTTP2StreamID {
+        let id = HTTP2StreamID(nextStreamID)
+        nextStreamID += 2
+        if isClosed {
+            eventLoop.assumeIsolated().execute { self.close(stream, reason: nil) }
+        } else {
+            streams[id] = stream
+        }
+        return id
+    }
+
+    /// `stream` was given up before it opened.
+    func forget(_ stream: HTTP2UpstreamStream) {
+        finished()
+    }
+
+    private func finished() {
+        liveStreams -= 1
+        owner?.streamFinished(on: self)
+    }
+
+    // MARK: Frames in
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        isReading = true
+        switch frame.payload {
+        case .headers(let headers):
+            streams[frame.streamID]?.received(headers)
+        case .data(let data):
+            streams[frame.streamID]?.received(data)
+        case .goAway:
+            owner?.peerSaidGoAway(self)
+        default:
+            break  // NIO's handler answers the connection's own frames; a reset arrives as an event
+        }
+    }
+
+    /// `stream` handed response parts to its exchange during this read.
+    func readTouched(_ stream: HTTP2UpstreamStream) {
+        guard isReading, touched.last !== stream else { return }
+        touched.append(stream)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        isReading = false
+        for stream in touched { stream.readCompleted() }
+        touched.removeAll(keepingCapacity: true)
+        context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case let closed as StreamClosedEvent:
+            if let stream = streams.removeValue(forKey: closed.streamID) { close(stream, reason: closed.reason) }
+        case let window as NIOHTTP2WindowUpdatedEvent where window.streamID == .rootStream:
+            if let open = window.inboundWindowSize, open <= Self.targetConnectionWindow / 2 {
+                write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: Self.targetConnectionWindow - open)))
+                flush()
+            }
+        default:
+            break
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// A request frame NIO refused to send (a field HTTP/2 does not allow): that request
+    /// cannot go. Errors that end the connection are NIO's handler's to answer.
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if let error = error as? NIOHTTP2Errors.StreamError { streams[error.streamID]?.unsendable(error.baseError) }
+        context.fireErrorCaught(error)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        let writable = context.channel.isWritable
+        for stream in streams.values { stream.connectionWritabilityChanged(writable) }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        isClosed = true
+        let open = streams.values
+        streams = [:]
+        for stream in open { close(stream, reason: nil) }
+        context.fireChannelInactive()
+    }
+
+    /// `stream` closed (its exchange, which holds it, may still drain what it holds).
+    private func close(_ stream: HTTP2UpstreamStream, reason: HTTP2ErrorCode?) {
+        stream.closed(reason: reason)
+        finished()
+    }
+
+    // MARK: Frames out
+
+    func write(_ frame: HTTP2Frame) {
+        context?.write(wrapOutboundOut(frame), promise: nil)
+    }
+
+    func flush() {
+        context?.flush()
+    }
+
+    /// NIO's handler passed `frame` to the wire (``NIOHTTP2FrameDelegate``).
+    func wroteFrame(_ frame: HTTP2Frame) {
+        switch frame.payload {
+        case .data(let data): streams[frame.streamID]?.wrote(bytes: data.data.readableBytes, endStream: data.endStream)
+        case .headers(let headers) where headers.endStream: streams[frame.streamID]?.wrote(bytes: 0, endStream: true)
+        default: break
+        }
+    }
+}
