@@ -236,18 +236,36 @@ def h2_stream(port, host, kind):
     still serves). Kinds:
     - early-answer: a POST to an unknown authority whose body never comes (the answer goes
       out while the request is still open);
+    - head-answer: a HEAD to an unknown authority (the proxy's answer has no body);
     - connect: an HTTP/2 CONNECT (RFC 9113 §8.5);
     - host-mismatch: `:authority` and a `host` field that differ;
     - stalled-download:PATH: a GET for PATH whose response the client never opens window
-      for beyond the initial 64 KiB; reads for 4 s (the proxy must hold the upstream back)."""
+      for beyond the initial 64 KiB; reads for 4 s (the proxy must hold the upstream back);
+    - headers-first: two requests in turn whose HEADERS do not end them, each waiting for its
+      response first (reports `statuses` only)."""
     import hpack
     kind, _, path = kind.partition(":")
     s = connect(port)
     s.sendall(PREFACE + frame(SETTINGS, 0, 0))
     enc, dec = encoder(), hpack.Decoder()
+    if kind == "headers-first":
+        # Streams 1 and 3, each a request whose HEADERS do not end it: the upstream answers
+        # on seeing them, so the proxy must send them on without waiting for more.
+        statuses = []
+        for stream in (1, 3):
+            s.sendall(frame(HEADERS, END_HEADERS, stream, request_block(enc, host)))
+            frames, _ = read_frames(s, 5, until=lambda f: f[2] == stream and f[0] == HEADERS)
+            blocks = [(f[2], dict(dec.decode(f[3]))) for f in frames if f[0] == HEADERS]
+            statuses.append(next((int(fields[":status"]) for sid, fields in blocks if sid == stream), 0))
+            s.sendall(frame(DATA, END_STREAM, stream))
+        s.close()
+        return {"statuses": statuses}
     if kind == "early-answer":
         block = enc.encode([(":method", "POST"), (":scheme", "http"), (":authority", "nowhere.invalid"), (":path", "/")])
         s.sendall(frame(HEADERS, END_HEADERS, 1, block))
+    elif kind == "head-answer":
+        block = enc.encode([(":method", "HEAD"), (":scheme", "http"), (":authority", "nowhere.invalid"), (":path", "/")])
+        s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, block))
     elif kind == "connect":
         s.sendall(frame(HEADERS, END_HEADERS, 1, enc.encode([(":method", "CONNECT"), (":authority", host)])))
     elif kind == "host-mismatch":
@@ -616,6 +634,21 @@ def counting_upstream():
     serve_h2(session)
 
 
+def eager_upstream():
+    """An HTTP/2 upstream that answers `200 early` as soon as a request's HEADERS arrive,
+    without waiting for the request's end (a gRPC server may speak first)."""
+    import h2.events
+
+    def session(number):
+        def on_event(conn, event):
+            if isinstance(event, h2.events.RequestReceived):
+                answer(conn, event.stream_id, b"early\n")
+            return False
+        return on_event, None
+
+    serve_h2(session)
+
+
 def calm_upstream(held):
     """An HTTP/2 upstream whose first connection takes `held` requests without answering, then
     says GOAWAY ENHANCE_YOUR_CALM with last stream id 0 (none of them was processed) and reads
@@ -687,6 +720,8 @@ def main():
         calm_upstream(int(sys.argv[2]))
     if sys.argv[1] == "counting-upstream":
         counting_upstream()
+    if sys.argv[1] == "eager-upstream":
+        eager_upstream()
     if sys.argv[1] == "goaway-upstream":
         goaway_upstream()
         return

@@ -101,4 +101,14 @@ struct ConnectionAttackTests {
         // The proxy closes a connection that said GOAWAY once its last stream is done.
         _ = try upstream.waitForLine(containing: "connection 1 closed by the peer", timeout: 10)
     }
+
+    @Test("HTTP/2 both ways: a request's HEADERS go upstream at once, though the client has not ended it (the upstream answers first), also when the upstream connection is up already")
+    func headersGoUpstreamAtOnce() throws {
+        let (upstream, upstreamPort) = try Attacks.eagerUpstream()
+        defer { upstream.stop() }
+        let (proxy, proxyPort) = try Self.proxy(authority: "eager.test.svc.cluster.local:80", http2Upstream: upstreamPort)
+        defer { proxy.stop() }
+        let report = try Attacks.run("h2-stream", port: proxyPort, host: "eager.test.svc.cluster.local", "headers-first")
+        #expect(report["statuses"] as? [Int] == [200, 200], "\(report)")
+    }
 }

@@ -174,6 +174,12 @@ public enum Attacks {
         try server(["counting-upstream"])
     }
 
+    /// Starts an HTTP/2 upstream that answers `200 early` as soon as a request's HEADERS
+    /// arrive, before the request ends.
+    public static func eagerUpstream() throws -> (BackgroundProcess, Int) {
+        try server(["eager-upstream"])
+    }
+
     /// Starts an HTTP/2 upstream that answers one request per connection, then says GOAWAY.
     public static func goAwayUpstream() throws -> (BackgroundProcess, Int) {
         try server(["goaway-upstream"])

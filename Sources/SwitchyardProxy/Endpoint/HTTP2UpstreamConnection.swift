@@ -113,13 +113,17 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler, NIOHTTP2FrameDelegat
 
     /// `stream` handed response parts to its exchange during this read.
     func readTouched(_ stream: HTTP2UpstreamStream) {
-        guard isReading, touched.last !== stream else { return }
+        guard isReading, !stream.isTouched else { return }
+        stream.isTouched = true
         touched.append(stream)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
         isReading = false
-        for stream in touched { stream.readCompleted() }
+        for stream in touched {
+            stream.isTouched = false
+            stream.readCompleted()
+        }
         touched.removeAll(keepingCapacity: true)
         context.fireChannelReadComplete()
     }

@@ -18,6 +18,9 @@ final class HTTP2UpstreamStream: UpstreamStream {
     private let connection: HTTP2UpstreamConnection
     private(set) var id: HTTP2StreamID?
     var exchange: Exchange?
+    /// Set while the connection's read under way owes this stream's exchange a flush to its
+    /// client.
+    var isTouched = false
 
     // Request side.
     /// The request's field block, kept back until the next part or flush so that a request
@@ -156,12 +159,13 @@ final class HTTP2UpstreamStream: UpstreamStream {
         }
     }
 
+    /// Resets the stream with `code`: it counts as closed from now on, even while the
+    /// RST_STREAM waits for the socket.
     private func reset(_ code: HTTP2ErrorCode) {
         guard !isClosed, let id else { return }
-        pendingHead = nil
-        pendingBody = nil
         connection.write(HTTP2Frame(streamID: id, payload: .rstStream(code)))
         connection.flush()
+        closed(reason: nil)  // the proxy's own reset is not the upstream's
     }
 
     // MARK: Frames in (the response)

@@ -66,15 +66,19 @@ final class HTTP2ServerConnection: ChannelInboundHandler, NIOHTTP2FrameDelegate 
         }
     }
 
-    /// `stream` handed request parts to its exchange during this read.
+    /// `stream`'s exchange deferred a flush upstream to the end of this read.
     func readTouched(_ stream: HTTP2ServerStream) {
-        guard isReading, touched.last !== stream else { return }
+        guard isReading, !stream.isTouched else { return }
+        stream.isTouched = true
         touched.append(stream)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
         isReading = false
-        for stream in touched { stream.readCompleted() }
+        for stream in touched {
+            stream.isTouched = false
+            stream.readCompleted()
+        }
         touched.removeAll(keepingCapacity: true)
         context.fireChannelReadComplete()
     }

@@ -15,6 +15,10 @@ final class HTTP2ServerStream: RequestOrigin {
     let id: HTTP2StreamID
     private unowned let connection: HTTP2ServerConnection
     private var exchange: Exchange?
+    /// Whether the request is a HEAD (an answer the proxy writes then has no body).
+    private var isHead = false
+    /// Set while the connection's read under way owes this stream's exchange a flush upstream.
+    var isTouched = false
     /// Set by the request's first field block; a later one is its trailer section.
     private var headRead = false
     /// True until the request's END_STREAM came (even while its parts are held).
@@ -39,8 +43,10 @@ final class HTTP2ServerStream: RequestOrigin {
     private var belowWatermark = true
 
     /// The receive window each stream keeps open: the initial window the proxy announces
-    /// (HTTP/2's default: the proxy sets none). It is topped up once half is used.
-    static let targetWindow = 65_535
+    /// (HTTP/2's default unless ``BuiltInLimits/http2Connection`` sets one). It is topped up
+    /// once half is used.
+    static let targetWindow = Int(
+        BuiltInLimits.http2Connection.initialSettings.last { $0.parameter == .initialWindowSize }?.value ?? 65_535)
     /// NIO's stream watermarks (the bounds its stream channels used).
     private static let highWatermark = NIOHTTP2Handler.StreamConfiguration().outboundBufferSizeHighWatermark
     private static let lowWatermark = NIOHTTP2Handler.StreamConfiguration().outboundBufferSizeLowWatermark
@@ -103,22 +109,21 @@ final class HTTP2ServerStream: RequestOrigin {
         guard !isClosed else { return }
         switch part {
         case .head(let head):
+            isHead = head.method == .HEAD
             guard let exchange = route(head, on: connection.slot) else { return }  // a stream has no connection to close
             self.exchange = exchange
             exchange.begin()
-        case .body:
+        case .body, .end:
             exchange?.requestPart(part)  // without an exchange (an answered request) it is dropped
-            connection.readTouched(self)
-        case .end:
-            exchange?.requestPart(part)
-            connection.readTouched(self)
         }
     }
 
     /// Tops the receive window up to ``targetWindow`` once less than half of it is left,
-    /// counting held bytes as still the client's (they are given back only once taken).
+    /// counting held bytes as still the client's (they are given back only once taken). A
+    /// body nobody takes (the request was answered, or its exchange ended) gets no more
+    /// window: the client can send one window's worth, which is dropped.
     private func returnWindow() {
-        guard requestOpen, !isClosed else { return }
+        guard requestOpen, !isClosed, exchange != nil else { return }
         let open = receiveWindow + heldBytes
         guard open <= Self.targetWindow / 2 else { return }
         let increment = Self.targetWindow - open
@@ -159,18 +164,24 @@ final class HTTP2ServerStream: RequestOrigin {
         exchange?.clientWritabilityChanged(writable)
     }
 
-    /// Resets the stream with `code` (the stream closes at once, which ends its exchange).
+    /// Resets the stream with `code`. It counts as closed from now on, even while the
+    /// RST_STREAM waits for the socket (NIO closes the stream once it goes): its exchange ends.
     func reset(_ code: HTTP2ErrorCode) {
         guard !isClosed else { return }
-        pendingBody = nil
         connection.write(HTTP2Frame(streamID: id, payload: .rstStream(code)))
         connection.flush()
+        closed()
     }
 
     // MARK: ExchangeClient
 
     var version: HTTPVersion { .http2 }
-    var isReading: Bool { connection.isReading }
+    /// Inside the connection's read (what the exchange defers then, the read's end flushes).
+    var isReading: Bool {
+        guard connection.isReading else { return false }
+        connection.readTouched(self)
+        return true
+    }
     var isWritable: Bool { belowWatermark && !isClosed && connection.isWritable }
     var clientAddress: String { connection.clientAddress }
 
@@ -235,7 +246,7 @@ final class HTTP2ServerStream: RequestOrigin {
     func respond(with error: SyntheticError, isGRPC: Bool) {
         let response = error.response(isGRPC: isGRPC, version: .http2, allocator: connection.allocator)
         writeResponseHead(response.head)
-        if let body = response.body { writeResponseBody(body) }
+        if let body = response.body, !isHead { writeResponseBody(body) }
         writeResponseEnd(response.trailers)
     }
 
@@ -243,9 +254,12 @@ final class HTTP2ServerStream: RequestOrigin {
         reset(.cancel)
     }
 
+    /// The exchange ended: request DATA still held is dropped (nobody will take it).
     func exchangeFinished(_ finished: Exchange) {
         guard exchange === finished else { return }
         exchange = nil
+        held = nil
+        heldBytes = 0
     }
 
     func resumeReadsIfPossible() {

@@ -27,7 +27,8 @@ enum RequestValidation {
         for (name, value) in head.headers {
             if HeaderName.is(name, "host") {
                 hosts += 1
-                if let host, host != value { hostsDiffer = true }
+                // Host names are case-insensitive (an HTTP/2 `:authority` and `host` may differ so).
+                if let host, host != value, host.lowercased() != value.lowercased() { hostsDiffer = true }
                 host = host ?? value
             } else if HeaderName.is(name, "content-length") {
                 hasLength = true
