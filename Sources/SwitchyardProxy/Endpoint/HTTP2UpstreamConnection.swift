@@ -27,8 +27,6 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler, NIOHTTP2FrameDelegat
     private var touched: [HTTP2UpstreamStream] = []
     private var isReading = false
 
-    /// The connection-level receive window kept open, topped up once half is used.
-    private static let targetConnectionWindow = 65_535
     /// Past this stream ID the connection takes no new stream (IDs may not be reused): the
     /// next request opens a new connection.
     private static let lastStreamID: Int32 = 1 << 30
@@ -129,16 +127,16 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler, NIOHTTP2FrameDelegat
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        switch event {
-        case let closed as StreamClosedEvent:
-            if let stream = streams.removeValue(forKey: closed.streamID) { close(stream, reason: closed.reason) }
-        case let window as NIOHTTP2WindowUpdatedEvent where window.streamID == .rootStream:
-            if let open = window.inboundWindowSize, open <= Self.targetConnectionWindow / 2 {
-                write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: Self.targetConnectionWindow - open)))
+        // Window changes come with every DATA frame each way: they are tried first.
+        if let window = event as? NIOHTTP2WindowUpdatedEvent {
+            if window.streamID == .rootStream, let open = window.inboundWindowSize,
+                let increment = HTTP2ReceiveWindow.increment(open: open, target: HTTP2ReceiveWindow.connection)
+            {
+                write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)))
                 flush()
             }
-        default:
-            break
+        } else if let closed = event as? StreamClosedEvent, let stream = streams.removeValue(forKey: closed.streamID) {
+            close(stream, reason: closed.reason)
         }
         context.fireUserInboundEventTriggered(event)
     }

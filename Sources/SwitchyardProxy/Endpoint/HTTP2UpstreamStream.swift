@@ -45,7 +45,7 @@ final class HTTP2UpstreamStream: UpstreamStream {
     /// flow-controlled bytes; made on the first.
     private var held: CircularBuffer<(part: HTTPClientResponsePart, bytes: Int)>?
     private var heldBytes = 0
-    private var receiveWindow = HTTP2ServerStream.targetWindow
+    private var receiveWindow = HTTP2ReceiveWindow.stream
     /// Set once the stream closed, or was given up before it opened.
     private var isClosed = false
 
@@ -217,13 +217,12 @@ final class HTTP2UpstreamStream: UpstreamStream {
         returnWindow()
     }
 
-    /// Tops the receive window up to ``HTTP2ServerStream/targetWindow`` once less than half
-    /// is left, counting held bytes as still the upstream's.
+    /// Tops the receive window up (``HTTP2ReceiveWindow``), counting held bytes as still the
+    /// upstream's.
     private func returnWindow() {
-        guard !responseEnded, !isClosed, let id else { return }
-        let open = receiveWindow + heldBytes
-        guard open <= HTTP2ServerStream.targetWindow / 2 else { return }
-        let increment = HTTP2ServerStream.targetWindow - open
+        guard !responseEnded, !isClosed, let id,
+            let increment = HTTP2ReceiveWindow.increment(open: receiveWindow + heldBytes, target: HTTP2ReceiveWindow.stream)
+        else { return }
         receiveWindow += increment
         connection.write(HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: increment)))
         connection.flush()

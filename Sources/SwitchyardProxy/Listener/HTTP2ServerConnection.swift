@@ -28,9 +28,6 @@ final class HTTP2ServerConnection: ChannelInboundHandler, NIOHTTP2FrameDelegate 
     private var touched: [HTTP2ServerStream] = []
     private(set) var isReading = false
 
-    /// The connection-level receive window kept open, topped up once half is used. Streams'
-    /// windows bound what can wait in them.
-    private static let targetConnectionWindow = 65_535
 
     init(slot: LoopSlot) {
         self.slot = slot
@@ -84,16 +81,16 @@ final class HTTP2ServerConnection: ChannelInboundHandler, NIOHTTP2FrameDelegate 
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        switch event {
-        case let closed as StreamClosedEvent:
-            if let stream = streams.removeValue(forKey: closed.streamID) { retire(stream) }
-        case let window as NIOHTTP2WindowUpdatedEvent where window.streamID == .rootStream:
-            if let open = window.inboundWindowSize, open <= Self.targetConnectionWindow / 2 {
-                write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: Self.targetConnectionWindow - open)))
+        // Window changes come with every DATA frame each way: they are tried first.
+        if let window = event as? NIOHTTP2WindowUpdatedEvent {
+            if window.streamID == .rootStream, let open = window.inboundWindowSize,
+                let increment = HTTP2ReceiveWindow.increment(open: open, target: HTTP2ReceiveWindow.connection)
+            {
+                write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)))
                 flush()
             }
-        default:
-            break
+        } else if let closed = event as? StreamClosedEvent, let stream = streams.removeValue(forKey: closed.streamID) {
+            retire(stream)
         }
         context.fireUserInboundEventTriggered(event)
     }

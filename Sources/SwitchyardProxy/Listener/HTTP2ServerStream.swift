@@ -32,7 +32,7 @@ final class HTTP2ServerStream: RequestOrigin {
     /// Flow-controlled bytes of `held`: received, not yet given back to the client's window.
     private var heldBytes = 0
     /// The stream's receive window as the client sees it.
-    private var receiveWindow = HTTP2ServerStream.targetWindow
+    private var receiveWindow = HTTP2ReceiveWindow.stream
     /// Response body kept back until the next part or flush, so the response's end can ride
     /// on its DATA frame instead of an empty one after it.
     private var pendingBody: ByteBuffer?
@@ -42,11 +42,6 @@ final class HTTP2ServerStream: RequestOrigin {
     /// False from `queuedBytes` passing the high watermark until it falls to the low one.
     private var belowWatermark = true
 
-    /// The receive window each stream keeps open: the initial window the proxy announces
-    /// (HTTP/2's default unless ``BuiltInLimits/http2Connection`` sets one). It is topped up
-    /// once half is used.
-    static let targetWindow = Int(
-        BuiltInLimits.http2Connection.initialSettings.last { $0.parameter == .initialWindowSize }?.value ?? 65_535)
     /// NIO's stream watermarks (the bounds its stream channels used).
     private static let highWatermark = NIOHTTP2Handler.StreamConfiguration().outboundBufferSizeHighWatermark
     private static let lowWatermark = NIOHTTP2Handler.StreamConfiguration().outboundBufferSizeLowWatermark
@@ -118,15 +113,14 @@ final class HTTP2ServerStream: RequestOrigin {
         }
     }
 
-    /// Tops the receive window up to ``targetWindow`` once less than half of it is left,
-    /// counting held bytes as still the client's (they are given back only once taken). A
-    /// body nobody takes (the request was answered, or its exchange ended) gets no more
-    /// window: the client can send one window's worth, which is dropped.
+    /// Tops the receive window up (``HTTP2ReceiveWindow``), counting held bytes as still the
+    /// client's (they are given back only once taken). A body nobody takes (the request was
+    /// answered, or its exchange ended) gets no more window: the client can send one window's
+    /// worth, which is dropped.
     private func returnWindow() {
-        guard requestOpen, !isClosed, exchange != nil else { return }
-        let open = receiveWindow + heldBytes
-        guard open <= Self.targetWindow / 2 else { return }
-        let increment = Self.targetWindow - open
+        guard requestOpen, !isClosed, exchange != nil,
+            let increment = HTTP2ReceiveWindow.increment(open: receiveWindow + heldBytes, target: HTTP2ReceiveWindow.stream)
+        else { return }
         receiveWindow += increment
         connection.write(HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: increment)))
         connection.flush()

@@ -22,15 +22,20 @@ enum HopByHop {
     static func strip(_ headers: inout HTTPHeaders) {
         var found: UInt16 = 0  // bit i: names[i] is present
         var keepsTrailers = false
+        var teFields = 0
         var tally = Tally()
         for (name, value) in headers {
             var name = name
             guard let index = name.withUTF8({ index(of: $0) }) else { continue }
             found |= 1 << index
-            if index == 1, !keepsTrailers { keepsTrailers = equalsIgnoringCase(trimmed(value.utf8), "trailers") }
+            if index == 1 {
+                teFields += 1
+                if !keepsTrailers { keepsTrailers = equalsIgnoringCase(trimmed(value.utf8), "trailers") }
+            }
             if index == 0 { tally.noteConnection(value.utf8) }
         }
-        guard found != 0 else { return }
+        // Nothing, or only the one `te: trailers` every gRPC request carries: nothing to remove.
+        guard found != 0, found != 1 << 1 || teFields != 1 || !keepsTrailers else { return }
         for (index, name) in names.enumerated() where found & (1 << index) != 0 {
             headers.remove(name: name)
         }
