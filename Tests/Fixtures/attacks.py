@@ -649,6 +649,24 @@ def eager_upstream():
     serve_h2(session)
 
 
+def trailers_upstream():
+    """An HTTP/2 upstream that answers every whole request with a 12,000-byte body and a
+    trailer section (`x-checksum: ok`), all in one write: the body outgrows a client stream's
+    write watermark, and the trailers arrive while the proxy holds the upstream back."""
+    import h2.events
+
+    def session(number):
+        def on_event(conn, event):
+            if isinstance(event, h2.events.StreamEnded):
+                conn.send_headers(event.stream_id, [(":status", "200")])
+                conn.send_data(event.stream_id, b"t" * 12000)
+                conn.send_headers(event.stream_id, [("x-checksum", "ok")], end_stream=True)
+            return False
+        return on_event, None
+
+    serve_h2(session)
+
+
 def calm_upstream(held):
     """An HTTP/2 upstream whose first connection takes `held` requests without answering, then
     says GOAWAY ENHANCE_YOUR_CALM with last stream id 0 (none of them was processed) and reads
@@ -722,6 +740,8 @@ def main():
         counting_upstream()
     if sys.argv[1] == "eager-upstream":
         eager_upstream()
+    if sys.argv[1] == "trailers-upstream":
+        trailers_upstream()
     if sys.argv[1] == "goaway-upstream":
         goaway_upstream()
         return

@@ -111,4 +111,18 @@ struct ConnectionAttackTests {
         let report = try Attacks.run("h2-stream", port: proxyPort, host: "eager.test.svc.cluster.local", "headers-first")
         #expect(report["statuses"] as? [Int] == [200, 200], "\(report)")
     }
+
+    @Test("HTTP/2 both ways: a body past the client stream's watermark with trailers right behind it arrives whole, trailers included, on a connection that stays sound")
+    func bodyPastWatermarkThenTrailers() throws {
+        let (upstream, upstreamPort) = try Attacks.trailersUpstream()
+        defer { upstream.stop() }
+        let (proxy, proxyPort) = try Self.proxy(authority: "trailers.test.svc.cluster.local:80", http2Upstream: upstreamPort)
+        defer { proxy.stop() }
+        for _ in 1...3 {
+            let report = try Attacks.http2Request(port: proxyPort, host: "trailers.test.svc.cluster.local", path: "/", headers: [])
+            #expect(report["status"] as? Int == 200, "\(report)")
+            #expect((report["body"] as? String)?.count == 12000, "\(report["body"] as? String ?? "")")
+            #expect((report["trailers"] as? [String: String])?["x-checksum"] == "ok", "\(report)")
+        }
+    }
 }

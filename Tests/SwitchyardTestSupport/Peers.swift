@@ -180,6 +180,12 @@ public enum Attacks {
         try server(["eager-upstream"])
     }
 
+    /// Starts an HTTP/2 upstream that answers every request with a 12,000-byte body and the
+    /// trailer `x-checksum: ok`, all in one write.
+    public static func trailersUpstream() throws -> (BackgroundProcess, Int) {
+        try server(["trailers-upstream"])
+    }
+
     /// Starts an HTTP/2 upstream that answers one request per connection, then says GOAWAY.
     public static func goAwayUpstream() throws -> (BackgroundProcess, Int) {
         try server(["goaway-upstream"])

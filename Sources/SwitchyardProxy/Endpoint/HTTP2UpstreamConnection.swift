@@ -22,7 +22,13 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler, NIOHTTP2FrameDelegat
     private var nextStreamID: Int32 = 1
     /// Set once the connection closed: a stream that opens now closes at once.
     private var isClosed = false
+    /// The last stream ID the upstream's GOAWAY said it will serve: a stream that opens now
+    /// closes at once (it never reached the upstream).
+    private var goAwayLastStreamID: HTTP2StreamID?
     private let eventLoop: EventLoop
+    /// Streams whose request went back under the low watermark inside NIO's frame delegate:
+    /// their exchanges hear it once the pass is over.
+    private let writableAgain: EndOfPass<HTTP2UpstreamStream>
     /// Streams that delivered response parts in the read under way.
     private var touched: [HTTP2UpstreamStream] = []
     private var isReading = false
@@ -33,6 +39,7 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler, NIOHTTP2FrameDelegat
 
     init(eventLoop: EventLoop) {
         self.eventLoop = eventLoop
+        writableAgain = EndOfPass(eventLoop: eventLoop) { $0.writableAgain() }
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
@@ -61,7 +68,7 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler, NIOHTTP2FrameDelegat
 
     var isWritable: Bool { context?.channel.isWritable ?? false }
     /// Whether a new stream may go on it.
-    var acceptsStreams: Bool { nextStreamID < Self.lastStreamID && isActive && !isClosed }
+    var acceptsStreams: Bool { nextStreamID < Self.lastStreamID && isActive && !isClosed && goAwayLastStreamID == nil }
 
     /// A stream for one request; it opens with its first frame.
     func makeStream() -> HTTP2UpstreamStream {
@@ -69,17 +76,25 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler, NIOHTTP2FrameDelegat
         return HTTP2UpstreamStream(connection: self)
     }
 
-    /// Opens `stream`: the next stream ID is its. On a connection that closed meanwhile it
-    /// closes right after (its exchange fails as on any lost connection).
+    /// Opens `stream`: the next stream ID is its. On a connection that closed or said GOAWAY
+    /// meanwhile it closes right after (its exchange fails as on any lost connection).
     func open(_ stream: HTTP2UpstreamStream) -> HTTP2StreamID {
         let id = HTTP2StreamID(nextStreamID)
         nextStreamID += 2
-        if isClosed {
+        if isClosed || goAwayLastStreamID != nil {
             eventLoop.assumeIsolated().execute { self.close(stream, reason: nil) }
         } else {
             streams[id] = stream
         }
         return id
+    }
+
+    /// `stream` reset itself (or NIO refused its first frame): it is done here now. NIO may
+    /// never report it closed (a stream still queued behind the upstream's concurrency limit
+    /// is dropped silently).
+    func remove(_ stream: HTTP2UpstreamStream) {
+        guard let id = stream.id, streams.removeValue(forKey: id) != nil else { return }
+        finished()
     }
 
     /// `stream` was given up before it opened.
@@ -102,7 +117,14 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler, NIOHTTP2FrameDelegat
             streams[frame.streamID]?.received(headers)
         case .data(let data):
             streams[frame.streamID]?.received(data)
-        case .goAway:
+        case .goAway(let lastStreamID, _, _):
+            goAwayLastStreamID = lastStreamID
+            // Streams past its last ID never reached the upstream, and NIO reports closed
+            // only those it sent: these close now.
+            for (id, stream) in streams where id > lastStreamID {
+                streams[id] = nil
+                close(stream, reason: nil)
+            }
             owner?.peerSaidGoAway(self)
         default:
             break  // NIO's handler answers the connection's own frames; a reset arrives as an event
@@ -142,9 +164,14 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler, NIOHTTP2FrameDelegat
     }
 
     /// A request frame NIO refused to send (a field HTTP/2 does not allow): that request
-    /// cannot go. Errors that end the connection are NIO's handler's to answer.
+    /// cannot go, and its stream is done without a reset (it may never have opened, and a
+    /// RST_STREAM on an idle stream is a connection error to the upstream). Errors that end
+    /// the connection are NIO's handler's to answer.
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if let error = error as? NIOHTTP2Errors.StreamError { streams[error.streamID]?.unsendable(error.baseError) }
+        if let error = error as? NIOHTTP2Errors.StreamError, let stream = streams.removeValue(forKey: error.streamID) {
+            finished()
+            stream.refused(error.baseError)
+        }
         context.fireErrorCaught(error)
     }
 
@@ -178,12 +205,15 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler, NIOHTTP2FrameDelegat
         context?.flush()
     }
 
-    /// NIO's handler passed `frame` to the wire (``NIOHTTP2FrameDelegate``).
+    /// NIO's handler passed `frame` to the wire (``NIOHTTP2FrameDelegate``). Nothing may be
+    /// written from here: NIO is between the frame's header and its payload.
     func wroteFrame(_ frame: HTTP2Frame) {
+        let becameWritable: Bool
         switch frame.payload {
-        case .data(let data): streams[frame.streamID]?.wrote(bytes: data.data.readableBytes, endStream: data.endStream)
-        case .headers(let headers) where headers.endStream: streams[frame.streamID]?.wrote(bytes: 0, endStream: true)
-        default: break
+        case .data(let data): becameWritable = streams[frame.streamID]?.wrote(bytes: data.data.readableBytes, endStream: data.endStream) ?? false
+        case .headers(let headers) where headers.endStream: becameWritable = streams[frame.streamID]?.wrote(bytes: 0, endStream: true) ?? false
+        default: becameWritable = false
         }
+        if becameWritable, let stream = streams[frame.streamID] { writableAgain.add(stream) }
     }
 }

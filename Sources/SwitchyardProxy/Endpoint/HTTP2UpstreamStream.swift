@@ -165,6 +165,7 @@ final class HTTP2UpstreamStream: UpstreamStream {
         guard !isClosed, let id else { return }
         connection.write(HTTP2Frame(streamID: id, payload: .rstStream(code)))
         connection.flush()
+        connection.remove(self)
         closed(reason: nil)  // the proxy's own reset is not the upstream's
     }
 
@@ -260,18 +261,33 @@ final class HTTP2UpstreamStream: UpstreamStream {
     }
 
     /// NIO refused to send one of the request's frames (a field HTTP/2 does not allow): the
-    /// request cannot go, which is the proxy's failure, not the upstream's.
-    func unsendable(_ error: Error) {
-        exchange?.requestUnsendable(error)
+    /// request cannot go, which is the proxy's failure, not the upstream's. The connection let
+    /// the stream go already; it is not reset.
+    func refused(_ error: Error) {
+        isClosed = true
+        pendingHead = nil
+        pendingBody = nil
+        held = nil
+        guard let exchange else { return }
+        self.exchange = nil
+        exchange.requestUnsendable(error)
     }
 
-    /// A frame of this stream went to the wire (`bytes` of DATA; `endStream`: the request's end).
-    func wrote(bytes: Int, endStream: Bool) {
+    /// A frame of this stream went to the wire (`bytes` of DATA; `endStream`: the request's
+    /// end); true when that took the request back under the low watermark (the exchange hears
+    /// it from ``writableAgain()``).
+    func wrote(bytes: Int, endStream: Bool) -> Bool {
         if endStream { requestEndSent = true }
         queuedBytes -= bytes
-        guard !belowWatermark, queuedBytes <= Self.lowWatermark else { return }
+        guard !belowWatermark, queuedBytes <= Self.lowWatermark else { return false }
         belowWatermark = true
-        if connection.isWritable { exchange?.upstreamWritabilityChanged(true) }
+        return true
+    }
+
+    /// The request went back under the low watermark earlier in this pass.
+    func writableAgain() {
+        guard belowWatermark, !isClosed, connection.isWritable else { return }
+        exchange?.upstreamWritabilityChanged(true)
     }
 
     /// The connection's socket became writable, or stopped being.

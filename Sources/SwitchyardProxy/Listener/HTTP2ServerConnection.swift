@@ -21,8 +21,10 @@ final class HTTP2ServerConnection: ChannelInboundHandler, NIOHTTP2FrameDelegate 
     /// Streams that closed in this pass of the event loop. Their exchange may still be
     /// returning through them (a response's end closes its stream while it is being written),
     /// so they are kept until the pass is over.
-    private var retired: [HTTP2ServerStream] = []
-    private var sweepScheduled = false
+    private let retired: EndOfPass<HTTP2ServerStream>
+    /// Streams whose response went back under the low watermark inside NIO's frame delegate:
+    /// their exchanges hear it once the pass is over.
+    private let writableAgain: EndOfPass<HTTP2ServerStream>
     /// Streams that took request parts in the read under way: their exchanges flush upstream
     /// once, when it completes.
     private var touched: [HTTP2ServerStream] = []
@@ -31,6 +33,8 @@ final class HTTP2ServerConnection: ChannelInboundHandler, NIOHTTP2FrameDelegate 
 
     init(slot: LoopSlot) {
         self.slot = slot
+        retired = EndOfPass(eventLoop: slot.state.eventLoop) { _ in }
+        writableAgain = EndOfPass(eventLoop: slot.state.eventLoop) { $0.writableAgain() }
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
@@ -118,13 +122,7 @@ final class HTTP2ServerConnection: ChannelInboundHandler, NIOHTTP2FrameDelegate 
     /// Closes `stream` and keeps it until this pass of the event loop is over.
     private func retire(_ stream: HTTP2ServerStream) {
         stream.closed()
-        retired.append(stream)
-        guard !sweepScheduled else { return }
-        sweepScheduled = true
-        eventLoop.assumeIsolated().execute {
-            self.sweepScheduled = false
-            self.retired.removeAll(keepingCapacity: true)
-        }
+        retired.add(stream)
     }
 
     // MARK: Frames out
@@ -141,9 +139,10 @@ final class HTTP2ServerConnection: ChannelInboundHandler, NIOHTTP2FrameDelegate 
         context?.flush()
     }
 
-    /// NIO's handler passed `frame` to the wire (``NIOHTTP2FrameDelegate``).
+    /// NIO's handler passed `frame` to the wire (``NIOHTTP2FrameDelegate``). Nothing may be
+    /// written from here: NIO is between the frame's header and its payload.
     func wroteFrame(_ frame: HTTP2Frame) {
-        guard case .data(let data) = frame.payload else { return }
-        streams[frame.streamID]?.wrote(data.data.readableBytes)
+        guard case .data(let data) = frame.payload, let stream = streams[frame.streamID], stream.wrote(data.data.readableBytes) else { return }
+        writableAgain.add(stream)
     }
 }

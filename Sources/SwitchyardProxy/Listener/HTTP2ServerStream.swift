@@ -144,12 +144,19 @@ final class HTTP2ServerStream: RequestOrigin {
         exchange.clientGone()
     }
 
-    /// Bytes of this stream's DATA went to the wire.
-    func wrote(_ bytes: Int) {
+    /// Bytes of this stream's DATA went to the wire; true when that took the response back
+    /// under the low watermark (the exchange hears it from ``writableAgain()``).
+    func wrote(_ bytes: Int) -> Bool {
         queuedBytes -= bytes
-        guard !belowWatermark, queuedBytes <= Self.lowWatermark else { return }
+        guard !belowWatermark, queuedBytes <= Self.lowWatermark else { return false }
         belowWatermark = true
-        if connection.isWritable { exchange?.clientWritabilityChanged(true) }
+        return true
+    }
+
+    /// The response went back under the low watermark earlier in this pass.
+    func writableAgain() {
+        guard belowWatermark, !isClosed, connection.isWritable else { return }
+        exchange?.clientWritabilityChanged(true)
     }
 
     /// The connection's socket became writable, or stopped being.

@@ -52,6 +52,9 @@ enum HTTP2Fields {
     /// for a request without a host (HTTP/2 needs an authority; an HTTP/1.0 client may omit it).
     static func requestBlock(_ head: HTTPRequestHead) throws -> HPACKHeaders {
         guard let host = head.headers.first(name: "host") else { throw MissingAuthority() }
+        // An HTTP/1.1 Host may hold what no authority can (a space, a control): NIO would
+        // refuse the block, so it is refused before the stream takes an ID.
+        guard !host.isEmpty, !host.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else { throw InvalidAuthority() }
         var block = HPACKHeaders()
         block.reserveCapacity(head.headers.count + 3)
         block.add(name: ":method", value: head.method.rawValue)
@@ -65,6 +68,11 @@ enum HTTP2Fields {
     /// A request without a `host` cannot name the `:authority` an HTTP/2 upstream needs.
     struct MissingAuthority: Error, CustomStringConvertible {
         var description: String { "no host to send as :authority" }
+    }
+
+    /// A request whose `host` is no authority (a space or a control character in it).
+    struct InvalidAuthority: Error, CustomStringConvertible {
+        var description: String { "the host is not an authority HTTP/2 can carry" }
     }
 
     /// An upstream's response head whose `:status` is not a three-digit code.

@@ -1,0 +1,33 @@
+import NIOCore
+
+/// Objects to act on once the event loop's current pass is over, with one scheduled task per
+/// pass however many are added. The HTTP/2 connections use it for what may not happen where
+/// it is noticed: a stream NIO closed while its exchange is still returning through it is
+/// kept until then, and a stream that became writable inside NIO's frame delegate (NIO is
+/// between writing a frame's header and its payload there) is told so then.
+final class EndOfPass<Item: AnyObject> {
+    private var items: [Item] = []
+    private var scheduled = false
+    private let eventLoop: EventLoop
+    private let action: (Item) -> Void
+
+    init(eventLoop: EventLoop, action: @escaping (Item) -> Void) {
+        self.eventLoop = eventLoop
+        self.action = action
+    }
+
+    /// Acts on `item` once this pass is over.
+    func add(_ item: Item) {
+        items.append(item)
+        guard !scheduled else { return }
+        scheduled = true
+        eventLoop.assumeIsolated().execute { self.run() }
+    }
+
+    private func run() {
+        scheduled = false
+        let due = items
+        items.removeAll(keepingCapacity: true)
+        for item in due { action(item) }
+    }
+}
