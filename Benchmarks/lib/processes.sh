@@ -79,3 +79,18 @@ measure_wrk() {
     awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" \
         '/Requests\/sec/ {rps = $2} /requests in/ {n = $1} END {printf "%s %s %.3f\n", rps, n, t / hz}' <<<"$out"
 }
+
+# measure_h2load PID PORT CLIENTSxSTREAMS DURATION [PREFIX...]: measure_wrk's h2c twin, with
+# h2load's prior-knowledge HTTP/2 (CLIENTS connections, STREAMS concurrent streams each); prints
+# "req/s requests cpu_seconds".
+measure_h2load() {
+    local pid=$1 port=$2 clients=${3%x*} streams=${3#*x} duration=$4 before after out
+    shift 4
+    for _ in $(seq 1 100); do curl -sf --http2-prior-knowledge --max-time 2 -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+    "$@" h2load -c"$clients" -m"$streams" -D 1 "http://127.0.0.1:$port/" >/dev/null
+    before="$(cpu_ticks "$pid")"
+    out="$("$@" h2load -c"$clients" -m"$streams" -D "$duration" "http://127.0.0.1:$port/")"
+    after="$(cpu_ticks "$pid")"
+    awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" \
+        '/finished in/ {rps = $4} /^requests:/ {n = $8} END {printf "%s %s %.3f\n", rps, n, t / hz}' <<<"$out"
+}

@@ -10,13 +10,14 @@
 #   Benchmarks/loopback/alternate.sh nginx /path/to/old/switchyard .build/release/switchyard
 #
 # A Switchyard target is a release binary with its plugins beside it. ROUNDS (4), CONNS (16)
-# and DURATION (4 s) change the runs. Uses the ports of ../shared/bench (18081-18083, 18090).
+# and DURATION (4 s) change the runs; H2=CLIENTSxSTREAMS (e.g. 4x16) loads h2c with h2load
+# instead of HTTP/1.1 with wrk. Uses the ports of ../shared/bench (18081-18083, 18090, 18190).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 shared="$root/../shared/bench"
 source "$root/Benchmarks/lib/processes.sh"
 source "$root/Benchmarks/lib/backends.sh"
-rounds="${ROUNDS:-4}" conns="${CONNS:-16}" duration="${DURATION:-4}"
+rounds="${ROUNDS:-4}" conns="${CONNS:-16}" duration="${DURATION:-4}" h2="${H2:-}"
 [ "$#" -gt 0 ] || { echo "usage: $0 TARGET... (nginx, or a switchyard binary)" >&2; exit 2; }
 work="$(mktemp -d /tmp/switchyard-alternate-XXXXXX)"
 mkdir -p "$work/nginx/tmp"
@@ -29,13 +30,17 @@ for round in $(seq 1 "$rounds"); do
     for target in "$@"; do
         if [ "$target" = nginx ]; then
             start "$work/nginx.log" taskset -c 0 nginx -p "$work/nginx/" -e stderr -c "$shared/nginx-proxy.conf" -g 'daemon off; worker_processes 1;'
-            target_port=18090
+            target_port=$([ -n "$h2" ] && echo 18190 || echo 18090)
         else
             start "$work/switchyard.log" taskset -c 0 "$target" run --config "$work/switchyard.yaml" --threads 1 --log-level warning --admin 127.0.0.1:0
             target_port="$port"
         fi
         proxy=$started
-        read -r rps requests seconds < <(measure_wrk "$proxy" "$target_port" "$conns" "$duration" taskset -c 1)
+        if [ -n "$h2" ]; then
+            read -r rps requests seconds < <(measure_h2load "$proxy" "$target_port" "$h2" "$duration" taskset -c 1)
+        else
+            read -r rps requests seconds < <(measure_wrk "$proxy" "$target_port" "$conns" "$duration" taskset -c 1)
+        fi
         stop "$proxy"
         cpu="$(awk -v s="$seconds" -v n="$requests" 'BEGIN {printf "%.2f", s / n * 1e6}')"
         echo "$round $target $rps $cpu" | tee -a "$work/runs.txt"
