@@ -9,14 +9,14 @@ import NIOHTTP2
 ///
 /// As on the listener (``HTTP2ServerConnection``) it gives back receive window itself, and
 /// learns as NIO's frame delegate when each frame goes to the wire.
-final class HTTP2UpstreamConnection: ChannelInboundHandler, NIOHTTP2FrameDelegate {
+final class HTTP2UpstreamConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
     typealias InboundIn = HTTP2Frame
     typealias OutboundOut = HTTP2Frame
 
     /// Told when the upstream says GOAWAY and when a stream finishes.
     weak var owner: HTTP2Upstream?
-    private var context: ChannelHandlerContext?
-    private var streams: [HTTP2StreamID: HTTP2UpstreamStream] = [:]
+    private(set) var context: ChannelHandlerContext?
+    let streams = HTTP2StreamTable<HTTP2UpstreamStream>()
     /// Streams made and not yet finished (closed, or given up before they opened).
     private(set) var liveStreams = 0
     private var nextStreamID: Int32 = 1
@@ -29,9 +29,6 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler, NIOHTTP2FrameDelegat
     /// Streams whose request went back under the low watermark inside NIO's frame delegate:
     /// their exchanges hear it once the pass is over.
     private let writableAgain: EndOfPass<HTTP2UpstreamStream>
-    /// Streams that delivered response parts in the read under way.
-    private var touched: [HTTP2UpstreamStream] = []
-    private var isReading = false
 
     /// Past this stream ID the connection takes no new stream (IDs may not be reused): the
     /// next request opens a new connection.
@@ -93,7 +90,7 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler, NIOHTTP2FrameDelegat
     /// never report it closed (a stream still queued behind the upstream's concurrency limit
     /// is dropped silently).
     func remove(_ stream: HTTP2UpstreamStream) {
-        guard let id = stream.id, streams.removeValue(forKey: id) != nil else { return }
+        guard let id = stream.id, streams.remove(id) != nil else { return }
         finished()
     }
 
@@ -111,7 +108,7 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler, NIOHTTP2FrameDelegat
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        isReading = true
+        streams.readBegan()
         switch frame.payload {
         case .headers(let headers):
             streams[frame.streamID]?.received(headers)
@@ -121,46 +118,20 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler, NIOHTTP2FrameDelegat
             goAwayLastStreamID = lastStreamID
             // Streams past its last ID never reached the upstream, and NIO reports closed
             // only those it sent: these close now.
-            for (id, stream) in streams where id > lastStreamID {
-                streams[id] = nil
-                close(stream, reason: nil)
-            }
+            for stream in streams.remove(where: { $0 > lastStreamID }) { close(stream, reason: nil) }
             owner?.peerSaidGoAway(self)
         default:
             break  // NIO's handler answers the connection's own frames; a reset arrives as an event
         }
     }
 
-    /// `stream` handed response parts to its exchange during this read.
+    /// `stream`'s exchange deferred a flush to the end of this read.
     func readTouched(_ stream: HTTP2UpstreamStream) {
-        guard isReading, !stream.isTouched else { return }
-        stream.isTouched = true
-        touched.append(stream)
+        streams.touch(stream)
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) {
-        isReading = false
-        for stream in touched {
-            stream.isTouched = false
-            stream.readCompleted()
-        }
-        touched.removeAll(keepingCapacity: true)
-        context.fireChannelReadComplete()
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // Window changes come with every DATA frame each way: they are tried first.
-        if let window = event as? NIOHTTP2WindowUpdatedEvent {
-            if window.streamID == .rootStream, let open = window.inboundWindowSize,
-                let increment = HTTP2ReceiveWindow.increment(open: open, target: HTTP2ReceiveWindow.connection)
-            {
-                write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)))
-                flush()
-            }
-        } else if let closed = event as? StreamClosedEvent, let stream = streams.removeValue(forKey: closed.streamID) {
-            close(stream, reason: closed.reason)
-        }
-        context.fireUserInboundEventTriggered(event)
+    func streamClosed(_ stream: HTTP2UpstreamStream, reason: HTTP2ErrorCode?) {
+        close(stream, reason: reason)
     }
 
     /// A request frame NIO refused to send (a field HTTP/2 does not allow): that request
@@ -168,24 +139,16 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler, NIOHTTP2FrameDelegat
     /// RST_STREAM on an idle stream is a connection error to the upstream). Errors that end
     /// the connection are NIO's handler's to answer.
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if let error = error as? NIOHTTP2Errors.StreamError, let stream = streams.removeValue(forKey: error.streamID) {
+        if let error = error as? NIOHTTP2Errors.StreamError, let stream = streams.remove(error.streamID) {
             finished()
             stream.refused(error.baseError)
         }
         context.fireErrorCaught(error)
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        let writable = context.channel.isWritable
-        for stream in streams.values { stream.connectionWritabilityChanged(writable) }
-        context.fireChannelWritabilityChanged()
-    }
-
     func channelInactive(context: ChannelHandlerContext) {
         isClosed = true
-        let open = streams.values
-        streams = [:]
-        for stream in open { close(stream, reason: nil) }
+        for stream in streams.removeAll() { close(stream, reason: nil) }
         context.fireChannelInactive()
     }
 
@@ -196,14 +159,6 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler, NIOHTTP2FrameDelegat
     }
 
     // MARK: Frames out
-
-    func write(_ frame: HTTP2Frame) {
-        context?.write(wrapOutboundOut(frame), promise: nil)
-    }
-
-    func flush() {
-        context?.flush()
-    }
 
     /// NIO's handler passed `frame` to the wire (``NIOHTTP2FrameDelegate``). Nothing may be
     /// written from here: NIO is between the frame's header and its payload.

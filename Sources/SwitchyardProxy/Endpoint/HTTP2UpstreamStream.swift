@@ -12,7 +12,7 @@ import NIOHTTP2
 /// (``HTTP2ServerStream``): response DATA the client cannot take yet is held and kept out of
 /// the receive window, and the request reads as unwritable while more of it than the high
 /// watermark waits for the upstream's window.
-final class HTTP2UpstreamStream: UpstreamStream {
+final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
     /// Strong: an exchange may still drain held response parts after the connection's handler
     /// let the stream go (which it does when the stream or the connection closes).
     private let connection: HTTP2UpstreamConnection
@@ -32,9 +32,8 @@ final class HTTP2UpstreamStream: UpstreamStream {
     /// Set once the request's END_STREAM went to the wire (not just into NIO's flow-control
     /// buffer): a stream whose response ended too then closes by itself.
     private var requestEndSent = false
-    /// Request body bytes written and not yet on the wire.
-    private var queuedBytes = 0
-    private var belowWatermark = true
+    /// Request body written and not yet on the wire.
+    private var watermark = HTTP2SendWatermark()
 
     // Response side.
     private var finalHeadRead = false
@@ -44,13 +43,11 @@ final class HTTP2UpstreamStream: UpstreamStream {
     /// Response parts the client could not take yet, in order, with each DATA frame's
     /// flow-controlled bytes; made on the first.
     private var held: CircularBuffer<(part: HTTPClientResponsePart, bytes: Int)>?
-    private var heldBytes = 0
-    private var receiveWindow = HTTP2ReceiveWindow.stream
+    /// The stream's receive window as the upstream sees it, `held`'s bytes kept out of it.
+    private var receiveWindow = HTTP2StreamReceiveWindow()
     /// Set once the stream closed, or was given up before it opened.
     private var isClosed = false
 
-    private static let highWatermark = NIOHTTP2Handler.StreamConfiguration().outboundBufferSizeHighWatermark
-    private static let lowWatermark = NIOHTTP2Handler.StreamConfiguration().outboundBufferSizeLowWatermark
 
     init(connection: HTTP2UpstreamConnection) {
         self.connection = connection
@@ -59,7 +56,7 @@ final class HTTP2UpstreamStream: UpstreamStream {
     // MARK: UpstreamStream (the request)
 
     var isHTTP1: Bool { false }
-    var isWritable: Bool { belowWatermark && !isClosed && connection.isWritable }
+    var isWritable: Bool { watermark.isBelow && !isClosed && connection.isWritable }
 
     func write(_ part: HTTPClientRequestPart, flush: Bool) {
         guard !isClosed, !requestEndWritten else { return }
@@ -74,8 +71,7 @@ final class HTTP2UpstreamStream: UpstreamStream {
         case .body(.byteBuffer(let bytes)):
             writePending()
             pendingBody = bytes
-            queuedBytes += bytes.readableBytes
-            if queuedBytes > Self.highWatermark { belowWatermark = false }
+            watermark.queued(bytes.readableBytes)
         case .body(.fileRegion):
             break  // the proxy reads bodies from sockets only
         case .end(let trailers):
@@ -126,7 +122,7 @@ final class HTTP2UpstreamStream: UpstreamStream {
         readsHeld = hold
         guard !hold, held != nil else { return }
         while !readsHeld, let next = held?.popFirst() {
-            heldBytes -= next.bytes
+            receiveWindow.take(next.bytes)
             exchange?.upstreamResponse(next.part)
         }
         if held?.isEmpty == true { held = nil }
@@ -189,17 +185,10 @@ final class HTTP2UpstreamStream: UpstreamStream {
 
     /// A DATA frame: body bytes (and the response's end, with END_STREAM).
     func received(_ data: HTTP2Frame.FramePayload.Data) {
-        let bytes = data.data.readableBytes + (data.paddingBytes.map { $0 + 1 } ?? 0)
-        receiveWindow -= bytes
+        guard let parts: (first: HTTPClientResponsePart, second: HTTPClientResponsePart?, bytes: Int) = HTTP2Fields.parts(of: data) else { return }
+        receiveWindow.received(parts.bytes)
         if data.endStream { responseEnded = true }
-        guard case .byteBuffer(let body) = data.data else { return }
-        if !data.endStream {
-            deliver(.body(body), nil, bytes: bytes)
-        } else if body.readableBytes == 0 {
-            deliver(.end(nil), nil, bytes: bytes)
-        } else {
-            deliver(.body(body), .end(nil), bytes: bytes)
-        }
+        deliver(parts.first, parts.second, bytes: parts.bytes)
     }
 
     /// The parts one frame carried: to the exchange now, or held behind what waits already
@@ -209,7 +198,7 @@ final class HTTP2UpstreamStream: UpstreamStream {
             if held == nil { held = CircularBuffer(initialCapacity: 4) }
             held?.append((first, bytes))
             if let second { held?.append((second, 0)) }
-            heldBytes += bytes
+            receiveWindow.hold(bytes)
         } else {
             exchange?.upstreamResponse(first)
             if let second { exchange?.upstreamResponse(second) }
@@ -221,11 +210,8 @@ final class HTTP2UpstreamStream: UpstreamStream {
     /// Tops the receive window up (``HTTP2ReceiveWindow``), counting held bytes as still the
     /// upstream's.
     private func returnWindow() {
-        guard !responseEnded, !isClosed, let id,
-            let increment = HTTP2ReceiveWindow.increment(open: receiveWindow + heldBytes, target: HTTP2ReceiveWindow.stream)
-        else { return }
-        receiveWindow += increment
-        connection.write(HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: increment)))
+        guard !responseEnded, !isClosed, let id, let update = receiveWindow.update(for: id) else { return }
+        connection.write(update)
         connection.flush()
     }
 
@@ -278,21 +264,18 @@ final class HTTP2UpstreamStream: UpstreamStream {
     /// it from ``writableAgain()``).
     func wrote(bytes: Int, endStream: Bool) -> Bool {
         if endStream { requestEndSent = true }
-        queuedBytes -= bytes
-        guard !belowWatermark, queuedBytes <= Self.lowWatermark else { return false }
-        belowWatermark = true
-        return true
+        return watermark.sent(bytes)
     }
 
     /// The request went back under the low watermark earlier in this pass.
     func writableAgain() {
-        guard belowWatermark, !isClosed, connection.isWritable else { return }
+        guard watermark.isBelow, !isClosed, connection.isWritable else { return }
         exchange?.upstreamWritabilityChanged(true)
     }
 
     /// The connection's socket became writable, or stopped being.
     func connectionWritabilityChanged(_ writable: Bool) {
-        guard belowWatermark else { return }
+        guard watermark.isBelow else { return }
         exchange?.upstreamWritabilityChanged(writable)
     }
 }

@@ -11,13 +11,13 @@ import NIOHTTP2
 /// once, and each stream's as its exchange takes the body (``HTTP2ServerStream``). As NIO's
 /// frame delegate it learns when each DATA frame goes to the wire, which is what a stream's
 /// writability counts.
-final class HTTP2ServerConnection: ChannelInboundHandler, NIOHTTP2FrameDelegate {
+final class HTTP2ServerConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
     typealias InboundIn = HTTP2Frame
     typealias OutboundOut = HTTP2Frame
 
     let slot: LoopSlot
-    private var context: ChannelHandlerContext?
-    private var streams: [HTTP2StreamID: HTTP2ServerStream] = [:]
+    private(set) var context: ChannelHandlerContext?
+    let streams = HTTP2StreamTable<HTTP2ServerStream>()
     /// Streams that closed in this pass of the event loop. Their exchange may still be
     /// returning through them (a response's end closes its stream while it is being written),
     /// so they are kept until the pass is over.
@@ -25,10 +25,6 @@ final class HTTP2ServerConnection: ChannelInboundHandler, NIOHTTP2FrameDelegate 
     /// Streams whose response went back under the low watermark inside NIO's frame delegate:
     /// their exchanges hear it once the pass is over.
     private let writableAgain: EndOfPass<HTTP2ServerStream>
-    /// Streams that took request parts in the read under way: their exchanges flush upstream
-    /// once, when it completes.
-    private var touched: [HTTP2ServerStream] = []
-    private(set) var isReading = false
 
 
     init(slot: LoopSlot) {
@@ -49,7 +45,7 @@ final class HTTP2ServerConnection: ChannelInboundHandler, NIOHTTP2FrameDelegate 
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        isReading = true
+        streams.readBegan()
         switch frame.payload {
         case .headers(let headers):
             if let stream = streams[frame.streamID] {
@@ -67,36 +63,16 @@ final class HTTP2ServerConnection: ChannelInboundHandler, NIOHTTP2FrameDelegate 
         }
     }
 
-    /// `stream`'s exchange deferred a flush upstream to the end of this read.
+    /// `stream`'s exchange deferred a flush to the end of this read.
     func readTouched(_ stream: HTTP2ServerStream) {
-        guard isReading, !stream.isTouched else { return }
-        stream.isTouched = true
-        touched.append(stream)
+        streams.touch(stream)
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) {
-        isReading = false
-        for stream in touched {
-            stream.isTouched = false
-            stream.readCompleted()
-        }
-        touched.removeAll(keepingCapacity: true)
-        context.fireChannelReadComplete()
-    }
+    /// Inside a read of this connection (a stream's exchange defers its flushes then).
+    var isReading: Bool { streams.isReading }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // Window changes come with every DATA frame each way: they are tried first.
-        if let window = event as? NIOHTTP2WindowUpdatedEvent {
-            if window.streamID == .rootStream, let open = window.inboundWindowSize,
-                let increment = HTTP2ReceiveWindow.increment(open: open, target: HTTP2ReceiveWindow.connection)
-            {
-                write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)))
-                flush()
-            }
-        } else if let closed = event as? StreamClosedEvent, let stream = streams.removeValue(forKey: closed.streamID) {
-            retire(stream)
-        }
-        context.fireUserInboundEventTriggered(event)
+    func streamClosed(_ stream: HTTP2ServerStream, reason: HTTP2ErrorCode?) {
+        retire(stream)
     }
 
     /// A response frame this connection wrote could not be sent (NIO refused it): its stream
@@ -106,16 +82,8 @@ final class HTTP2ServerConnection: ChannelInboundHandler, NIOHTTP2FrameDelegate 
         context.fireErrorCaught(error)
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        let writable = context.channel.isWritable
-        for stream in streams.values { stream.connectionWritabilityChanged(writable) }
-        context.fireChannelWritabilityChanged()
-    }
-
     func channelInactive(context: ChannelHandlerContext) {
-        let open = streams.values
-        streams = [:]
-        for stream in open { retire(stream) }
+        for stream in streams.removeAll() { retire(stream) }
         context.fireChannelInactive()
     }
 
@@ -126,18 +94,6 @@ final class HTTP2ServerConnection: ChannelInboundHandler, NIOHTTP2FrameDelegate 
     }
 
     // MARK: Frames out
-
-    func write(_ frame: HTTP2Frame, promise: EventLoopPromise<Void>? = nil) {
-        guard let context else {
-            promise?.fail(ChannelError.ioOnClosedChannel)
-            return
-        }
-        context.write(wrapOutboundOut(frame), promise: promise)
-    }
-
-    func flush() {
-        context?.flush()
-    }
 
     /// NIO's handler passed `frame` to the wire (``NIOHTTP2FrameDelegate``). Nothing may be
     /// written from here: NIO is between the frame's header and its payload.

@@ -11,7 +11,7 @@ import NIOHTTP2
 /// held, and its bytes stay out of the stream's receive window until it is taken, so the
 /// client can send at most a window ahead. The response reads as unwritable while more of it
 /// than the high watermark waits for the client's window.
-final class HTTP2ServerStream: RequestOrigin {
+final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream {
     let id: HTTP2StreamID
     private unowned let connection: HTTP2ServerConnection
     private var exchange: Exchange?
@@ -29,22 +29,15 @@ final class HTTP2ServerStream: RequestOrigin {
     /// Request parts the exchange could not take yet, in order, with each DATA frame's
     /// flow-controlled bytes; made on the first (most requests never wait).
     private var held: CircularBuffer<(part: HTTPServerRequestPart, bytes: Int)>?
-    /// Flow-controlled bytes of `held`: received, not yet given back to the client's window.
-    private var heldBytes = 0
-    /// The stream's receive window as the client sees it.
-    private var receiveWindow = HTTP2ReceiveWindow.stream
+    /// The stream's receive window as the client sees it, `held`'s bytes kept out of it.
+    private var receiveWindow = HTTP2StreamReceiveWindow()
     /// Response body kept back until the next part or flush, so the response's end can ride
     /// on its DATA frame instead of an empty one after it.
     private var pendingBody: ByteBuffer?
-    /// Response body bytes written and not yet on the wire: in `pendingBody`, or in NIO's
+    /// Response body written and not yet on the wire: in `pendingBody`, or in NIO's
     /// flow-control buffer waiting for the client's window.
-    private var queuedBytes = 0
-    /// False from `queuedBytes` passing the high watermark until it falls to the low one.
-    private var belowWatermark = true
+    private var watermark = HTTP2SendWatermark()
 
-    /// NIO's stream watermarks (the bounds its stream channels used).
-    private static let highWatermark = NIOHTTP2Handler.StreamConfiguration().outboundBufferSizeHighWatermark
-    private static let lowWatermark = NIOHTTP2Handler.StreamConfiguration().outboundBufferSizeLowWatermark
 
     init(id: HTTP2StreamID, connection: HTTP2ServerConnection) {
         self.id = id
@@ -72,17 +65,11 @@ final class HTTP2ServerStream: RequestOrigin {
 
     /// A DATA frame: body bytes (and the request's end, with END_STREAM).
     func received(_ data: HTTP2Frame.FramePayload.Data) {
-        let bytes = data.data.readableBytes + (data.paddingBytes.map { $0 + 1 } ?? 0)
-        receiveWindow -= bytes
+        guard let parts: (first: HTTPServerRequestPart, second: HTTPServerRequestPart?, bytes: Int) = HTTP2Fields.parts(of: data) else { return }
+        receiveWindow.received(parts.bytes)
         if data.endStream { requestOpen = false }
-        guard !isClosed, case .byteBuffer(let body) = data.data else { return }
-        if !data.endStream {
-            receivedParts(.body(body), nil, bytes: bytes)
-        } else if body.readableBytes == 0 {
-            receivedParts(.end(nil), nil, bytes: bytes)
-        } else {
-            receivedParts(.body(body), .end(nil), bytes: bytes)
-        }
+        guard !isClosed else { return }
+        receivedParts(parts.first, parts.second, bytes: parts.bytes)
     }
 
     /// The parts one frame carried: handled now, or held behind what waits already (or while
@@ -92,7 +79,7 @@ final class HTTP2ServerStream: RequestOrigin {
             if held == nil { held = CircularBuffer(initialCapacity: 4) }
             held?.append((first, bytes))
             if let second { held?.append((second, 0)) }
-            heldBytes += bytes
+            receiveWindow.hold(bytes)
         } else {
             handle(first)
             if let second { handle(second) }
@@ -118,11 +105,8 @@ final class HTTP2ServerStream: RequestOrigin {
     /// answered, or its exchange ended) gets no more window: the client can send one window's
     /// worth, which is dropped.
     private func returnWindow() {
-        guard requestOpen, !isClosed, exchange != nil,
-            let increment = HTTP2ReceiveWindow.increment(open: receiveWindow + heldBytes, target: HTTP2ReceiveWindow.stream)
-        else { return }
-        receiveWindow += increment
-        connection.write(HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: increment)))
+        guard requestOpen, !isClosed, exchange != nil, let update = receiveWindow.update(for: id) else { return }
+        connection.write(update)
         connection.flush()
     }
 
@@ -147,21 +131,18 @@ final class HTTP2ServerStream: RequestOrigin {
     /// Bytes of this stream's DATA went to the wire; true when that took the response back
     /// under the low watermark (the exchange hears it from ``writableAgain()``).
     func wrote(_ bytes: Int) -> Bool {
-        queuedBytes -= bytes
-        guard !belowWatermark, queuedBytes <= Self.lowWatermark else { return false }
-        belowWatermark = true
-        return true
+        watermark.sent(bytes)
     }
 
     /// The response went back under the low watermark earlier in this pass.
     func writableAgain() {
-        guard belowWatermark, !isClosed, connection.isWritable else { return }
+        guard watermark.isBelow, !isClosed, connection.isWritable else { return }
         exchange?.clientWritabilityChanged(true)
     }
 
     /// The connection's socket became writable, or stopped being.
     func connectionWritabilityChanged(_ writable: Bool) {
-        guard belowWatermark else { return }
+        guard watermark.isBelow else { return }
         exchange?.clientWritabilityChanged(writable)
     }
 
@@ -183,7 +164,7 @@ final class HTTP2ServerStream: RequestOrigin {
         connection.readTouched(self)
         return true
     }
-    var isWritable: Bool { belowWatermark && !isClosed && connection.isWritable }
+    var isWritable: Bool { watermark.isBelow && !isClosed && connection.isWritable }
     var clientAddress: String { connection.clientAddress }
 
     func writeResponseHead(_ head: HTTPResponseHead) {
@@ -201,8 +182,7 @@ final class HTTP2ServerStream: RequestOrigin {
         guard !isClosed else { return }
         writePendingBody()
         pendingBody = bytes
-        queuedBytes += bytes.readableBytes
-        if queuedBytes > Self.highWatermark { belowWatermark = false }
+        watermark.queued(bytes.readableBytes)
     }
 
     /// Writes the response's end: on the last DATA frame, or as trailers. A request still
@@ -260,7 +240,7 @@ final class HTTP2ServerStream: RequestOrigin {
         guard exchange === finished else { return }
         exchange = nil
         held = nil
-        heldBytes = 0
+        receiveWindow.dropHeld()
     }
 
     func resumeReadsIfPossible() {
@@ -268,7 +248,7 @@ final class HTTP2ServerStream: RequestOrigin {
         var next: (part: HTTPServerRequestPart, bytes: Int)? = first
         while let part = next {
             held?.removeFirst()
-            heldBytes -= part.bytes
+            receiveWindow.take(part.bytes)
             handle(part.part)
             next = exchange?.holdsClientReads ?? false ? nil : held?.first
         }

@@ -1,3 +1,4 @@
+import NIOCore
 import NIOHPACK
 import NIOHTTP1
 import NIOHTTP2
@@ -37,6 +38,16 @@ enum HTTP2Fields {
         if fields[0].1.isEmpty { fields.removeFirst() }
         if endStream, !hasLength, method.mayCarryBody { fields.append(("content-length", "0")) }
         return HTTPRequestHead(version: .http2, method: method, uri: path, headers: HTTPHeaders(fields))
+    }
+
+    /// The parts a DATA frame carries: its body, its end (END_STREAM), or both; nil for a
+    /// frame whose data is not bytes (never received). `bytes` is what it took of the flow-
+    /// control window: its data, and its padding with the pad-length byte.
+    static func parts<Head>(of data: HTTP2Frame.FramePayload.Data) -> (first: HTTPPart<Head, ByteBuffer>, second: HTTPPart<Head, ByteBuffer>?, bytes: Int)? {
+        guard case .byteBuffer(let body) = data.data else { return nil }
+        let bytes = body.readableBytes + (data.paddingBytes.map { $0 + 1 } ?? 0)
+        if !data.endStream { return (.body(body), nil, bytes) }
+        return body.readableBytes == 0 ? (.end(nil), nil, bytes) : (.body(body), .end(nil), bytes)
     }
 
     /// A trailer section's fields (a block after the request's first, which ends the stream).

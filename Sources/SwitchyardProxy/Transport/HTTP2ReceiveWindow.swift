@@ -16,4 +16,52 @@ enum HTTP2ReceiveWindow {
     static func increment(open: Int, target: Int) -> Int? {
         open <= target / 2 ? target - open : nil
     }
+
+    /// Reads one of NIO's HTTP/2 user events for a connection's handler: a connection window
+    /// that fell to half is topped up through `send` (window changes come with every DATA
+    /// frame each way, so they are tried first); a stream's close comes back.
+    static func closedStream(in event: Any, send: (HTTP2Frame) -> Void) -> StreamClosedEvent? {
+        if let window = event as? NIOHTTP2WindowUpdatedEvent {
+            if window.streamID == .rootStream, let open = window.inboundWindowSize, let increment = increment(open: open, target: connection) {
+                send(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)))
+            }
+            return nil
+        }
+        return event as? StreamClosedEvent
+    }
+}
+
+/// One stream's receive window as its peer sees it, and the bytes received but not yet taken
+/// by the stream's exchange: those stay out of the window until taken.
+struct HTTP2StreamReceiveWindow {
+    private var open = HTTP2ReceiveWindow.stream
+    private var held = 0
+
+    /// A DATA frame took `bytes` of the window (data, padding, pad length).
+    mutating func received(_ bytes: Int) {
+        open -= bytes
+    }
+
+    /// `bytes` received wait, not taken yet.
+    mutating func hold(_ bytes: Int) {
+        held += bytes
+    }
+
+    /// `bytes` that waited were taken.
+    mutating func take(_ bytes: Int) {
+        held -= bytes
+    }
+
+    /// What waited was dropped (nobody will take it; it is not given back either).
+    mutating func dropHeld() {
+        held = 0
+    }
+
+    /// The WINDOW_UPDATE that tops stream `id`'s window up now, counted as sent; nil while
+    /// more than half of it is open.
+    mutating func update(for id: HTTP2StreamID) -> HTTP2Frame? {
+        guard let increment = HTTP2ReceiveWindow.increment(open: open + held, target: HTTP2ReceiveWindow.stream) else { return nil }
+        open += increment
+        return HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: increment))
+    }
 }

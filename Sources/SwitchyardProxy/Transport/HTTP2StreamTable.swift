@@ -1,0 +1,126 @@
+import NIOCore
+import NIOHTTP2
+
+/// A stream as its connection's ``HTTP2StreamTable`` keeps it: the listener's
+/// ``HTTP2ServerStream`` or an upstream's ``HTTP2UpstreamStream``.
+protocol HTTP2TableStream: AnyObject {
+    /// Set while the connection's read under way owes this stream's exchange a flush.
+    var isTouched: Bool { get set }
+    /// The read ended: the exchange flushes what it deferred.
+    func readCompleted()
+    /// The connection's socket became writable, or stopped being.
+    func connectionWritabilityChanged(_ writable: Bool)
+}
+
+/// The open streams of one HTTP/2 connection by ID, and the read under way: the streams whose
+/// exchanges deferred a flush to its end, each once, so a read carrying many frames costs each
+/// exchange one flush.
+final class HTTP2StreamTable<Stream: HTTP2TableStream> {
+    private var streams: [HTTP2StreamID: Stream] = [:]
+    private(set) var isReading = false
+    private var touched: [Stream] = []
+
+    subscript(id: HTTP2StreamID) -> Stream? {
+        get { streams[id] }
+        set { streams[id] = newValue }
+    }
+
+    /// Takes the stream with `id` out, if it is here.
+    func remove(_ id: HTTP2StreamID) -> Stream? {
+        streams.removeValue(forKey: id)
+    }
+
+    /// Takes out every stream whose ID satisfies `condition`.
+    func remove(where condition: (HTTP2StreamID) -> Bool) -> [Stream] {
+        var removed: [Stream] = []
+        for id in streams.keys where condition(id) {
+            if let stream = streams.removeValue(forKey: id) { removed.append(stream) }
+        }
+        return removed
+    }
+
+    /// Takes out every stream (the connection closed).
+    func removeAll() -> [Stream] {
+        let all = Array(streams.values)
+        streams = [:]
+        return all
+    }
+
+    /// Tells every stream the connection's socket became writable, or stopped being.
+    func connectionWritabilityChanged(_ writable: Bool) {
+        for stream in streams.values { stream.connectionWritabilityChanged(writable) }
+    }
+
+    /// A read began.
+    func readBegan() {
+        isReading = true
+    }
+
+    /// `stream`'s exchange deferred a flush to the end of this read.
+    func touch(_ stream: Stream) {
+        guard isReading, !stream.isTouched else { return }
+        stream.isTouched = true
+        touched.append(stream)
+    }
+
+    /// The read ended: every touched stream's exchange flushes.
+    func readCompleted() {
+        isReading = false
+        let due = touched
+        touched.removeAll(keepingCapacity: true)
+        for stream in due {
+            stream.isTouched = false
+            stream.readCompleted()
+        }
+    }
+}
+
+/// The last handler of an HTTP/2 connection, behind NIO's HTTP/2 handler: the listener's
+/// ``HTTP2ServerConnection`` or an upstream's ``HTTP2UpstreamConnection``. What reads and NIO's
+/// events mean for their streams is the same on both sides.
+protocol HTTP2StreamOwner: ChannelInboundHandler {
+    associatedtype Stream: HTTP2TableStream
+    var streams: HTTP2StreamTable<Stream> { get }
+    /// Its place in the pipeline while it is there.
+    var context: ChannelHandlerContext? { get }
+    /// NIO closed `stream` (`reason`: the reset's code, if it was reset); it is out of the table.
+    func streamClosed(_ stream: Stream, reason: HTTP2ErrorCode?)
+}
+
+extension HTTP2StreamOwner where OutboundOut == HTTP2Frame {
+    /// Writes a frame (unflushed).
+    func write(_ frame: HTTP2Frame, promise: EventLoopPromise<Void>? = nil) {
+        guard let context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        context.write(wrapOutboundOut(frame), promise: promise)
+    }
+
+    /// Flushes what was written.
+    func flush() {
+        context?.flush()
+    }
+
+    /// The read ended: every stream that deferred a flush to it flushes.
+    func channelReadComplete(context: ChannelHandlerContext) {
+        streams.readCompleted()
+        context.fireChannelReadComplete()
+    }
+
+    /// NIO's events: a connection window that fell to half is topped up, and a closed stream
+    /// leaves the table.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        let closed = HTTP2ReceiveWindow.closedStream(in: event) { update in
+            write(update, promise: nil)
+            flush()
+        }
+        if let closed, let stream = streams.remove(closed.streamID) { streamClosed(stream, reason: closed.reason) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        streams.connectionWritabilityChanged(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+}
