@@ -85,6 +85,12 @@ final class GoAwayCloser: ChannelOutboundHandler, RemovableChannelHandler {
                 index += step
                 continue
             }
+            // A whole header here, of a frame that is no GOAWAY: its payload is skipped at once.
+            if header.isEmpty, bytes.endIndex - index >= 9, bytes[index + 3] != Self.goAwayType {
+                skip = Int(bytes[index]) << 16 | Int(bytes[index + 1]) << 8 | Int(bytes[index + 2])
+                index += 9
+                continue
+            }
             header.append(bytes[index])
             index += 1
             if header.count == 9 {
