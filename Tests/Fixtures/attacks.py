@@ -694,6 +694,58 @@ def calm_upstream(held):
     serve_h2(session)
 
 
+def narrow_upstream():
+    """An HTTP/2 upstream that allows one stream at a time (SETTINGS_MAX_CONCURRENT_STREAMS 1):
+    it answers its first request at once (`warm`), holds the second, and once that has waited a
+    second says the first GOAWAY of a graceful shutdown (NO_ERROR, last stream id 2^31-1),
+    answers it `served`, and stays open. Requests the proxy queued behind the limit never
+    reach it."""
+    import threading
+    import h2.config
+    import h2.connection
+    import h2.events
+    import h2.settings
+
+    def handle(s):
+        s.settimeout(30)
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
+        conn.local_settings = h2.settings.Settings(client=False, initial_values={h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 1})
+        conn.initiate_connection()
+        s.sendall(conn.data_to_send())
+        answered = 0
+        held = None
+        deadline = None
+        try:
+            while True:
+                s.settimeout(0.1 if deadline else 30)
+                try:
+                    data = s.recv(65536)
+                except socket.timeout:
+                    data = None
+                if data == b"":
+                    break
+                if data:
+                    for event in conn.receive_data(data):
+                        if not isinstance(event, h2.events.StreamEnded):
+                            continue
+                        answered += 1
+                        if answered == 1:
+                            answer(conn, event.stream_id, b"warm\n")
+                        elif held is None:
+                            held = event.stream_id
+                            deadline = time.monotonic() + 1
+                if deadline and time.monotonic() >= deadline:
+                    deadline = None
+                    s.sendall(frame(GOAWAY, 0, 0, struct.pack(">II", 0x7FFFFFFF, 0)))
+                    answer(conn, held, b"served\n")
+                s.sendall(conn.data_to_send())
+        except Exception:
+            pass
+        s.close()
+
+    serve(handle, 4)
+
+
 def hostile_upstream(kind):
     """An HTTP/2 upstream that answers every request with an attack, then prints
     `peer closed after N bytes` each time the proxy closes the connection on it."""
@@ -742,6 +794,8 @@ def main():
         eager_upstream()
     if sys.argv[1] == "trailers-upstream":
         trailers_upstream()
+    if sys.argv[1] == "narrow-upstream":
+        narrow_upstream()
     if sys.argv[1] == "goaway-upstream":
         goaway_upstream()
         return

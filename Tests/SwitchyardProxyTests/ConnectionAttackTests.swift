@@ -125,4 +125,23 @@ struct ConnectionAttackTests {
             #expect((report["trailers"] as? [String: String])?["x-checksum"] == "ok", "\(report)")
         }
     }
+
+    @Test("requests queued behind an HTTP/2 upstream's concurrency limit when it says GOAWAY never reached it: each gets a 502 at once (none hangs), the one it holds is answered")
+    func queuedStreamsAtGoAway() throws {
+        let (upstream, upstreamPort) = try Attacks.narrowUpstream()
+        defer { upstream.stop() }
+        let (proxy, proxyPort) = try Self.proxy(authority: "narrow.test.svc.cluster.local:80", http2Upstream: upstreamPort)
+        defer { proxy.stop() }
+        // The connection is up, and the upstream's limit known, before the three go.
+        #expect(try Curl.request(port: proxyPort, host: "narrow.test.svc.cluster.local").body == "warm\n")
+        let started = Date()
+        let result = try Subprocess.run(
+            "/usr/bin/env",
+            [
+                "curl", "-s", "--parallel", "--parallel-immediate", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}\n",
+                "-H", "host: narrow.test.svc.cluster.local", "http://127.0.0.1:\(proxyPort)/[1-3]",
+            ], timeout: 30)
+        #expect(result.standardOutput.split(separator: "\n").sorted() == ["200", "502", "502"], "\(result.standardOutput)")
+        #expect(Date().timeIntervalSince(started) < 8, "a queued request waited for curl's bound")
+    }
 }

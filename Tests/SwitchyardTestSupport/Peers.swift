@@ -186,6 +186,13 @@ public enum Attacks {
         try server(["trailers-upstream"])
     }
 
+    /// Starts an HTTP/2 upstream that allows one stream at a time, answers its first request,
+    /// holds the second a second, then says a graceful GOAWAY (last stream id 2^31-1), answers
+    /// it and stays open.
+    public static func narrowUpstream() throws -> (BackgroundProcess, Int) {
+        try server(["narrow-upstream"])
+    }
+
     /// Starts an HTTP/2 upstream that answers one request per connection, then says GOAWAY.
     public static func goAwayUpstream() throws -> (BackgroundProcess, Int) {
         try server(["goaway-upstream"])

@@ -64,8 +64,12 @@ final class HTTP2UpstreamConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
     }
 
     var isWritable: Bool { context?.channel.isWritable ?? false }
+    /// Whether NIO would still open a stream on it: it has not closed, and the upstream has
+    /// not said GOAWAY.
+    var opensStreams: Bool { !isClosed && goAwayLastStreamID == nil }
+
     /// Whether a new stream may go on it.
-    var acceptsStreams: Bool { nextStreamID < Self.lastStreamID && isActive && !isClosed && goAwayLastStreamID == nil }
+    var acceptsStreams: Bool { nextStreamID < Self.lastStreamID && isActive && opensStreams }
 
     /// A stream for one request; it opens with its first frame.
     func makeStream() -> HTTP2UpstreamStream {
@@ -78,7 +82,7 @@ final class HTTP2UpstreamConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
     func open(_ stream: HTTP2UpstreamStream) -> HTTP2StreamID {
         let id = HTTP2StreamID(nextStreamID)
         nextStreamID += 2
-        if isClosed || goAwayLastStreamID != nil {
+        if !opensStreams {
             eventLoop.assumeIsolated().execute { self.close(stream, reason: nil) }
         } else {
             streams[id] = stream
@@ -116,9 +120,11 @@ final class HTTP2UpstreamConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
             streams[frame.streamID]?.received(data)
         case .goAway(let lastStreamID, _, _):
             goAwayLastStreamID = lastStreamID
-            // Streams past its last ID never reached the upstream, and NIO reports closed
-            // only those it sent: these close now.
-            for stream in streams.remove(where: { $0 > lastStreamID }) { close(stream, reason: nil) }
+            // Streams past its last ID, and streams whose HEADERS still wait in NIO behind the
+            // upstream's concurrency limit (NIO refuses to open them now, as a connection-level
+            // error no stream hears), never reached the upstream: these close now.
+            let unserved = streams.remove { id, stream in id > lastStreamID || !stream.isOnWire }
+            for stream in unserved { close(stream, reason: nil) }
             owner?.peerSaidGoAway(self)
         default:
             break  // NIO's handler answers the connection's own frames; a reset arrives as an event
@@ -166,7 +172,7 @@ final class HTTP2UpstreamConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
         let becameWritable: Bool
         switch frame.payload {
         case .data(let data): becameWritable = streams[frame.streamID]?.wrote(bytes: data.data.readableBytes, endStream: data.endStream) ?? false
-        case .headers(let headers) where headers.endStream: becameWritable = streams[frame.streamID]?.wrote(bytes: 0, endStream: true) ?? false
+        case .headers(let headers): becameWritable = streams[frame.streamID]?.wrote(bytes: 0, endStream: headers.endStream) ?? false
         default: becameWritable = false
         }
         if becameWritable, let stream = streams[frame.streamID] { writableAgain.add(stream) }

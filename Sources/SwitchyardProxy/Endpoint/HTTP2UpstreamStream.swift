@@ -32,6 +32,9 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
     /// Set once the request's END_STREAM went to the wire (not just into NIO's flow-control
     /// buffer): a stream whose response ended too then closes by itself.
     private var requestEndSent = false
+    /// Set once the request's HEADERS went to the wire (a new stream's HEADERS may wait in
+    /// NIO behind the upstream's concurrency limit): the upstream knows the stream.
+    private(set) var isOnWire = false
     /// Request body written and not yet on the wire.
     private var watermark = HTTP2SendWatermark()
 
@@ -111,10 +114,13 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
         send(.headers(.init(headers: head)))
     }
 
-    /// Writes a frame on the stream, opening it (taking the next stream ID) with its first.
+    /// Writes a frame on the stream, opening it (taking the next stream ID) with its first. A
+    /// stream that opened on a connection that closed or said GOAWAY closes in a moment: what
+    /// it would write goes nowhere.
     private func send(_ payload: HTTP2Frame.FramePayload) {
         let id = self.id ?? connection.open(self)
         self.id = id
+        guard isOnWire || connection.opensStreams else { return }
         connection.write(HTTP2Frame(streamID: id, payload: payload))
     }
 
@@ -248,8 +254,13 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
 
     /// NIO refused to send one of the request's frames (a field HTTP/2 does not allow): the
     /// request cannot go, which is the proxy's failure, not the upstream's. The connection let
-    /// the stream go already; it is not reset.
+    /// the stream go already. A stream the upstream knows is reset; one it never saw is not (a
+    /// reset of an idle stream is a connection error to it).
     func refused(_ error: Error) {
+        if isOnWire, !isClosed, let id {
+            connection.write(HTTP2Frame(streamID: id, payload: .rstStream(.internalError)))
+            connection.flush()
+        }
         isClosed = true
         pendingHead = nil
         pendingBody = nil
@@ -263,6 +274,7 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
     /// end); true when that took the request back under the low watermark (the exchange hears
     /// it from ``writableAgain()``).
     func wrote(bytes: Int, endStream: Bool) -> Bool {
+        isOnWire = true
         if endStream { requestEndSent = true }
         return watermark.sent(bytes)
     }

@@ -26,8 +26,14 @@ final class EndOfPass<Item: AnyObject> {
 
     private func run() {
         scheduled = false
-        let due = items
+        // By index: an item added by an action is acted on in this run too, and the storage
+        // is kept for the next pass.
+        var index = 0
+        while index < items.count {
+            let item = items[index]
+            index += 1
+            action(item)
+        }
         items.removeAll(keepingCapacity: true)
-        for item in due { action(item) }
     }
 }

@@ -30,11 +30,12 @@ final class HTTP2StreamTable<Stream: HTTP2TableStream> {
         streams.removeValue(forKey: id)
     }
 
-    /// Takes out every stream whose ID satisfies `condition`.
-    func remove(where condition: (HTTP2StreamID) -> Bool) -> [Stream] {
+    /// Takes out every stream that satisfies `condition`.
+    func remove(where condition: (HTTP2StreamID, Stream) -> Bool) -> [Stream] {
         var removed: [Stream] = []
-        for id in streams.keys where condition(id) {
-            if let stream = streams.removeValue(forKey: id) { removed.append(stream) }
+        for (id, stream) in streams where condition(id, stream) {
+            streams[id] = nil
+            removed.append(stream)
         }
         return removed
     }
@@ -66,19 +67,21 @@ final class HTTP2StreamTable<Stream: HTTP2TableStream> {
     /// The read ended: every touched stream's exchange flushes.
     func readCompleted() {
         isReading = false
-        let due = touched
-        touched.removeAll(keepingCapacity: true)
-        for stream in due {
+        guard !touched.isEmpty else { return }
+        // Nothing is touched meanwhile (no read is under way), so the array is iterated in
+        // place and emptied after, keeping its storage for the next read.
+        for stream in touched {
             stream.isTouched = false
             stream.readCompleted()
         }
+        touched.removeAll(keepingCapacity: true)
     }
 }
 
 /// The last handler of an HTTP/2 connection, behind NIO's HTTP/2 handler: the listener's
 /// ``HTTP2ServerConnection`` or an upstream's ``HTTP2UpstreamConnection``. What reads and NIO's
 /// events mean for their streams is the same on both sides.
-protocol HTTP2StreamOwner: ChannelInboundHandler {
+protocol HTTP2StreamOwner: ChannelInboundHandler where OutboundOut == HTTP2Frame {
     associatedtype Stream: HTTP2TableStream
     var streams: HTTP2StreamTable<Stream> { get }
     /// Its place in the pipeline while it is there.
@@ -87,7 +90,7 @@ protocol HTTP2StreamOwner: ChannelInboundHandler {
     func streamClosed(_ stream: Stream, reason: HTTP2ErrorCode?)
 }
 
-extension HTTP2StreamOwner where OutboundOut == HTTP2Frame {
+extension HTTP2StreamOwner {
     /// Writes a frame (unflushed).
     func write(_ frame: HTTP2Frame, promise: EventLoopPromise<Void>? = nil) {
         guard let context else {
