@@ -39,6 +39,18 @@ struct ConnectionAttackTests {
         #expect(status == 200)
     }
 
+    /// An HTTP/2 upstream fixture (started by `upstream`) and a proxy for one HTTP/2 service at
+    /// `authority` in front of it: both processes and the proxy's port (the caller stops both).
+    static func rig(_ upstream: (BackgroundProcess, Int), authority: String) throws -> (BackgroundProcess, BackgroundProcess, Int) {
+        do {
+            let (proxy, port) = try proxy(authority: authority, http2Upstream: upstream.1)
+            return (upstream.0, proxy, port)
+        } catch {
+            upstream.0.stop()
+            throw error
+        }
+    }
+
     /// A proxy for one HTTP/2 service at `authority`, to the upstream on `port`.
     static func proxy(authority: String, http2Upstream port: Int) throws -> (BackgroundProcess, Int) {
         try Peers.proxy(
@@ -51,10 +63,8 @@ struct ConnectionAttackTests {
 
     @Test("an HTTP/2 upstream that says GOAWAY ENHANCE_YOUR_CALM with four requests in flight: each gets a 502 (none hangs), the next goes on a new connection, the old one closes")
     func upstreamCalm() throws {
-        let (upstream, upstreamPort) = try Attacks.calmUpstream(held: 4)
-        defer { upstream.stop() }
-        let (proxy, proxyPort) = try Self.proxy(authority: "calm.test.svc.cluster.local:80", http2Upstream: upstreamPort)
-        defer { proxy.stop() }
+        let (upstream, proxy, proxyPort) = try Self.rig(Attacks.calmUpstream(held: 4), authority: "calm.test.svc.cluster.local:80")
+        defer { proxy.stop(); upstream.stop() }
         // A request that hung would end at curl's --max-time with code 000.
         let result = try Subprocess.run(
             "/usr/bin/env",
@@ -70,10 +80,8 @@ struct ConnectionAttackTests {
 
     @Test("a stream that ended both ways is never reset: an HTTP/2 upstream sees no RST_STREAM for 30 finished requests (servers count resets as a flood)")
     func noResetAfterCleanEnd() throws {
-        let (upstream, upstreamPort) = try Attacks.countingUpstream()
-        defer { upstream.stop() }
-        let (proxy, proxyPort) = try Self.proxy(authority: "counted.test.svc.cluster.local:80", http2Upstream: upstreamPort)
-        defer { proxy.stop() }
+        let (upstream, proxy, proxyPort) = try Self.rig(Attacks.countingUpstream(), authority: "counted.test.svc.cluster.local:80")
+        defer { proxy.stop(); upstream.stop() }
         for _ in 1...30 {
             let response = try Curl.request(port: proxyPort, host: "counted.test.svc.cluster.local", http2: true)
             #expect(response.status == 200 && response.body == "ok\n", "\(response)")
@@ -89,10 +97,8 @@ struct ConnectionAttackTests {
 
     @Test("an HTTP/2 upstream that says GOAWAY: the next request goes on a new connection, the old one closes")
     func upstreamGoAway() throws {
-        let (upstream, upstreamPort) = try Attacks.goAwayUpstream()
-        defer { upstream.stop() }
-        let (proxy, proxyPort) = try Self.proxy(authority: "graceful.test.svc.cluster.local:80", http2Upstream: upstreamPort)
-        defer { proxy.stop() }
+        let (upstream, proxy, proxyPort) = try Self.rig(Attacks.goAwayUpstream(), authority: "graceful.test.svc.cluster.local:80")
+        defer { proxy.stop(); upstream.stop() }
         for connection in 1...3 {
             let response = try Curl.request(port: proxyPort, host: "graceful.test.svc.cluster.local", http2: true)
             #expect(response.status == 200, "\(response)")
@@ -104,20 +110,16 @@ struct ConnectionAttackTests {
 
     @Test("HTTP/2 both ways: a request's HEADERS go upstream at once, though the client has not ended it (the upstream answers first), also when the upstream connection is up already")
     func headersGoUpstreamAtOnce() throws {
-        let (upstream, upstreamPort) = try Attacks.eagerUpstream()
-        defer { upstream.stop() }
-        let (proxy, proxyPort) = try Self.proxy(authority: "eager.test.svc.cluster.local:80", http2Upstream: upstreamPort)
-        defer { proxy.stop() }
+        let (upstream, proxy, proxyPort) = try Self.rig(Attacks.eagerUpstream(), authority: "eager.test.svc.cluster.local:80")
+        defer { proxy.stop(); upstream.stop() }
         let report = try Attacks.run("h2-stream", port: proxyPort, host: "eager.test.svc.cluster.local", "headers-first")
         #expect(report["statuses"] as? [Int] == [200, 200], "\(report)")
     }
 
     @Test("HTTP/2 both ways: a body past the client stream's watermark with trailers right behind it arrives whole, trailers included, on a connection that stays sound")
     func bodyPastWatermarkThenTrailers() throws {
-        let (upstream, upstreamPort) = try Attacks.trailersUpstream()
-        defer { upstream.stop() }
-        let (proxy, proxyPort) = try Self.proxy(authority: "trailers.test.svc.cluster.local:80", http2Upstream: upstreamPort)
-        defer { proxy.stop() }
+        let (upstream, proxy, proxyPort) = try Self.rig(Attacks.trailersUpstream(), authority: "trailers.test.svc.cluster.local:80")
+        defer { proxy.stop(); upstream.stop() }
         for _ in 1...3 {
             let report = try Attacks.http2Request(port: proxyPort, host: "trailers.test.svc.cluster.local", path: "/", headers: [])
             #expect(report["status"] as? Int == 200, "\(report)")
@@ -128,10 +130,8 @@ struct ConnectionAttackTests {
 
     @Test("requests queued behind an HTTP/2 upstream's concurrency limit when it says GOAWAY never reached it: each gets a 502 at once (none hangs), the one it holds is answered")
     func queuedStreamsAtGoAway() throws {
-        let (upstream, upstreamPort) = try Attacks.narrowUpstream()
-        defer { upstream.stop() }
-        let (proxy, proxyPort) = try Self.proxy(authority: "narrow.test.svc.cluster.local:80", http2Upstream: upstreamPort)
-        defer { proxy.stop() }
+        let (upstream, proxy, proxyPort) = try Self.rig(Attacks.narrowUpstream(), authority: "narrow.test.svc.cluster.local:80")
+        defer { proxy.stop(); upstream.stop() }
         // The connection is up, and the upstream's limit known, before the three go.
         #expect(try Curl.request(port: proxyPort, host: "narrow.test.svc.cluster.local").body == "warm\n")
         let started = Date()
