@@ -239,6 +239,8 @@ def h2_stream(port, host, kind):
     - head-answer: a HEAD to an unknown authority (the proxy's answer has no body);
     - connect: an HTTP/2 CONNECT (RFC 9113 §8.5);
     - host-mismatch: `:authority` and a `host` field that differ;
+    - uppercase-name, connection-field, pseudo-after-field: malformed blocks (RFC 9113 §8.2,
+      §8.3), which must reset the stream with PROTOCOL_ERROR;
     - stalled-download:PATH: a GET for PATH whose response the client never opens window
       for beyond the initial 64 KiB; reads for 4 s (the proxy must hold the upstream back);
     - headers-first: two requests in turn whose HEADERS do not end them, each waiting for its
@@ -268,6 +270,13 @@ def h2_stream(port, host, kind):
         s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, block))
     elif kind == "connect":
         s.sendall(frame(HEADERS, END_HEADERS, 1, enc.encode([(":method", "CONNECT"), (":authority", host)])))
+    elif kind == "uppercase-name":
+        s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, request_block(enc, host, extra=[("X-Upper", "1")])))
+    elif kind == "connection-field":
+        s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, request_block(enc, host, extra=[("connection", "close")])))
+    elif kind == "pseudo-after-field":
+        block = enc.encode([(":method", "GET"), (":scheme", "http"), ("x-a", "1"), (":authority", host), (":path", "/")])
+        s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, block))
     elif kind == "host-mismatch":
         s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, request_block(enc, host, extra=[("host", "other.test")])))
     elif kind == "stalled-download":
@@ -771,6 +780,9 @@ def hostile_upstream(kind):
                 sent = send_until_closed(s, frame(CONTINUATION, 0, stream, b"\0" * 16000) * 8, 2 << 30, 20)
             elif kind == "window-update-overflow":
                 s.sendall(frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", 0x7FFFFFFF)) * 2)
+            elif kind == "uppercase-field":
+                bad = enc.encode([(":status", "200"), ("X-Upper", "1")])
+                s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, stream, bad))
             closed = closed_within(s, 15)
             print(f"peer {'closed' if closed else 'kept the connection open'} after {sent} bytes", flush=True)
         finally:

@@ -144,4 +144,13 @@ struct ConnectionAttackTests {
         #expect(result.standardOutput.split(separator: "\n").sorted() == ["200", "502", "502"], "\(result.standardOutput)")
         #expect(Date().timeIntervalSince(started) < 8, "a queued request waited for curl's bound")
     }
+
+    @Test("an HTTP/2 upstream's malformed response block (an uppercase field name) is a 502 that says so, never forwarded")
+    func malformedUpstreamBlock() throws {
+        let (upstream, proxy, proxyPort) = try Self.rig(Attacks.hostileUpstream("uppercase-field"), authority: "bad.test.svc.cluster.local:80")
+        defer { proxy.stop(); upstream.stop() }
+        let response = try Curl.request(port: proxyPort, host: "bad.test.svc.cluster.local")
+        #expect(response.status == 502, "\(response)")
+        #expect(response.body.contains("malformed field block"), "\(response.body)")
+    }
 }

@@ -110,7 +110,7 @@ final class HostileInputTests {
     }
 
     @Test(
-        "HTTP/2 streams: an answer while the request is still open ends the stream, then resets it with NO_ERROR; a HEAD's answer has no body; CONNECT gets 501; :authority and a different host get 400; the connection serves on"
+        "HTTP/2 streams: a malformed block is reset with PROTOCOL_ERROR; an answer while the request is still open ends the stream, then resets it with NO_ERROR; a HEAD's answer has no body; CONNECT gets 501; :authority and a different host get 400; the connection serves on"
     )
     func http2StreamCases() throws {
         let early = try Attacks.run("h2-stream", port: port, host: Self.host, "early-answer")
@@ -118,6 +118,11 @@ final class HostileInputTests {
         #expect(early["ended"] as? Bool == true, "\(early)")
         #expect(early["reset"] as? Int == 0, "RST_STREAM NO_ERROR after the answer: \(early)")
         #expect(early["next"] as? Int == 200, "\(early)")
+        for kind in ["uppercase-name", "connection-field", "pseudo-after-field"] {
+            let report = try Attacks.run("h2-stream", port: port, host: Self.host, kind)
+            #expect(report["status"] as? Int == 0 && report["reset"] as? Int == 1, "\(kind): PROTOCOL_ERROR, no answer: \(report)")
+            #expect(report["next"] as? Int == 200, "\(kind): \(report)")
+        }
         for (kind, status) in [("head-answer", 404), ("connect", 501), ("host-mismatch", 400)] {
             let report = try Attacks.run("h2-stream", port: port, host: Self.host, kind)
             #expect(report["status"] as? Int == status, "\(kind): \(report)")

@@ -21,9 +21,13 @@ enum BuiltInLimits {
     static let http2ConcurrentStreams = 100
     /// CONTINUATION frames in a row NIO accepts before a connection error.
     static let http2ContinuationFrames = NIOHTTP2Handler.ConnectionConfiguration().maximumSequentialContinuationFrames
-    /// The HTTP/2 connection settings of the listener and of upstream connections.
+    /// The HTTP/2 connection settings of the listener and of upstream connections. NIO's
+    /// header-block validation is off: the proxy checks every block it receives as it converts
+    /// it (``HTTP2FieldRules``), and builds every block it sends from checked heads. NIO's
+    /// content-length checks stay on.
     static var http2Connection: NIOHTTP2Handler.ConnectionConfiguration {
         var configuration = NIOHTTP2Handler.ConnectionConfiguration()
+        configuration.headerBlockValidation = .disabled
         configuration.initialSettings = [
             HTTP2Setting(parameter: .maxConcurrentStreams, value: http2ConcurrentStreams),
             HTTP2Setting(parameter: .maxHeaderListSize, value: http2HeaderListBytes),

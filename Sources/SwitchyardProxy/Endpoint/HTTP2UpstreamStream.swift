@@ -174,19 +174,20 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
     // MARK: Frames in (the response)
 
     /// A field block: an interim or final head (and the end, with END_STREAM), or trailers.
+    /// A malformed block fails the exchange (502), whose end resets the stream.
     func received(_ headers: HTTP2Frame.FramePayload.Headers) {
         if headers.endStream { responseEnded = true }
-        guard !finalHeadRead else {
-            deliver(.end(HTTP2Fields.trailers(headers.headers)), nil, bytes: 0)
-            return
+        do {
+            guard !finalHeadRead else {
+                deliver(.end(try HTTP2Fields.trailers(headers.headers)), nil, bytes: 0)
+                return
+            }
+            let head = try HTTP2Fields.responseHead(headers.headers)
+            if head.status.code >= 200 { finalHeadRead = true }
+            deliver(.head(head), headers.endStream ? .end(nil) : nil, bytes: 0)
+        } catch {
+            if let exchange { exchange.upstreamError(error) } else { reset(.protocolError) }
         }
-        guard let head = HTTP2Fields.responseHead(headers.headers) else {
-            // The exchange fails, and its end resets the stream.
-            if let exchange { exchange.upstreamError(HTTP2Fields.MalformedStatus()) } else { reset(.protocolError) }
-            return
-        }
-        if head.status.code >= 200 { finalHeadRead = true }
-        deliver(.head(head), headers.endStream ? .end(nil) : nil, bytes: 0)
     }
 
     /// A DATA frame: body bytes (and the response's end, with END_STREAM).

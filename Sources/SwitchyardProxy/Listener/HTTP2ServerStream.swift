@@ -46,21 +46,27 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream {
 
     // MARK: Frames in
 
-    /// A field block: the request's head (and its end, with END_STREAM), or its trailers.
+    /// A field block: the request's head (and its end, with END_STREAM), or its trailers. A
+    /// malformed block resets the stream with PROTOCOL_ERROR (RFC 9113 §8.1.1); its request is
+    /// never routed, or its exchange ends.
     func received(_ headers: HTTP2Frame.FramePayload.Headers) {
         guard !isClosed else { return }
         if headers.endStream { requestOpen = false }
-        guard !headRead else {
-            receivedParts(.end(HTTP2Fields.trailers(headers.headers)), nil, bytes: 0)
-            return
+        do {
+            guard !headRead else {
+                receivedParts(.end(try HTTP2Fields.trailers(headers.headers)), nil, bytes: 0)
+                return
+            }
+            headRead = true
+            guard let head = try HTTP2Fields.requestHead(headers.headers, endStream: headers.endStream) else {
+                // A CONNECT (RFC 9113 §8.5): the proxy carries no tunnels.
+                respond(with: .invalidRequest(.notImplemented, "CONNECT is not supported"), isGRPC: false)
+                return
+            }
+            receivedParts(.head(head), headers.endStream ? .end(nil) : nil, bytes: 0)
+        } catch {
+            reset(.protocolError)
         }
-        headRead = true
-        guard let head = HTTP2Fields.requestHead(headers.headers, endStream: headers.endStream) else {
-            // A CONNECT (RFC 9113 §8.5): the proxy carries no tunnels.
-            respond(with: .invalidRequest(.notImplemented, "CONNECT is not supported"), isGRPC: false)
-            return
-        }
-        receivedParts(.head(head), headers.endStream ? .end(nil) : nil, bytes: 0)
     }
 
     /// A DATA frame: body bytes (and the request's end, with END_STREAM).

@@ -4,40 +4,64 @@ import NIOHTTP1
 import NIOHTTP2
 
 /// HTTP/2 field blocks to and from the HTTP/1-shaped heads the rest of the proxy speaks
-/// (RFC 9113 §8.3), for the listener's streams and the upstreams'. NIO's HTTP/2 handler
-/// validated every received block already (pseudo-fields first and well formed, names in lower
-/// case, no connection-specific field), and validates every block sent.
+/// (RFC 9113 §8.3), for the listener's streams and the upstreams'. Every received block is
+/// checked as it is converted (``HTTP2FieldRules``: names, values, connection-specific fields,
+/// pseudo-fields first, each once, the ones the block needs); a block that breaks a rule throws
+/// ``MalformedBlock``. The blocks the proxy sends are built from checked heads.
 enum HTTP2Fields {
+    /// A received block that breaks RFC 9113 §8.2 or §8.3.
+    struct MalformedBlock: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = "malformed field block: " + description }
+    }
+
     /// A request head from a request's first field block (`endStream`: the HEADERS frame ended
     /// the stream). `:authority` becomes a `host` field placed first; a `host` the client sent
     /// as well stays beside it, for validation to require the two agree (RFC 9113 §8.3.1). A
     /// request whose method may carry a body and whose block ends the stream without a
     /// `content-length` gets `content-length: 0` (an HTTP/1.1 server may want a length).
-    /// Nil for a block without `:method` or `:path` (an HTTP/2 CONNECT).
-    static func requestHead(_ block: HPACKHeaders, endStream: Bool) -> HTTPRequestHead? {
-        var method: HTTPMethod?
+    /// Nil for a well-formed CONNECT (`:method` and `:authority` only, §8.5).
+    static func requestHead(_ block: HPACKHeaders, endStream: Bool) throws(MalformedBlock) -> HTTPRequestHead? {
+        var method: String?
+        var scheme = false
         var path: String?
         var fields: [(String, String)] = []
         fields.reserveCapacity(block.count + 1)
         fields.append(("host", ""))
+        var authority = false
         var hasLength = false
         for (name, value, _) in block {
             guard name.utf8.first == UInt8(ascii: ":") else {
+                try HTTP2FieldRules.checkField(name, value, request: true)
                 if !hasLength, name == "content-length" { hasLength = true }
                 fields.append((name, value))
                 continue
             }
+            guard fields.count == 1 else { throw .init("pseudo-field \(name) after a field") }
+            guard HTTP2FieldRules.isPseudoValue(value) else { throw .init("\(name) has a control character or space") }
             switch name {
-            case ":method": method = HTTPMethod(rawValue: value)
-            case ":path": path = value
-            case ":authority": fields[0].1 = value
-            default: break  // :scheme (and :protocol, which NIO refuses unless announced)
+            case ":method" where method == nil:
+                guard !value.isEmpty, value.utf8.allSatisfy(HeaderText.isTokenByte) else { throw .init(":method is not a token") }
+                method = value
+            case ":scheme" where !scheme: scheme = true
+            case ":path" where path == nil: path = value
+            case ":authority" where !authority:
+                authority = true
+                fields[0].1 = value
+            case ":method", ":scheme", ":path", ":authority": throw .init("\(name) twice")
+            default: throw .init("pseudo-field \(HeaderText.sanitized(name)) in a request")
             }
         }
-        guard let method, let path else { return nil }
+        guard let method else { throw .init("no :method") }
+        guard method != "CONNECT" else {
+            guard authority, !scheme, path == nil else { throw .init("a CONNECT needs :authority and no :scheme or :path") }
+            return nil
+        }
+        guard scheme, let path, !path.isEmpty else { throw .init("no :scheme, or no :path") }
         if fields[0].1.isEmpty { fields.removeFirst() }
-        if endStream, !hasLength, method.mayCarryBody { fields.append(("content-length", "0")) }
-        return HTTPRequestHead(version: .http2, method: method, uri: path, headers: HTTPHeaders(fields))
+        let parsed = HTTPMethod(rawValue: method)
+        if endStream, !hasLength, parsed.mayCarryBody { fields.append(("content-length", "0")) }
+        return HTTPRequestHead(version: .http2, method: parsed, uri: path, headers: HTTPHeaders(fields))
     }
 
     /// The parts a DATA frame carries: its body, its end (END_STREAM), or both; nil for a
@@ -50,11 +74,16 @@ enum HTTP2Fields {
         return body.readableBytes == 0 ? (.end(nil), nil, bytes) : (.body(body), .end(nil), bytes)
     }
 
-    /// A trailer section's fields (a block after the request's first, which ends the stream).
-    static func trailers(_ block: HPACKHeaders) -> HTTPHeaders {
+    /// A trailer section's fields (a block after a message's head, which ends the stream): no
+    /// pseudo-fields (§8.1).
+    static func trailers(_ block: HPACKHeaders) throws(MalformedBlock) -> HTTPHeaders {
         var fields: [(String, String)] = []
         fields.reserveCapacity(block.count)
-        for (name, value, _) in block { fields.append((name, value)) }
+        for (name, value, _) in block {
+            guard name.utf8.first != UInt8(ascii: ":") else { throw .init("pseudo-field \(HeaderText.sanitized(name)) in trailers") }
+            try HTTP2FieldRules.checkField(name, value, request: false)
+            fields.append((name, value))
+        }
         return HTTPHeaders(fields)
     }
 
@@ -86,32 +115,30 @@ enum HTTP2Fields {
         var description: String { "the host is not an authority HTTP/2 can carry" }
     }
 
-    /// An upstream's response head whose `:status` is not a three-digit code.
-    struct MalformedStatus: Error, CustomStringConvertible {
-        var description: String { "a response head without a valid :status" }
-    }
-
     /// An upstream reset the stream of a response that had not ended.
     struct StreamReset: Error, CustomStringConvertible {
         let code: HTTP2ErrorCode
         var description: String { "the upstream reset the stream (\(code))" }
     }
 
-    /// A response head from an upstream's field block; nil when its `:status` is not a
-    /// three-digit code. NIO checked the block's shape.
-    static func responseHead(_ block: HPACKHeaders) -> HTTPResponseHead? {
+    /// A response head from an upstream's field block: `:status` first and alone among
+    /// pseudo-fields, a three-digit code (§8.3.2).
+    static func responseHead(_ block: HPACKHeaders) throws(MalformedBlock) -> HTTPResponseHead {
         var status: Int?
         var fields: [(String, String)] = []
         fields.reserveCapacity(block.count)
         for (name, value, _) in block {
-            if name == ":status" {
-                guard value.utf8.count == 3, let code = Int(value), code >= 100 else { return nil }
-                status = code
-            } else if name.utf8.first != UInt8(ascii: ":") {
+            guard name.utf8.first == UInt8(ascii: ":") else {
+                try HTTP2FieldRules.checkField(name, value, request: false)
                 fields.append((name, value))
+                continue
             }
+            guard name == ":status", status == nil, fields.isEmpty else { throw .init("pseudo-field \(HeaderText.sanitized(name)) out of place") }
+            guard value.utf8.count == 3, value.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), let code = Int(value), code >= 100
+            else { throw .init(":status is not a three-digit code") }
+            status = code
         }
-        guard let status else { return nil }
+        guard let status else { throw .init("no :status") }
         return HTTPResponseHead(version: .http2, status: HTTPResponseStatus(statusCode: status), headers: HTTPHeaders(fields))
     }
 
