@@ -122,6 +122,11 @@ struct HTTP2FieldsTests {
         }
         head.headers = [:]
         #expect(throws: HTTP2Fields.MissingAuthority.self) { try HTTP2Fields.requestBlock(head) }
+        // HTTP/2 allows te only as the lowercase `trailers` (NIO's upstreams reset anything else).
+        head.headers = ["host": "a", "TE": "Trailers"]
+        #expect(try HTTP2Fields.requestBlock(head).map { "\($0.name): \($0.value)" }.last == "te: trailers")
+        head.method = .CONNECT
+        #expect(throws: HTTP2Fields.UnsendableConnect.self) { try HTTP2Fields.requestBlock(head) }
     }
 
     @Test("a response block: :status parsed (an unknown code kept); a status that is not three digits is refused")

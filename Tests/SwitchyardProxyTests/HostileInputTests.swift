@@ -97,6 +97,7 @@ final class HostileInputTests {
     func http2ConnectionErrors() throws {
         let kinds = [
             "continuation-flood", "hpack-bomb", "window-update-overflow", "stream-id-reuse", "data-on-closed-stream", "settings-flood", "ping-flood",
+            "malformed-flood",
         ]
         for kind in kinds {
             let report = try Attacks.run("h2", port: port, host: Self.host, kind)

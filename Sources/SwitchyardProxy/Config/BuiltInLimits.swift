@@ -19,6 +19,10 @@ enum BuiltInLimits {
     static let http2HeaderListBytes = 16 * 1024
     /// SETTINGS_MAX_CONCURRENT_STREAMS the proxy announces to HTTP/2 clients.
     static let http2ConcurrentStreams = 100
+    /// Malformed field blocks a client may send on one HTTP/2 connection (each resets its
+    /// stream); then GOAWAY ENHANCE_YOUR_CALM and the connection closes (NIO's own stream-error
+    /// budget is 200 too, but the proxy's checks are not NIO's).
+    static let http2MalformedBlocks = 200
     /// CONTINUATION frames in a row NIO accepts before a connection error.
     static let http2ContinuationFrames = NIOHTTP2Handler.ConnectionConfiguration().maximumSequentialContinuationFrames
     /// The HTTP/2 connection settings of the listener and of upstream connections. NIO's
@@ -48,6 +52,7 @@ enum BuiltInLimits {
             ("http2HeaderListBytes", "\(http2HeaderListBytes)"),
             ("http2ConcurrentStreams", "\(http2ConcurrentStreams)"),
             ("http2ContinuationFrames", "\(http2ContinuationFrames)"),
+            ("http2MalformedBlocks", "\(http2MalformedBlocks)"),
             ("drainIdle", DurationText.format(.nanoseconds(drainIdle.nanoseconds))),
         ]
     }

@@ -186,7 +186,11 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
             if head.status.code >= 200 { finalHeadRead = true }
             deliver(.head(head), headers.endStream ? .end(nil) : nil, bytes: 0)
         } catch {
-            if let exchange { exchange.upstreamError(error) } else { reset(.protocolError) }
+            // PROTOCOL_ERROR (RFC 9113 §8.1.1), then the exchange fails saying why.
+            let exchange = self.exchange
+            self.exchange = nil
+            reset(.protocolError)
+            exchange?.upstreamError(error)
         }
     }
 

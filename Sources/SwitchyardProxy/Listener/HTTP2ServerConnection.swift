@@ -27,6 +27,11 @@ final class HTTP2ServerConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
     private let writableAgain: EndOfPass<HTTP2ServerStream>
 
 
+    /// Malformed field blocks refused on this connection (``BuiltInLimits/http2MalformedBlocks``).
+    private var malformedBlocks = 0
+    /// The highest stream the client opened: a GOAWAY names it.
+    private var lastStreamID = HTTP2StreamID.rootStream
+
     init(slot: LoopSlot) {
         self.slot = slot
         retired = EndOfPass(eventLoop: slot.state.eventLoop) { _ in }
@@ -54,6 +59,7 @@ final class HTTP2ServerConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
                 // NIO's handler opened the stream (a new client stream within the limits).
                 let stream = HTTP2ServerStream(id: frame.streamID, connection: self)
                 streams[frame.streamID] = stream
+                lastStreamID = max(lastStreamID, frame.streamID)
                 stream.received(headers)
             }
         case .data(let data):
@@ -61,6 +67,15 @@ final class HTTP2ServerConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
         default:
             break  // NIO's handler answers the connection's own frames; a reset arrives as an event
         }
+    }
+
+    /// A stream was reset for a malformed field block. Past the budget the client is told to
+    /// calm down (GOAWAY ENHANCE_YOUR_CALM), and ``GoAwayCloser`` closes the connection.
+    func malformedBlockRefused() {
+        malformedBlocks += 1
+        guard malformedBlocks == BuiltInLimits.http2MalformedBlocks else { return }
+        write(HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: lastStreamID, errorCode: .enhanceYourCalm, opaqueData: nil)))
+        flush()
     }
 
     /// `stream`'s exchange deferred a flush to the end of this read.

@@ -47,8 +47,8 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream {
     // MARK: Frames in
 
     /// A field block: the request's head (and its end, with END_STREAM), or its trailers. A
-    /// malformed block resets the stream with PROTOCOL_ERROR (RFC 9113 §8.1.1); its request is
-    /// never routed, or its exchange ends.
+    /// malformed block resets the stream with PROTOCOL_ERROR (RFC 9113 §8.1.1): a head is never
+    /// routed, and malformed trailers end the exchange. The connection counts them.
     func received(_ headers: HTTP2Frame.FramePayload.Headers) {
         guard !isClosed else { return }
         if headers.endStream { requestOpen = false }
@@ -66,6 +66,7 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream {
             receivedParts(.head(head), headers.endStream ? .end(nil) : nil, bytes: 0)
         } catch {
             reset(.protocolError)
+            connection.malformedBlockRefused()
         }
     }
 

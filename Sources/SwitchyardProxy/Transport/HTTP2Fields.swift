@@ -91,6 +91,8 @@ enum HTTP2Fields {
     /// from the `host` field, `:path`, then the other fields with names in lower case. Throws
     /// for a request without a host (HTTP/2 needs an authority; an HTTP/1.0 client may omit it).
     static func requestBlock(_ head: HTTPRequestHead) throws -> HPACKHeaders {
+        // An HTTP/2 CONNECT has another form (§8.5), and the proxy carries no tunnels.
+        guard head.method != .CONNECT else { throw UnsendableConnect() }
         guard let host = head.headers.first(name: "host") else { throw MissingAuthority() }
         // An HTTP/1.1 Host may hold what no authority can (a space, a control): NIO would
         // refuse the block, so it is refused before the stream takes an ID.
@@ -101,8 +103,13 @@ enum HTTP2Fields {
         block.add(name: ":scheme", value: "http")
         block.add(name: ":authority", value: host)
         block.add(name: ":path", value: head.uri)
-        appendLowercased(head.headers, to: &block, skippingHost: true)
+        appendLowercased(head.headers, to: &block, request: true)
         return block
+    }
+
+    /// A CONNECT from an HTTP/1.1 client cannot go to an HTTP/2 upstream as it is.
+    struct UnsendableConnect: Error, CustomStringConvertible {
+        var description: String { "a CONNECT cannot go to an HTTP/2 upstream" }
     }
 
     /// A request without a `host` cannot name the `:authority` an HTTP/2 upstream needs.
@@ -160,9 +167,16 @@ enum HTTP2Fields {
         return block
     }
 
-    private static func appendLowercased(_ headers: HTTPHeaders, to block: inout HPACKHeaders, skippingHost: Bool = false) {
+    /// Adds `headers` to `block` with their names in lower case. A request's (`request`) goes
+    /// without `host` (it became `:authority`), and with `te` only as `te: trailers`, the one
+    /// form HTTP/2 allows (an HTTP/1.1 client may have written `TE: Trailers`).
+    private static func appendLowercased(_ headers: HTTPHeaders, to block: inout HPACKHeaders, request: Bool = false) {
         for (name, value) in headers {
-            if skippingHost, HeaderName.is(name, "host") { continue }
+            if request, HeaderName.is(name, "host") { continue }
+            if request, HeaderName.is(name, "te") {
+                if HeaderName.is(value, "trailers") { block.add(name: "te", value: "trailers") }
+                continue
+            }
             // Lowercasing makes a new String: only for names that need it.
             if name.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) {
                 block.add(name: name.lowercased(), value: value)
