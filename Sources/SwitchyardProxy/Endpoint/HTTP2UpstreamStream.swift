@@ -35,6 +35,9 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
     /// Set once the request's HEADERS went to the wire (a new stream's HEADERS may wait in
     /// NIO behind the upstream's concurrency limit): the upstream knows the stream.
     private(set) var isOnWire = false
+    /// Set once a frame of the stream was handed to NIO: only then may a reset follow (NIO drops
+    /// a queued stream it resets; a stream it never saw must not be reset at all).
+    private var handedToNIO = false
     /// Request body written and not yet on the wire.
     private var watermark = HTTP2SendWatermark()
 
@@ -50,7 +53,6 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
     private var receiveWindow = HTTP2StreamReceiveWindow()
     /// Set once the stream closed, or was given up before it opened.
     private var isClosed = false
-
 
     init(connection: HTTP2UpstreamConnection) {
         self.connection = connection
@@ -121,6 +123,7 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
         let id = self.id ?? connection.open(self)
         self.id = id
         guard isOnWire || connection.opensStreams else { return }
+        handedToNIO = true
         connection.write(HTTP2Frame(streamID: id, payload: payload))
     }
 
@@ -165,8 +168,10 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
     /// RST_STREAM waits for the socket.
     private func reset(_ code: HTTP2ErrorCode) {
         guard !isClosed, let id else { return }
-        connection.write(HTTP2Frame(streamID: id, payload: .rstStream(code)))
-        connection.flush()
+        if handedToNIO {
+            connection.write(HTTP2Frame(streamID: id, payload: .rstStream(code)))
+            connection.flush()
+        }
         connection.remove(self)
         closed(reason: nil)  // the proxy's own reset is not the upstream's
     }

@@ -26,7 +26,6 @@ final class HTTP2ServerConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
     /// their exchanges hear it once the pass is over.
     private let writableAgain: EndOfPass<HTTP2ServerStream>
 
-
     /// Malformed field blocks refused on this connection (``BuiltInLimits/http2MalformedBlocks``).
     private var malformedBlocks = 0
     /// The highest stream the client opened: a GOAWAY names it.

@@ -38,7 +38,6 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream {
     /// flow-control buffer waiting for the client's window.
     private var watermark = HTTP2SendWatermark()
 
-
     init(id: HTTP2StreamID, connection: HTTP2ServerConnection) {
         self.id = id
         self.connection = connection

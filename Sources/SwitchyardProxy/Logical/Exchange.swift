@@ -206,7 +206,7 @@ final class Exchange {
             // An HTTP/1.1 upstream's parser dropped them already (and decided whether the
             // connection carries another request).
             if upstream?.isHTTP1 != true { HopByHop.strip(&head.headers) }
-            // An HTTP/1.x client gets its own version back; an HTTP/2 stream's codec reads none.
+            // An HTTP/1.x client gets its own version back; an HTTP/2 stream writes none.
             if client.version.major == 1, head.version != client.version { head.version = client.version }
             trailersOnly = GRPCTrailersOnly.split(&head)
             machine.responseHead(status: Int(head.status.code), grpcStatus: GRPCStatus(header: trailersOnly?.first(name: "grpc-status")), now: now)

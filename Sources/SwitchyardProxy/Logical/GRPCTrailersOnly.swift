@@ -1,8 +1,8 @@
 import NIOHTTP1
 
-/// gRPC's trailers-only response: a single HEADERS frame holding the status, which the
-/// HTTP/2-to-HTTP/1 codec delivers as a response head. Downstream the status belongs in the
-/// trailers.
+/// gRPC's trailers-only response: a single HEADERS frame holding the status, which an
+/// upstream's ``HTTP2UpstreamStream`` delivers as a response head and its end. Downstream the
+/// status belongs in the trailers.
 enum GRPCTrailersOnly {
     /// The gRPC status fields a response head carries, taken out of it; nil when it carries
     /// none (an ordinary response head).
