@@ -59,9 +59,11 @@ struct RequestRouterTests {
               - authority: rpc.test.svc.cluster.local:80
                 protocol: grpc
                 timeouts: { request: 5s }
+              - authority: plain.test.svc.cluster.local:80
             backends:
             \(names.map { "  - { authority: \($0).test.svc.cluster.local:80, endpoints: [{ address: 127.0.0.1:9001 }] }" }.joined(separator: "\n"))
               - { authority: rpc.test.svc.cluster.local:80, endpoints: [{ address: 127.0.0.1:9002 }] }
+              - { authority: plain.test.svc.cluster.local:80, endpoints: [{ address: 127.0.0.1:9003 }] }
             """)
     }
 
@@ -72,8 +74,8 @@ struct RequestRouterTests {
     }
 
     /// The backend name a request is dispatched to, or what answered it.
-    func backend(_ path: String, method: HTTPMethod = .GET, headers: [(String, String)] = []) -> String {
-        switch decide(path, method: method, headers: headers) {
+    func backend(_ path: String, method: HTTPMethod = .GET, host: String = web, headers: [(String, String)] = []) -> String {
+        switch decide(path, method: method, host: host, headers: headers) {
         case .dispatch(let dispatch): dispatch.target.ref.meta.name
         case .answer(let error, _, _): "answer \(error.status.code): \(error.message)"
         }
@@ -93,6 +95,21 @@ struct RequestRouterTests {
         #expect(backend("/api/v2/other/z") == "h")  // precedence holds across routes
         #expect(backend("/apix") == "answer 404: Service web.test: no route")  // prefixes match whole segments
         #expect(backend("/items/abc") == "answer 404: Service web.test: no route")
+    }
+
+    @Test("a service's default route takes every request whose target is a path, and only those")
+    func defaultRoute() {
+        let plain = "plain.test.svc.cluster.local"
+        #expect(backend("/", host: plain) == "plain")
+        #expect(backend("/any/path?with=query", method: .DELETE, host: plain) == "plain")
+        #expect(backend("*", method: .OPTIONS, host: plain) == "answer 404: Service plain.test: no route")
+    }
+
+    @Test("a prefix ends on a segment boundary; an exact path is the whole path, without the query")
+    func pathBounds() {
+        #expect(backend("/api/v2/exact/") == "b")  // not the exact path: the longest prefix
+        #expect(backend("/api/v2x") == "a")  // /api/v2 is no prefix of it, /api is
+        #expect(backend("/api/v2/exact?q=2") == "c")
     }
 
     @Test("the header modifier sets, adds and removes; the head goes on with the route's timeouts")

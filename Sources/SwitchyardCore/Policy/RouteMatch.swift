@@ -75,14 +75,17 @@ public enum PathMatch: Sendable, CustomStringConvertible {
     /// The whole path matches this expression.
     case regex(RegexPattern)
 
-    /// Whether `path` matches.
+    /// Whether `path` matches. Exact and prefix matches compare bytes, as Envoy's do: a path
+    /// on the wire is bytes, and Unicode equivalence would let two spellings of it match.
     public func matches(_ path: Substring) -> Bool {
         switch self {
-        case .exact(let p): return path == p
+        case .exact(let p): return path.utf8.elementsEqual(p.utf8)
         case .prefix(let p):
-            guard path.hasPrefix(p) else { return false }
-            if p.hasSuffix("/") || path.count == p.count { return true }
-            return path[path.index(path.startIndex, offsetBy: p.count)] == "/"
+            let path = path.utf8
+            let prefix = p.utf8
+            guard path.starts(with: prefix) else { return false }
+            if prefix.last == UInt8(ascii: "/") || path.count == prefix.count { return true }
+            return path[path.index(path.startIndex, offsetBy: prefix.count)] == UInt8(ascii: "/")
         case .regex(let pattern): return pattern.wholeMatches(String(path))
         }
     }
@@ -138,6 +141,12 @@ public struct HTTPRouteMatch: Sendable {
         self.headers = headers
         self.queryParameters = queryParameters
         self.method = method
+    }
+
+    /// Whether every request satisfies it: prefix `/` and nothing else.
+    var matchesEverything: Bool {
+        guard case .prefix("/") = path else { return false }
+        return headers.isEmpty && queryParameters.isEmpty && method == nil
     }
 
     /// Whether `request` satisfies every part.

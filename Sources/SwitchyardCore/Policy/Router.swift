@@ -16,6 +16,10 @@ public struct Router: Sendable {
 
     /// Candidates in precedence order: highest first, config order among equals.
     private let candidates: [(candidate: Candidate, selection: Selection)]
+    /// The selection every request with a path takes, when the first candidate matches them
+    /// all (a service whose one rule has no matches, the common default route): routing then
+    /// looks at nothing else of the request.
+    private let catchAll: Selection?
 
     /// Builds the router of `routes`.
     public init(routes: [RoutePolicy]) {
@@ -37,10 +41,16 @@ public struct Router: Sendable {
         }
         entries.sort { $0.precedence != $1.precedence ? $0.precedence > $1.precedence : $0.order < $1.order }
         candidates = entries.map { ($0.candidate, $0.selection) }
+        if case .http(let first) = entries.first?.candidate, first.matchesEverything {
+            catchAll = entries.first?.selection
+        } else {
+            catchAll = nil
+        }
     }
 
     /// The rule `request` takes, or nil for "no route".
     public func route(_ request: some RoutableRequest) -> Selection? {
+        if let catchAll, request.path.utf8.first == UInt8(ascii: "/") { return catchAll }
         for (candidate, selection) in candidates {
             switch candidate {
             case .http(let match): if match.matches(request) { return selection }
