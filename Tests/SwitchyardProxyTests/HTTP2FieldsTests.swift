@@ -33,6 +33,18 @@ struct HTTP2FieldsTests {
         #expect(Self.fields(hostOnly.headers) == ["host: b.test"])
     }
 
+    @Test("cookie crumbs become one field where the first stood, joined with \"; \"")
+    func cookies() throws {
+        let head = try #require(
+            try HTTP2Fields.requestHead(
+                Self.block([
+                    (":method", "GET"), (":scheme", "http"), (":authority", "a"), (":path", "/"), ("cookie", "a=1"), ("accept", "*/*"),
+                    ("cookie", "b=2"), ("cookie", "c=3"),
+                ]),
+                endStream: true))
+        #expect(Self.fields(head.headers) == ["host: a", "cookie: a=1; b=2; c=3", "accept: */*"])
+    }
+
     @Test("a request that may carry a body and ends with its HEADERS gets content-length: 0; one that goes on, or a GET, gets none")
     func requestLength() throws {
         func head(_ method: String, endStream: Bool, _ extra: [(String, String)] = []) throws -> [String] {

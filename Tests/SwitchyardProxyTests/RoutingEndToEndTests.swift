@@ -69,6 +69,18 @@ final class RoutingEndToEndTests {
         #expect(headers["host"] == host)
     }
 
+    @Test("an HTTP/2 request's cookie crumbs reach an HTTP/1.1 upstream as one field, joined with \"; \" (RFC 9113 §8.2.3)")
+    func http2CookieCrumbs() throws {
+        let response = try Curl.request(
+            port: port, host: host, path: "/api/x?echo", headers: ["cookie: a=1", "x-between: 1", "cookie: b=2", "cookie: c=3"], http2: true)
+        #expect(response.status == 200, "\(response.body)")
+        let json = try #require(response.body.split(separator: "\n").last)
+        let echoed = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let headers = try #require(echoed["headers"] as? [String: String])
+        #expect(headers["cookie"] == "a=1; b=2; c=3", "\(headers)")
+        #expect(headers["x-between"] == "1")
+    }
+
     @Test("HTTP/2 with prior knowledge on the same port routes the same way")
     func http2() throws {
         #expect(try served("/api/v2/y", http2: true) == "b")

@@ -17,7 +17,8 @@ enum HTTP2Fields {
 
     /// A request head from a request's first field block (`endStream`: the HEADERS frame ended
     /// the stream). `:authority` becomes a `host` field placed first; a `host` the client sent
-    /// as well stays beside it, for validation to require the two agree (RFC 9113 §8.3.1). A
+    /// as well stays beside it, for validation to require the two agree (RFC 9113 §8.3.1).
+    /// `cookie` fields become one, joined with `; ` where the first stood (§8.2.3). A
     /// request whose method may carry a body and whose block ends the stream without a
     /// `content-length` gets `content-length: 0` (an HTTP/1.1 server may want a length).
     /// Nil for a well-formed CONNECT (`:method` and `:authority` only, §8.5).
@@ -30,10 +31,19 @@ enum HTTP2Fields {
         fields.append(("host", ""))
         var authority = false
         var hasLength = false
+        var cookie: Int?
         for (name, value, _) in block {
             guard name.utf8.first == UInt8(ascii: ":") else {
                 try HTTP2FieldRules.checkField(name, value, request: true)
                 if !hasLength, name == "content-length" { hasLength = true }
+                if name == "cookie" {
+                    // RFC 9113 §8.2.3: crumbs are joined with "; " before HTTP/1.1 sees them.
+                    if let cookie {
+                        fields[cookie].1 += "; " + value
+                        continue
+                    }
+                    cookie = fields.count
+                }
                 fields.append((name, value))
                 continue
             }
