@@ -46,10 +46,12 @@ struct AccessLogTests {
         #expect(try Curl.request(port: port, host: Self.host, path: "/hello?x=1").status == 200)
         #expect(try Curl.request(port: port, host: Self.host, path: "/down").status == 502)
         #expect(try Curl.request(port: port, host: "nope.test", path: "/").status == 404)
-        let lines = lines(path, count: 3)
-        #expect(lines.count == 3, "\(lines)")
+        // An HTTP/2 CONNECT (501), then a GET on the same connection.
+        #expect(try Attacks.run("h2-stream", port: port, host: Self.host, "connect")["status"] as? Int == 501)
+        let lines = lines(path, count: 5)
+        #expect(lines.count == 5, "\(lines)")
         let objects = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-        try #require(objects.count == 3)
+        try #require(objects.count == 5)
         let ok = objects[0]
         #expect(ok["method"] as? String == "GET" && ok["authority"] as? String == Self.host && ok["path"] as? String == "/hello?x=1")
         #expect(ok["protocol"] as? String == "HTTP/1.1" && ok["status"] as? Int == 200 && ok["error"] as? String == "")
@@ -60,6 +62,11 @@ struct AccessLogTests {
         #expect((ok["duration_ms"] as? Double ?? -1) >= 0 && (ok["upstream_ms"] as? Double ?? -1) >= 0)
         #expect(objects[1]["status"] as? Int == 502 && objects[1]["error"] as? String == "BAD_GATEWAY", "\(objects[1])")
         #expect(objects[2]["status"] as? Int == 404 && objects[2]["route"] is NSNull, "\(objects[2])")
+        let connect = objects[3]
+        #expect(connect["method"] as? String == "CONNECT" && connect["authority"] as? String == Self.host, "\(connect)")
+        #expect(connect["path"] as? String == Self.host && connect["protocol"] as? String == "HTTP/2.0", "\(connect)")
+        #expect(connect["status"] as? Int == 501 && connect["route"] is NSNull, "\(connect)")
+        #expect(objects[4]["status"] as? Int == 200 && objects[4]["protocol"] as? String == "HTTP/2.0", "\(objects[4])")
     }
 
     @Test("text: one line per request; SIGUSR1 reopens the file a rotation moved away")

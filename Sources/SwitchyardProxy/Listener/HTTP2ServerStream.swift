@@ -57,9 +57,10 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream {
                 return
             }
             headRead = true
-            guard let head = try HTTP2Fields.requestHead(headers.headers, endStream: headers.endStream) else {
-                // A CONNECT (RFC 9113 §8.5): the proxy carries no tunnels.
-                respond(with: .invalidRequest(.notImplemented, "CONNECT is not supported"), isGRPC: false)
+            let head = try HTTP2Fields.requestHead(headers.headers, endStream: headers.endStream)
+            guard head.method != .CONNECT else {
+                // RFC 9113 §8.5: the proxy carries no tunnels.
+                answer(head, with: .invalidRequest(.notImplemented, "CONNECT is not supported"), isGRPC: false, accessLog: connection.slot.state.accessLog)
                 return
             }
             receivedParts(.head(head), headers.endStream ? .end(nil) : nil, bytes: 0)

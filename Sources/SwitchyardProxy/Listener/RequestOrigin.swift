@@ -19,16 +19,21 @@ extension RequestOrigin {
         switch state.router.route(head) {
         case .answer(let error, let isGRPC, let close):
             if close { willClose() }
-            respond(with: error, isGRPC: isGRPC)
-            state.accessLog?.append(
-                AccessLogEntry(
-                    request: head, client: clientAddress, answer: error, isGRPC: isGRPC, error: error.cause, route: nil, backend: nil,
-                    endpoint: nil, requestBytes: 0, responseBytes: isGRPC ? 0 : error.message.utf8.count, durationNanoseconds: 0,
-                    upstreamNanoseconds: nil))
+            answer(head, with: error, isGRPC: isGRPC, accessLog: state.accessLog)
             return nil
         case .dispatch(let dispatch):
             if dispatch.expectsContinue, !writeContinue() { return nil }
             return Exchange(client: self, dispatch: dispatch, eventLoop: state.eventLoop, watchdog: slot.watchdog, accessLog: state.accessLog)
         }
+    }
+
+    /// Answers `head` with `error` in place of a backend, and logs it.
+    func answer(_ head: HTTPRequestHead, with error: SyntheticError, isGRPC: Bool, accessLog: AccessLogWriter?) {
+        respond(with: error, isGRPC: isGRPC)
+        accessLog?.append(
+            AccessLogEntry(
+                request: head, client: clientAddress, answer: error, isGRPC: isGRPC, error: error.cause, route: nil, backend: nil,
+                endpoint: nil, requestBytes: 0, responseBytes: isGRPC ? 0 : error.message.utf8.count, durationNanoseconds: 0,
+                upstreamNanoseconds: nil))
     }
 }

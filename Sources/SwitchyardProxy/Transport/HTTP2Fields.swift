@@ -20,9 +20,9 @@ enum HTTP2Fields {
     /// as well stays beside it, for validation to require the two agree (RFC 9113 §8.3.1).
     /// `cookie` fields become one, joined with `; ` where the first stood (§8.2.3). A
     /// request whose method may carry a body and whose block ends the stream without a
-    /// `content-length` gets `content-length: 0` (an HTTP/1.1 server may want a length).
-    /// Nil for a well-formed CONNECT (`:method` and `:authority` only, §8.5).
-    static func requestHead(_ block: HPACKHeaders, endStream: Bool) throws(MalformedBlock) -> HTTPRequestHead? {
+    /// `content-length` gets `content-length: 0` (an HTTP/1.1 server may want a length). A
+    /// well-formed CONNECT (`:method` and `:authority` only, §8.5) has its authority as target.
+    static func requestHead(_ block: HPACKHeaders, endStream: Bool) throws(MalformedBlock) -> HTTPRequestHead {
         var method: String?
         var scheme = false
         var path: String?
@@ -65,7 +65,7 @@ enum HTTP2Fields {
         guard let method else { throw .init("no :method") }
         guard method != "CONNECT" else {
             guard authority, !scheme, path == nil else { throw .init("a CONNECT needs :authority and no :scheme or :path") }
-            return nil
+            return HTTPRequestHead(version: .http2, method: .CONNECT, uri: fields[0].1, headers: HTTPHeaders(fields))
         }
         guard scheme, let path, !path.isEmpty else { throw .init("no :scheme, or no :path") }
         if fields[0].1.isEmpty { fields.removeFirst() }
