@@ -41,25 +41,17 @@ enum ClientPipeline {
     }
 
     /// HTTP/2: the ``GoAwayCloser`` (closes after an error GOAWAY, bounds a graceful one's
-    /// ack), NIO's HTTP/2 handler with the built-in connection limits, the connection manager
-    /// that closes idle connections with a graceful GOAWAY and turns a drain's
-    /// `ChannelShouldQuiesceEvent` into the double GOAWAY of RFC 9113 §6.8, and the
-    /// ``HTTP2ServerConnection`` that serves every stream (NIO's handler tells it, as its
-    /// frame delegate, when each DATA frame goes out).
-    static func configureHTTP2(_ pipeline: ChannelPipeline.SynchronousOperations, slot: LoopSlot, eventLoop: EventLoop) throws {
-        let timeouts = slot.state.table.config.timeouts
-        let manager = NIOHTTP2ServerConnectionManagementHandler(
-            eventLoop: eventLoop,
-            configuration: .init(maxIdleTime: TimeAmount(timeouts.keepAlive), maxAge: nil, maxGraceTime: nil, keepalive: nil))
+    /// ack), NIO's HTTP/2 handler with the built-in connection limits, and the
+    /// ``HTTP2ServerConnection`` that serves every stream (NIO's handler tells it, as its frame
+    /// delegate, when each DATA frame goes out) and closes the connection gracefully when it
+    /// idles for `timeouts.keepAlive` or a drain begins (the double GOAWAY of RFC 9113 §6.8).
+    static func configureHTTP2(_ pipeline: ChannelPipeline.SynchronousOperations, slot: LoopSlot) throws {
         let connection = HTTP2ServerConnection(slot: slot)
         let handler = NIOHTTP2Handler(
             mode: .server, frameDelegate: connection, connectionConfiguration: BuiltInLimits.http2Connection, streamConfiguration: .init())
-        try pipeline.addHandler(GoAwayCloser(isClient: false, ackTimeout: TimeAmount(timeouts.keepAlive)))
+        try pipeline.addHandler(GoAwayCloser(isClient: false, ackTimeout: TimeAmount(slot.state.table.config.timeouts.keepAlive)))
         try pipeline.addHandler(FlushCoalescer())
         try pipeline.addHandler(handler)
-        try pipeline.addHandler(manager)
         try pipeline.addHandler(connection)
-        // The manager starts its idle timer on channelActive, which has passed already.
-        manager.channelActive(context: try pipeline.context(handler: manager))
     }
 }

@@ -19,8 +19,8 @@ enum ClientTimeoutEvent {
 
 /// The first handler of an HTTP/1.x client connection, before the decoder: it sees every
 /// byte the client sends and bounds the waits of ``ClientTimeoutStateMachine`` (request head,
-/// keep-alive idle, request-body gaps). HTTP/2 connections are bounded by NIO's connection
-/// manager (idle) and each stream by its route's timeouts instead. It reads the clock once per
+/// keep-alive idle, request-body gaps). HTTP/2 connections are bounded by their
+/// ``HTTP2ServerConnection`` (idle) and each stream by its route's timeouts instead. It reads the clock once per
 /// read batch (and once per response), however many events the batch holds.
 final class ClientTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer

@@ -10,7 +10,9 @@ import NIOHTTP2
 /// It gives back receive window itself, as NIO's stream channels did: the connection's at
 /// once, and each stream's as its exchange takes the body (``HTTP2ServerStream``). As NIO's
 /// frame delegate it learns when each DATA frame goes to the wire, which is what a stream's
-/// writability counts.
+/// writability counts. It also bounds the connection's life
+/// (``HTTP2ServerLifetimeStateMachine``): a graceful shutdown after `timeouts.keepAlive` with no
+/// stream open, and on a drain.
 final class HTTP2ServerConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
     typealias InboundIn = HTTP2Frame
     typealias OutboundOut = HTTP2Frame
@@ -28,17 +30,27 @@ final class HTTP2ServerConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
 
     /// Malformed field blocks refused on this connection (``BuiltInLimits/http2MalformedBlocks``).
     private var malformedBlocks = 0
-    /// The highest stream the client opened: a GOAWAY names it.
-    private var lastStreamID = HTTP2StreamID.rootStream
+    private var lifetime: HTTP2ServerLifetimeStateMachine
+    private var timer: Scheduled<Void>?
 
     init(slot: LoopSlot) {
         self.slot = slot
         retired = EndOfPass(eventLoop: slot.state.eventLoop) { _ in }
         writableAgain = EndOfPass(eventLoop: slot.state.eventLoop) { $0.writableAgain() }
+        lifetime = HTTP2ServerLifetimeStateMachine(idle: TimeAmount(slot.state.table.config.timeouts.keepAlive))
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        // Added to a connection that is already active (behind the protocol detector).
+        perform(lifetime.start(now: eventLoop.now))
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        timer?.cancel()
+        timer = nil
+    }
 
     var eventLoop: EventLoop { slot.state.eventLoop }
     var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
@@ -58,14 +70,21 @@ final class HTTP2ServerConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
                 // NIO's handler opened the stream (a new client stream within the limits).
                 let stream = HTTP2ServerStream(id: frame.streamID, connection: self)
                 streams[frame.streamID] = stream
-                lastStreamID = max(lastStreamID, frame.streamID)
+                lifetime.streamOpened(frame.streamID)
                 stream.received(headers)
             }
         case .data(let data):
             streams[frame.streamID]?.received(data)
+        case .ping(let data, ack: true):
+            perform(lifetime.pingAcknowledged(data))
         default:
             break  // NIO's handler answers the connection's own frames; a reset arrives as an event
         }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if !streamEvent(event), event is ChannelShouldQuiesceEvent { perform(lifetime.quiesce()) }
+        context.fireUserInboundEventTriggered(event)
     }
 
     /// A stream was reset for a malformed field block. Past the budget the client is told to
@@ -73,7 +92,7 @@ final class HTTP2ServerConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
     func malformedBlockRefused() {
         malformedBlocks += 1
         guard malformedBlocks == BuiltInLimits.http2MalformedBlocks else { return }
-        write(HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: lastStreamID, errorCode: .enhanceYourCalm, opaqueData: nil)))
+        write(HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: lifetime.lastStreamID, errorCode: .enhanceYourCalm, opaqueData: nil)))
         flush()
     }
 
@@ -87,6 +106,7 @@ final class HTTP2ServerConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
 
     func streamClosed(_ stream: HTTP2ServerStream, reason: HTTP2ErrorCode?) {
         retire(stream)
+        perform(lifetime.streamClosed(now: eventLoop.now))
     }
 
     /// A response frame this connection wrote could not be sent (NIO refused it): its stream
@@ -97,8 +117,37 @@ final class HTTP2ServerConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
         for stream in streams.removeAll() { retire(stream) }
         context.fireChannelInactive()
+    }
+
+    private func perform(_ action: HTTP2ServerLifetimeStateMachine.Action) {
+        switch action {
+        case .none:
+            break
+        case .arm(let deadline):
+            timer?.cancel()
+            timer = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+                guard let self else { return }
+                self.timer = nil
+                self.perform(self.lifetime.timerFired(now: self.eventLoop.now))
+            }
+        case .sendGoAwayAndPing(let ping):
+            // RFC 9113 §6.8: streams the client opens before it sees this GOAWAY are still served.
+            write(HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: .maxID, errorCode: .noError, opaqueData: nil)))
+            write(HTTP2Frame(streamID: .rootStream, payload: .ping(ping, ack: false)))
+            flush()
+        case .sendGoAway(let lastStreamID, let close):
+            write(HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: lastStreamID, errorCode: .noError, opaqueData: nil)))
+            flush()
+            if close { context?.close(promise: nil) }
+        case .close:
+            // The stream closed as its last frame was written; that frame's flush comes later
+            // in this pass of the event loop, so the close waits for the next.
+            eventLoop.assumeIsolated().execute { [weak self] in self?.context?.close(promise: nil) }
+        }
     }
 
     /// Closes `stream` and keeps it until this pass of the event loop is over.

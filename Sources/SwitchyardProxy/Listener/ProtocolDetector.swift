@@ -65,7 +65,7 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
         buffered = nil
         do {
             if http2 {
-                try ClientPipeline.configureHTTP2(context.pipeline.syncOperations, slot: slot, eventLoop: context.eventLoop)
+                try ClientPipeline.configureHTTP2(context.pipeline.syncOperations, slot: slot)
             } else {
                 try ClientPipeline.configureHTTP1(context.pipeline.syncOperations, slot: slot)
             }

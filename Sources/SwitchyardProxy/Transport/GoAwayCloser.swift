@@ -11,7 +11,7 @@ import NIOCore
 /// a GOAWAY's first 8 payload bytes; payloads are skipped in bulk), and closes after the flush
 /// that carries a GOAWAY whose error code is not NO_ERROR.
 ///
-/// A graceful shutdown (NIO's connection manager: GOAWAY NO_ERROR with the largest stream id,
+/// A graceful shutdown (``HTTP2ServerConnection``: GOAWAY NO_ERROR with the largest stream id,
 /// a PING, then a GOAWAY with the last stream id once the PING is acknowledged) is left to
 /// finish, unless the peer never acknowledges: then the connection closes `ackTimeout` after
 /// the first GOAWAY reached the socket (so a slow reader with data queued ahead of it is not

@@ -17,17 +17,25 @@ enum HTTP2ReceiveWindow {
         open <= target / 2 ? target - open : nil
     }
 
+    /// What one of NIO's HTTP/2 user events means to a connection's handler.
+    enum StreamEvent {
+        /// A window changed (a connection window that fell to half was topped up).
+        case window
+        /// A stream closed.
+        case closed(StreamClosedEvent)
+    }
+
     /// Reads one of NIO's HTTP/2 user events for a connection's handler: a connection window
     /// that fell to half is topped up through `send` (window changes come with every DATA
-    /// frame each way, so they are tried first); a stream's close comes back.
-    static func closedStream(in event: Any, send: (HTTP2Frame) -> Void) -> StreamClosedEvent? {
+    /// frame each way, so they are tried first). Nil for any other event.
+    static func read(_ event: Any, send: (HTTP2Frame) -> Void) -> StreamEvent? {
         if let window = event as? NIOHTTP2WindowUpdatedEvent {
             if window.streamID == .rootStream, let open = window.inboundWindowSize, let increment = increment(open: open, target: connection) {
                 send(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)))
             }
-            return nil
+            return .window
         }
-        return event as? StreamClosedEvent
+        return (event as? StreamClosedEvent).map { .closed($0) }
     }
 }
 

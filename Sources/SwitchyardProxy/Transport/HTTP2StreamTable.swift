@@ -114,12 +114,26 @@ extension HTTP2StreamOwner {
     /// NIO's events: a connection window that fell to half is topped up, and a closed stream
     /// leaves the table.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        let closed = HTTP2ReceiveWindow.closedStream(in: event) { update in
+        streamEvent(event)
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// Handles NIO's window and stream-closed events; false for any other event.
+    @discardableResult
+    func streamEvent(_ event: Any) -> Bool {
+        let read = HTTP2ReceiveWindow.read(event) { update in
             write(update, promise: nil)
             flush()
         }
-        if let closed, let stream = streams.remove(closed.streamID) { streamClosed(stream, reason: closed.reason) }
-        context.fireUserInboundEventTriggered(event)
+        switch read {
+        case .closed(let closed):
+            if let stream = streams.remove(closed.streamID) { streamClosed(stream, reason: closed.reason) }
+            return true
+        case .window:
+            return true
+        case nil:
+            return false
+        }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
