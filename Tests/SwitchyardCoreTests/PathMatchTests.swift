@@ -25,3 +25,35 @@ struct PathMatchTests {
         #expect(!PathMatch.prefix("/").matches("*"[...]))
     }
 }
+
+@Suite("gRPC matches")
+struct GRPCRouteMatchTests {
+    struct Request: RoutableRequest {
+        var method = "POST"
+        var path: Substring
+        var query: Substring = ""
+        func header(_ name: String) -> String? { nil }
+    }
+
+    func matches(_ match: GRPCRouteMatch, _ path: String, method: String = "POST") -> Bool {
+        match.matches(Request(method: method, path: path[...]))
+    }
+
+    @Test("an RPC is a POST to /service/method; service and method compare whole")
+    func rpc() {
+        let any = GRPCRouteMatch()
+        #expect(matches(any, "/helloworld.Greeter/SayHello"))
+        #expect(matches(any, "//"), "empty names are still the shape")
+        #expect(!matches(any, "/helloworld.Greeter/SayHello", method: "GET"))
+        #expect(!matches(any, "/helloworld.Greeter"))
+        #expect(!matches(any, "helloworld.Greeter/SayHello"))
+        let greeter = GRPCRouteMatch(service: "helloworld.Greeter")
+        #expect(matches(greeter, "/helloworld.Greeter/SayHello"))
+        #expect(!matches(greeter, "/helloworld.Greeter2/SayHello"))
+        #expect(!matches(greeter, "/helloworld/Greeter/SayHello"))
+        let sayHello = GRPCRouteMatch(service: "helloworld.Greeter", method: "SayHello")
+        #expect(matches(sayHello, "/helloworld.Greeter/SayHello"))
+        #expect(!matches(sayHello, "/helloworld.Greeter/SayHelloAgain"))
+        #expect(!matches(sayHello, "/helloworld.Greeter/SayHello/x"), "the method is everything after the second slash")
+    }
+}

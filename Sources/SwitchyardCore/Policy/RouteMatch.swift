@@ -185,14 +185,16 @@ public struct GRPCRouteMatch: Sendable {
         self.headers = headers
     }
 
-    /// Whether `request` is a matching RPC.
+    /// Whether `request` is a matching RPC: a POST to `/service/method` (the method is what
+    /// follows the second `/`). Names compare as bytes.
     public func matches(_ request: some RoutableRequest) -> Bool {
         guard request.method == "POST" else { return false }
-        var parts = request.path.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].isEmpty else { return false }
-        let rpcMethod = parts.removeLast()
-        if let service, parts[1] != service { return false }
-        if let method, rpcMethod != method { return false }
+        let path = request.path.utf8
+        guard path.first == UInt8(ascii: "/") else { return false }
+        let serviceStart = path.index(after: path.startIndex)
+        guard let slash = path[serviceStart...].firstIndex(of: UInt8(ascii: "/")) else { return false }
+        if let service, !path[serviceStart..<slash].elementsEqual(service.utf8) { return false }
+        if let method, !path[path.index(after: slash)...].elementsEqual(method.utf8) { return false }
         for header in headers {
             guard let value = request.header(header.name), header.value.matches(value) else { return false }
         }

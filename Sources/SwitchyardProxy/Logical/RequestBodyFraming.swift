@@ -19,16 +19,19 @@ enum RequestBodyFraming: Equatable {
     /// nil when its `content-length` is malformed (not one non-negative integer, or values
     /// that disagree: RFC 9110 §8.6).
     init?(clientHead head: HTTPRequestHead) {
-        let lengths = head.headers[canonicalForm: "content-length"]
-        if let first = lengths.first {
-            guard let length = Self.contentLength(first), lengths.allSatisfy({ Self.contentLength($0) == length }) else { return nil }
+        switch Self.contentLength(of: head.headers) {
+        case .malformed:
+            return nil
+        case .length(let length):
             self = .length(length)
-        } else if head.version.major < 2, head.headers.contains(name: "transfer-encoding") {
-            // The HTTP/1.1 parser reads a body only after a final `chunked` and never beside a
-            // content-length (validation refuses the rest): a body of unknown length.
-            self = .stream
-        } else {
-            self = .unframed(head.version)
+        case .absent:
+            if head.version.major < 2, head.headers.contains(name: "transfer-encoding") {
+                // The HTTP/1.1 parser reads a body only after a final `chunked` and never beside a
+                // content-length (validation refuses the rest): a body of unknown length.
+                self = .stream
+            } else {
+                self = .unframed(head.version)
+            }
         }
     }
 
@@ -37,11 +40,43 @@ enum RequestBodyFraming: Equatable {
         version.major >= 2 ? .undecided : .none
     }
 
-    private static func contentLength(_ text: Substring) -> Int? {
-        guard !text.isEmpty, text.count <= 18, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
-            return nil
+    /// What a head's `content-length` fields say.
+    enum LengthFields: Equatable {
+        case absent
+        case length(Int)
+        /// Not a list of one non-negative integer (at most 18 digits) repeated.
+        case malformed
+    }
+
+    /// Reads every `content-length` field's comma-separated elements in place (no list or
+    /// substring is built): all must be the same decimal number (RFC 9110 §8.6).
+    static func contentLength(of headers: HTTPHeaders) -> LengthFields {
+        var length: Int?
+        for (name, value) in headers where HeaderName.is(name, "content-length") {
+            var value = value
+            let agrees = value.withUTF8 { bytes -> Bool in
+                var index = 0
+                while true {
+                    while index < bytes.count, bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") { index += 1 }
+                    var element = 0
+                    var digits = 0
+                    while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
+                        guard digits < 18 else { return false }
+                        element = element * 10 + Int(bytes[index] - UInt8(ascii: "0"))
+                        digits += 1
+                        index += 1
+                    }
+                    while index < bytes.count, bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") { index += 1 }
+                    guard digits > 0, length == nil || length == element else { return false }
+                    length = element
+                    guard index < bytes.count else { return true }
+                    guard bytes[index] == UInt8(ascii: ",") else { return false }
+                    index += 1
+                }
+            }
+            guard agrees else { return .malformed }
         }
-        return Int(text)
+        return length.map { .length($0) } ?? .absent
     }
 
     /// Decides an ``undecided`` framing from the request's first part after the head.
@@ -52,6 +87,8 @@ enum RequestBodyFraming: Equatable {
 
     /// Writes this framing into the head sent upstream (over HTTP/1.1 when `http1`).
     func apply(to headers: inout HTTPHeaders, http1: Bool) {
+        // The common case, a client's one `content-length` as the proxy would write it, stays.
+        if case .length(let length) = self, Self.holdsOnly(length, headers) { return }
         // Removing copies the headers: only when there is something to remove.
         if headers.contains(name: "content-length") { headers.remove(name: "content-length") }
         if headers.contains(name: "transfer-encoding") { headers.remove(name: "transfer-encoding") }
@@ -60,5 +97,18 @@ enum RequestBodyFraming: Equatable {
         case .stream where http1: headers.add(name: "transfer-encoding", value: "chunked")
         case .stream, .none, .undecided: break
         }
+    }
+
+    /// Whether `headers` frame a body only with one `content-length` of `length` in plain
+    /// decimal.
+    private static func holdsOnly(_ length: Int, _ headers: HTTPHeaders) -> Bool {
+        var lengths = 0
+        for (name, value) in headers {
+            if HeaderName.is(name, "transfer-encoding") { return false }
+            guard HeaderName.is(name, "content-length") else { continue }
+            lengths += 1
+            guard lengths == 1, value == String(length) else { return false }
+        }
+        return lengths == 1
     }
 }

@@ -6,12 +6,14 @@
 enum HTTP2FieldRules {
     /// A regular field's name: a token in lower case (§8.2.1, RFC 9110 §5.6.2).
     static func isName(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.allSatisfy(isLowercaseTokenByte)
+        var name = name
+        return name.withUTF8 { bytes in !bytes.isEmpty && bytes.allSatisfy(lowercaseToken.contains) }
     }
 
     /// A regular field's value: no NUL, LF or CR anywhere (§8.2.1).
     static func isValue(_ value: String) -> Bool {
-        !value.utf8.contains { $0 == 0x00 || $0 == 0x0A || $0 == 0x0D }
+        var value = value
+        return value.withUTF8 { bytes in !bytes.contains { $0 == 0x00 || $0 == 0x0A || $0 == 0x0D } }
     }
 
     /// A pseudo-field's value: no control character, space or DEL (none of the pseudo-fields'
@@ -42,7 +44,30 @@ enum HTTP2FieldRules {
         if request, name == "te", value != "trailers" { throw .init("te other than trailers") }
     }
 
-    private static func isLowercaseTokenByte(_ byte: UInt8) -> Bool {
-        HeaderText.isTokenByte(byte) && !(UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+    /// The bytes of a lowercase token: RFC 9110's `tchar` without `A`-`Z`.
+    private static let lowercaseToken = ASCIISet { HeaderText.isTokenByte($0) && !(UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }
+}
+
+/// A set of ASCII bytes as two 64-bit masks: a membership test is a shift and a mask, with no
+/// table to load.
+struct ASCIISet: Sendable {
+    private let low: UInt64
+    private let high: UInt64
+
+    /// The ASCII bytes `member` admits.
+    init(_ member: (UInt8) -> Bool) {
+        var low: UInt64 = 0
+        var high: UInt64 = 0
+        for byte in UInt8(0)..<64 where member(byte) { low |= 1 << UInt64(byte) }
+        for byte in UInt8(64)..<128 where member(byte) { high |= 1 << UInt64(byte - 64) }
+        self.low = low
+        self.high = high
+    }
+
+    @inline(__always)
+    func contains(_ byte: UInt8) -> Bool {
+        if byte < 64 { return low & (1 << UInt64(byte)) != 0 }
+        if byte < 128 { return high & (1 << UInt64(byte - 64)) != 0 }
+        return false
     }
 }
