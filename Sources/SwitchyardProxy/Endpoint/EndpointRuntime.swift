@@ -178,8 +178,10 @@ final class EndpointRuntime {
 
     private func armIdleSweep() {
         guard idleSweep == nil, let oldest = idle.first else { return }
-        idleSweep = eventLoop.assumeIsolated().scheduleTask(deadline: oldest.idleSince + upstreamIdle) { [weak self] in
-            self?.closeIdleConnections()
+        idleSweep = eventLoop.assumeIsolated().scheduleTask(deadline: oldest.idleSince + upstreamIdle) { [self] in
+            // Strong: a weak reference would give the endpoint a side table, and every retain
+            // of it on the request path the slow path. ``retire()`` cancels the sweep.
+            closeIdleConnections()
         }
     }
 
@@ -205,7 +207,8 @@ final class EndpointRuntime {
                 do {
                     let channel = try result.get()
                     let handler = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
-                    handler.onClose = { [weak self, unowned handler] in self?.forget(handler) }
+                    // Strong (see ``armIdleSweep()``): the handler drops it once it ran.
+                    handler.onClose = { [self, unowned handler] in forget(handler) }
                     exchange.attach(handler)
                 } catch {
                     if case .success(let channel) = result { channel.close(promise: nil) }

@@ -4,8 +4,10 @@ import NIOHTTP2
 /// One HTTP/2 connection to an endpoint, on one event loop: every request is a stream
 /// (``HTTP2UpstreamStream``) of its ``HTTP2UpstreamConnection``.
 final class HTTP2Upstream {
-    /// Weak: a connect under way may outlive a retired endpoint.
-    private weak var endpoint: EndpointRuntime?
+    /// Strong, as a weak reference would give the endpoint a side table (and each retain of it
+    /// the slow path): a connect under way keeps a retired endpoint until it completes, and
+    /// the endpoint lets go of this connection when it closes (``EndpointRuntime/http2Closed(_:)``).
+    private let endpoint: EndpointRuntime
     private let address: SocketAddress
     /// The endpoint's address as the config wrote it (for connect errors).
     private let authority: String
@@ -35,7 +37,7 @@ final class HTTP2Upstream {
         // endpoint's next connection, once; then it fails.
         guard connection.acceptsStreams else {
             if channel.isActive { peerSaidGoAway(connection) } else { closed(channel) }
-            if !retried, let endpoint {
+            if !retried {
                 endpoint.openHTTP2Stream(for: exchange, retried: true)
             } else {
                 exchange.fail(.connect(address: authority, reason: "the HTTP/2 connection closed before the stream was made"))
@@ -55,7 +57,7 @@ final class HTTP2Upstream {
     func peerSaidGoAway(_ connection: HTTP2UpstreamConnection) {
         guard self.connection === connection, !wentAway else { return }
         wentAway = true
-        endpoint?.http2WentAway(self)
+        endpoint.http2WentAway(self)
         if connection.liveStreams == 0 { channel?.close(promise: nil) }
     }
 
@@ -69,7 +71,7 @@ final class HTTP2Upstream {
         guard self.channel === channel else { return }
         self.channel = nil
         connection = nil
-        endpoint?.http2Closed(self)
+        endpoint.http2Closed(self)
     }
 
     private func connect(on eventLoop: EventLoop) {
@@ -91,11 +93,10 @@ final class HTTP2Upstream {
                         self.channel = channel
                         for exchange in waiting { self.openStream(for: exchange) }
                     }
-                    channel.closeFuture.assumeIsolated().whenComplete { [weak self] _ in
-                        guard let self else { return }
+                    channel.closeFuture.assumeIsolated().whenComplete { _ in
                         guard active else {
                             // It closed before it was up: nobody else will serve these.
-                            self.endpoint?.http2Closed(self)
+                            self.endpoint.http2Closed(self)
                             for exchange in waiting { exchange.fail(.connect(address: self.authority, reason: "the connection closed as it opened")) }
                             return
                         }
@@ -103,7 +104,7 @@ final class HTTP2Upstream {
                     }
                 } catch {
                     if case .success(let channel) = result { channel.close(promise: nil) }
-                    self.endpoint?.http2Closed(self)
+                    self.endpoint.http2Closed(self)
                     for exchange in waiting { exchange.fail(.connect(address: self.authority, reason: Exchange.reason(error))) }
                 }
             }

@@ -13,8 +13,10 @@ final class HTTP2UpstreamConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
     typealias InboundIn = HTTP2Frame
     typealias OutboundOut = HTTP2Frame
 
-    /// Told when the upstream says GOAWAY and when a stream finishes.
-    weak var owner: HTTP2Upstream?
+    /// Told when the upstream says GOAWAY and when a stream finishes. Strong (a weak reference
+    /// would put every retain of the owner on the slow path): the owner lets go of this
+    /// connection when its channel closes.
+    var owner: HTTP2Upstream?
     private(set) var context: ChannelHandlerContext?
     let streams = HTTP2StreamTable<HTTP2UpstreamStream>()
     /// Streams made and not yet finished (closed, or given up before they opened).

@@ -108,8 +108,9 @@ final class ClientTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler 
             break
         case .arm(let deadline):
             timer?.cancel()
-            timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
-                guard let self else { return }
+            timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+                // Strong: a weak reference would give the handler a side table, and every
+                // retain of it (each pipeline hop) the slow path. Removal and close cancel it.
                 self.timer = nil
                 self.perform(self.machine.timerFired(now: self.eventLoop.now), context: context)
             }

@@ -129,8 +129,9 @@ final class HTTP2ServerConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
             break
         case .arm(let deadline):
             timer?.cancel()
-            timer = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
-                guard let self else { return }
+            // Strong: a weak reference would give the connection a side table, and every
+            // retain of it the slow path. Removal and close cancel the timer.
+            timer = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
                 self.timer = nil
                 self.perform(self.lifetime.timerFired(now: self.eventLoop.now))
             }
@@ -146,7 +147,7 @@ final class HTTP2ServerConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
         case .close:
             // The stream closed as its last frame was written; that frame's flush comes later
             // in this pass of the event loop, so the close waits for the next.
-            eventLoop.assumeIsolated().execute { [weak self] in self?.context?.close(promise: nil) }
+            eventLoop.assumeIsolated().execute { [self] in context?.close(promise: nil) }
         }
     }
 
