@@ -187,12 +187,7 @@ enum HTTP2Fields {
                 if HeaderName.is(value, "trailers") { block.add(name: "te", value: "trailers") }
                 continue
             }
-            // Lowercasing makes a new String: only for names that need it.
-            if name.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) {
-                block.add(name: name.lowercased(), value: value)
-            } else {
-                block.add(name: name, value: value)
-            }
+            block.add(name: HeaderName.lowercased(name), value: value)
         }
     }
 }
