@@ -83,7 +83,7 @@ final class HTTP2ServerConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if !streamEvent(event), event is ChannelShouldQuiesceEvent { perform(lifetime.quiesce()) }
+        if !streamEvent(event), type(of: event) == ChannelShouldQuiesceEvent.self { perform(lifetime.quiesce()) }
         context.fireUserInboundEventTriggered(event)
     }
 

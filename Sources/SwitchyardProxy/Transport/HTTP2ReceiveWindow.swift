@@ -29,13 +29,16 @@ enum HTTP2ReceiveWindow {
     /// that fell to half is topped up through `send` (window changes come with every DATA
     /// frame each way, so they are tried first). Nil for any other event.
     static func read(_ event: Any, send: (HTTP2Frame) -> Void) -> StreamEvent? {
-        if let window = event as? NIOHTTP2WindowUpdatedEvent {
+        // The type is compared first: a cast that fails takes the runtime's slow, general path.
+        let type = type(of: event)
+        if type == NIOHTTP2WindowUpdatedEvent.self, let window = event as? NIOHTTP2WindowUpdatedEvent {
             if window.streamID == .rootStream, let open = window.inboundWindowSize, let increment = increment(open: open, target: connection) {
                 send(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)))
             }
             return .window
         }
-        return (event as? StreamClosedEvent).map { .closed($0) }
+        guard type == StreamClosedEvent.self, let closed = event as? StreamClosedEvent else { return nil }
+        return .closed(closed)
     }
 }
 
