@@ -18,6 +18,9 @@ final class HTTP2Upstream {
     private var connecting = false
     /// Whether its upstream said GOAWAY: the connection closes once its last stream finishes.
     private var wentAway = false
+    /// Whether its endpoint asked it to close (a retire): a connection still being made closes
+    /// as soon as it is up and has no stream.
+    private var closing = false
 
     init(endpoint: EndpointRuntime) {
         self.endpoint = endpoint
@@ -47,8 +50,10 @@ final class HTTP2Upstream {
         exchange.attach(connection.makeStream())
     }
 
-    /// Closes the connection (its table was replaced and no stream is left).
+    /// Closes the connection (its table was replaced and no stream is left), or, while it is
+    /// being made, once it is up and its last stream finishes.
     func close() {
+        closing = true
         channel?.close(promise: nil)
     }
 
@@ -63,7 +68,7 @@ final class HTTP2Upstream {
 
     /// A stream on `connection` finished.
     func streamFinished(on connection: HTTP2UpstreamConnection) {
-        if wentAway, self.connection === connection, connection.liveStreams == 0 { channel?.close(promise: nil) }
+        if wentAway || closing, self.connection === connection, connection.liveStreams == 0 { channel?.close(promise: nil) }
     }
 
     /// `channel` closed.
@@ -92,6 +97,7 @@ final class HTTP2Upstream {
                         self.connection = connection
                         self.channel = channel
                         for exchange in waiting { self.openStream(for: exchange) }
+                        if self.closing, connection.liveStreams == 0 { channel.close(promise: nil) }
                     }
                     channel.closeFuture.assumeIsolated().whenComplete { _ in
                         guard active else {
