@@ -23,18 +23,16 @@ enum ClientPipeline {
         slot.track(channel)
     }
 
-    /// HTTP/1.x: the client-side timeouts, the ``ClientResponseEncoder``, the
-    /// ``ClientRequestDecoder``, and the proxy's handler (which answers 400 to what the decoder
-    /// cannot parse).
+    /// HTTP/1.x: the ``ClientResponseEncoder``, the ``ClientRequestDecoder``, and the proxy's
+    /// handler (which answers 400 to what the decoder cannot parse, and keeps the client-side
+    /// timeouts).
     /// Pipelining is ordered by the handler itself: NIO's assistant stops reading during every
     /// response, which costs two `epoll_ctl` calls per request. The three HTTP/1.x handlers
     /// hand parts to each other straight, not through the pipeline: nothing sits between them,
     /// and each hop would box the part and cast it back.
     static func configureHTTP1(_ pipeline: ChannelPipeline.SynchronousOperations, slot: LoopSlot) throws {
-        let timeouts = ClientTimeoutHandler(timeouts: slot.state.table.config.timeouts, eventLoop: slot.state.eventLoop)
         let encoder = ClientResponseEncoder(scratch: slot.headScratch)
-        let server = ProxyServerHandler(slot: slot, timeouts: timeouts, responseEncoder: encoder)
-        try pipeline.addHandler(timeouts)
+        let server = ProxyServerHandler(slot: slot, responseEncoder: encoder)
         try pipeline.addHandler(encoder)
         try pipeline.addHandler(ClientRequestDecoder(server: server))
         try pipeline.addHandler(server)

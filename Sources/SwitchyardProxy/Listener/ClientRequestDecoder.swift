@@ -36,6 +36,7 @@ final class ClientRequestDecoder: ChannelInboundHandler, RemovableChannelHandler
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        server?.bytesRead()
         parser.feed(unwrapInboundIn(data))
         guard !decoding else { return }
         decoding = true

@@ -11,7 +11,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private let slot: LoopSlot
+    let slot: LoopSlot
     private var context: ChannelHandlerContext?
     private var exchange: Exchange?
     /// The head of the request being answered (for keep-alive); dropped once its response
@@ -33,22 +33,37 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
     /// Pipelined request parts that arrived while an earlier response was still going.
     /// Made on the first (an empty NIO `CircularBuffer` allocates).
     private var backlog: CircularBuffer<HTTPServerRequestPart>?
-    /// The connection's client-side timeouts, told of each request and response.
-    private let timeouts: ClientTimeoutHandler
+    /// The connection's client-side timeouts (``ProxyServerHandler+Timeouts``), told of each
+    /// read, request and response.
+    var timeouts: ClientTimeoutStateMachine
+    var timeoutTimer: Scheduled<Void>?
+    /// The time of the read batch under way (nil outside one).
+    var batchTime: NIODeadline?
     /// The connection's response encoder, told which request each response answers.
     private let responseEncoder: ClientResponseEncoder
     /// Bytes the decoder could not parse, read behind whole requests still being answered:
     /// their 400 waits for those answers, and nothing more is read.
     private var malformed: MalformedHTTP1?
 
-    init(slot: LoopSlot, timeouts: ClientTimeoutHandler, responseEncoder: ClientResponseEncoder) {
+    init(slot: LoopSlot, responseEncoder: ClientResponseEncoder) {
         self.slot = slot
-        self.timeouts = timeouts
         self.responseEncoder = responseEncoder
+        let config = slot.state.table.config.timeouts
+        timeouts = ClientTimeoutStateMachine(
+            requestHeader: TimeAmount(config.requestHeader), keepAlive: TimeAmount(config.keepAlive),
+            requestBodyIdle: TimeAmount(config.requestBodyIdle), now: slot.state.eventLoop.now)
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        // Added to a connection that is already active (behind the protocol detector).
+        startTimeouts()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        stopTimeouts()
+    }
 
     var isWritable: Bool { context?.channel.isWritable ?? false }
     private(set) lazy var clientAddress = AccessLogEntry.client(context?.channel.remoteAddress)
@@ -83,13 +98,13 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
             requestHead = head
             version = head.version
             requestOpen = true
-            timeouts.handle(.started)
+            timeoutsSaw(.started)
             start(head)
         case .body:
             exchange?.requestPart(part)  // without an exchange (an answered request) it is dropped
         case .end:
             requestOpen = false
-            timeouts.handle(.ended)
+            timeoutsSaw(.ended)
             exchange?.requestPart(part)
         }
     }
@@ -112,6 +127,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
         isReading = false
         exchange?.flushUpstream()
         context.fireChannelReadComplete()
+        readBatchEnded()
     }
 
     private var backlogCount: Int { backlog?.count ?? 0 }
@@ -120,6 +136,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
         if malformed != nil || backlogCount >= BuiltInLimits.pipelinedParts || (exchange?.holdsClientReads ?? false) {
             readPending = true
         } else {
+            readsResumed()
             context.read()
         }
     }
@@ -127,12 +144,14 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
     func resumeReadsIfPossible() {
         guard readPending, malformed == nil, let context, backlogCount < BuiltInLimits.pipelinedParts, !(exchange?.holdsClientReads ?? false) else { return }
         readPending = false
+        readsResumed()
         context.read()
     }
 
     // MARK: Connection events
 
     func channelInactive(context: ChannelHandlerContext) {
+        stopTimeouts()
         markClosed()
         context.fireChannelInactive()
     }
@@ -162,11 +181,31 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
 
     /// Writes the 400 for bytes the decoder could not parse (the caller closes).
     private func answer(malformed error: MalformedHTTP1) {
+        answerBetweenRequests(.invalidRequest(.badRequest, "malformed request: \(error)"))
+    }
+
+    /// Answers `answer` with `Connection: close` where no request is being answered (the
+    /// caller closes).
+    private func answerBetweenRequests(_ answer: SyntheticError) {
         requestHead = nil
         closeAfterResponse = true
-        var answer = SyntheticError.invalidRequest(.badRequest, "malformed request: \(error)")
+        var answer = answer
         answer.headers = [("connection", "close")]
         respond(with: answer, isGRPC: false)
+    }
+
+    /// A request head did not arrive within `timeouts.requestHeader`: 408, then close.
+    func requestHeadTimedOut() {
+        answerBetweenRequests(.invalidRequest(.requestTimeout, "request header timeout"))
+        markClosed()
+        context?.close(promise: nil)
+    }
+
+    /// The request body stalled for `timeouts.requestBodyIdle`: the request fails with 408 and
+    /// the connection closes.
+    func requestBodyStalled() {
+        closeAfterResponse = true
+        if let exchange { exchange.clientBodyStalled() } else { context?.close(promise: nil) }
     }
 
     /// The connection is gone: end the exchange, drop what was pipelined behind it.
@@ -185,12 +224,9 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ChannelShouldQuiesceEvent {
             draining = true
-        } else if case .requestBodyIdle? = event as? ClientTimeoutEvent {
-            closeAfterResponse = true
-            if let exchange { exchange.clientBodyStalled() } else { context.close(promise: nil) }
-        } else {
-            context.fireUserInboundEventTriggered(event)
+            drainTimeouts()
         }
+        context.fireUserInboundEventTriggered(event)
     }
 
     // MARK: Writing (ExchangeClient)
@@ -265,7 +301,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
         if closeAfterResponse || !HopByHop.keepsAlive(requestHead.headers, version: requestHead.version) {
             context?.close(promise: nil)
         } else {
-            timeouts.handle(.responseEnded)
+            timeoutsSaw(.responseEnded)
             self.requestHead = nil
         }
     }
