@@ -21,8 +21,8 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
     private var encoder: UpstreamRequestEncoder?
     private var readsHeld = false
     private var readPending = false
-    /// True while a request part is being written: an error raised then (NIO's outbound
-    /// header validation) is the proxy's request that could not be sent, not the upstream's fault.
+    /// True while a request part is being written: an error raised then (the encoder's
+    /// ``UnsendableHead``) is the proxy's request that could not be sent, not the upstream's fault.
     private var writing = false
     /// False once the decoder found the connection spent: it is never pooled again.
     private(set) var isReusable = true

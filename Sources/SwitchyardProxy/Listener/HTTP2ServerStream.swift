@@ -60,7 +60,7 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream {
             let head = try HTTP2Fields.requestHead(headers.headers, endStream: headers.endStream)
             guard head.method != .CONNECT else {
                 // RFC 9113 §8.5: the proxy carries no tunnels.
-                answer(head, with: .invalidRequest(.notImplemented, "CONNECT is not supported"), isGRPC: false, accessLog: connection.slot.state.accessLog)
+                answer(head, with: .invalidRequest(.notImplemented, "CONNECT is not supported"), isGRPC: false, on: connection.slot)
                 return
             }
             receivedParts(.head(head), headers.endStream ? .end(nil) : nil, bytes: 0)

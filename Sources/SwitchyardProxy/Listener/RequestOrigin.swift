@@ -19,7 +19,7 @@ extension RequestOrigin {
         switch state.router.route(head) {
         case .answer(let error, let isGRPC, let close):
             if close { willClose() }
-            answer(head, with: error, isGRPC: isGRPC, accessLog: state.accessLog)
+            answer(head, with: error, isGRPC: isGRPC, on: slot)
             return nil
         case .dispatch(let dispatch):
             if dispatch.expectsContinue, !writeContinue() { return nil }
@@ -27,10 +27,10 @@ extension RequestOrigin {
         }
     }
 
-    /// Answers `head` with `error` in place of a backend, and logs it.
-    func answer(_ head: HTTPRequestHead, with error: SyntheticError, isGRPC: Bool, accessLog: AccessLogWriter?) {
+    /// Answers `head` with `error` in place of a backend, and logs it in `slot`'s access log.
+    func answer(_ head: HTTPRequestHead, with error: SyntheticError, isGRPC: Bool, on slot: LoopSlot) {
         respond(with: error, isGRPC: isGRPC)
-        accessLog?.append(
+        slot.state.accessLog?.append(
             AccessLogEntry(
                 request: head, client: clientAddress, answer: error, isGRPC: isGRPC, error: error.cause, route: nil, backend: nil,
                 endpoint: nil, requestBytes: 0, responseBytes: isGRPC ? 0 : error.message.utf8.count, durationNanoseconds: 0,
