@@ -46,6 +46,17 @@ let package = Package(
             ],
             path: "grpc/GRPCUpstream"
         ),
+        // The h2c floor beside the loopback harness's peers (h2relay/README.md): an HTTP/2 layer of
+        // its own on NIO's channels, no NIOHTTP2Handler. Outside Benchmarks/ for the same reason.
+        .executableTarget(
+            name: "H2Relay",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+            ],
+            path: "h2relay/H2Relay"
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
