@@ -53,8 +53,12 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        readBatchComplete()
+    }
+
+    /// The read batch ended: from the pipeline, or straight from the ``UpstreamResponseDecoder``.
+    func readBatchComplete() {
         exchange?.upstreamReadComplete()
-        context.fireChannelReadComplete()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -90,7 +94,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
         if readsHeld {
             readPending = true
         } else {
-            context.read()
+            askRead(context)
         }
     }
 
@@ -99,8 +103,14 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
         readsHeld = hold
         if !hold, readPending, let context {
             readPending = false
-            context.read()
+            askRead(context)
         }
+    }
+
+    /// Asks for the next read from the encoder's place in the pipeline when there is one: the
+    /// one handler between them would only pass it on.
+    private func askRead(_ context: ChannelHandlerContext) {
+        if let encoderContext = encoder?.context { encoderContext.read() } else { context.read() }
     }
 
     // MARK: UpstreamStream

@@ -54,6 +54,11 @@ final class UpstreamResponseDecoder: ChannelInboundHandler, RemovableChannelHand
         if parser.isSpent { context.close(promise: nil) }
     }
 
+    /// The end of a read batch goes straight to the handler too.
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if let handler { handler.readBatchComplete() } else { context.fireChannelReadComplete() }
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
         if let end = parser.inputEnded() { handler?.received(end) }

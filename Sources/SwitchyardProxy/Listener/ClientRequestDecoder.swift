@@ -30,6 +30,11 @@ final class ClientRequestDecoder: ChannelInboundHandler, RemovableChannelHandler
     /// Set once the channel went inactive: nothing more is handed on.
     private var closed = false
 
+    /// The end of a read batch goes straight to the server too.
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if let server { server.readBatchComplete() } else { context.fireChannelReadComplete() }
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
         context.fireChannelInactive()

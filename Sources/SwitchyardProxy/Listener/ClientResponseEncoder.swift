@@ -65,6 +65,12 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
         flush(context: context)
     }
 
+    /// Asks for the next read for the connection's ``ProxyServerHandler``, from the encoder's
+    /// place in the pipeline: the one handler between them would only pass it on.
+    func read() {
+        context?.read()
+    }
+
     /// Tells the encoder which request the next final response answers: HEAD and CONNECT
     /// responses carry no body (NIO's encoder heard this from its decoder).
     func answering(_ method: HTTPMethod) {

@@ -124,9 +124,13 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        readBatchComplete()
+    }
+
+    /// The read batch ended: from the pipeline, or straight from the ``ClientRequestDecoder``.
+    func readBatchComplete() {
         isReading = false
         exchange?.flushUpstream()
-        context.fireChannelReadComplete()
         readBatchEnded()
     }
 
@@ -137,15 +141,15 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
             readPending = true
         } else {
             readsResumed()
-            context.read()
+            responseEncoder.read()
         }
     }
 
     func resumeReadsIfPossible() {
-        guard readPending, malformed == nil, let context, backlogCount < BuiltInLimits.pipelinedParts, !(exchange?.holdsClientReads ?? false) else { return }
+        guard readPending, malformed == nil, context != nil, backlogCount < BuiltInLimits.pipelinedParts, !(exchange?.holdsClientReads ?? false) else { return }
         readPending = false
         readsResumed()
-        context.read()
+        responseEncoder.read()
     }
 
     // MARK: Connection events
