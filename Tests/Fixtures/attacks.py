@@ -484,21 +484,54 @@ def serve(handler, connections):
     threading.Event().wait(120)
 
 
-def h2_session(port, host, path):
+def h2_session(port, host, path, race=False):
     """A well-behaved HTTP/2 client on raw frames (h2's own state machine takes the first
     GOAWAY as the end and refuses the PING of a graceful shutdown), with one request to `path`
     or none (`-`): it acknowledges SETTINGS and PINGs, prints `sent`, and once the proxy closes
     the connection reports status, body, each GOAWAY's error code and last stream id, whether
-    the proxy closed the connection, and after how long."""
+    the proxy closed the connection, and after how long.
+
+    With `race`, the request races a graceful shutdown: the client reads the server's SETTINGS
+    without acknowledging it and prints `ready`; once more bytes arrive (the shutdown's first
+    GOAWAY), it sends its SETTINGS acknowledgement and the request before it reads them, as a
+    client does whose request was on the wire when the GOAWAY was."""
     import hpack
+    import select
     decoder = hpack.Decoder()
     started = time.monotonic()
     s = connect(port, timeout=30)
     request = b"" if path == "-" else frame(HEADERS, END_STREAM | END_HEADERS, 1, request_block(encoder(), host, path))
-    s.sendall(PREFACE + frame(SETTINGS, 0, 0) + request)
-    print("sent", flush=True)
     result = {"status": 0, "body": "", "goaways": [], "closed": False}
     buffer = b""
+
+    def frames():
+        nonlocal buffer
+        while len(buffer) >= 9:
+            length = struct.unpack(">I", b"\0" + buffer[:3])[0]
+            if len(buffer) < 9 + length:
+                return
+            kind, flags, payload = buffer[3], buffer[4], buffer[9:9 + length]
+            buffer = buffer[9 + length:]
+            yield kind, flags, payload
+
+    held = []
+    if race:
+        s.sendall(PREFACE + frame(SETTINGS, 0, 0))
+        while not held:
+            data = s.recv(65536)
+            if not data:
+                result["closed"] = True
+                return result
+            buffer += data
+            held = [f for f in frames() if f[0] == SETTINGS and not f[1] & 1]
+        print("ready", flush=True)
+        readable, _, _ = select.select([s], [], [], 30)
+        if not readable:
+            return result
+        s.sendall(frame(SETTINGS, 1, 0) + request)
+    else:
+        s.sendall(PREFACE + frame(SETTINGS, 0, 0) + request)
+    print("sent", flush=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -509,12 +542,7 @@ def h2_session(port, host, path):
             result["closed"] = True
             break
         buffer += data
-        while len(buffer) >= 9:
-            length = struct.unpack(">I", b"\0" + buffer[:3])[0]
-            if len(buffer) < 9 + length:
-                break
-            kind, flags, payload = buffer[3], buffer[4], buffer[9:9 + length]
-            buffer = buffer[9 + length:]
+        for kind, flags, payload in frames():
             if kind == SETTINGS and not flags & 1:
                 s.sendall(frame(SETTINGS, 1, 0))
             elif kind == PING and not flags & 1:
@@ -527,6 +555,8 @@ def h2_session(port, host, path):
                 result["body"] += payload.decode("latin-1")
                 if payload:
                     s.sendall(frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", len(payload))))
+            elif kind == RST_STREAM:
+                result["reset"] = struct.unpack(">I", payload[:4])[0]
             elif kind == GOAWAY:
                 last = struct.unpack(">I", payload[:4])[0] & 0x7FFFFFFF
                 result["goaways"].append([struct.unpack(">I", payload[4:8])[0], last])
@@ -824,8 +854,8 @@ def main():
     if sys.argv[1] == "connection-flood":
         print(json.dumps(connection_flood(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))))
         return
-    if sys.argv[1] == "h2-session":
-        print(json.dumps(h2_session(int(sys.argv[2]), sys.argv[3], sys.argv[4])), flush=True)
+    if sys.argv[1] in ("h2-session", "h2-session-race"):
+        print(json.dumps(h2_session(int(sys.argv[2]), sys.argv[3], sys.argv[4], race=sys.argv[1] == "h2-session-race")), flush=True)
         return
     if sys.argv[1] == "load":
         print(json.dumps(load(int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), int(sys.argv[5]))), flush=True)

@@ -41,4 +41,28 @@ struct GoAwayCloserTests {
             #expect(try !Self.closes(graceful, cut: cut), "cut at \(cut)")
         }
     }
+
+    @Test("a graceful shutdown's first GOAWAY is written beneath NIO's handler; the peer has ackTimeout to answer, and the second GOAWAY ends the wait whatever stream it names")
+    func gracefulShutdown() throws {
+        for secondNames in [UInt32(1), 0x7FFF_FFFF] {
+            let closer = GoAwayCloser(isClient: false, ackTimeout: .seconds(5))
+            let channel = EmbeddedChannel(handler: closer)
+            try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+            closer.writeFirstGracefulGoAway()
+            channel.flush()
+            #expect(try channel.readOutbound(as: ByteBuffer.self) == ByteBuffer(bytes: Self.goAway(lastStream: 0x7FFF_FFFF, error: 0)))
+            channel.writeAndFlush(ByteBuffer(bytes: Self.goAway(lastStream: secondNames, error: 0)), promise: nil)
+            channel.embeddedEventLoop.advanceTime(by: .seconds(6))
+            #expect(channel.isActive, "the second GOAWAY (naming \(secondNames)) ended the wait")
+        }
+        let closer = GoAwayCloser(isClient: false, ackTimeout: .seconds(5))
+        let unanswered = EmbeddedChannel(handler: closer)
+        try unanswered.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        closer.writeFirstGracefulGoAway()
+        unanswered.flush()
+        unanswered.embeddedEventLoop.advanceTime(by: .seconds(4))
+        #expect(unanswered.isActive)
+        unanswered.embeddedEventLoop.advanceTime(by: .seconds(2))
+        #expect(!unanswered.isActive, "no second GOAWAY within ackTimeout: closed")
+    }
 }

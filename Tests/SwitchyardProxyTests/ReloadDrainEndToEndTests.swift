@@ -255,6 +255,29 @@ struct ReloadDrainEndToEndTests {
         #expect(proxy.waitForExit(timeout: 30))
     }
 
+    @Test("SIGTERM as an HTTP/2 client sends its first request: the request is served, not refused, and its late SETTINGS ack is no protocol error")
+    func drainHTTP2Race() throws {
+        let (upstreams, ports) = try Peers.httpUpstreams(["web-a"])
+        defer { upstreams.stop() }
+        let (proxy, port) = try Peers.proxy(config: config(backend: "web-a", ports: ports), extraArguments: ["--drain-timeout", "10s"])
+        defer { proxy.stop() }
+        let client = try BackgroundProcess(
+            "/usr/bin/env",
+            ["python3", "-u", "\(BuildProducts.repositoryRoot)/Tests/Fixtures/attacks.py", "h2-session-race", String(port), host, "/race"])
+        defer { client.stop() }
+        _ = try client.waitForLine(containing: "ready", timeout: 30)
+        proxy.send(SIGTERM)
+        let line = try client.waitForLine(containing: "\"status\"", timeout: 30)
+        let report = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+        #expect(report["status"] as? Int == 200, "RFC 9113 §6.8: a stream opened before the client saw the GOAWAY is served: \(report)")
+        #expect(report["body"] as? String == "hello from web-a\n")
+        let goaways = report["goaways"] as? [[Int]] ?? []
+        #expect(goaways.count == 2 && goaways.allSatisfy { $0[0] == 0 }, "two GOAWAYs, NO_ERROR only: \(report)")
+        #expect(goaways.last?[1] == 1, "the last GOAWAY names stream 1: \(report)")
+        #expect(report["closed"] as? Bool == true)
+        #expect(proxy.waitForExit(timeout: 30))
+    }
+
     @Test("--watch-config reloads when the file changes, through a ConfigMap-style symlink swap; a bad version is refused")
     func watchConfig() throws {
         let (upstreams, ports) = try Peers.httpUpstreams(["web-a", "web-b"])

@@ -32,9 +32,13 @@ final class HTTP2ServerConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
     private var malformedBlocks = 0
     private var lifetime: HTTP2ServerLifetimeStateMachine
     private var timer: Scheduled<Void>?
+    /// Beneath NIO's handler: writes a graceful shutdown's first GOAWAY, which NIO's handler
+    /// must not see (``GoAwayCloser``).
+    private let goAwayCloser: GoAwayCloser
 
-    init(slot: LoopSlot) {
+    init(slot: LoopSlot, goAwayCloser: GoAwayCloser) {
         self.slot = slot
+        self.goAwayCloser = goAwayCloser
         retired = EndOfPass(eventLoop: slot.state.eventLoop) { _ in }
         writableAgain = EndOfPass(eventLoop: slot.state.eventLoop) { $0.writableAgain() }
         lifetime = HTTP2ServerLifetimeStateMachine(idle: TimeAmount(slot.state.table.config.timeouts.keepAlive))
@@ -136,8 +140,9 @@ final class HTTP2ServerConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
                 self.perform(self.lifetime.timerFired(now: self.eventLoop.now))
             }
         case .sendGoAwayAndPing(let ping):
-            // RFC 9113 §6.8: streams the client opens before it sees this GOAWAY are still served.
-            write(HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: .maxID, errorCode: .noError, opaqueData: nil)))
+            // RFC 9113 §6.8: streams the client opens before it sees this GOAWAY are still served,
+            // so NIO's handler, which would refuse them, does not hear of it.
+            goAwayCloser.writeFirstGracefulGoAway()
             write(HTTP2Frame(streamID: .rootStream, payload: .ping(ping, ack: false)))
             flush()
         case .sendGoAway(let lastStreamID, let close):

@@ -15,7 +15,15 @@ import NIOCore
 /// a PING, then a GOAWAY with the last stream id once the PING is acknowledged) is left to
 /// finish, unless the peer never acknowledges: then the connection closes `ackTimeout` after
 /// the first GOAWAY reached the socket (so a slow reader with data queued ahead of it is not
-/// cut short by the wait in the queue).
+/// cut short by the wait in the queue). The first NO_ERROR GOAWAY starts that wait and the
+/// second ends it, whatever stream ids they name.
+///
+/// The shutdown's first GOAWAY is written here (``writeFirstGracefulGoAway()``), beneath NIO's
+/// handler, which never sees it. NIO's handler takes any GOAWAY it sends for the start of its
+/// own quiescing, and a connection quiescing with no stream open is over for it: it would
+/// refuse a stream the client opened before it saw the GOAWAY, and answer the client's next
+/// SETTINGS acknowledgement with a PROTOCOL_ERROR GOAWAY. RFC 9113 §6.8 wants those streams
+/// served; the second GOAWAY, naming the last of them, goes through NIO's handler.
 final class GoAwayCloser: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = IOData
     typealias OutboundOut = IOData
@@ -35,6 +43,9 @@ final class GoAwayCloser: ChannelOutboundHandler, RemovableChannelHandler {
     private var armAckTimer = false
     /// Set once the second GOAWAY went out: the peer acknowledged, no timer is needed.
     private var acknowledged = false
+    /// NO_ERROR GOAWAYs written so far.
+    private var gracefulGoAways = 0
+    private var context: ChannelHandlerContext?
 
     /// - Parameters:
     ///   - isClient: whether this side sends the 24-byte client preface first.
@@ -71,9 +82,27 @@ final class GoAwayCloser: ChannelOutboundHandler, RemovableChannelHandler {
         }
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
     func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
         ackTimer?.cancel()
         ackTimer = nil
+    }
+
+    /// Writes (without flushing) a graceful shutdown's first GOAWAY: NO_ERROR, the largest
+    /// stream id.
+    func writeFirstGracefulGoAway() {
+        guard let context else { return }
+        var frame = context.channel.allocator.buffer(capacity: 17)
+        frame.writeInteger(UInt32(8) << 8 | UInt32(Self.goAwayType))  // length, type
+        frame.writeInteger(UInt8(0))  // flags
+        frame.writeInteger(UInt32(0))  // the connection's stream
+        frame.writeInteger(Self.largestStreamID)
+        frame.writeInteger(UInt32(0))  // NO_ERROR
+        write(context: context, data: NIOAny(IOData.byteBuffer(frame)), promise: nil)
     }
 
     private func scan(_ bytes: ByteBufferView) {
@@ -101,17 +130,20 @@ final class GoAwayCloser: ChannelOutboundHandler, RemovableChannelHandler {
                 }
             } else if header.count == 17 {
                 let length = Int(header[0]) << 16 | Int(header[1]) << 8 | Int(header[2])
-                sawGoAway(lastStreamID: Self.uint32(header[9...12]) & Self.largestStreamID, errorCode: Self.uint32(header[13...16]))
+                sawGoAway(errorCode: Self.uint32(header[13...16]))
                 skip = length - 8
                 header.removeAll(keepingCapacity: true)
             }
         }
     }
 
-    private func sawGoAway(lastStreamID: UInt32, errorCode: UInt32) {
+    private func sawGoAway(errorCode: UInt32) {
         if errorCode != 0 {
             closeAfterFlush = true
-        } else if lastStreamID == Self.largestStreamID {
+            return
+        }
+        gracefulGoAways += 1
+        if gracefulGoAways == 1 {
             armAckTimer = true
         } else {
             acknowledged = true
