@@ -126,8 +126,9 @@ final class Exchange {
     /// It fails with `failure` (a stage's or its own): the client gets §7's answer, or a close
     /// once a response has started.
     func fail(_ failure: ExchangeFailure) {
-        guard let ending = machine.failed(failure, now: eventLoop.now) else { return }
-        finish(ending)
+        let now = eventLoop.now
+        guard let ending = machine.failed(failure, now: now) else { return }
+        finish(ending, now: now)
     }
 
     // MARK: Request side
@@ -236,9 +237,9 @@ final class Exchange {
             guard let ending = machine.responseEnded(grpcStatus: GRPCStatus(header: trailers?.first(name: "grpc-status"))) else { return }
             // Settle the upstream side first: writing the end may close an HTTP/2 stream at
             // once, and the client side's close must find nothing left to abandon.
-            settle(ending)
+            settle(ending, now: now)
             client.writeResponseEnd(TrailerFields.forwarded(trailers) ?? trailersOnly)
-            log(ending, status: clientStatus, grpcStatus: isGRPC && ending.status >= 0 ? ending.status : nil)
+            log(ending, status: clientStatus, grpcStatus: isGRPC && ending.status >= 0 ? ending.status : nil, now: now)
             client.exchangeFinished(self)
         }
     }
@@ -288,40 +289,41 @@ final class Exchange {
     /// The watchdog's check: the exchange fails if a bound ran out by `now`.
     func timePassed(now: NIODeadline) {
         guard let ending = machine.timePassed(now: now) else { return }
-        finish(ending)
+        finish(ending, now: now)
     }
 
     // MARK: Ending
 
     /// Carries out a failed `ending`: settles it, answers the client, and (unless the client
     /// is gone) lets the client's next request go.
-    private func finish(_ ending: StateMachine.Ending) {
-        settle(ending)
+    private func finish(_ ending: StateMachine.Ending, now: NIODeadline) {
+        settle(ending, now: now)
         switch ending.answer {
         case .respond(let failure):
             let answer = failure.answer(describe: backend.describe)
             client.respond(with: answer, isGRPC: isGRPC)
             if accessLog != nil {
                 responseBytes += isGRPC ? 0 : answer.message.utf8.count
-                log(ending, status: isGRPC ? 200 : Int(answer.status.code), grpcStatus: isGRPC ? answer.grpcStatus.rawValue : nil)
+                log(ending, status: isGRPC ? 200 : Int(answer.status.code), grpcStatus: isGRPC ? answer.grpcStatus.rawValue : nil, now: now)
             }
         case .closeClient:
             client.closeClient()
-            log(ending, status: clientStatus, grpcStatus: nil)
+            log(ending, status: clientStatus, grpcStatus: nil, now: now)
         case .nothing:
-            log(ending, status: clientStatus, grpcStatus: nil)  // the client left: what it had got, if anything
+            log(ending, status: clientStatus, grpcStatus: nil, now: now)  // the client left: what it had got, if anything
         }
         if ending.failure != .cancel { client.exchangeFinished(self) }
     }
 
     /// Carries out the settling part of `ending`: counts it, leaves the queue or the
-    /// endpoint, tells the breaker, and pools or closes the upstream channel.
-    private func settle(_ ending: StateMachine.Ending) {
+    /// endpoint, tells the breaker, and pools or closes the upstream channel. `now` is when it
+    /// ended (read once by the caller).
+    private func settle(_ ending: StateMachine.Ending, now: NIODeadline) {
         let failure = ending.failure
         // The response (the upstream's, or the proxy's answer) ends now: time it from the
         // request's end (an answer before the request ended took no time after it).
         if ending.answer != .nothing || failure == nil {
-            let end = eventLoop.now.uptimeNanoseconds
+            let end = now.uptimeNanoseconds
             let start = machine.requestEndedAt?.uptimeNanoseconds ?? end
             target.recordResponseDuration(nanoseconds: Int64(clamping: end &- min(start, end)))
         }
@@ -346,8 +348,8 @@ final class Exchange {
             case .releaseProbe: endpoint.health?.releaseProbe()
             }
             if let failure, case .unsendable = failure { endpoint.logger.warning("\(failure.logText)") }
-            if let observed = ending.observed { endpoint.observed(observed, now: eventLoop.now) }
-            if let waited = ending.unanswered { endpoint.unanswered(after: waited, now: eventLoop.now.uptimeNanoseconds) }
+            if let observed = ending.observed { endpoint.observed(observed, now: now) }
+            if let waited = ending.unanswered { endpoint.unanswered(after: waited, now: now.uptimeNanoseconds) }
             endpoint.requestFinished()
             if let upstream {
                 self.upstream = nil
@@ -357,7 +359,7 @@ final class Exchange {
     }
 
     /// Writes the access-log line of `ending`, if there is an access log.
-    private func log(_ ending: StateMachine.Ending, status: Int?, grpcStatus: Int?) {
+    private func log(_ ending: StateMachine.Ending, status: Int?, grpcStatus: Int?, now: NIODeadline) {
         guard let accessLog else { return }
         var endpoint: String?
         if case .endpoint(let runtime) = ending.leave { endpoint = runtime.addressText }
@@ -367,7 +369,7 @@ final class Exchange {
             AccessLogEntry(
                 request: request, client: client.clientAddress, status: status, grpcStatus: grpcStatus, error: ending.error, route: target.routeName,
                 backend: target.backendName, endpoint: endpoint, requestBytes: requestBytes, responseBytes: responseBytes,
-                durationNanoseconds: eventLoop.now.uptimeNanoseconds &- machine.routedAt.uptimeNanoseconds, upstreamNanoseconds: upstreamLatency))
+                durationNanoseconds: now.uptimeNanoseconds &- machine.routedAt.uptimeNanoseconds, upstreamNanoseconds: upstreamLatency))
     }
 
     static func reason(_ error: Error) -> String {

@@ -27,6 +27,9 @@ final class RouteBackendTarget {
     /// The response-status counters this loop has seen, made the first time each is (under the
     /// registry's lock), then incremented without one.
     private var statuses: [StatusKey: Counter] = [:]
+    /// The last status counted and its counter: nearly every response repeats the one before
+    /// it, which then costs no hashing.
+    private var lastStatus: (key: StatusKey, counter: Counter)?
 
     private struct StatusKey: Hashable {
         let status: Int
@@ -63,12 +66,13 @@ final class RouteBackendTarget {
     /// none came; `error` the failure's label.
     func countResponse(status: Int, error: ResponseError) {
         let key = StatusKey(status: status, error: error)
-        if let counter = statuses[key] {
-            counter.increment()
+        if let lastStatus, lastStatus.key == key {
+            lastStatus.counter.increment()
             return
         }
-        let counter = metrics.statusCounter(status: status < 0 ? "" : String(status), error: error.rawValue)
+        let counter = statuses[key] ?? metrics.statusCounter(status: status < 0 ? "" : String(status), error: error.rawValue)
         statuses[key] = counter
+        lastStatus = (key, counter)
         counter.increment()
     }
 }
