@@ -230,52 +230,46 @@ struct ReloadDrainEndToEndTests {
         #expect(report["refused"] as? Int == 32, "every connection ended at the closed listener: \(report)")
     }
 
-    @Test("SIGTERM with an HTTP/2 request in flight: a graceful GOAWAY, the response, then the connection closes")
-    func drainHTTP2() throws {
+    /// An HTTP/2 client session (`attacks.py` `mode`, one request to `path`) with a proxy in
+    /// front of web-a; `drain` sends the proxy SIGTERM at its moment. Checks what every graceful
+    /// shutdown of that session must show: the request served, two GOAWAYs, both NO_ERROR, the
+    /// second naming stream 1, then the connection closed and the proxy gone.
+    func drainHTTP2Session(_ mode: String, path: String, drain: (_ proxy: BackgroundProcess, _ client: BackgroundProcess, _ upstreams: BackgroundProcess, _ upstreamPort: Int) throws -> Void) throws {
         let (upstreams, ports) = try Peers.httpUpstreams(["web-a"])
         defer { upstreams.stop() }
         let (proxy, port) = try Peers.proxy(config: config(backend: "web-a", ports: ports), extraArguments: ["--drain-timeout", "10s"])
         defer { proxy.stop() }
         let client = try BackgroundProcess(
-            "/usr/bin/env",
-            ["python3", "-u", "\(BuildProducts.repositoryRoot)/Tests/Fixtures/attacks.py", "h2-session", String(port), host, "/hold"])
+            "/usr/bin/env", ["python3", "-u", "\(BuildProducts.repositoryRoot)/Tests/Fixtures/attacks.py", mode, String(port), host, path])
         defer { client.stop() }
-        _ = try upstreams.waitForLine(containing: "request web-a GET /hold", timeout: 30)
-        proxy.send(SIGTERM)
-        _ = try proxy.waitForLine(containing: "stopping: draining")
-        try release(ports["web-a"]!)
+        try drain(proxy, client, upstreams, ports["web-a"]!)
         let line = try client.waitForLine(containing: "\"status\"", timeout: 30)
         let report = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
         #expect(report["status"] as? Int == 200, "\(report)")
-        #expect(report["body"] as? String == "hello from web-a\n")
-        let goaways = report["goaways"] as? [[Int]] ?? []
-        #expect(!goaways.isEmpty && goaways.allSatisfy { $0[0] == 0 }, "NO_ERROR only: \(report)")
-        #expect(goaways.last?[1] == 1, "the last GOAWAY names stream 1: \(report)")
-        #expect(report["closed"] as? Bool == true)
-        #expect(proxy.waitForExit(timeout: 30))
-    }
-
-    @Test("SIGTERM as an HTTP/2 client sends its first request: the request is served, not refused, and its late SETTINGS ack is no protocol error")
-    func drainHTTP2Race() throws {
-        let (upstreams, ports) = try Peers.httpUpstreams(["web-a"])
-        defer { upstreams.stop() }
-        let (proxy, port) = try Peers.proxy(config: config(backend: "web-a", ports: ports), extraArguments: ["--drain-timeout", "10s"])
-        defer { proxy.stop() }
-        let client = try BackgroundProcess(
-            "/usr/bin/env",
-            ["python3", "-u", "\(BuildProducts.repositoryRoot)/Tests/Fixtures/attacks.py", "h2-session-race", String(port), host, "/race"])
-        defer { client.stop() }
-        _ = try client.waitForLine(containing: "ready", timeout: 30)
-        proxy.send(SIGTERM)
-        let line = try client.waitForLine(containing: "\"status\"", timeout: 30)
-        let report = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
-        #expect(report["status"] as? Int == 200, "RFC 9113 §6.8: a stream opened before the client saw the GOAWAY is served: \(report)")
         #expect(report["body"] as? String == "hello from web-a\n")
         let goaways = report["goaways"] as? [[Int]] ?? []
         #expect(goaways.count == 2 && goaways.allSatisfy { $0[0] == 0 }, "two GOAWAYs, NO_ERROR only: \(report)")
         #expect(goaways.last?[1] == 1, "the last GOAWAY names stream 1: \(report)")
         #expect(report["closed"] as? Bool == true)
         #expect(proxy.waitForExit(timeout: 30))
+    }
+
+    @Test("SIGTERM with an HTTP/2 request in flight: a graceful GOAWAY, the response, then the connection closes")
+    func drainHTTP2() throws {
+        try drainHTTP2Session("h2-session", path: "/hold") { proxy, _, upstreams, upstreamPort in
+            _ = try upstreams.waitForLine(containing: "request web-a GET /hold", timeout: 30)
+            proxy.send(SIGTERM)
+            _ = try proxy.waitForLine(containing: "stopping: draining")
+            try release(upstreamPort)
+        }
+    }
+
+    @Test("SIGTERM as an HTTP/2 client sends its first request: the request is served (RFC 9113 §6.8), not refused, and its late SETTINGS ack is no protocol error")
+    func drainHTTP2Race() throws {
+        try drainHTTP2Session("h2-session-race", path: "/race") { proxy, client, _, _ in
+            _ = try client.waitForLine(containing: "ready", timeout: 30)
+            proxy.send(SIGTERM)
+        }
     }
 
     @Test("--watch-config reloads when the file changes, through a ConfigMap-style symlink swap; a bad version is refused")
