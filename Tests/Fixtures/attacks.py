@@ -492,9 +492,10 @@ def h2_session(port, host, path, race=False):
     the proxy closed the connection, and after how long.
 
     With `race`, the request races a graceful shutdown: the client reads the server's SETTINGS
-    without acknowledging it and prints `ready`; once more bytes arrive (the shutdown's first
-    GOAWAY), it sends its SETTINGS acknowledgement and the request before it reads them, as a
-    client does whose request was on the wire when the GOAWAY was."""
+    (without acknowledging it) and the server's acknowledgement of its own, and prints `ready`;
+    once more bytes arrive (the shutdown's first GOAWAY), it sends its SETTINGS acknowledgement
+    and the request before it reads them, as a client does whose request was on the wire when
+    the GOAWAY was."""
     import hpack
     import select
     decoder = hpack.Decoder()
@@ -514,16 +515,18 @@ def h2_session(port, host, path, race=False):
             buffer = buffer[9 + length:]
             yield kind, flags, payload
 
-    held = []
     if race:
         s.sendall(PREFACE + frame(SETTINGS, 0, 0))
-        while not held:
+        settings, acknowledged = False, False
+        while not (settings and acknowledged):
             data = s.recv(65536)
             if not data:
                 result["closed"] = True
                 return result
             buffer += data
-            held = [f for f in frames() if f[0] == SETTINGS and not f[1] & 1]
+            for kind, flags, _ in frames():
+                settings = settings or (kind == SETTINGS and not flags & 1)
+                acknowledged = acknowledged or (kind == SETTINGS and flags & 1)
         print("ready", flush=True)
         readable, _, _ = select.select([s], [], [], 30)
         if not readable:

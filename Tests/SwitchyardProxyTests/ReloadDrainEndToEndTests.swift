@@ -249,6 +249,7 @@ struct ReloadDrainEndToEndTests {
         #expect(report["body"] as? String == "hello from web-a\n")
         let goaways = report["goaways"] as? [[Int]] ?? []
         #expect(goaways.count == 2 && goaways.allSatisfy { $0[0] == 0 }, "two GOAWAYs, NO_ERROR only: \(report)")
+        #expect(goaways.first?[1] == 0x7FFF_FFFF, "the first GOAWAY names the largest stream id: \(report)")
         #expect(goaways.last?[1] == 1, "the last GOAWAY names stream 1: \(report)")
         #expect(report["closed"] as? Bool == true)
         #expect(proxy.waitForExit(timeout: 30))

@@ -146,6 +146,7 @@ final class HTTP2ServerConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
             write(HTTP2Frame(streamID: .rootStream, payload: .ping(ping, ack: false)))
             flush()
         case .sendGoAway(let lastStreamID, let close):
+            goAwayCloser.gracefulShutdownAcknowledged()
             write(HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: lastStreamID, errorCode: .noError, opaqueData: nil)))
             flush()
             if close { context?.close(promise: nil) }
@@ -164,8 +165,8 @@ final class HTTP2ServerConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
 
     // MARK: Frames out
 
-    /// NIO's handler passed `frame` to the wire (``NIOHTTP2FrameDelegate``). Nothing may be
-    /// written from here: NIO is between the frame's header and its payload.
+    /// NIO's handler passes `frame` to the wire (``NIOHTTP2FrameDelegate``). Nothing may be
+    /// written from here: NIO calls it in the middle of writing the frame, just before its bytes.
     func wroteFrame(_ frame: HTTP2Frame) {
         guard case .data(let data) = frame.payload, let stream = streams[frame.streamID], stream.wrote(data.data.readableBytes) else { return }
         writableAgain.add(stream)

@@ -15,8 +15,9 @@ import NIOCore
 /// a PING, then a GOAWAY with the last stream id once the PING is acknowledged) is left to
 /// finish, unless the peer never acknowledges: then the connection closes `ackTimeout` after
 /// the first GOAWAY reached the socket (so a slow reader with data queued ahead of it is not
-/// cut short by the wait in the queue). The first NO_ERROR GOAWAY starts that wait and the
-/// second ends it, whatever stream ids they name.
+/// cut short by the wait in the queue). The acknowledgement ends the wait
+/// (``gracefulShutdownAcknowledged()``), however long NIO's handler then holds the second
+/// GOAWAY for a peer that does not read.
 ///
 /// The shutdown's first GOAWAY is written here (``writeFirstGracefulGoAway()``), beneath NIO's
 /// handler, which never sees it. NIO's handler takes any GOAWAY it sends for the start of its
@@ -38,13 +39,11 @@ final class GoAwayCloser: ChannelOutboundHandler, RemovableChannelHandler {
     /// How long a peer has to acknowledge a graceful shutdown (nil: no bound, for the
     /// upstream side, which never starts one).
     private let ackTimeout: TimeAmount?
-    /// Armed by the first GOAWAY of a graceful shutdown; cancelled by the second.
+    /// Armed once a graceful shutdown's first GOAWAY reached the socket; cancelled by the
+    /// peer's acknowledgement.
     private var ackTimer: Scheduled<Void>?
-    private var armAckTimer = false
-    /// Set once the second GOAWAY went out: the peer acknowledged, no timer is needed.
+    /// Set once the peer acknowledged a graceful shutdown: no timer is needed.
     private var acknowledged = false
-    /// NO_ERROR GOAWAYs written so far.
-    private var gracefulGoAways = 0
     private var context: ChannelHandlerContext?
 
     /// - Parameters:
@@ -61,17 +60,7 @@ final class GoAwayCloser: ChannelOutboundHandler, RemovableChannelHandler {
         case .byteBuffer(let buffer): scan(buffer.readableBytesView)
         case .fileRegion(let region): skip -= min(skip, region.readableBytes)  // a DATA payload
         }
-        guard armAckTimer, let ackTimeout else {
-            context.write(data, promise: promise)
-            return
-        }
-        armAckTimer = false
-        let written = promise ?? context.eventLoop.makePromise()
-        written.futureResult.assumeIsolated().whenSuccess { [weak self] in
-            guard let self, self.ackTimer == nil, !self.acknowledged else { return }
-            self.ackTimer = context.eventLoop.assumeIsolated().scheduleTask(in: ackTimeout) { context.close(promise: nil) }
-        }
-        context.write(data, promise: written)
+        context.write(data, promise: promise)
     }
 
     func flush(context: ChannelHandlerContext) {
@@ -93,16 +82,35 @@ final class GoAwayCloser: ChannelOutboundHandler, RemovableChannelHandler {
     }
 
     /// Writes (without flushing) a graceful shutdown's first GOAWAY: NO_ERROR, the largest
-    /// stream id.
+    /// stream id. The peer has `ackTimeout` from when it reaches the socket to acknowledge.
+    /// Only between frames: never from inside a write of NIO's handler (its frame delegate).
     func writeFirstGracefulGoAway() {
         guard let context else { return }
+        assert(skip == 0 && header.isEmpty, "a GOAWAY written inside another frame")
         var frame = context.channel.allocator.buffer(capacity: 17)
         frame.writeInteger(UInt32(8) << 8 | UInt32(Self.goAwayType))  // length, type
         frame.writeInteger(UInt8(0))  // flags
         frame.writeInteger(UInt32(0))  // the connection's stream
         frame.writeInteger(Self.largestStreamID)
         frame.writeInteger(UInt32(0))  // NO_ERROR
-        write(context: context, data: NIOAny(IOData.byteBuffer(frame)), promise: nil)
+        guard let ackTimeout else {
+            context.write(NIOAny(IOData.byteBuffer(frame)), promise: nil)
+            return
+        }
+        let written = context.eventLoop.makePromise(of: Void.self)
+        written.futureResult.assumeIsolated().whenSuccess { [weak self] in
+            guard let self, self.ackTimer == nil, !self.acknowledged else { return }
+            self.ackTimer = context.eventLoop.assumeIsolated().scheduleTask(in: ackTimeout) { context.close(promise: nil) }
+        }
+        context.write(NIOAny(IOData.byteBuffer(frame)), promise: written)
+    }
+
+    /// The peer acknowledged the graceful shutdown: it closes when its streams end, not when
+    /// `ackTimeout` does.
+    func gracefulShutdownAcknowledged() {
+        acknowledged = true
+        ackTimer?.cancel()
+        ackTimer = nil
     }
 
     private func scan(_ bytes: ByteBufferView) {
@@ -130,26 +138,10 @@ final class GoAwayCloser: ChannelOutboundHandler, RemovableChannelHandler {
                 }
             } else if header.count == 17 {
                 let length = Int(header[0]) << 16 | Int(header[1]) << 8 | Int(header[2])
-                sawGoAway(errorCode: Self.uint32(header[13...16]))
+                if Self.uint32(header[13...16]) != 0 { closeAfterFlush = true }
                 skip = length - 8
                 header.removeAll(keepingCapacity: true)
             }
-        }
-    }
-
-    private func sawGoAway(errorCode: UInt32) {
-        if errorCode != 0 {
-            closeAfterFlush = true
-            return
-        }
-        gracefulGoAways += 1
-        if gracefulGoAways == 1 {
-            armAckTimer = true
-        } else {
-            acknowledged = true
-            armAckTimer = false
-            ackTimer?.cancel()
-            ackTimer = nil
         }
     }
 
