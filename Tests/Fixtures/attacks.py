@@ -568,6 +568,44 @@ def h2_session(port, host, path, race=False):
     return result
 
 
+def stale_upstream(mode):
+    """An HTTP/1.1 upstream whose keep-alive connections go stale: a connection answers its
+    first request (`200`, body `connection N`, printing `request N PATH`) and closes under the
+    next one without answering, as a server closing an idle connection just as a request
+    arrives does. `reset` closes with RST instead of FIN; `once` answers only the very first
+    request of the first connection (every other request finds its connection closing)."""
+    import threading
+    lock = threading.Lock()
+    count = [0]
+
+    def handle(s):
+        with lock:
+            count[0] += 1
+            number = count[0]
+        buffer = b""
+        answered = 0
+        while True:
+            while b"\r\n\r\n" not in buffer:
+                data = s.recv(65536)
+                if not data:
+                    s.close()
+                    return
+                buffer += data
+            head, buffer = buffer.split(b"\r\n\r\n", 1)
+            path = head.split(b" ")[1].decode()
+            print(f"request {number} {path}", flush=True)
+            if answered or (mode == "once" and number > 1):
+                if mode == "reset":
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                s.close()
+                return
+            answered += 1
+            body = f"connection {number}".encode()
+            s.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(body) + body)
+
+    serve(handle, 64)
+
+
 def blackhole():
     """An upstream that accepts connections and never answers."""
 
@@ -847,6 +885,9 @@ def main():
         narrow_upstream()
     if sys.argv[1] == "goaway-upstream":
         goaway_upstream()
+        return
+    if sys.argv[1] == "stale-upstream":
+        stale_upstream(sys.argv[2])
         return
     if sys.argv[1] == "blackhole":
         blackhole()

@@ -198,6 +198,13 @@ public enum Attacks {
         try server(["goaway-upstream"])
     }
 
+    /// Starts an HTTP/1.1 upstream whose connections each answer one request (body
+    /// `connection N`), then close under the next (`mode`: `fin`, `reset`, or `once`: only the
+    /// first connection's first request is answered). It prints `request N PATH` for each.
+    public static func staleUpstream(_ mode: String) throws -> (BackgroundProcess, Int) {
+        try server(["stale-upstream", mode])
+    }
+
     /// Starts an upstream that accepts connections and never answers; returns it and its port.
     public static func blackhole() throws -> (BackgroundProcess, Int) {
         try server(["blackhole"])

@@ -200,7 +200,9 @@ final class EndpointRuntime {
         idle.removeAll { $0 === connection }
     }
 
-    private func connectHTTP1(for exchange: Exchange) {
+    /// Opens a new HTTP/1.1 connection for `exchange` (also when the pooled one it had went
+    /// stale under it).
+    func connectHTTP1(for exchange: Exchange) {
         connector.connectHTTP1(socketAddress, eventLoop)
             .assumeIsolated()
             .whenComplete { result in

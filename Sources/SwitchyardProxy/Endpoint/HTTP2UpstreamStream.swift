@@ -61,6 +61,7 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
     // MARK: UpstreamStream (the request)
 
     var isHTTP1: Bool { false }
+    var mayBeStale: Bool { false }
     var isWritable: Bool { watermark.isBelow && !isClosed && connection.isWritable }
 
     func write(_ part: HTTPClientRequestPart, flush: Bool) {

@@ -13,6 +13,9 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
     var exchange: Exchange?
     /// When it went back to its pool.
     var idleSince = NIODeadline.uptimeNanoseconds(0)
+    /// Set once it went back to its pool: every exchange after the first is on a connection
+    /// that waited there (``UpstreamStream/mayBeStale``).
+    private(set) var mayBeStale = false
     /// Called once when the channel closes (the pool forgets it).
     var onClose: (() -> Void)?
     private var context: ChannelHandlerContext?
@@ -156,6 +159,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
         exchange = nil
         holdReads(false)
         if clean, requestEnded, isReusable {
+            mayBeStale = true
             endpoint.release(self)
         } else {
             close()

@@ -34,6 +34,9 @@ final class Exchange {
     /// The loop's watchdog, and this exchange's slot there while its bounds run.
     private let watchdog: ExchangeWatchdog
     private var watchSlot: Int?
+    /// Set once the request went again on a fresh connection because its pooled one went
+    /// stale (``retryOnFreshConnection(after:)``): it goes again at most once.
+    private var retriedStale = false
     /// gRPC status fields of a trailers-only upstream response, sent downstream as trailers.
     private var trailersOnly: HTTPHeaders?
     /// Where the request is logged when it ends (nil: no access log), and what it records:
@@ -119,6 +122,8 @@ final class Exchange {
         while let part = pending?.popFirst() {
             forward(part, to: connection, flush: false)
         }
+        // Again after a stale connection: the request was bodiless and whole, its end went with it.
+        if retriedStale, machine.requestEnded { forward(.end(nil), to: connection, flush: false) }
         if !client.isReading { connection.flush() }
         client.resumeReadsIfPossible()
     }
@@ -262,13 +267,36 @@ final class Exchange {
 
     /// The upstream channel closed (or its stream was reset) before the response ended.
     func upstreamClosed() {
+        let closed = upstream
         upstream = nil
+        if let closed, retryOnFreshConnection(after: closed) { return }
         fail(.upstreamReset)
     }
 
     /// The upstream channel failed.
     func upstreamError(_ error: Error) {
+        // A reset of the socket (not bytes that are no response) may be a stale connection's.
+        if error is IOError, let failed = upstream, retryOnFreshConnection(after: failed) { return }
         fail(.upstreamError(reason: Self.reason(error)))
+    }
+
+    /// A pooled keep-alive connection went away under the request before any of the response
+    /// came: most likely the upstream closed it idle just as the request went out (RFC 9112
+    /// §9.6 allows that at any time), so it never processed the request. An idempotent request
+    /// (RFC 9110 §9.2.2) that had no body, and was read whole, goes once more on a new
+    /// connection to the same endpoint, as nginx (`proxy_next_upstream error`) and HAProxy
+    /// (`retry-on conn-failure`) do. Not counted against the endpoint: it never refused it.
+    private func retryOnFreshConnection(after stale: any UpstreamStream) -> Bool {
+        guard stale.mayBeStale, !retriedStale, machine.requestEnded, requestBytes == 0, requestHead.method.isIdempotent,
+            case .proxying(let endpoint, _) = machine.state, machine.reconnecting()
+        else { return false }
+        retriedStale = true
+        stale.exchange = nil
+        upstream = nil
+        headSent = false
+        endpoint.logger.debug("a pooled connection closed before it answered: the request goes again on a new one")
+        endpoint.connectHTTP1(for: self)
+        return true
     }
 
     /// The request could not be written upstream (a header NIO refuses to send).
@@ -377,6 +405,16 @@ final class Exchange {
         case let error as IOError: error.description
         case is ChannelError: "\(error)"
         default: String(describing: error)
+        }
+    }
+}
+
+extension HTTPMethod {
+    /// Whether sending the request twice means what sending it once does (RFC 9110 §9.2.2).
+    fileprivate var isIdempotent: Bool {
+        switch self {
+        case .GET, .HEAD, .OPTIONS, .TRACE, .PUT, .DELETE: true
+        default: false
         }
     }
 }

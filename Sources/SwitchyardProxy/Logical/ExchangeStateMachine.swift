@@ -157,6 +157,16 @@ struct ExchangeStateMachine<Backend: AnyObject, Endpoint: AnyObject> {
         return true
     }
 
+    /// The upstream channel went away before any of the response came, and the request goes
+    /// again on another: back to waiting for one (still counted in flight on the endpoint).
+    /// Returns false when a response byte had come or it is not on an upstream channel.
+    mutating func reconnecting() -> Bool {
+        guard case .proxying(let endpoint, let probe) = state, !sawFirstByte, !responseStarted else { return false }
+        state = .connecting(endpoint, probe: probe)
+        sentAt = nil
+        return true
+    }
+
     // MARK: What the client and the upstream do
 
     /// A part of the client's request came; `ended` when it was the end.

@@ -1,0 +1,69 @@
+import Foundation
+import SwitchyardTestSupport
+import Testing
+
+/// An upstream closes a pooled keep-alive connection just as a request goes out on it (its own
+/// keep-alive timeout ran out): the request was never processed. Over real sockets, with an
+/// upstream whose every connection answers one request and closes under the next.
+@Suite("Stale pooled connections")
+struct StaleConnectionTests {
+    static let host = "stale.test.svc.cluster.local"
+
+    /// A proxy with one endpoint, the stale upstream in `mode`; `body` runs with the proxy's
+    /// port and the upstream.
+    func withProxy(_ mode: String, _ body: (Int, BackgroundProcess) throws -> Void) throws {
+        let (upstream, upstreamPort) = try Attacks.staleUpstream(mode)
+        defer { upstream.stop() }
+        let (proxy, port) = try Peers.proxy(
+            config: """
+                listen: 127.0.0.1:0
+                services: [{ authority: \(Self.host) }]
+                backends: [{ authority: \(Self.host), endpoints: [{ address: 127.0.0.1:\(upstreamPort) }] }]
+                """, extraArguments: ["--threads", "1"])
+        defer { proxy.stop() }
+        try body(port, upstream)
+    }
+
+    @Test(
+        "a bodiless idempotent request whose pooled connection closes (FIN or RST) before any answer goes again on a new connection, once",
+        arguments: ["fin", "reset"])
+    func idempotentRequestGoesAgain(mode: String) throws {
+        try withProxy(mode) { port, upstream in
+            #expect(try Curl.request(port: port, host: Self.host, path: "/first").body == "connection 1")
+            // The pooled connection 1 closes under /second: the client never hears of it.
+            let second = try Curl.request(port: port, host: Self.host, path: "/second")
+            #expect(second.status == 200, "\(second)")
+            #expect(second.body == "connection 2")
+            _ = try upstream.waitForLine(containing: "request 1 /second", timeout: 10)
+            _ = try upstream.waitForLine(containing: "request 2 /second", timeout: 10)
+        }
+    }
+
+    @Test("a request with a body, or a method that is not idempotent, is not sent twice: 502")
+    func otherRequestsFail() throws {
+        try withProxy("fin") { port, upstream in
+            #expect(try Curl.request(port: port, host: Self.host, path: "/first").status == 200)
+            let post = try Curl.request(port: port, host: Self.host, path: "/post", method: "POST")
+            #expect(post.status == 502, "a POST is never replayed: \(post)")
+            #expect(try Curl.request(port: port, host: Self.host, path: "/again").status == 200)
+            let put = try Curl.request(port: port, host: Self.host, path: "/put", method: "PUT", extra: ["--data", "payload"])
+            #expect(put.status == 502, "a body is not replayed: \(put)")
+            #expect(!upstream.text.contains("request 3 /post") && !upstream.text.contains("request 4 /put"), "\(upstream.text)")
+        }
+    }
+
+    @Test("the retry goes once: when the new connection closes too, 502; a new connection that closes is the endpoint's failure")
+    func onlyOnce() throws {
+        try withProxy("once") { port, upstream in
+            #expect(try Curl.request(port: port, host: Self.host, path: "/first").body == "connection 1")
+            let second = try Curl.request(port: port, host: Self.host, path: "/second")
+            #expect(second.status == 502, "\(second)")
+            _ = try upstream.waitForLine(containing: "request 2 /second", timeout: 10)
+            // No third attempt, and a fresh connection that closes is not retried.
+            let third = try Curl.request(port: port, host: Self.host, path: "/third")
+            #expect(third.status == 502, "\(third)")
+            #expect(!upstream.text.contains("request 3 /second"), "\(upstream.text)")
+            #expect(upstream.text.components(separatedBy: "/third").count == 2, "one attempt for /third: \(upstream.text)")
+        }
+    }
+}
