@@ -573,7 +573,9 @@ def stale_upstream(mode):
     first request (`200`, body `connection N`, printing `request N PATH`) and closes under the
     next one without answering, as a server closing an idle connection just as a request
     arrives does. `reset` closes with RST instead of FIN; `once` answers only the very first
-    request of the first connection (every other request finds its connection closing)."""
+    request of the first connection (every other request finds its connection closing);
+    `interim` sends `103 Early Hints` before it closes (it had started answering). A chunked
+    request body must be empty: its trailers are printed as `trailers N TEXT`."""
     import threading
     lock = threading.Lock()
     count = [0]
@@ -594,7 +596,14 @@ def stale_upstream(mode):
             head, buffer = buffer.split(b"\r\n\r\n", 1)
             path = head.split(b" ")[1].decode()
             print(f"request {number} {path}", flush=True)
+            if b"transfer-encoding: chunked" in head.lower():
+                while b"\r\n\r\n" not in buffer:
+                    buffer += s.recv(65536)
+                body, buffer = buffer.split(b"\r\n\r\n", 1)
+                print(f"trailers {number} {body[3:].decode()}", flush=True)
             if answered or (mode == "once" and number > 1):
+                if mode == "interim":
+                    s.sendall(b"HTTP/1.1 103 Early Hints\r\nlink: </a.css>\r\n\r\n")
                 if mode == "reset":
                     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 s.close()

@@ -14,8 +14,12 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
     /// When it went back to its pool.
     var idleSince = NIODeadline.uptimeNanoseconds(0)
     /// Set once it went back to its pool: every exchange after the first is on a connection
-    /// that waited there (``UpstreamStream/mayBeStale``).
-    private(set) var mayBeStale = false
+    /// that waited there.
+    private var wasPooled = false
+    /// Set when bytes came from the upstream for the exchange using it.
+    private var heardBack = false
+    /// Whether it waited in its pool and nothing came back on it since (``UpstreamStream``).
+    var mayBeStale: Bool { wasPooled && !heardBack }
     /// Called once when the channel closes (the pool forgets it).
     var onClose: (() -> Void)?
     private var context: ChannelHandlerContext?
@@ -80,6 +84,11 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
             exchange?.upstreamError(error)
         }
         context.close(promise: nil)
+    }
+
+    /// Bytes came from the upstream (the decoder tells it before it parses them).
+    func bytesArrived() {
+        heardBack = true
     }
 
     /// The decoder found the connection spent: after the response that is ending it carries no
@@ -159,7 +168,8 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
         exchange = nil
         holdReads(false)
         if clean, requestEnded, isReusable {
-            mayBeStale = true
+            wasPooled = true
+            heardBack = false
             endpoint.release(self)
         } else {
             close()

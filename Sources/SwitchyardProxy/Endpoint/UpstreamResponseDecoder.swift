@@ -38,6 +38,7 @@ final class UpstreamResponseDecoder: ChannelInboundHandler, RemovableChannelHand
     private var closed = false
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        handler?.bytesArrived()
         parser.feed(unwrapInboundIn(data))
         guard !decoding else { return }
         decoding = true

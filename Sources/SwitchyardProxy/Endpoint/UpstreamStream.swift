@@ -12,8 +12,9 @@ protocol UpstreamStream: AnyObject {
     var isHTTP1: Bool { get }
     /// Whether it can take more of the request now (backpressure on the client's reads).
     var isWritable: Bool { get }
-    /// Whether it waited in its endpoint's pool before this exchange: its peer may have closed
-    /// it idle as the request went out, and then never saw the request.
+    /// Whether it waited in its endpoint's pool before this exchange and not a byte came back
+    /// on it since: its peer may have closed it idle as the request went out, and then never
+    /// saw the request.
     var mayBeStale: Bool { get }
     /// Writes a request part, and flushes when asked.
     func write(_ part: HTTPClientRequestPart, flush: Bool)

@@ -37,6 +37,8 @@ final class Exchange {
     /// Set once the request went again on a fresh connection because its pooled one went
     /// stale (``retryOnFreshConnection(after:)``): it goes again at most once.
     private var retriedStale = false
+    /// The trailers of a request without body bytes, kept for its end to go again.
+    private var endTrailers: HTTPHeaders?
     /// gRPC status fields of a trailers-only upstream response, sent downstream as trailers.
     private var trailersOnly: HTTPHeaders?
     /// Where the request is logged when it ends (nil: no access log), and what it records:
@@ -123,7 +125,7 @@ final class Exchange {
             forward(part, to: connection, flush: false)
         }
         // Again after a stale connection: the request was bodiless and whole, its end went with it.
-        if retriedStale, machine.requestEnded { forward(.end(nil), to: connection, flush: false) }
+        if retriedStale, machine.requestEnded { forward(.end(endTrailers), to: connection, flush: false) }
         if !client.isReading { connection.flush() }
         client.resumeReadsIfPossible()
     }
@@ -146,6 +148,7 @@ final class Exchange {
         machine.requestProgressed(ended: ended, now: eventLoop.now)
         framing.decide(firstPart: part)
         if case .body(let bytes) = part { requestBytes += bytes.readableBytes }
+        if case .end(let trailers?) = part, requestBytes == 0 { endTrailers = trailers }
         guard let upstream else {
             if pending == nil { pending = CircularBuffer(initialCapacity: 4) }
             pending?.append(part)
@@ -288,7 +291,7 @@ final class Exchange {
     /// (`retry-on conn-failure`) do. Not counted against the endpoint: it never refused it.
     private func retryOnFreshConnection(after stale: any UpstreamStream) -> Bool {
         guard stale.mayBeStale, !retriedStale, machine.requestEnded, requestBytes == 0, requestHead.method.isIdempotent,
-            case .proxying(let endpoint, _) = machine.state, machine.reconnecting()
+            case .proxying(let endpoint, _) = machine.state, machine.reconnecting(now: eventLoop.now)
         else { return false }
         retriedStale = true
         stale.exchange = nil

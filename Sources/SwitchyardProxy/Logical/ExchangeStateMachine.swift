@@ -160,10 +160,11 @@ struct ExchangeStateMachine<Backend: AnyObject, Endpoint: AnyObject> {
     /// The upstream channel went away before any of the response came, and the request goes
     /// again on another: back to waiting for one (still counted in flight on the endpoint).
     /// Returns false when a response byte had come or it is not on an upstream channel.
-    mutating func reconnecting() -> Bool {
+    mutating func reconnecting(now: NIODeadline) -> Bool {
         guard case .proxying(let endpoint, let probe) = state, !sawFirstByte, !responseStarted else { return false }
         state = .connecting(endpoint, probe: probe)
         sentAt = nil
+        lastActivity = now
         return true
     }
 
