@@ -70,8 +70,13 @@ final class RouteBackendTarget {
             lastStatus.counter.increment()
             return
         }
-        let counter = statuses[key] ?? metrics.statusCounter(status: status < 0 ? "" : String(status), error: error.rawValue)
-        statuses[key] = counter
+        let counter: Counter
+        if let known = statuses[key] {
+            counter = known
+        } else {
+            counter = metrics.statusCounter(status: status < 0 ? "" : String(status), error: error.rawValue)
+            statuses[key] = counter
+        }
         lastStatus = (key, counter)
         counter.increment()
     }
