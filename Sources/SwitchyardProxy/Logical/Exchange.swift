@@ -16,7 +16,8 @@ final class Exchange {
     private unowned let client: any ExchangeClient
     let eventLoop: EventLoop
     /// The request head as it will be sent upstream (filters applied, hop-by-hop removed;
-    /// framing headers are written by ``framing`` when it is sent).
+    /// framing headers are written by ``framing`` when it is sent). Its version stays the
+    /// client's: each upstream side writes its own (`HTTP/1.1`, or none on HTTP/2).
     private(set) var requestHead: HTTPRequestHead
     /// How the body goes upstream.
     private var framing: RequestBodyFraming
@@ -61,8 +62,6 @@ final class Exchange {
         self.machine = StateMachine(
             isGRPC: dispatch.isGRPC, timeouts: dispatch.timeouts, clientChoseDeadline: dispatch.clientChoseDeadline, now: eventLoop.now)
         HopByHop.strip(&self.requestHead.headers)
-        // A head's setters copy its storage (shared with the router's): only when it changes.
-        if requestHead.version != .http1_1 { requestHead.version = .http1_1 }
         if let next = machine.nextDeadline { watchSlot = watchdog.watch(self, until: next.deadline) }
     }
 
@@ -394,11 +393,9 @@ final class Exchange {
         guard let accessLog else { return }
         var endpoint: String?
         if case .endpoint(let runtime) = ending.leave { endpoint = runtime.addressText }
-        var request = requestHead
-        request.version = client.version
         accessLog.append(
             AccessLogEntry(
-                request: request, client: client.clientAddress, status: status, grpcStatus: grpcStatus, error: ending.error, route: target.routeName,
+                request: requestHead, client: client.clientAddress, status: status, grpcStatus: grpcStatus, error: ending.error, route: target.routeName,
                 backend: target.backendName, endpoint: endpoint, requestBytes: requestBytes, responseBytes: responseBytes,
                 durationNanoseconds: now.uptimeNanoseconds &- machine.routedAt.uptimeNanoseconds, upstreamNanoseconds: upstreamLatency))
     }
