@@ -575,7 +575,8 @@ def stale_upstream(mode):
     arrives does. `reset` closes with RST instead of FIN; `once` answers only the very first
     request of the first connection (every other request finds its connection closing);
     `interim` sends `103 Early Hints` before it closes (it had started answering). A chunked
-    request body must be empty: its trailers are printed as `trailers N TEXT`."""
+    request body must be empty: its trailers are printed as `trailers N TEXT`; a
+    `content-length` body is printed as `body N TEXT`."""
     import threading
     lock = threading.Lock()
     count = [0]
@@ -601,6 +602,13 @@ def stale_upstream(mode):
                     buffer += s.recv(65536)
                 body, buffer = buffer.split(b"\r\n\r\n", 1)
                 print(f"trailers {number} {body[3:].decode()}", flush=True)
+            for line in head.lower().split(b"\r\n"):
+                if line.startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+                    while len(buffer) < length:
+                        buffer += s.recv(65536)
+                    print(f"body {number} {buffer[:length].decode()}", flush=True)
+                    buffer = buffer[length:]
             if answered or (mode == "once" and number > 1):
                 if mode == "interim":
                     s.sendall(b"HTTP/1.1 103 Early Hints\r\nlink: </a.css>\r\n\r\n")
@@ -727,6 +735,40 @@ def counting_upstream():
     serve_h2(session)
 
 
+def refusing_upstream(mode):
+    """An HTTP/2 upstream that does not process some requests, as RFC 9113 §8.7 lets a server
+    say: once a request is whole, `refuse` resets the first stream of each connection with
+    REFUSED_STREAM (`refused N S`), `refuse-all` every stream, and `goaway` says GOAWAY with
+    last stream ID 0 on the first connection (`goaway N S`). Every other request is answered
+    `200` with `connection N stream S: BODY` (`answered N S`)."""
+    import h2.events
+
+    def session(number):
+        bodies = {}
+
+        def on_event(conn, event):
+            if isinstance(event, h2.events.DataReceived):
+                bodies[event.stream_id] = bodies.get(event.stream_id, b"") + event.data
+                conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+            if not isinstance(event, h2.events.StreamEnded):
+                return False
+            stream = event.stream_id
+            if mode == "goaway" and number == 1:
+                print(f"goaway {number} {stream}", flush=True)
+                conn.close_connection(last_stream_id=0)
+                return True
+            if mode == "refuse-all" or (mode == "refuse" and stream == 1):
+                print(f"refused {number} {stream}", flush=True)
+                conn.reset_stream(stream, error_code=7)
+                return False
+            print(f"answered {number} {stream}", flush=True)
+            answer(conn, stream, f"connection {number} stream {stream}: ".encode() + bodies.get(stream, b""))
+            return False
+        return on_event, None
+
+    serve_h2(session)
+
+
 def eager_upstream():
     """An HTTP/2 upstream that answers `200 early` as soon as a request's HEADERS arrive,
     without waiting for the request's end (a gRPC server may speak first)."""
@@ -761,10 +803,10 @@ def trailers_upstream():
 
 
 def calm_upstream(held):
-    """An HTTP/2 upstream whose first connection takes `held` requests without answering, then
-    says GOAWAY ENHANCE_YOUR_CALM with last stream id 0 (none of them was processed) and reads
-    until its peer closes, printing `connection 1 closed by the peer`; later connections answer
-    every request `after calm`."""
+    """An HTTP/2 upstream whose first two connections each take `held` requests without
+    answering, then say GOAWAY ENHANCE_YOUR_CALM with last stream id 0 (none of them was
+    processed) and read until their peer closes, printing `connection N closed by the peer`;
+    later connections answer every request `after calm`."""
     import h2.errors
     import h2.events
 
@@ -774,7 +816,7 @@ def calm_upstream(held):
         def on_event(conn, event):
             if not isinstance(event, h2.events.StreamEnded):
                 return False
-            if number > 1:
+            if number > 2:
                 answer(conn, event.stream_id, b"after calm\n")
                 return False
             waiting[0] += 1
@@ -894,6 +936,9 @@ def main():
         narrow_upstream()
     if sys.argv[1] == "goaway-upstream":
         goaway_upstream()
+        return
+    if sys.argv[1] == "refusing-upstream":
+        refusing_upstream(sys.argv[2])
         return
     if sys.argv[1] == "stale-upstream":
         stale_upstream(sys.argv[2])

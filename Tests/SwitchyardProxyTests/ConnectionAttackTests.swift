@@ -61,7 +61,7 @@ struct ConnectionAttackTests {
                 """, extraArguments: ["--threads", "1"])
     }
 
-    @Test("an HTTP/2 upstream that says GOAWAY ENHANCE_YOUR_CALM with four requests in flight: each gets a 502 (none hangs), the next goes on a new connection, the old one closes")
+    @Test("an HTTP/2 upstream that says GOAWAY ENHANCE_YOUR_CALM with four requests in flight, on two connections: each request goes again once (none was processed), then gets a 502 (none hangs); the next goes on a new connection, the old ones close")
     func upstreamCalm() throws {
         let (upstream, proxy, proxyPort) = try Self.rig(Attacks.calmUpstream(held: 4), authority: "calm.test.svc.cluster.local:80")
         defer { proxy.stop(); upstream.stop() }
@@ -76,6 +76,7 @@ struct ConnectionAttackTests {
         let after = try Curl.request(port: proxyPort, host: "calm.test.svc.cluster.local", http2: true)
         #expect(after.status == 200 && after.body == "after calm\n", "\(after)")
         _ = try upstream.waitForLine(containing: "connection 1 closed by the peer", timeout: 10)
+        _ = try upstream.waitForLine(containing: "connection 2 closed by the peer", timeout: 10)
     }
 
     @Test("a stream that ended both ways is never reset: an HTTP/2 upstream sees no RST_STREAM for 30 finished requests (servers count resets as a flood)")

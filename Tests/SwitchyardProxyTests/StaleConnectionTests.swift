@@ -60,17 +60,29 @@ struct StaleConnectionTests {
         }
     }
 
-    @Test("a request with a body, or a method that is not idempotent, is not sent twice: 502")
-    func otherRequestsFail() throws {
+    @Test("a method that is not idempotent is not sent twice: 502")
+    func postFails() throws {
         try withProxy("fin") { port, upstream in
             #expect(try Curl.request(port: port, host: Self.host, path: "/first").status == 200)
-            let post = try Curl.request(port: port, host: Self.host, path: "/post", method: "POST")
+            let post = try Curl.request(port: port, host: Self.host, path: "/post", method: "POST", extra: ["--data", "payload"])
             #expect(post.status == 502, "a POST is never replayed: \(post)")
-            #expect(try Curl.request(port: port, host: Self.host, path: "/again").status == 200)
-            let put = try Curl.request(port: port, host: Self.host, path: "/put", method: "PUT", extra: ["--data", "payload"])
-            #expect(put.status == 502, "a body is not replayed: \(put)")
             #expect(upstream.text.components(separatedBy: " /post").count == 2, "one attempt: \(upstream.text)")
-            #expect(upstream.text.components(separatedBy: " /put").count == 2, "one attempt: \(upstream.text)")
+        }
+    }
+
+    @Test("an idempotent request with a body goes again with its body (kept up to 64 KiB); a longer one does not: 502")
+    func bodyGoesAgain() throws {
+        try withProxy("fin") { port, upstream in
+            #expect(try Curl.request(port: port, host: Self.host, path: "/first").status == 200)
+            let put = try Curl.request(port: port, host: Self.host, path: "/put", method: "PUT", extra: ["--data", "payload"])
+            #expect(put.status == 200, "\(put)")
+            #expect(put.body == "connection 2")
+            _ = try upstream.waitForLine(containing: "body 2 payload", timeout: 10)
+            // Connection 2 is pooled now, and closes under the next request.
+            let long = String(repeating: "x", count: 64 * 1024 + 1)
+            let tooLong = try Curl.request(port: port, host: Self.host, path: "/long", method: "PUT", extra: ["--data", long])
+            #expect(tooLong.status == 502, "\(tooLong)")
+            #expect(upstream.text.components(separatedBy: " /long").count == 2, "one attempt: \(upstream.text)")
         }
     }
 

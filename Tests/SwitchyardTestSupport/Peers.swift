@@ -162,8 +162,8 @@ public enum Attacks {
         try server(["hostile-upstream", kind])
     }
 
-    /// Starts an HTTP/2 upstream whose first connection holds `held` requests, then says
-    /// GOAWAY ENHANCE_YOUR_CALM (last stream 0); later connections answer `after calm`.
+    /// Starts an HTTP/2 upstream whose first two connections each hold `held` requests, then
+    /// say GOAWAY ENHANCE_YOUR_CALM (last stream 0); later connections answer `after calm`.
     public static func calmUpstream(held: Int) throws -> (BackgroundProcess, Int) {
         try server(["calm-upstream", String(held)])
     }
@@ -198,9 +198,18 @@ public enum Attacks {
         try server(["goaway-upstream"])
     }
 
+    /// Starts an HTTP/2 upstream that does not process some requests (`mode`: `refuse` resets
+    /// each connection's first stream with REFUSED_STREAM, `refuse-all` every stream, `goaway`
+    /// says GOAWAY with last stream ID 0 on the first connection) and answers the others with
+    /// `connection N stream S: BODY`. It prints `refused N S`, `goaway N S`, `answered N S`.
+    public static func refusingUpstream(_ mode: String) throws -> (BackgroundProcess, Int) {
+        try server(["refusing-upstream", mode])
+    }
+
     /// Starts an HTTP/1.1 upstream whose connections each answer one request (body
     /// `connection N`), then close under the next (`mode`: `fin`, `reset`, or `once`: only the
-    /// first connection's first request is answered). It prints `request N PATH` for each.
+    /// first connection's first request is answered). It prints `request N PATH` for each, and
+    /// `body N TEXT` for a `content-length` body.
     public static func staleUpstream(_ mode: String) throws -> (BackgroundProcess, Int) {
         try server(["stale-upstream", mode])
     }

@@ -39,6 +39,11 @@ enum BuiltInLimits {
         return configuration
     }
 
+    /// Request body bytes an exchange keeps, until its response begins, to send the request
+    /// again should the upstream not have processed it (a stale pooled connection, an HTTP/2
+    /// stream refused or left out by a GOAWAY); a longer body cannot go again.
+    static let replayedBodyBytes = 64 * 1024
+
     /// How long an idle client connection stays once a drain started.
     static let drainIdle = TimeAmount.seconds(1)
 
@@ -53,6 +58,7 @@ enum BuiltInLimits {
             ("http2ConcurrentStreams", "\(http2ConcurrentStreams)"),
             ("http2ContinuationFrames", "\(http2ContinuationFrames)"),
             ("http2MalformedBlocks", "\(http2MalformedBlocks)"),
+            ("replayedBodyBytes", "\(replayedBodyBytes)"),
             ("drainIdle", DurationText.format(.nanoseconds(drainIdle.nanoseconds))),
         ]
     }

@@ -85,7 +85,7 @@ final class HTTP2UpstreamConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
         let id = HTTP2StreamID(nextStreamID)
         nextStreamID += 2
         if !opensStreams {
-            eventLoop.assumeIsolated().execute { self.close(stream, reason: nil) }
+            eventLoop.assumeIsolated().execute { self.close(stream, reason: nil, unserved: true) }
         } else {
             streams[id] = stream
         }
@@ -126,7 +126,7 @@ final class HTTP2UpstreamConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
             // upstream's concurrency limit (NIO refuses to open them now, as a connection-level
             // error no stream hears), never reached the upstream: these close now.
             let unserved = streams.remove { id, stream in id > lastStreamID || !stream.isOnWire }
-            for stream in unserved { close(stream, reason: nil) }
+            for stream in unserved { close(stream, reason: nil, unserved: true) }
             owner?.peerSaidGoAway(self)
         default:
             break  // NIO's handler answers the connection's own frames; a reset arrives as an event
@@ -156,13 +156,14 @@ final class HTTP2UpstreamConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
 
     func channelInactive(context: ChannelHandlerContext) {
         isClosed = true
-        for stream in streams.removeAll() { close(stream, reason: nil) }
+        for stream in streams.removeAll() { close(stream, reason: nil, unserved: !stream.isOnWire) }
         context.fireChannelInactive()
     }
 
-    /// `stream` closed (its exchange, which holds it, may still drain what it holds).
-    private func close(_ stream: HTTP2UpstreamStream, reason: HTTP2ErrorCode?) {
-        stream.closed(reason: reason)
+    /// `stream` closed (its exchange, which holds it, may still drain what it holds);
+    /// `unserved`: the upstream did not process it.
+    private func close(_ stream: HTTP2UpstreamStream, reason: HTTP2ErrorCode?, unserved: Bool = false) {
+        stream.closed(reason: reason, unserved: unserved)
         finished()
     }
 

@@ -53,6 +53,12 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
     private var receiveWindow = HTTP2StreamReceiveWindow()
     /// Set once the stream closed, or was given up before it opened.
     private var isClosed = false
+    /// Set once a frame of the response came.
+    private var heardBack = false
+    /// Set when the stream closed unprocessed: the upstream refused it (REFUSED_STREAM), or
+    /// it closed with its connection (a GOAWAY below it, or a close) before its HEADERS
+    /// reached the wire.
+    private var unserved = false
 
     init(connection: HTTP2UpstreamConnection) {
         self.connection = connection
@@ -61,7 +67,7 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
     // MARK: UpstreamStream (the request)
 
     var isHTTP1: Bool { false }
-    var mayBeStale: Bool { false }
+    var unanswered: UnansweredRequest { unserved && !heardBack ? .notProcessed : .mayHaveProcessed }
     var isWritable: Bool { watermark.isBelow && !isClosed && connection.isWritable }
 
     func write(_ part: HTTPClientRequestPart, flush: Bool) {
@@ -182,6 +188,7 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
     /// A field block: an interim or final head (and the end, with END_STREAM), or trailers.
     /// A malformed block fails the exchange (502), whose end resets the stream.
     func received(_ headers: HTTP2Frame.FramePayload.Headers) {
+        heardBack = true
         if headers.endStream { responseEnded = true }
         do {
             guard !finalHeadRead else {
@@ -202,6 +209,7 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
 
     /// A DATA frame: body bytes (and the response's end, with END_STREAM).
     func received(_ data: HTTP2Frame.FramePayload.Data) {
+        heardBack = true
         guard let parts: (first: HTTPClientResponsePart, second: HTTPClientResponsePart?, bytes: Int) = HTTP2Fields.parts(of: data) else { return }
         receiveWindow.received(parts.bytes)
         if data.endStream { responseEnded = true }
@@ -240,10 +248,11 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
     // MARK: Stream events
 
     /// The stream closed: both ways ended, or a reset either way (`reason`), or the connection
-    /// went. A response that had not ended is lost; one still held is delivered as the client
-    /// takes it.
-    func closed(reason: HTTP2ErrorCode?) {
+    /// went (`unserved`: before the upstream could process the stream). A response that had
+    /// not ended is lost; one still held is delivered as the client takes it.
+    func closed(reason: HTTP2ErrorCode?, unserved: Bool = false) {
         isClosed = true
+        if unserved || reason == .refusedStream { self.unserved = true }
         pendingHead = nil
         pendingBody = nil
         guard !responseEnded else { return }

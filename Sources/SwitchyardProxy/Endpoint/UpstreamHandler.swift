@@ -18,8 +18,9 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
     private var wasPooled = false
     /// Set when bytes came from the upstream for the exchange using it.
     private var heardBack = false
-    /// Whether it waited in its pool and nothing came back on it since (``UpstreamStream``).
-    var mayBeStale: Bool { wasPooled && !heardBack }
+    /// Whether it waited in its pool and nothing came back on it since: its peer may have
+    /// closed it idle as the request went out (``UpstreamStream``).
+    var unanswered: UnansweredRequest { wasPooled && !heardBack ? .likelyNotProcessed : .mayHaveProcessed }
     /// Called once when the channel closes (the pool forgets it).
     var onClose: (() -> Void)?
     private var context: ChannelHandlerContext?

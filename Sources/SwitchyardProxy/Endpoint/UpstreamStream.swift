@@ -12,10 +12,9 @@ protocol UpstreamStream: AnyObject {
     var isHTTP1: Bool { get }
     /// Whether it can take more of the request now (backpressure on the client's reads).
     var isWritable: Bool { get }
-    /// Whether it waited in its endpoint's pool before this exchange and not a byte came back
-    /// on it since: its peer may have closed it idle as the request went out, and then never
-    /// saw the request.
-    var mayBeStale: Bool { get }
+    /// What the upstream may have done with the request, once this went away before any of
+    /// the response came: whether the request may go again.
+    var unanswered: UnansweredRequest { get }
     /// Writes a request part, and flushes when asked.
     func write(_ part: HTTPClientRequestPart, flush: Bool)
     /// Flushes the request parts written so far.
@@ -28,4 +27,20 @@ protocol UpstreamStream: AnyObject {
     /// `requestEnded`: the client's request was read to its end). It goes back to
     /// `endpoint`'s pool, ends by itself, or is closed or reset.
     func exchangeEnded(clean: Bool, requestEnded: Bool, endpoint: EndpointRuntime)
+}
+
+/// What an upstream may have done with a request whose connection or stream went away before
+/// any of the response came: whether the request may go again (``Exchange``).
+enum UnansweredRequest {
+    /// It may have processed it: it does not go again.
+    case mayHaveProcessed
+    /// It most likely never saw it: a pooled HTTP/1.1 connection closed or reset before a
+    /// byte came back on it (its peer closed it idle as the request went out, RFC 9112 §9.6).
+    /// The request goes again if its method is idempotent (RFC 9110 §9.2.2).
+    case likelyNotProcessed
+    /// It did not process it, by the protocol's word (RFC 9113 §8.7): the HTTP/2 upstream
+    /// refused the stream (REFUSED_STREAM), its GOAWAY's last stream ID is below the stream's,
+    /// or the stream's HEADERS never reached the wire. The request goes again whatever its
+    /// method.
+    case notProcessed
 }

@@ -35,11 +35,11 @@ final class Exchange {
     /// The loop's watchdog, and this exchange's slot there while its bounds run.
     private let watchdog: ExchangeWatchdog
     private var watchSlot: Int?
-    /// Set once the request went again on a fresh connection because its pooled one went
-    /// stale (``retryOnFreshConnection(after:)``): it goes again at most once.
-    private var retriedStale = false
-    /// The trailers of a request without body bytes, kept for its end to go again.
-    private var endTrailers: HTTPHeaders?
+    /// Set once the request went again because the upstream did not process it
+    /// (``retryUnanswered(after:)``): it goes again at most once.
+    private var retried = false
+    /// The body and end, kept until the response begins, for the request to go again.
+    private var replay: RequestReplay
     /// gRPC status fields of a trailers-only upstream response, sent downstream as trailers.
     private var trailersOnly: HTTPHeaders?
     /// Where the request is logged when it ends (nil: no access log), and what it records:
@@ -61,6 +61,9 @@ final class Exchange {
         self.backend = dispatch.backend
         self.machine = StateMachine(
             isGRPC: dispatch.isGRPC, timeouts: dispatch.timeouts, clientChoseDeadline: dispatch.clientChoseDeadline, now: eventLoop.now)
+        // A body is kept when a second attempt could use it: an HTTP/2 upstream's refusal lets
+        // any request go again, a stale HTTP/1.1 connection only an idempotent one.
+        self.replay = RequestReplay(keepsBody: dispatch.backend.config.proto != .http1 || dispatch.head.method.isIdempotent)
         HopByHop.strip(&self.requestHead.headers)
         if let next = machine.nextDeadline { watchSlot = watchdog.watch(self, until: next.deadline) }
     }
@@ -123,8 +126,6 @@ final class Exchange {
         while let part = pending?.popFirst() {
             forward(part, to: connection, flush: false)
         }
-        // Again after a stale connection: the request was bodiless and whole, its end went with it.
-        if retriedStale, machine.requestEnded { forward(.end(endTrailers), to: connection, flush: false) }
         if !client.isReading { connection.flush() }
         client.resumeReadsIfPossible()
     }
@@ -147,7 +148,7 @@ final class Exchange {
         machine.requestProgressed(ended: ended, now: eventLoop.now)
         framing.decide(firstPart: part)
         if case .body(let bytes) = part { requestBytes += bytes.readableBytes }
-        if case .end(let trailers?) = part, requestBytes == 0 { endTrailers = trailers }
+        replay.record(part)
         guard let upstream else {
             if pending == nil { pending = CircularBuffer(initialCapacity: 4) }
             pending?.append(part)
@@ -205,6 +206,8 @@ final class Exchange {
         let now = eventLoop.now
         switch part {
         case .head(var head):
+            // The upstream has the request: it will not go again.
+            replay.discard()
             guard head.status.code >= 200 else {
                 // The proxy sent no Expect: a 1xx goes no further, but it is the upstream
                 // speaking (a 102 heartbeat keeps the idle bound away).
@@ -271,33 +274,41 @@ final class Exchange {
     func upstreamClosed() {
         let closed = upstream
         upstream = nil
-        if let closed, retryOnFreshConnection(after: closed) { return }
+        if let closed, retryUnanswered(after: closed) { return }
         fail(.upstreamReset)
     }
 
-    /// The upstream channel failed.
+    /// The upstream channel failed (or reset its stream with an error code).
     func upstreamError(_ error: Error) {
-        // A reset of the socket (not bytes that are no response) may be a stale connection's.
-        if error is IOError, let failed = upstream, retryOnFreshConnection(after: failed) { return }
+        if let failed = upstream, retryUnanswered(after: failed) { return }
         fail(.upstreamError(reason: Self.reason(error)))
     }
 
-    /// A pooled keep-alive connection went away under the request before any of the response
-    /// came: most likely the upstream closed it idle just as the request went out (RFC 9112
-    /// §9.6 allows that at any time), so it never processed the request. An idempotent request
-    /// (RFC 9110 §9.2.2) that had no body, and was read whole, goes once more on a new
-    /// connection to the same endpoint, as nginx (`proxy_next_upstream error`) and HAProxy
-    /// (`retry-on conn-failure`) do. Not counted against the endpoint: it never refused it.
-    private func retryOnFreshConnection(after stale: any UpstreamStream) -> Bool {
-        guard stale.mayBeStale, !retriedStale, machine.requestEnded, requestBytes == 0, requestHead.method.isIdempotent,
+    /// The upstream went away before any of the response came and did not process the request
+    /// (``UnansweredRequest``): a pooled keep-alive connection its peer closed idle as the
+    /// request went out (nginx's `proxy_next_upstream error`, HAProxy's `retry-on
+    /// conn-failure`), or an HTTP/2 stream the upstream refused or a GOAWAY left out (as
+    /// gRPC's transparent retry does). A request read whole, its body kept (``RequestReplay``),
+    /// goes once more to the same endpoint: a new connection for HTTP/1.1, the endpoint's
+    /// current (or next) connection for HTTP/2. Not counted against the endpoint.
+    private func retryUnanswered(after gone: any UpstreamStream) -> Bool {
+        let unanswered = gone.unanswered
+        guard unanswered != .mayHaveProcessed, !retried, machine.requestEnded, replay.isWhole,
+            unanswered == .notProcessed || requestHead.method.isIdempotent,
             case .proxying(let endpoint, _) = machine.state, machine.reconnecting(now: eventLoop.now)
         else { return false }
-        retriedStale = true
-        stale.exchange = nil
+        retried = true
+        gone.exchange = nil
         upstream = nil
         headSent = false
-        endpoint.logger.debug("a pooled connection closed before it answered: the request goes again on a new one")
-        endpoint.connectHTTP1(for: self)
+        pending = replay.parts
+        if gone.isHTTP1 {
+            endpoint.logger.debug("a pooled connection closed before it answered: the request goes again on a new one")
+            endpoint.connectHTTP1(for: self)
+        } else {
+            endpoint.logger.debug("the upstream did not process the stream (refused, or past its GOAWAY): the request goes again")
+            endpoint.openHTTP2Stream(for: self)
+        }
         return true
     }
 

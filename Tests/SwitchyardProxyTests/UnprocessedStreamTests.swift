@@ -1,0 +1,61 @@
+import Foundation
+import SwitchyardTestSupport
+import Testing
+
+/// An HTTP/2 upstream says it did not process a stream (RFC 9113 §8.7): it refused it with
+/// REFUSED_STREAM, or its GOAWAY's last stream ID is below it. The request goes once more,
+/// whatever its method, with its body. Over real sockets, with curl as the client.
+@Suite("HTTP/2 streams the upstream did not process")
+struct UnprocessedStreamTests {
+    static let host = "refusing.test.svc.cluster.local"
+
+    /// A proxy with one HTTP/2 endpoint, the refusing upstream in `mode`; `body` runs with the
+    /// proxy's port and the upstream.
+    func withProxy(_ mode: String, _ body: (Int, BackgroundProcess) throws -> Void) throws {
+        let (upstream, upstreamPort) = try Attacks.refusingUpstream(mode)
+        defer { upstream.stop() }
+        let (proxy, port) = try Peers.proxy(
+            config: """
+                listen: 127.0.0.1:0
+                services: [{ authority: \(Self.host), protocol: http2 }]
+                backends: [{ authority: \(Self.host), endpoints: [{ address: 127.0.0.1:\(upstreamPort) }] }]
+                """, extraArguments: ["--threads", "1"])
+        defer { proxy.stop() }
+        try body(port, upstream)
+    }
+
+    @Test("a POST whose stream the upstream refused goes again on the same connection, body and all", arguments: [false, true])
+    func refusedStreamGoesAgain(http2Client: Bool) throws {
+        try withProxy("refuse") { port, upstream in
+            let response = try Curl.request(port: port, host: Self.host, path: "/", method: "POST", http2: http2Client, extra: ["--data", "payload"])
+            #expect(response.status == 200, "\(response)")
+            #expect(response.body == "connection 1 stream 3: payload")
+            _ = try upstream.waitForLine(containing: "refused 1 1", timeout: 10)
+        }
+    }
+
+    @Test("a POST past the GOAWAY's last stream ID goes again on a new connection")
+    func goAwayLeftOutGoesAgain() throws {
+        try withProxy("goaway") { port, upstream in
+            let response = try Curl.request(port: port, host: Self.host, path: "/", method: "POST", extra: ["--data", "payload"])
+            #expect(response.status == 200, "\(response)")
+            #expect(response.body == "connection 2 stream 1: payload")
+            _ = try upstream.waitForLine(containing: "goaway 1 1", timeout: 10)
+        }
+    }
+
+    @Test("the request goes again once: refused twice is a 502, and a body over 64 KiB is not kept to go again")
+    func onlyOnceAndOnlyKeptBodies() throws {
+        try withProxy("refuse-all") { port, upstream in
+            let twice = try Curl.request(port: port, host: Self.host, path: "/", method: "POST", extra: ["--data", "payload"])
+            #expect(twice.status == 502, "\(twice)")
+            _ = try upstream.waitForLine(containing: "refused 1 3", timeout: 10)
+            let long = String(repeating: "x", count: 64 * 1024 + 1)
+            let tooLong = try Curl.request(port: port, host: Self.host, path: "/", method: "POST", extra: ["--data", long])
+            #expect(tooLong.status == 502, "\(tooLong)")
+            _ = try upstream.waitForLine(containing: "refused 1 5", timeout: 10)
+            #expect(!upstream.text.contains("refused 1 7"), "one attempt for the long body: \(upstream.text)")
+            #expect(!upstream.text.contains("answered"), "\(upstream.text)")
+        }
+    }
+}
