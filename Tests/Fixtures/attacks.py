@@ -606,7 +606,11 @@ def stale_upstream(mode):
                 if line.startswith(b"content-length:"):
                     length = int(line.split(b":", 1)[1])
                     while len(buffer) < length:
-                        buffer += s.recv(65536)
+                        data = s.recv(65536)
+                        if not data:
+                            s.close()
+                            return
+                        buffer += data
                     print(f"body {number} {buffer[:length].decode()}", flush=True)
                     buffer = buffer[length:]
             if answered or (mode == "once" and number > 1):
@@ -737,14 +741,17 @@ def counting_upstream():
 
 def refusing_upstream(mode):
     """An HTTP/2 upstream that does not process some requests, as RFC 9113 §8.7 lets a server
-    say: once a request is whole, `refuse` resets the first stream of each connection with
-    REFUSED_STREAM (`refused N S`), `refuse-all` every stream, and `goaway` says GOAWAY with
-    last stream ID 0 on the first connection (`goaway N S`). Every other request is answered
-    `200` with `connection N stream S: BODY` (`answered N S`)."""
+    say, once a request is whole: `refuse` resets the first stream of each connection with
+    REFUSED_STREAM (`refused N S`), `refuse-two` the first two; `goaway` says GOAWAY with last
+    stream ID 0 on the first connection (`goaway N S`). Two modes process the first request
+    and then fail it, where a second attempt would be wrong: `interim-refuse` sends a `103`
+    before REFUSED_STREAM (`refused N S`), `close` closes the first connection (`closing N S`).
+    Every other request is answered `200` with `connection N stream S: BODY` (`answered N S`)."""
     import h2.events
 
     def session(number):
         bodies = {}
+        seen = [0]
 
         def on_event(conn, event):
             if isinstance(event, h2.events.DataReceived):
@@ -753,11 +760,17 @@ def refusing_upstream(mode):
             if not isinstance(event, h2.events.StreamEnded):
                 return False
             stream = event.stream_id
+            seen[0] += 1
             if mode == "goaway" and number == 1:
                 print(f"goaway {number} {stream}", flush=True)
                 conn.close_connection(last_stream_id=0)
                 return True
-            if mode == "refuse-all" or (mode == "refuse" and stream == 1):
+            if mode == "close" and number == 1:
+                print(f"closing {number} {stream}", flush=True)
+                raise ConnectionAbortedError("the upstream goes away with the request")
+            if (mode == "refuse" and seen[0] == 1) or (mode == "refuse-two" and seen[0] <= 2) or (mode == "interim-refuse" and seen[0] == 1):
+                if mode == "interim-refuse":
+                    conn.send_headers(stream, [(":status", "103"), ("link", "</a.css>")])
                 print(f"refused {number} {stream}", flush=True)
                 conn.reset_stream(stream, error_code=7)
                 return False

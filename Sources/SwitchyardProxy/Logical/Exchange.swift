@@ -109,6 +109,8 @@ final class Exchange {
         }
         upstream = connection
         connection.exchange = self
+        // A new HTTP/1.1 connection never goes stale under its first request: nothing to keep.
+        if connection.isHTTP1, connection.unanswered == .mayHaveProcessed { replay.discard() }
         if let response = machine.timeouts.response {
             // The response bound starts now: it may be the nearest (or the only) one.
             let deadline = now + TimeAmount(response)
@@ -302,6 +304,7 @@ final class Exchange {
         upstream = nil
         headSent = false
         pending = replay.parts
+        replay.discard()  // it goes again once
         if gone.isHTTP1 {
             endpoint.logger.debug("a pooled connection closed before it answered: the request goes again on a new one")
             endpoint.connectHTTP1(for: self)

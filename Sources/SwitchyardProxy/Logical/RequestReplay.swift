@@ -38,7 +38,7 @@ struct RequestReplay {
             kept.writeImmutableBuffer(bytes)
             body = kept
         case .end(let trailers):
-            self.trailers = trailers
+            if isWhole { self.trailers = trailers }
         }
     }
 
