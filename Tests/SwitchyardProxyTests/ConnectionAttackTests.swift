@@ -53,12 +53,7 @@ struct ConnectionAttackTests {
 
     /// A proxy for one HTTP/2 service at `authority`, to the upstream on `port`.
     static func proxy(authority: String, http2Upstream port: Int) throws -> (BackgroundProcess, Int) {
-        try Peers.proxy(
-            config: """
-                listen: 127.0.0.1:0
-                services: [{ authority: \(authority), protocol: http2 }]
-                backends: [{ authority: \(authority), endpoints: [{ address: 127.0.0.1:\(port) }] }]
-                """, extraArguments: ["--threads", "1"])
+        try Peers.proxy(authority: authority, protocol: "http2", upstreamPort: port)
     }
 
     @Test("an HTTP/2 upstream that says GOAWAY ENHANCE_YOUR_CALM with four requests in flight, on two connections: each request goes again once (none was processed), then gets a 502 (none hangs); the next goes on a new connection, the old ones close")

@@ -12,16 +12,7 @@ struct StaleConnectionTests {
     /// A proxy with one endpoint, the stale upstream in `mode`; `body` runs with the proxy's
     /// port and the upstream.
     func withProxy(_ mode: String, _ body: (Int, BackgroundProcess) throws -> Void) throws {
-        let (upstream, upstreamPort) = try Attacks.staleUpstream(mode)
-        defer { upstream.stop() }
-        let (proxy, port) = try Peers.proxy(
-            config: """
-                listen: 127.0.0.1:0
-                services: [{ authority: \(Self.host) }]
-                backends: [{ authority: \(Self.host), endpoints: [{ address: 127.0.0.1:\(upstreamPort) }] }]
-                """, extraArguments: ["--threads", "1"])
-        defer { proxy.stop() }
-        try body(port, upstream)
+        try Peers.withProxy(inFrontOf: Attacks.staleUpstream(mode), authority: Self.host, body)
     }
 
     @Test(

@@ -12,35 +12,32 @@ struct UnprocessedStreamTests {
     /// A proxy with one HTTP/2 endpoint, the refusing upstream in `mode`; `body` runs with the
     /// proxy's port and the upstream.
     func withProxy(_ mode: String, _ body: (Int, BackgroundProcess) throws -> Void) throws {
-        let (upstream, upstreamPort) = try Attacks.refusingUpstream(mode)
-        defer { upstream.stop() }
-        let (proxy, port) = try Peers.proxy(
-            config: """
-                listen: 127.0.0.1:0
-                services: [{ authority: \(Self.host), protocol: http2 }]
-                backends: [{ authority: \(Self.host), endpoints: [{ address: 127.0.0.1:\(upstreamPort) }] }]
-                """, extraArguments: ["--threads", "1"])
-        defer { proxy.stop() }
-        try body(port, upstream)
+        try Peers.withProxy(inFrontOf: Attacks.refusingUpstream(mode), authority: Self.host, protocol: "http2", body)
     }
 
-    @Test("a POST whose stream the upstream refused goes again on the same connection, body and all", arguments: [false, true])
-    func refusedStreamGoesAgain(http2Client: Bool) throws {
-        try withProxy("refuse") { port, upstream in
-            let response = try Curl.request(port: port, host: Self.host, path: "/", method: "POST", http2: http2Client, extra: ["--data", "payload"])
-            #expect(response.status == 200, "\(response)")
-            #expect(response.body == "connection 1 stream 3: payload")
-            _ = try upstream.waitForLine(containing: "refused 1 1", timeout: 10)
-        }
+    /// An upstream that does not process the first attempt, and what the retry gets.
+    struct Unprocessed: Sendable, CustomTestStringConvertible {
+        let mode: String
+        let http2Client: Bool
+        let body: String
+        let line: String
+        var testDescription: String { "\(mode), HTTP/\(http2Client ? 2 : 1) client" }
     }
 
-    @Test("a POST past the GOAWAY's last stream ID goes again on a new connection")
-    func goAwayLeftOutGoesAgain() throws {
-        try withProxy("goaway") { port, upstream in
-            let response = try Curl.request(port: port, host: Self.host, path: "/", method: "POST", extra: ["--data", "payload"])
+    @Test(
+        "a POST the upstream did not process goes again, body and all: a refused stream on the same connection, one past the GOAWAY's last stream ID on a new one",
+        arguments: [
+            Unprocessed(mode: "refuse", http2Client: false, body: "connection 1 stream 3: payload", line: "refused 1 1"),
+            Unprocessed(mode: "refuse", http2Client: true, body: "connection 1 stream 3: payload", line: "refused 1 1"),
+            Unprocessed(mode: "goaway", http2Client: false, body: "connection 2 stream 1: payload", line: "goaway 1 1"),
+        ])
+    func unprocessedGoesAgain(_ unprocessed: Unprocessed) throws {
+        try withProxy(unprocessed.mode) { port, upstream in
+            let response = try Curl.request(
+                port: port, host: Self.host, path: "/", method: "POST", http2: unprocessed.http2Client, extra: ["--data", "payload"])
             #expect(response.status == 200, "\(response)")
-            #expect(response.body == "connection 2 stream 1: payload")
-            _ = try upstream.waitForLine(containing: "goaway 1 1", timeout: 10)
+            #expect(response.body == unprocessed.body)
+            _ = try upstream.waitForLine(containing: unprocessed.line, timeout: 10)
         }
     }
 

@@ -50,6 +50,29 @@ public enum Peers {
         return (process, port)
     }
 
+    /// Starts a proxy with one service at `authority` (speaking `protocol` upstream, when
+    /// given) whose backend is the one endpoint at `upstreamPort`.
+    public static func proxy(authority: String, protocol proto: String? = nil, upstreamPort: Int) throws -> (BackgroundProcess, Int) {
+        try proxy(
+            config: """
+                listen: 127.0.0.1:0
+                services: [{ authority: \(authority)\(proto.map { ", protocol: \($0)" } ?? "") }]
+                backends: [{ authority: \(authority), endpoints: [{ address: 127.0.0.1:\(upstreamPort) }] }]
+                """)
+    }
+
+    /// Runs `body` with the port of a proxy (``proxy(authority:protocol:upstreamPort:)``) in
+    /// front of `upstream`, and the upstream; stops both after.
+    public static func withProxy(
+        inFrontOf upstream: (BackgroundProcess, Int), authority: String, protocol proto: String? = nil,
+        _ body: (Int, BackgroundProcess) throws -> Void
+    ) throws {
+        defer { upstream.0.stop() }
+        let (proxy, port) = try proxy(authority: authority, protocol: proto, upstreamPort: upstream.1)
+        defer { proxy.stop() }
+        try body(port, upstream.0)
+    }
+
     /// A port of 127.0.0.1 that was free a moment ago (bound, read, closed), for a peer that
     /// cannot bind port 0 and say which it got.
     public static func freePort() throws -> Int {
