@@ -599,7 +599,11 @@ def stale_upstream(mode):
             print(f"request {number} {path}", flush=True)
             if b"transfer-encoding: chunked" in head.lower():
                 while b"\r\n\r\n" not in buffer:
-                    buffer += s.recv(65536)
+                    data = s.recv(65536)
+                    if not data:
+                        s.close()
+                        return
+                    buffer += data
                 body, buffer = buffer.split(b"\r\n\r\n", 1)
                 print(f"trailers {number} {body[3:].decode()}", flush=True)
             for line in head.lower().split(b"\r\n"):
@@ -843,21 +847,29 @@ def calm_upstream(held):
 
 
 def narrow_upstream():
-    """An HTTP/2 upstream that allows one stream at a time (SETTINGS_MAX_CONCURRENT_STREAMS 1):
-    it answers its first request at once (`warm`), holds the second, and once that has waited a
-    second says the first GOAWAY of a graceful shutdown (NO_ERROR, last stream id 2^31-1),
-    answers it `served`, and stays open. Requests the proxy queued behind the limit never
-    reach it."""
+    """An HTTP/2 upstream whose first connection allows one stream at a time
+    (SETTINGS_MAX_CONCURRENT_STREAMS 1): it answers its first request at once (`warm`), holds
+    the second, and once that has waited a second says the first GOAWAY of a graceful shutdown
+    (NO_ERROR, last stream id 2^31-1), answers it `served`, and stays open. Requests the proxy
+    queued behind the limit never reach it. Later connections answer every request `again` at
+    once, printing `again N` for each."""
     import threading
     import h2.config
     import h2.connection
     import h2.events
     import h2.settings
 
+    lock = threading.Lock()
+    connections = [0]
+
     def handle(s):
+        with lock:
+            connections[0] += 1
+            number = connections[0]
         s.settimeout(30)
         conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
-        conn.local_settings = h2.settings.Settings(client=False, initial_values={h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 1})
+        if number == 1:
+            conn.local_settings = h2.settings.Settings(client=False, initial_values={h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 1})
         conn.initiate_connection()
         s.sendall(conn.data_to_send())
         answered = 0
@@ -877,7 +889,10 @@ def narrow_upstream():
                         if not isinstance(event, h2.events.StreamEnded):
                             continue
                         answered += 1
-                        if answered == 1:
+                        if number > 1:
+                            print(f"again {number}", flush=True)
+                            answer(conn, event.stream_id, b"again\n")
+                        elif answered == 1:
                             answer(conn, event.stream_id, b"warm\n")
                         elif held is None:
                             held = event.stream_id

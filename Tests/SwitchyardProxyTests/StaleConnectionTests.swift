@@ -43,11 +43,11 @@ struct StaleConnectionTests {
 
     @Test("a connection that started answering (an interim 103) and then closed is no stale one: 502, one attempt")
     func interimAnswerIsNotStale() throws {
-        try withProxy("interim") { port, upstream in
+        try withProxy("interim") { port, _ in
             #expect(try Curl.request(port: port, host: Self.host, path: "/first").status == 200)
+            // A second attempt, on a new connection, would be answered.
             let second = try Curl.request(port: port, host: Self.host, path: "/second")
             #expect(second.status == 502, "\(second)")
-            #expect(upstream.text.components(separatedBy: " /second").count == 2, "one attempt: \(upstream.text)")
         }
     }
 
@@ -71,9 +71,9 @@ struct StaleConnectionTests {
             _ = try upstream.waitForLine(containing: "body 2 payload", timeout: 10)
             // Connection 2 is pooled now, and closes under the next request.
             let long = String(repeating: "x", count: 64 * 1024 + 1)
+            // A second attempt, on a new connection, would be answered.
             let tooLong = try Curl.request(port: port, host: Self.host, path: "/long", method: "PUT", extra: ["--data", long])
             #expect(tooLong.status == 502, "\(tooLong)")
-            #expect(upstream.text.components(separatedBy: " /long").count == 2, "one attempt: \(upstream.text)")
         }
     }
 

@@ -209,9 +209,9 @@ public enum Attacks {
         try server(["trailers-upstream"])
     }
 
-    /// Starts an HTTP/2 upstream that allows one stream at a time, answers its first request,
-    /// holds the second a second, then says a graceful GOAWAY (last stream id 2^31-1), answers
-    /// it and stays open.
+    /// Starts an HTTP/2 upstream whose first connection allows one stream at a time, answers
+    /// its first request, holds the second a second, then says a graceful GOAWAY (last stream
+    /// id 2^31-1), answers it and stays open; later connections answer every request `again`.
     public static func narrowUpstream() throws -> (BackgroundProcess, Int) {
         try server(["narrow-upstream"])
     }
@@ -222,9 +222,11 @@ public enum Attacks {
     }
 
     /// Starts an HTTP/2 upstream that does not process some requests (`mode`: `refuse` resets
-    /// each connection's first stream with REFUSED_STREAM, `refuse-all` every stream, `goaway`
-    /// says GOAWAY with last stream ID 0 on the first connection) and answers the others with
-    /// `connection N stream S: BODY`. It prints `refused N S`, `goaway N S`, `answered N S`.
+    /// each connection's first stream with REFUSED_STREAM, `refuse-two` its first two, `goaway`
+    /// says GOAWAY with last stream ID 0 on the first connection; `interim-refuse` sends a 103
+    /// before refusing the first stream, `close` closes the first connection with the request on
+    /// it) and answers the others with `connection N stream S: BODY`. It prints `refused N S`,
+    /// `goaway N S`, `closing N S` and `answered N S`.
     public static func refusingUpstream(_ mode: String) throws -> (BackgroundProcess, Int) {
         try server(["refusing-upstream", mode])
     }

@@ -35,9 +35,10 @@ final class HTTP2Upstream {
             if !connecting { connect(on: exchange.eventLoop) }
             return
         }
-        // The connection's socket closed in this pass, before its close future said so, or
-        // it ran out of stream IDs: it is forgotten now, and the exchange goes to the
-        // endpoint's next connection, once; then it fails.
+        // The connection's socket closed in this pass, before its close future said so, it
+        // ran out of stream IDs, or its upstream's GOAWAY is being read (a request the GOAWAY
+        // left out goes again from inside it): it is forgotten now, and the exchange goes to
+        // the endpoint's next connection, once; then it fails.
         guard connection.acceptsStreams else {
             if channel.isActive { peerSaidGoAway(connection) } else { closed(channel) }
             if !retried {

@@ -80,7 +80,7 @@ final class HTTP2UpstreamConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
     }
 
     /// Opens `stream`: the next stream ID is its. On a connection that closed or said GOAWAY
-    /// meanwhile it closes right after (its exchange fails as on any lost connection).
+    /// meanwhile it closes right after, unprocessed (its request may go again).
     func open(_ stream: HTTP2UpstreamStream) -> HTTP2StreamID {
         let id = HTTP2StreamID(nextStreamID)
         nextStreamID += 2

@@ -55,9 +55,9 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
     private var isClosed = false
     /// Set once a frame of the response came.
     private var heardBack = false
-    /// Set when the stream closed unprocessed: the upstream refused it (REFUSED_STREAM), or
-    /// it closed with its connection (a GOAWAY below it, or a close) before its HEADERS
-    /// reached the wire.
+    /// Set when the stream closed unprocessed: the upstream refused it (REFUSED_STREAM), its
+    /// ID is above a GOAWAY's last stream ID, or its connection closed or said GOAWAY before
+    /// its HEADERS reached the wire.
     private var unserved = false
 
     init(connection: HTTP2UpstreamConnection) {

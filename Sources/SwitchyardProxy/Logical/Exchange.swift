@@ -282,7 +282,9 @@ final class Exchange {
 
     /// The upstream channel failed (or reset its stream with an error code).
     func upstreamError(_ error: Error) {
-        if let failed = upstream, retryUnanswered(after: failed) { return }
+        // On HTTP/1.1 only a reset of the socket (not bytes that are no response) may be a
+        // stale connection's; an HTTP/2 stream says itself whether it was processed.
+        if let failed = upstream, error is IOError || !failed.isHTTP1, retryUnanswered(after: failed) { return }
         fail(.upstreamError(reason: Self.reason(error)))
     }
 
