@@ -472,16 +472,31 @@ def connection_flood(port, host, count, admin_port, expect_closed):
 
 def serve(handler, connections):
     """Listens on an ephemeral port of 127.0.0.1, prints `ready PORT`, and hands each of at
-    most `connections` accepted sockets to `handler` on a thread of its own."""
+    most `connections` accepted sockets to `handler(socket, number)` on a thread of its own,
+    numbered from 1 in the order they were accepted."""
     import threading
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
     print(f"ready {listener.getsockname()[1]}", flush=True)
-    for _ in range(connections):
+    for number in range(1, connections + 1):
         connection, _ = listener.accept()
-        threading.Thread(target=handler, args=(connection,), daemon=True).start()
+        threading.Thread(target=handler, args=(connection, number), daemon=True).start()
     threading.Event().wait(120)
+
+
+def receive_until(s, buffer, enough):
+    """Reads from `s` onto `buffer` until `enough(buffer)`, and returns it; None once the peer
+    closed, or the socket's timeout ran out."""
+    while not enough(buffer):
+        try:
+            data = s.recv(65536)
+        except OSError:
+            data = b""
+        if not data:
+            return None
+        buffer += data
+    return buffer
 
 
 def h2_session(port, host, path, race=False):
@@ -577,44 +592,32 @@ def stale_upstream(mode):
     `interim` sends `103 Early Hints` before it closes (it had started answering). A chunked
     request body must be empty: its trailers are printed as `trailers N TEXT`; a
     `content-length` body is printed as `body N TEXT`."""
-    import threading
-    lock = threading.Lock()
-    count = [0]
-
-    def handle(s):
-        with lock:
-            count[0] += 1
-            number = count[0]
+    def handle(s, number):
+        s.settimeout(30)
         buffer = b""
         answered = 0
         while True:
-            while b"\r\n\r\n" not in buffer:
-                data = s.recv(65536)
-                if not data:
-                    s.close()
-                    return
-                buffer += data
+            buffer = receive_until(s, buffer, lambda b: b"\r\n\r\n" in b)
+            if buffer is None:
+                s.close()
+                return
             head, buffer = buffer.split(b"\r\n\r\n", 1)
             path = head.split(b" ")[1].decode()
             print(f"request {number} {path}", flush=True)
             if b"transfer-encoding: chunked" in head.lower():
-                while b"\r\n\r\n" not in buffer:
-                    data = s.recv(65536)
-                    if not data:
-                        s.close()
-                        return
-                    buffer += data
+                buffer = receive_until(s, buffer, lambda b: b"\r\n\r\n" in b)
+                if buffer is None:
+                    s.close()
+                    return
                 body, buffer = buffer.split(b"\r\n\r\n", 1)
                 print(f"trailers {number} {body[3:].decode()}", flush=True)
             for line in head.lower().split(b"\r\n"):
                 if line.startswith(b"content-length:"):
                     length = int(line.split(b":", 1)[1])
-                    while len(buffer) < length:
-                        data = s.recv(65536)
-                        if not data:
-                            s.close()
-                            return
-                        buffer += data
+                    buffer = receive_until(s, buffer, lambda b: len(b) >= length)
+                    if buffer is None:
+                        s.close()
+                        return
                     print(f"body {number} {buffer[:length].decode()}", flush=True)
                     buffer = buffer[length:]
             if answered or (mode == "once" and number > 1):
@@ -634,7 +637,7 @@ def stale_upstream(mode):
 def blackhole():
     """An upstream that accepts connections and never answers."""
 
-    def swallow(s):
+    def swallow(s, _number):
         s.settimeout(120)
         try:
             while s.recv(65536):
@@ -651,13 +654,10 @@ def serve_h2(session):
     `session(N)` returns `(on_event, on_data)`: `on_data(bytes)` (or None) sees every chunk
     read, `on_event(conn, event)` answers on `conn` and returns True once the connection is done
     (it is then only read until its peer closes). Prints `connection N closed by the peer`."""
-    import itertools
     import h2.config
     import h2.connection
-    ids = itertools.count(1)
 
-    def handle(s):
-        number = next(ids)
+    def handle(s, number):
         on_event, on_data = session(number)
         s.settimeout(30)
         conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
@@ -853,19 +853,12 @@ def narrow_upstream():
     (NO_ERROR, last stream id 2^31-1), answers it `served`, and stays open. Requests the proxy
     queued behind the limit never reach it. Later connections answer every request `again` at
     once, printing `again N` for each."""
-    import threading
     import h2.config
     import h2.connection
     import h2.events
     import h2.settings
 
-    lock = threading.Lock()
-    connections = [0]
-
-    def handle(s):
-        with lock:
-            connections[0] += 1
-            number = connections[0]
+    def handle(s, number):
         s.settimeout(30)
         conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
         if number == 1:
@@ -913,7 +906,7 @@ def hostile_upstream(kind):
     """An HTTP/2 upstream that answers every request with an attack, then prints
     `peer closed after N bytes` each time the proxy closes the connection on it."""
 
-    def attack(s):
+    def attack(s, _number):
         s.settimeout(30)
         enc = encoder()
         sent = 0
