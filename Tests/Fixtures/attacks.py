@@ -114,7 +114,7 @@ def frame(kind, flags, stream, payload=b""):
     return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream) + payload
 
 
-DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = 0, 1, 3, 4, 6, 7, 8, 9
+DATA, HEADERS, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = 0, 1, 3, 4, 5, 6, 7, 8, 9
 END_STREAM, END_HEADERS = 0x1, 0x4
 
 
@@ -904,7 +904,14 @@ def narrow_upstream():
 
 def hostile_upstream(kind):
     """An HTTP/2 upstream that answers every request with an attack, then prints
-    `peer closed after N bytes` each time the proxy closes the connection on it."""
+    `peer closed after N bytes` each time the proxy closes the connection on it (or, for the
+    stream-level `content-length`, `reset CODE` once the proxy resets the stream). Kinds:
+    continuation-flood, window-update-overflow, uppercase-field, ping-flood and settings-flood
+    (never reading the answers), push-promise, idle-stream (DATA on a stream the proxy did not
+    open), oversized-frame, no-settings (a response before the upstream's SETTINGS),
+    content-length (20 body bytes where `content-length` says 10: prints `reset CODE`), and
+    window-ignored (DATA without end, ignoring the stream's window: prints `reset CODE after N
+    bytes` once the proxy resets the stream, or `never reset after N bytes`)."""
 
     def attack(s, _number):
         s.settimeout(30)
@@ -917,7 +924,10 @@ def hostile_upstream(kind):
                 if not chunk:
                     return
                 data += chunk
-            s.sendall(frame(SETTINGS, 0, 0) + frame(SETTINGS, 1, 0))
+            if kind in ("ping-flood", "settings-flood"):
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            if kind != "no-settings":
+                s.sendall(frame(SETTINGS, 0, 0) + frame(SETTINGS, 1, 0))
             # Wait for the request's HEADERS, then attack on its stream.
             frames, _ = read_frames(s, 0.5)
             stream = next((f[2] for f in frames if f[0] == HEADERS), 1)
@@ -930,6 +940,50 @@ def hostile_upstream(kind):
             elif kind == "uppercase-field":
                 bad = enc.encode([(":status", "200"), ("X-Upper", "1")])
                 s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, stream, bad))
+            elif kind == "ping-flood":
+                sent = send_until_closed(s, frame(PING, 0, 0, b"12345678") * 1000, 64 << 20, 20)
+            elif kind == "settings-flood":
+                sent = send_until_closed(s, frame(SETTINGS, 0, 0) * 1000, 64 << 20, 20)
+            elif kind == "push-promise":
+                promised = enc.encode([(":method", "GET"), (":scheme", "http"), (":authority", "x"), (":path", "/pushed")])
+                s.sendall(frame(PUSH_PROMISE, END_HEADERS, stream, struct.pack(">I", 2) + promised))
+            elif kind == "idle-stream":
+                s.sendall(frame(DATA, 0, stream + 100, b"x"))
+            elif kind == "oversized-frame":
+                s.sendall(frame(DATA, 0, stream, b"x" * 20000))
+            elif kind == "window-ignored":
+                import select
+                s.sendall(frame(HEADERS, END_HEADERS, stream, block))
+                chunk = frame(DATA, 0, stream, b"x" * 16384) * 16
+                deadline = time.monotonic() + 30
+                buffer = b""
+                while sent < 256 << 20 and time.monotonic() < deadline:
+                    if select.select([s], [], [], 0)[0]:
+                        data = s.recv(65536)
+                        if not data:
+                            break
+                        buffer += data
+                        while len(buffer) >= 9 and len(buffer) >= 9 + struct.unpack(">I", b"\0" + buffer[:3])[0]:
+                            length = struct.unpack(">I", b"\0" + buffer[:3])[0]
+                            if buffer[3] == RST_STREAM and struct.unpack(">I", buffer[5:9])[0] == stream:
+                                print(f"reset {struct.unpack('>I', buffer[9:13])[0]} after {sent} bytes", flush=True)
+                                return
+                            buffer = buffer[9 + length:]
+                    s.sendall(chunk)
+                    sent += len(chunk)
+                print(f"never reset after {sent} bytes", flush=True)
+                return
+            elif kind == "no-settings":
+                s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, stream, block))
+            elif kind == "content-length":
+                lying = enc.encode([(":status", "200"), ("content-length", "10")])
+                s.sendall(frame(HEADERS, END_HEADERS, stream, lying) + frame(DATA, END_STREAM, stream, b"x" * 20))
+                frames, _ = read_frames(s, 10, until=lambda f: f[0] == RST_STREAM and f[2] == stream)
+                reset = next((f for f in frames if f[0] == RST_STREAM and f[2] == stream), None)
+                print(f"reset {struct.unpack('>I', reset[3])[0] if reset else None}", flush=True)
+                return
+            else:
+                raise SystemExit(f"unknown hostile upstream {kind}")
             closed = closed_within(s, 15)
             print(f"peer {'closed' if closed else 'kept the connection open'} after {sent} bytes", flush=True)
         finally:

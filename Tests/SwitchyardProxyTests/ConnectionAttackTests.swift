@@ -150,4 +150,43 @@ struct ConnectionAttackTests {
         #expect(response.status == 502, "\(response)")
         #expect(response.body.contains("malformed field block"), "\(response.body)")
     }
+
+    @Test(
+        "an HTTP/2 upstream that breaks the protocol at the connection level: GOAWAY and a closed connection, a 502 for the client (none hangs), and the proxy still serves",
+        arguments: ["window-update-overflow", "ping-flood", "settings-flood", "push-promise", "idle-stream", "oversized-frame", "no-settings"])
+    func upstreamConnectionError(kind: String) throws {
+        let (upstream, proxy, proxyPort) = try Self.rig(Attacks.hostileUpstream(kind), authority: "bad.test.svc.cluster.local:80")
+        defer { proxy.stop(); upstream.stop() }
+        let response = try Curl.request(port: proxyPort, host: "bad.test.svc.cluster.local")
+        #expect(response.status == 502, "\(kind): \(response)")
+        _ = try upstream.waitForLine(containing: "peer closed", timeout: 30)
+        // The next request goes on a new connection, which meets the same attack.
+        #expect(try Curl.request(port: proxyPort, host: "bad.test.svc.cluster.local").status == 502, "\(kind)")
+        #expect((proxy.peakResidentKiB ?? 0) < 300 * 1024, "\(kind): peak RSS \(proxy.peakResidentKiB ?? 0) KiB")
+    }
+
+    @Test("an HTTP/2 upstream's body longer than its content-length never reaches the client, whose response is cut short; the stream is reset with PROTOCOL_ERROR")
+    func upstreamContentLengthMismatch() throws {
+        let (upstream, proxy, proxyPort) = try Self.rig(Attacks.hostileUpstream("content-length"), authority: "bad.test.svc.cluster.local:80")
+        defer { proxy.stop(); upstream.stop() }
+        // Forwarded, the 10 bytes past the length would be the next response on the client's
+        // keep-alive connection.
+        let result = try Subprocess.run(
+            "/usr/bin/env", ["curl", "-s", "-i", "--max-time", "10", "-H", "host: bad.test.svc.cluster.local", "http://127.0.0.1:\(proxyPort)/"], timeout: 30)
+        #expect(result.status != 0, "\(result.standardOutput)")
+        #expect(!result.standardOutput.contains(String(repeating: "x", count: 11)), "\(result.standardOutput)")
+        _ = try upstream.waitForLine(containing: "reset 1", timeout: 15)
+    }
+
+    @Test("an HTTP/2 upstream that ignores the stream's window while the client reads slowly is reset with FLOW_CONTROL_ERROR, past one window: the proxy's memory stays bounded")
+    func upstreamIgnoresWindow() throws {
+        let (upstream, proxy, proxyPort) = try Self.rig(Attacks.hostileUpstream("window-ignored"), authority: "bad.test.svc.cluster.local:80")
+        defer { proxy.stop(); upstream.stop() }
+        let client = try BackgroundProcess(
+            "/usr/bin/env",
+            ["curl", "-s", "--limit-rate", "1k", "--max-time", "40", "-o", "/dev/null", "-H", "host: bad.test.svc.cluster.local", "http://127.0.0.1:\(proxyPort)/"])
+        defer { client.stop() }
+        _ = try upstream.waitForLine(containing: "reset 3 after", timeout: 40)
+        #expect((proxy.peakResidentKiB ?? 0) < 300 * 1024, "peak RSS \(proxy.peakResidentKiB ?? 0) KiB")
+    }
 }

@@ -20,7 +20,7 @@ struct GoAwayCloserTests {
 
     /// The frames written in two writes cut at `cut`, then flushed: whether the channel closed.
     static func closes(_ bytes: [UInt8], cut: Int) throws -> Bool {
-        let channel = EmbeddedChannel(handler: GoAwayCloser(isClient: false))
+        let channel = EmbeddedChannel(handler: GoAwayCloser())
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         channel.write(ByteBuffer(bytes: bytes[..<cut]), promise: nil)
         channel.write(ByteBuffer(bytes: bytes[cut...]), promise: nil)
@@ -45,7 +45,7 @@ struct GoAwayCloserTests {
     @Test("a graceful shutdown's first GOAWAY is written beneath NIO's handler; the peer has ackTimeout from the socket to acknowledge, and its acknowledgement ends the wait")
     func gracefulShutdown() throws {
         for acknowledges in [true, false] {
-            let closer = GoAwayCloser(isClient: false, ackTimeout: .seconds(5))
+            let closer = GoAwayCloser(ackTimeout: .seconds(5))
             let channel = EmbeddedChannel(handler: closer)
             try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
             closer.writeFirstGracefulGoAway()

@@ -23,7 +23,11 @@ enum BuiltInLimits {
     /// stream); then GOAWAY ENHANCE_YOUR_CALM and the connection closes (NIO's own stream-error
     /// budget is 200 too, but the proxy's checks are not NIO's).
     static let http2MalformedBlocks = 200
-    /// CONTINUATION frames in a row NIO accepts before a connection error.
+    /// PING and SETTINGS answers an HTTP/2 peer may leave unread (written while its socket
+    /// takes no more) before the connection closes as a flood: NIO's bound on the listener,
+    /// the proxy's own on upstream connections.
+    static let http2BufferedControlFrames = 10_000
+    /// CONTINUATION frames in a row a header block may have before a connection error.
     static let http2ContinuationFrames = NIOHTTP2Handler.ConnectionConfiguration().maximumSequentialContinuationFrames
     /// The HTTP/2 connection settings of the listener and of upstream connections. NIO's
     /// header-block validation is off: the proxy checks every block it receives as it converts
@@ -57,6 +61,7 @@ enum BuiltInLimits {
             ("http2HeaderListBytes", "\(http2HeaderListBytes)"),
             ("http2ConcurrentStreams", "\(http2ConcurrentStreams)"),
             ("http2ContinuationFrames", "\(http2ContinuationFrames)"),
+            ("http2BufferedControlFrames", "\(http2BufferedControlFrames)"),
             ("http2MalformedBlocks", "\(http2MalformedBlocks)"),
             ("replayedBodyBytes", "\(replayedBodyBytes)"),
             ("drainIdle", DurationText.format(.nanoseconds(drainIdle.nanoseconds))),

@@ -1,17 +1,32 @@
 import NIOCore
+import NIOHPACK
 import NIOHTTP2
 
-/// The last handler of an upstream HTTP/2 connection. It owns the connection's streams
-/// (``HTTP2UpstreamStream``), hands each the frames NIO's HTTP/2 handler passed it, and tells
-/// its ``HTTP2Upstream`` when the upstream says GOAWAY and when streams finish. NIO's handler
-/// before it parses, checks the protocol and limits (a stream beyond the upstream's
-/// concurrency waits there), and keeps the streams' states and send windows.
+/// An upstream HTTP/2 connection (RFC 9113, client side), with no HTTP/2 handler before it:
+/// it reads and writes the frames itself (``HTTP2FrameReader``, ``HTTP2FrameWriting``),
+/// keeps the streams' states and both ways' windows, and hands each of its streams
+/// (``HTTP2UpstreamStream``) the frames that are its. It tells its ``HTTP2Upstream`` when the
+/// upstream says GOAWAY and when streams finish.
 ///
-/// As on the listener (``HTTP2ServerConnection``) it gives back receive window itself, and
-/// learns as NIO's frame delegate when each frame goes to the wire.
-final class HTTP2UpstreamConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
-    typealias InboundIn = HTTP2Frame
-    typealias OutboundOut = HTTP2Frame
+/// - It sends the preface and its SETTINGS (push off, ``BuiltInLimits/http2ConcurrentStreams``,
+///   ``BuiltInLimits/http2HeaderListBytes``) once active; the upstream's first frame must be
+///   its SETTINGS. It applies the upstream's SETTINGS (HPACK table size, concurrency, initial
+///   window, frame size) and acknowledges them, and answers PINGs.
+/// - A stream opens (takes the next odd ID) when its HEADERS go out; past the upstream's
+///   SETTINGS_MAX_CONCURRENT_STREAMS it waits, in order, for a stream to close. DATA beyond the
+///   stream's or the connection's send window waits for WINDOW_UPDATE (``HTTP2SendQueue``).
+/// - Receive windows are enforced, and given back: the connection's as DATA arrives, a stream's
+///   as its exchange takes the bytes (``HTTP2StreamReceiveWindow``).
+/// - A stream closes when both ways ended, or a reset either way. Frames on a stream it closed
+///   are dropped; frames on a stream it never opened, a header block that does not decode, a
+///   window past 2^31-1, and what ``HTTP2FrameReader`` refuses end the connection: GOAWAY with
+///   the error's code, then close. So does an upstream that keeps sending PINGs or SETTINGS
+///   while not reading their answers (``BuiltInLimits/http2BufferedControlFrames``).
+/// - Every frame written in a pass goes out in one buffer, with the flush (DATA over 1 KiB
+///   beside it, uncopied).
+final class HTTP2UpstreamConnection: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     /// Told when the upstream says GOAWAY and when a stream finishes. Strong (a weak reference
     /// would put every retain of the owner on the slow path): the owner lets go of this
@@ -22,33 +37,64 @@ final class HTTP2UpstreamConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
     /// Streams made and not yet finished (closed, or given up before they opened).
     private(set) var liveStreams = 0
     private var nextStreamID: Int32 = 1
-    /// Set once the connection closed: a stream that opens now closes at once.
+    /// Set once the connection closed (or is closing for an error): a stream that opens now
+    /// closes at once.
     private var isClosed = false
     /// The last stream ID the upstream's GOAWAY said it will serve: a stream that opens now
     /// closes at once (it never reached the upstream).
     private var goAwayLastStreamID: HTTP2StreamID?
     private let eventLoop: EventLoop
-    /// Streams whose request went back under the low watermark inside NIO's frame delegate:
+    /// Streams whose request went back under the low watermark while this connection wrote:
     /// their exchanges hear it once the pass is over.
     private let writableAgain: EndOfPass<HTTP2UpstreamStream>
+
+    private var reader = HTTP2FrameReader()
+    private var decoder: HPACKDecoder
+    private var encoder: HPACKEncoder
+    /// Frames written and not yet handed to the channel: the next flush hands them over.
+    private var out: ByteBuffer?
+    /// Set once the upstream's first SETTINGS came.
+    private var prefaceRead = false
+
+    // What the upstream's SETTINGS allow.
+    private var maxConcurrentStreams = Int.max
+    private var initialSendWindow = 65_535
+    private var maxFrameBytes = HTTP2FrameReader.maxFrameBytes
+    private var connectionSendWindow = 65_535
+    private var connectionReceiveWindow = HTTP2ReceiveWindow.connection
+    /// Streams whose HEADERS went out and that have not closed.
+    private var openStreams = 0
+    /// Streams whose HEADERS wait for the upstream's concurrency limit, in order.
+    private var waitingToOpen = CircularBuffer<HTTP2UpstreamStream>()
+    /// Streams with DATA waiting for the connection's send window, in order.
+    private var waitingForWindow: [HTTP2UpstreamStream] = []
+    /// PING and SETTINGS answers written while the socket would not take more.
+    private var unsentControlFrames = 0
 
     /// Past this stream ID the connection takes no new stream (IDs may not be reused): the
     /// next request opens a new connection.
     private static let lastStreamID: Int32 = 1 << 30
+    /// DATA longer than this is written beside the frame buffer instead of copied into it.
+    private static let copiedDataBytes = 1024
 
     init(eventLoop: EventLoop) {
         self.eventLoop = eventLoop
         writableAgain = EndOfPass(eventLoop: eventLoop) { $0.writableAgain() }
+        decoder = HPACKDecoder(allocator: ByteBufferAllocator(), maxDynamicTableSize: HPACKDecoder.maxDynamicTableSize, maxHeaderListSize: BuiltInLimits.http2HeaderListBytes)
+        encoder = HPACKEncoder(allocator: ByteBufferAllocator())
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { start(context: context) }
+    }
+
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         onActive = nil
     }
 
-    /// Called once the connection is active: NIO completes a connect before the pipeline
-    /// hears it, and a stream may open only after NIO's handler sent the connection preface.
+    /// Called once the connection is active and its preface written.
     private var onActive: (() -> Void)?
     private var isActive = false
 
@@ -58,51 +104,203 @@ final class HTTP2UpstreamConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        isActive = true
         context.fireChannelActive()
+        start(context: context)
+    }
+
+    /// Writes the preface and the proxy's SETTINGS; streams may open from now on.
+    private func start(context: ChannelHandlerContext) {
+        guard !isActive else { return }
+        isActive = true
+        var preface = ByteBuffer.http2ClientPreface
+        preface.writeHTTP2Settings([
+            (0x2, 0),  // SETTINGS_ENABLE_PUSH
+            (0x3, UInt32(BuiltInLimits.http2ConcurrentStreams)),  // SETTINGS_MAX_CONCURRENT_STREAMS
+            (0x6, UInt32(BuiltInLimits.http2HeaderListBytes)),  // SETTINGS_MAX_HEADER_LIST_SIZE
+        ])
+        context.writeAndFlush(wrapOutboundOut(preface), promise: nil)
         let body = onActive
         onActive = nil
         body?()
     }
 
     var isWritable: Bool { context?.channel.isWritable ?? false }
-    /// Whether NIO would still open a stream on it: it has not closed, and the upstream has
-    /// not said GOAWAY.
+    /// Whether a stream would still open on it: it has not closed, and the upstream has not
+    /// said GOAWAY.
     var opensStreams: Bool { !isClosed && goAwayLastStreamID == nil }
 
     /// Whether a new stream may go on it.
     var acceptsStreams: Bool { nextStreamID < Self.lastStreamID && isActive && opensStreams }
 
-    /// A stream for one request; it opens with its first frame.
+    /// A stream for one request; it opens with its HEADERS.
     func makeStream() -> HTTP2UpstreamStream {
         liveStreams += 1
-        return HTTP2UpstreamStream(connection: self)
+        return HTTP2UpstreamStream(connection: self, window: initialSendWindow)
     }
 
-    /// Opens `stream`: the next stream ID is its. On a connection that closed or said GOAWAY
-    /// meanwhile it closes right after, unprocessed (its request may go again).
-    func open(_ stream: HTTP2UpstreamStream) -> HTTP2StreamID {
+    // MARK: Frames out
+
+    /// Sends `frame` on `stream`: now, or once the stream may open and its windows allow,
+    /// behind what waits already. A stream whose connection closed or said GOAWAY before it
+    /// opened closes in a moment, unprocessed (its request may go again).
+    func send(_ frame: HTTP2OutboundFrame, on stream: HTTP2UpstreamStream) {
+        guard stream.id != nil || open(stream) else {
+            guard opensStreams, nextStreamID < Self.lastStreamID else {
+                if !stream.isClosed {
+                    eventLoop.assumeIsolated().execute { self.close(stream, reason: nil, unserved: true) }
+                }
+                return
+            }
+            // Its HEADERS, the first frame, make it wait for the upstream's concurrency limit.
+            if stream.queue.isEmpty { waitingToOpen.append(stream) }
+            stream.queue.append(frame)
+            return
+        }
+        guard stream.queue.isEmpty else {
+            stream.queue.append(frame)
+            return
+        }
+        if let rest = emit(frame, on: stream) { stream.queue.prepend(rest) }
+    }
+
+    /// Opens `stream` now, giving it the next stream ID, when no stream waits before it and
+    /// the upstream's concurrency limit allows.
+    private func open(_ stream: HTTP2UpstreamStream) -> Bool {
+        guard waitingToOpen.isEmpty, openStreams < maxConcurrentStreams, opensStreams, nextStreamID < Self.lastStreamID else { return false }
         let id = HTTP2StreamID(nextStreamID)
         nextStreamID += 2
-        if !opensStreams {
-            eventLoop.assumeIsolated().execute { self.close(stream, reason: nil, unserved: true) }
-        } else {
-            streams[id] = stream
-        }
-        return id
+        stream.id = id
+        streams[id] = stream
+        openStreams += 1
+        return true
     }
 
-    /// `stream` reset itself (or NIO refused its first frame): it is done here now. NIO may
-    /// never report it closed (a stream still queued behind the upstream's concurrency limit
-    /// is dropped silently).
-    func remove(_ stream: HTTP2UpstreamStream) {
-        guard let id = stream.id, streams.remove(id) != nil else { return }
+    /// Opens the streams waiting for the upstream's concurrency limit, in order, while it
+    /// allows.
+    private func openWaiting() {
+        while openStreams < maxConcurrentStreams, opensStreams, nextStreamID < Self.lastStreamID, let stream = waitingToOpen.first {
+            waitingToOpen.removeFirst()
+            guard open(stream) else { return }
+            pump(stream)
+        }
+    }
+
+    /// Writes what `stream` has waiting, as far as its windows allow.
+    private func pump(_ stream: HTTP2UpstreamStream) {
+        while let frame = stream.queue.popFirst() {
+            if let rest = emit(frame, on: stream) {
+                stream.queue.prepend(rest)
+                return
+            }
+        }
+    }
+
+    /// Writes `frame` on the open `stream`; what its windows held back is returned.
+    private func emit(_ frame: HTTP2OutboundFrame, on stream: HTTP2UpstreamStream) -> HTTP2OutboundFrame? {
+        guard let id = stream.id, context != nil else { return nil }
+        switch frame {
+        case .headers(let block, let endStream):
+            do {
+                try writeFrames { try $0.writeHTTP2Headers(block, endStream: endStream, stream: id, encoder: &encoder, maxFrameBytes: maxFrameBytes) }
+            } catch {
+                // HPACK encoding fails only when misused: the connection's state is unknown.
+                fail(HTTP2ConnectionError(.internalError, "a field block did not encode: \(error)"))
+                return nil
+            }
+            wrote(stream, bytes: 0, endStream: endStream)
+            return nil
+        case .data(var bytes, let endStream):
+            while true {
+                let size = min(bytes.readableBytes, stream.queue.window, connectionSendWindow, maxFrameBytes)
+                let last = size == bytes.readableBytes
+                guard size > 0 || last else {
+                    if connectionSendWindow == 0, !waitingForWindow.contains(where: { $0 === stream }) { waitingForWindow.append(stream) }
+                    return .data(bytes, endStream: endStream)
+                }
+                stream.queue.window -= size
+                connectionSendWindow -= size
+                guard let chunk = bytes.readSlice(length: size) else { return nil }
+                writeData(chunk, endStream: endStream && last, stream: id)
+                wrote(stream, bytes: size, endStream: endStream && last)
+                if last { return nil }
+            }
+        }
+    }
+
+    /// A DATA frame: copied into the frame buffer when small, written beside it otherwise.
+    private func writeData(_ chunk: ByteBuffer, endStream: Bool, stream: HTTP2StreamID) {
+        guard chunk.readableBytes > Self.copiedDataBytes, let context else {
+            writeFrames {
+                $0.writeHTTP2DataHeader(length: chunk.readableBytes, endStream: endStream, stream: stream)
+                $0.writeImmutableBuffer(chunk)
+            }
+            return
+        }
+        writeFrames { $0.writeHTTP2DataHeader(length: chunk.readableBytes, endStream: endStream, stream: stream) }
+        writeOut()
+        context.write(wrapOutboundOut(chunk), promise: nil)
+    }
+
+    /// A frame of `stream` went out (`bytes` of DATA; `endStream`: the request's end).
+    private func wrote(_ stream: HTTP2UpstreamStream, bytes: Int, endStream: Bool) {
+        if stream.wrote(bytes: bytes, endStream: endStream) { writableAgain.add(stream) }
+        if endStream, stream.responseEnded { close(stream, reason: nil) }
+    }
+
+    /// Writes frames into the frame buffer, made by the first frame of a pass.
+    private func writeFrames(_ body: (inout ByteBuffer) throws -> Void) rethrows {
+        var buffer = out ?? context?.channel.allocator.buffer(capacity: 512) ?? ByteBuffer()
+        out = nil  // keeps the storage uniquely referenced while it is written
+        defer { out = buffer }
+        try body(&buffer)
+    }
+
+    /// Hands what was written to the channel (unflushed).
+    private func writeOut() {
+        guard let buffer = out, let context else { return }
+        out = nil
+        context.write(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    /// `stream` resets itself with `code`: its RST_STREAM is written, and the connection lets
+    /// it go (the stream closes itself). A stream that never opened is only let go.
+    func reset(_ stream: HTTP2UpstreamStream, _ code: HTTP2ErrorCode) {
+        guard let id = stream.id else { return forget(stream) }
+        guard streams.remove(id) != nil else { return }
+        writeFrames { $0.writeHTTP2Reset(code, stream: id) }
+        flush()
+        openStreams -= 1
+        stream.queue.removeAll()
         finished()
+        openWaiting()
+    }
+
+    /// A stream error the upstream caused (RFC 9113 §5.4.2): `stream` is reset with `code`
+    /// and closes, its response lost.
+    private func streamError(_ stream: HTTP2UpstreamStream, _ code: HTTP2ErrorCode) {
+        guard let id = stream.id else { return }
+        writeFrames { $0.writeHTTP2Reset(code, stream: id) }
+        close(stream, reason: code)
     }
 
     /// `stream` was given up before it opened.
     func forget(_ stream: HTTP2UpstreamStream) {
+        if let index = waitingToOpen.firstIndex(where: { $0 === stream }) { waitingToOpen.remove(at: index) }
+        stream.queue.removeAll()
         finished()
+    }
+
+    /// Writes a WINDOW_UPDATE of `increment` for `stream` and flushes.
+    func windowUpdate(_ increment: Int, stream: HTTP2StreamID) {
+        guard context != nil else { return }
+        writeFrames { $0.writeHTTP2WindowUpdate(increment, stream: stream) }
+        flush()
+    }
+
+    /// Hands what was written to the channel and flushes.
+    func flush() {
+        writeOut()
+        context?.flush()
     }
 
     private func finished() {
@@ -113,24 +311,167 @@ final class HTTP2UpstreamConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
     // MARK: Frames in
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
+        guard !isClosed else { return }
+        reader.feed(unwrapInboundIn(data))
         streams.readBegan()
-        switch frame.payload {
-        case .headers(let headers):
-            streams[frame.streamID]?.received(headers)
-        case .data(let data):
-            streams[frame.streamID]?.received(data)
-        case .goAway(let lastStreamID, _, _):
-            goAwayLastStreamID = lastStreamID
-            // Streams past its last ID, and streams whose HEADERS still wait in NIO behind the
-            // upstream's concurrency limit (NIO refuses to open them now, as a connection-level
-            // error no stream hears), never reached the upstream: these close now.
-            let unserved = streams.remove { id, stream in id > lastStreamID || !stream.isOnWire }
-            for stream in unserved { close(stream, reason: nil, unserved: true) }
-            owner?.peerSaidGoAway(self)
-        default:
-            break  // NIO's handler answers the connection's own frames; a reset arrives as an event
+        do {
+            while !isClosed, let frame = try reader.next() {
+                try handle(frame)
+            }
+        } catch {
+            fail(error)
         }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        streams.readCompleted()
+        if out != nil { flush() }
+        context.fireChannelReadComplete()
+    }
+
+    private func handle(_ frame: HTTP2InboundFrame) throws(HTTP2ConnectionError) {
+        if !prefaceRead {
+            guard case .settings = frame else { throw .init(.protocolError, "the upstream's first frame is not SETTINGS") }
+            prefaceRead = true
+        }
+        switch frame {
+        case .headers(let id, var block, let endStream):
+            let fields: HPACKHeaders
+            do {
+                fields = try decoder.decodeHeaders(from: &block)
+            } catch {
+                throw .init(.compressionError, "a field block did not decode: \(error)")
+            }
+            guard let stream = try openStream(id) else { return }
+            guard !stream.responseEnded else { return streamError(stream, .streamClosed) }
+            stream.received(fields, endStream: endStream)
+            if endStream { responseEnded(stream) }
+        case .data(let id, let bytes, let endStream, let flowControlled):
+            connectionReceiveWindow -= flowControlled
+            guard connectionReceiveWindow >= 0 else { throw .init(.flowControlError, "DATA past the connection's window") }
+            if let increment = HTTP2ReceiveWindow.increment(open: connectionReceiveWindow, target: HTTP2ReceiveWindow.connection) {
+                connectionReceiveWindow += increment
+                writeFrames { $0.writeHTTP2WindowUpdate(increment) }
+            }
+            guard let stream = try openStream(id) else { return }
+            guard !stream.responseEnded else { return streamError(stream, .streamClosed) }
+            stream.received(bytes, endStream: endStream, flowControlled: flowControlled)
+            if endStream { responseEnded(stream) }
+        case .rstStream(let id, let code):
+            guard let stream = try openStream(id) else { return }
+            close(stream, reason: code)
+        case .settings(let payload):
+            try apply(payload)
+            writeFrames { $0.writeHTTP2SettingsAck() }
+            try controlFrameWritten()
+        case .settingsAck:
+            break
+        case .ping(let data, let ack):
+            guard !ack else { return }
+            writeFrames { $0.writeHTTP2PingAck(data) }
+            try controlFrameWritten()
+        case .goAway(let lastStreamID, _):
+            goAwayLastStreamID = lastStreamID
+            // Streams past its last ID, and streams still waiting to open, never reached the
+            // upstream: these close now.
+            for stream in streams.remove(where: { id, _ in id > lastStreamID }) {
+                openStreams -= 1
+                close(stream, reason: nil, unserved: true)
+            }
+            while let stream = waitingToOpen.popFirst() { close(stream, reason: nil, unserved: true) }
+            owner?.peerSaidGoAway(self)
+        case .windowUpdate(let id, let increment):
+            guard id != .rootStream else {
+                connectionSendWindow += increment
+                guard connectionSendWindow <= HTTP2SendQueue.maxWindow else { throw .init(.flowControlError, "the connection's send window past 2^31-1") }
+                let waiting = waitingForWindow
+                waitingForWindow.removeAll(keepingCapacity: true)
+                for stream in waiting where !stream.isClosed { pump(stream) }
+                return
+            }
+            guard let stream = try openStream(id) else { return }
+            guard increment > 0 else { return streamError(stream, .protocolError) }
+            stream.queue.window += increment
+            guard stream.queue.window <= HTTP2SendQueue.maxWindow else { return streamError(stream, .flowControlError) }
+            pump(stream)
+        }
+    }
+
+    /// The open stream `id` names; nil for one this connection closed (its frames are
+    /// dropped). A stream the proxy never opened is a connection error (RFC 9113 §5.1): even
+    /// IDs are the upstream's, which may open none (push is off).
+    private func openStream(_ id: HTTP2StreamID) throws(HTTP2ConnectionError) -> HTTP2UpstreamStream? {
+        if let stream = streams[id] { return stream }
+        let number = Int32(id)
+        guard number % 2 == 1, number < nextStreamID else { throw .init(.protocolError, "a frame on stream \(number), which the proxy did not open") }
+        return nil
+    }
+
+    /// The response on `stream` ended; the stream closes if its request did too.
+    private func responseEnded(_ stream: HTTP2UpstreamStream) {
+        if stream.requestEndSent { close(stream, reason: nil) }
+    }
+
+    /// Applies the upstream's SETTINGS (RFC 9113 §6.5.2).
+    private func apply(_ payload: ByteBuffer) throws(HTTP2ConnectionError) {
+        try HTTP2FrameReader.settings(payload) { (identifier, value) throws(HTTP2ConnectionError) in
+            switch identifier {
+            case 0x1:  // SETTINGS_HEADER_TABLE_SIZE: the most the encoder's table may hold
+                // Throws only while a block is being encoded, which none is between frames.
+                try? encoder.setDynamicTableSize(min(Int(value), HPACKEncoder.defaultDynamicTableSize))
+            case 0x2:  // SETTINGS_ENABLE_PUSH: a server may send only 0
+                guard value == 0 else { throw .init(.protocolError, "SETTINGS_ENABLE_PUSH \(value) from a server") }
+            case 0x3:  // SETTINGS_MAX_CONCURRENT_STREAMS
+                maxConcurrentStreams = Int(value)
+            case 0x4:  // SETTINGS_INITIAL_WINDOW_SIZE: every stream's window moves by the change
+                guard value <= UInt32(HTTP2SendQueue.maxWindow) else { throw .init(.flowControlError, "SETTINGS_INITIAL_WINDOW_SIZE \(value)") }
+                let change = Int(value) - initialSendWindow
+                initialSendWindow = Int(value)
+                var overflow = false
+                streams.forEach { stream in
+                    stream.queue.window += change
+                    if stream.queue.window > HTTP2SendQueue.maxWindow { overflow = true }
+                }
+                for stream in waitingToOpen { stream.queue.window += change }
+                guard !overflow else { throw .init(.flowControlError, "a stream's send window past 2^31-1") }
+            case 0x5:  // SETTINGS_MAX_FRAME_SIZE
+                guard (16_384...16_777_215).contains(value) else { throw .init(.protocolError, "SETTINGS_MAX_FRAME_SIZE \(value)") }
+                maxFrameBytes = Int(value)
+            default:
+                break  // SETTINGS_MAX_HEADER_LIST_SIZE is advice; unknown settings are ignored
+            }
+        }
+        openWaiting()
+        streams.forEach { stream in if !stream.queue.isEmpty { pump(stream) } }
+    }
+
+    /// An answer to a PING or SETTINGS was written. One that the socket would not take counts;
+    /// past ``BuiltInLimits/http2BufferedControlFrames`` of them the upstream is flooding.
+    private func controlFrameWritten() throws(HTTP2ConnectionError) {
+        guard !isWritable else {
+            unsentControlFrames = 0
+            return
+        }
+        unsentControlFrames += 1
+        guard unsentControlFrames <= BuiltInLimits.http2BufferedControlFrames else {
+            throw .init(.enhanceYourCalm, "\(unsentControlFrames) PING or SETTINGS answers the upstream does not read")
+        }
+    }
+
+    /// Ends the connection for `error`: GOAWAY with its code, then close.
+    private func fail(_ error: HTTP2ConnectionError) {
+        guard !isClosed, let context else { return }
+        isClosed = true
+        writeFrames { $0.writeHTTP2GoAway(lastStreamID: .rootStream, code: error.code) }
+        flush()
+        context.close(promise: nil)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        let writable = context.channel.isWritable
+        if writable { unsentControlFrames = 0 }
+        streams.connectionWritabilityChanged(writable)
+        context.fireChannelWritabilityChanged()
     }
 
     /// `stream`'s exchange deferred a flush to the end of this read.
@@ -138,46 +479,25 @@ final class HTTP2UpstreamConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
         streams.touch(stream)
     }
 
-    func streamClosed(_ stream: HTTP2UpstreamStream, reason: HTTP2ErrorCode?) {
-        close(stream, reason: reason)
-    }
-
-    /// A request frame NIO refused to send (a field HTTP/2 does not allow): that request
-    /// cannot go, and its stream is done without a reset (it may never have opened, and a
-    /// RST_STREAM on an idle stream is a connection error to the upstream). Errors that end
-    /// the connection are NIO's handler's to answer.
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if let error = error as? NIOHTTP2Errors.StreamError, let stream = streams.remove(error.streamID) {
-            finished()
-            stream.refused(error.baseError)
-        }
-        context.fireErrorCaught(error)
-    }
-
     func channelInactive(context: ChannelHandlerContext) {
         isClosed = true
+        out = nil
         for stream in streams.removeAll() { close(stream, reason: nil, unserved: !stream.isOnWire) }
+        openStreams = 0
+        while let stream = waitingToOpen.popFirst() { close(stream, reason: nil, unserved: true) }
         context.fireChannelInactive()
     }
 
     /// `stream` closed (its exchange, which holds it, may still drain what it holds);
     /// `unserved`: the upstream did not process it.
     private func close(_ stream: HTTP2UpstreamStream, reason: HTTP2ErrorCode?, unserved: Bool = false) {
+        guard !stream.isClosed else { return }
+        if let id = stream.id, streams.remove(id) != nil {
+            openStreams -= 1
+            openWaiting()
+        }
+        stream.queue.removeAll()
         stream.closed(reason: reason, unserved: unserved)
         finished()
-    }
-
-    // MARK: Frames out
-
-    /// NIO's handler passed `frame` to the wire (``NIOHTTP2FrameDelegate``). Nothing may be
-    /// written from here: NIO is between the frame's header and its payload.
-    func wroteFrame(_ frame: HTTP2Frame) {
-        let becameWritable: Bool
-        switch frame.payload {
-        case .data(let data): becameWritable = streams[frame.streamID]?.wrote(bytes: data.data.readableBytes, endStream: data.endStream) ?? false
-        case .headers(let headers): becameWritable = streams[frame.streamID]?.wrote(bytes: 0, endStream: headers.endStream) ?? false
-        default: becameWritable = false
-        }
-        if becameWritable, let stream = streams[frame.streamID] { writableAgain.add(stream) }
     }
 }

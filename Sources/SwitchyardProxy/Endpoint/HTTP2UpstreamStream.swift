@@ -7,8 +7,8 @@ import NIOHTTP2
 /// hands it the stream's frames, it turns them into response parts for its ``Exchange``, and
 /// writes the request as frames. No channel or pipeline of its own.
 ///
-/// The stream gets its ID when its first frame goes out (IDs must rise in the order streams
-/// open). Backpressure both ways is flow control, as on the listener's streams
+/// The stream gets its ID when its HEADERS go out (IDs must rise in the order streams open).
+/// Backpressure both ways is flow control, as on the listener's streams
 /// (``HTTP2ServerStream``): response DATA the client cannot take yet is held and kept out of
 /// the receive window, and the request reads as unwritable while more of it than the high
 /// watermark waits for the upstream's window.
@@ -16,7 +16,10 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
     /// Strong: an exchange may still drain held response parts after the connection's handler
     /// let the stream go (which it does when the stream or the connection closes).
     private let connection: HTTP2UpstreamConnection
-    private(set) var id: HTTP2StreamID?
+    /// Set by the connection when the stream's HEADERS go out.
+    var id: HTTP2StreamID?
+    /// What the stream may send and what waits, kept by the connection.
+    var queue: HTTP2SendQueue
     var exchange: Exchange?
     /// Set while the connection's read under way owes this stream's exchange a flush to its
     /// client.
@@ -29,22 +32,23 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
     /// Request body kept back so the request's end can ride on its DATA frame.
     private var pendingBody: ByteBuffer?
     private var requestEndWritten = false
-    /// Set once the request's END_STREAM went to the wire (not just into NIO's flow-control
-    /// buffer): a stream whose response ended too then closes by itself.
-    private var requestEndSent = false
-    /// Set once the request's HEADERS went to the wire (a new stream's HEADERS may wait in
-    /// NIO behind the upstream's concurrency limit): the upstream knows the stream.
+    /// Set once the request's END_STREAM went out (not just into the stream's queue): a stream
+    /// whose response ended too then closes.
+    private(set) var requestEndSent = false
+    /// Set once the request's HEADERS went out (a new stream's HEADERS may wait behind the
+    /// upstream's concurrency limit): the upstream knows the stream.
     private(set) var isOnWire = false
-    /// Set once a frame of the stream was handed to NIO: only then may a reset follow (NIO drops
-    /// a queued stream it resets; a stream it never saw must not be reset at all).
-    private var handedToNIO = false
-    /// Request body written and not yet on the wire.
+    /// Whether the request is a HEAD (its response's `content-length` frames no body).
+    private var isHeadRequest = false
+    /// Request body written and not yet out.
     private var watermark = HTTP2SendWatermark()
 
     // Response side.
     private var finalHeadRead = false
     /// Set once the response's END_STREAM came (even while its parts are held).
-    private var responseEnded = false
+    private(set) var responseEnded = false
+    /// The response body's bytes still due by its `content-length`, if it has one.
+    private var remainingLength: Int?
     private var readsHeld = false
     /// Response parts the client could not take yet, in order, with each DATA frame's
     /// flow-controlled bytes; made on the first.
@@ -52,7 +56,7 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
     /// The stream's receive window as the upstream sees it, `held`'s bytes kept out of it.
     private var receiveWindow = HTTP2StreamReceiveWindow()
     /// Set once the stream closed, or was given up before it opened.
-    private var isClosed = false
+    private(set) var isClosed = false
     /// Set once a frame of the response came.
     private var heardBack = false
     /// Set when the stream closed unprocessed: the upstream refused it (REFUSED_STREAM), its
@@ -60,8 +64,9 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
     /// its HEADERS reached the wire.
     private var unserved = false
 
-    init(connection: HTTP2UpstreamConnection) {
+    init(connection: HTTP2UpstreamConnection, window: Int) {
         self.connection = connection
+        queue = HTTP2SendQueue(window: window)
     }
 
     // MARK: UpstreamStream (the request)
@@ -74,6 +79,7 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
         guard !isClosed, !requestEndWritten else { return }
         switch part {
         case .head(let head):
+            isHeadRequest = head.method == .HEAD
             do {
                 pendingHead = try HTTP2Fields.requestBlock(head)
             } catch {
@@ -90,16 +96,16 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
             requestEndWritten = true
             if let trailers {
                 writePending()
-                send(.headers(.init(headers: HTTP2Fields.trailerBlock(trailers), endStream: true)))
+                send(.headers(HTTP2Fields.trailerBlock(trailers), endStream: true))
             } else if let body = pendingBody {
                 writePendingHead()
                 pendingBody = nil
-                send(.data(.init(data: .byteBuffer(body), endStream: true)))
+                send(.data(body, endStream: true))
             } else if let head = pendingHead {
                 pendingHead = nil
-                send(.headers(.init(headers: head, endStream: true)))
+                send(.headers(head, endStream: true))
             } else {
-                send(.data(.init(data: .byteBuffer(ByteBuffer()), endStream: true)))
+                send(.data(ByteBuffer(), endStream: true))
             }
         }
         if flush { self.flush() }
@@ -114,24 +120,18 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
         writePendingHead()
         guard let body = pendingBody else { return }
         pendingBody = nil
-        send(.data(.init(data: .byteBuffer(body))))
+        send(.data(body, endStream: false))
     }
 
     private func writePendingHead() {
         guard let head = pendingHead else { return }
         pendingHead = nil
-        send(.headers(.init(headers: head)))
+        send(.headers(head, endStream: false))
     }
 
-    /// Writes a frame on the stream, opening it (taking the next stream ID) with its first. A
-    /// stream that opened on a connection that closed or said GOAWAY closes in a moment: what
-    /// it would write goes nowhere.
-    private func send(_ payload: HTTP2Frame.FramePayload) {
-        let id = self.id ?? connection.open(self)
-        self.id = id
-        guard isOnWire || connection.opensStreams else { return }
-        handedToNIO = true
-        connection.write(HTTP2Frame(streamID: id, payload: payload))
+    /// Sends a frame on the stream, which opens with its HEADERS (``HTTP2UpstreamConnection``).
+    private func send(_ frame: HTTP2OutboundFrame) {
+        connection.send(frame, on: self)
     }
 
     func holdReads(_ hold: Bool) {
@@ -174,12 +174,8 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
     /// Resets the stream with `code`: it counts as closed from now on, even while the
     /// RST_STREAM waits for the socket.
     private func reset(_ code: HTTP2ErrorCode) {
-        guard !isClosed, let id else { return }
-        if handedToNIO {
-            connection.write(HTTP2Frame(streamID: id, payload: .rstStream(code)))
-            connection.flush()
-        }
-        connection.remove(self)
+        guard !isClosed else { return }
+        connection.reset(self, code)
         closed(reason: nil)  // the proxy's own reset is not the upstream's
     }
 
@@ -187,33 +183,74 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
 
     /// A field block: an interim or final head (and the end, with END_STREAM), or trailers.
     /// A malformed block fails the exchange (502), whose end resets the stream.
-    func received(_ headers: HTTP2Frame.FramePayload.Headers) {
+    func received(_ block: HPACKHeaders, endStream: Bool) {
         heardBack = true
-        if headers.endStream { responseEnded = true }
+        if endStream { responseEnded = true }
         do {
             guard !finalHeadRead else {
-                deliver(.end(try HTTP2Fields.trailers(headers.headers)), nil, bytes: 0)
+                guard endStream else { throw MalformedHTTP2Response("a field block after the head that does not end the stream") }
+                try checkLength(ending: true)
+                deliver(.end(try HTTP2Fields.trailers(block)), nil, bytes: 0)
                 return
             }
-            let head = try HTTP2Fields.responseHead(headers.headers)
-            if head.status.code >= 200 { finalHeadRead = true }
-            deliver(.head(head), headers.endStream ? .end(nil) : nil, bytes: 0)
+            let head = try HTTP2Fields.responseHead(block)
+            if head.status.code >= 200 {
+                finalHeadRead = true
+                remainingLength = try Self.bodyLength(of: head, answeringHead: isHeadRequest)
+                if endStream { try checkLength(ending: true) }
+            } else if endStream {
+                throw MalformedHTTP2Response("an interim response that ends the stream")
+            }
+            deliver(.head(head), endStream ? .end(nil) : nil, bytes: 0)
         } catch {
-            // PROTOCOL_ERROR (RFC 9113 §8.1.1), then the exchange fails saying why.
-            let exchange = self.exchange
-            self.exchange = nil
-            reset(.protocolError)
-            exchange?.upstreamError(error)
+            malformed(error)
         }
     }
 
-    /// A DATA frame: body bytes (and the response's end, with END_STREAM).
-    func received(_ data: HTTP2Frame.FramePayload.Data) {
+    /// A DATA frame: body bytes (and the response's end, with END_STREAM); `flowControlled`
+    /// is what it took of the receive window. DATA past the window, before the final head,
+    /// or beyond the response's `content-length` is malformed.
+    func received(_ bytes: ByteBuffer, endStream: Bool, flowControlled: Int) {
         heardBack = true
-        guard let parts: (first: HTTPClientResponsePart, second: HTTPClientResponsePart?, bytes: Int) = HTTP2Fields.parts(of: data) else { return }
-        receiveWindow.received(parts.bytes)
-        if data.endStream { responseEnded = true }
-        deliver(parts.first, parts.second, bytes: parts.bytes)
+        receiveWindow.received(flowControlled)
+        if endStream { responseEnded = true }
+        do {
+            guard !receiveWindow.isOverdrawn else { throw MalformedHTTP2Response("DATA past the stream's window", code: .flowControlError) }
+            guard finalHeadRead else { throw MalformedHTTP2Response("DATA before the head") }
+            if let remaining = remainingLength { remainingLength = remaining - bytes.readableBytes }
+            try checkLength(ending: endStream)
+        } catch {
+            return malformed(error)
+        }
+        guard endStream else { return deliver(.body(bytes), nil, bytes: flowControlled) }
+        deliver(bytes.readableBytes == 0 ? .end(nil) : .body(bytes), bytes.readableBytes == 0 ? nil : .end(nil), bytes: flowControlled)
+    }
+
+    /// Throws when the body came past its `content-length`, or ended short of it (RFC 9113
+    /// §8.1.1).
+    private func checkLength(ending: Bool) throws(MalformedHTTP2Response) {
+        guard let remaining = remainingLength else { return }
+        guard remaining >= 0, !ending || remaining == 0 else { throw MalformedHTTP2Response("a body that does not match its content-length") }
+    }
+
+    /// The body bytes a final response's `content-length` says are due; nil when it frames
+    /// none (no field, a response to HEAD, a 204 or 304).
+    private static func bodyLength(of head: HTTPResponseHead, answeringHead: Bool) throws(MalformedHTTP2Response) -> Int? {
+        guard !answeringHead, head.status != .noContent, head.status != .notModified else { return nil }
+        switch RequestBodyFraming.contentLength(of: head.headers) {
+        case .absent: return nil
+        case .length(let length): return length
+        case .malformed: throw MalformedHTTP2Response("an invalid content-length")
+        }
+    }
+
+    /// A malformed response: the stream is reset with PROTOCOL_ERROR (RFC 9113 §8.1.1), or
+    /// FLOW_CONTROL_ERROR past its window, and the exchange fails saying why (502).
+    private func malformed(_ error: Error) {
+        let exchange = self.exchange
+        self.exchange = nil
+        reset((error as? MalformedHTTP2Response)?.code ?? .protocolError)
+        exchange?.upstreamError(error)
     }
 
     /// The parts one frame carried: to the exchange now, or held behind what waits already
@@ -235,9 +272,8 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
     /// Tops the receive window up (``HTTP2ReceiveWindow``), counting held bytes as still the
     /// upstream's.
     private func returnWindow() {
-        guard !responseEnded, !isClosed, let id, let update = receiveWindow.update(for: id) else { return }
-        connection.write(update)
-        connection.flush()
+        guard !responseEnded, !isClosed, let id, let increment = receiveWindow.update() else { return }
+        connection.windowUpdate(increment, stream: id)
     }
 
     /// The read that delivered response parts ended: the client gets them in one flush.
@@ -272,27 +308,9 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
         }
     }
 
-    /// NIO refused to send one of the request's frames (a field HTTP/2 does not allow): the
-    /// request cannot go, which is the proxy's failure, not the upstream's. The connection let
-    /// the stream go already. A stream the upstream knows is reset; one it never saw is not (a
-    /// reset of an idle stream is a connection error to it).
-    func refused(_ error: Error) {
-        if isOnWire, !isClosed, let id {
-            connection.write(HTTP2Frame(streamID: id, payload: .rstStream(.internalError)))
-            connection.flush()
-        }
-        isClosed = true
-        pendingHead = nil
-        pendingBody = nil
-        held = nil
-        guard let exchange else { return }
-        self.exchange = nil
-        exchange.requestUnsendable(error)
-    }
-
-    /// A frame of this stream went to the wire (`bytes` of DATA; `endStream`: the request's
-    /// end); true when that took the request back under the low watermark (the exchange hears
-    /// it from ``writableAgain()``).
+    /// A frame of this stream went out (`bytes` of DATA; `endStream`: the request's end); true
+    /// when that took the request back under the low watermark (the exchange hears it from
+    /// ``writableAgain()``).
     func wrote(bytes: Int, endStream: Bool) -> Bool {
         isOnWire = true
         if endStream { requestEndSent = true }
@@ -310,4 +328,18 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
         guard watermark.isBelow else { return }
         exchange?.upstreamWritabilityChanged(writable)
     }
+}
+
+/// An upstream's HTTP/2 response that breaks the rules for a message (RFC 9113 §8.1.1) or for
+/// its stream's window: the stream is reset with `code`, and the client gets a 502 saying why.
+struct MalformedHTTP2Response: Error, CustomStringConvertible {
+    let reason: String
+    let code: HTTP2ErrorCode
+
+    init(_ reason: String, code: HTTP2ErrorCode = .protocolError) {
+        self.reason = reason
+        self.code = code
+    }
+
+    var description: String { "malformed HTTP/2 response: \(reason)" }
 }

@@ -28,19 +28,12 @@ struct UpstreamConnector: Sendable {
                 .connect(to: address)
         })
 
-    /// An HTTP/2 upstream's pipeline: the ``GoAwayCloser`` (closes after an error GOAWAY),
-    /// NIO's HTTP/2 handler with the built-in limits and server push off, and the
-    /// ``HTTP2UpstreamConnection`` that carries every request's stream (NIO's handler tells
-    /// it, as its frame delegate, when each frame goes out).
+    /// An HTTP/2 upstream's pipeline: the flushes of a pass joined (``FlushCoalescer``), and
+    /// the ``HTTP2UpstreamConnection`` that speaks HTTP/2 itself and carries every request's
+    /// stream.
     static func configureHTTP2(_ pipeline: ChannelPipeline.SynchronousOperations, eventLoop: EventLoop) throws {
-        let connection = HTTP2UpstreamConnection(eventLoop: eventLoop)
-        var configuration = BuiltInLimits.http2Connection
-        configuration.initialSettings.append(HTTP2Setting(parameter: .enablePush, value: 0))
-        let handler = NIOHTTP2Handler(mode: .client, frameDelegate: connection, connectionConfiguration: configuration, streamConfiguration: .init())
-        try pipeline.addHandler(GoAwayCloser(isClient: true))
         try pipeline.addHandler(FlushCoalescer())
-        try pipeline.addHandler(handler)
-        try pipeline.addHandler(connection)
+        try pipeline.addHandler(HTTP2UpstreamConnection(eventLoop: eventLoop))
     }
 
     /// An HTTP/1.1 upstream's pipeline: the request encoder (which checks every part it

@@ -44,7 +44,7 @@ enum ClientPipeline {
     /// delegate, when each DATA frame goes out) and closes the connection gracefully when it
     /// idles for `timeouts.keepAlive` or a drain begins (the double GOAWAY of RFC 9113 §6.8).
     static func configureHTTP2(_ pipeline: ChannelPipeline.SynchronousOperations, slot: LoopSlot) throws {
-        let closer = GoAwayCloser(isClient: false, ackTimeout: TimeAmount(slot.state.table.config.timeouts.keepAlive))
+        let closer = GoAwayCloser(ackTimeout: TimeAmount(slot.state.table.config.timeouts.keepAlive))
         let connection = HTTP2ServerConnection(slot: slot, goAwayCloser: closer)
         let handler = NIOHTTP2Handler(
             mode: .server, frameDelegate: connection, connectionConfiguration: BuiltInLimits.http2Connection, streamConfiguration: .init())

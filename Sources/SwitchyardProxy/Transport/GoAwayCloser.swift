@@ -31,13 +31,12 @@ final class GoAwayCloser: ChannelOutboundHandler, RemovableChannelHandler {
 
     private static let goAwayType: UInt8 = 0x7
     private static let largestStreamID: UInt32 = 0x7FFF_FFFF
-    /// Bytes before the next frame header: the client connection preface, or a payload.
-    private var skip: Int
+    /// Bytes before the next frame header: a payload.
+    private var skip = 0
     /// The frame header being read (and, for a GOAWAY, the 8 payload bytes up to its error code).
     private var header: [UInt8] = []
     private var closeAfterFlush = false
-    /// How long a peer has to acknowledge a graceful shutdown (nil: no bound, for the
-    /// upstream side, which never starts one).
+    /// How long a peer has to acknowledge a graceful shutdown (nil: no bound).
     private let ackTimeout: TimeAmount?
     /// Armed once a graceful shutdown's first GOAWAY reached the socket; cancelled by the
     /// peer's acknowledgement.
@@ -46,11 +45,9 @@ final class GoAwayCloser: ChannelOutboundHandler, RemovableChannelHandler {
     private var acknowledged = false
     private var context: ChannelHandlerContext?
 
-    /// - Parameters:
-    ///   - isClient: whether this side sends the 24-byte client preface first.
-    ///   - ackTimeout: how long a peer may leave a graceful GOAWAY's PING unacknowledged.
-    init(isClient: Bool, ackTimeout: TimeAmount? = nil) {
-        skip = isClient ? 24 : 0
+    /// - Parameter ackTimeout: how long a peer may leave a graceful GOAWAY's PING
+    ///   unacknowledged (nil: no bound).
+    init(ackTimeout: TimeAmount? = nil) {
         self.ackTimeout = ackTimeout
         header.reserveCapacity(17)
     }

@@ -68,11 +68,20 @@ struct HTTP2StreamReceiveWindow {
         held = 0
     }
 
+    /// Whether the peer sent more than the window allowed.
+    var isOverdrawn: Bool { open < 0 }
+
+    /// The WINDOW_UPDATE increment that tops the window up now, counted as sent; nil while
+    /// more than half of it is open.
+    mutating func update() -> Int? {
+        guard let increment = HTTP2ReceiveWindow.increment(open: open + held, target: HTTP2ReceiveWindow.stream) else { return nil }
+        open += increment
+        return increment
+    }
+
     /// The WINDOW_UPDATE that tops stream `id`'s window up now, counted as sent; nil while
     /// more than half of it is open.
     mutating func update(for id: HTTP2StreamID) -> HTTP2Frame? {
-        guard let increment = HTTP2ReceiveWindow.increment(open: open + held, target: HTTP2ReceiveWindow.stream) else { return nil }
-        open += increment
-        return HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: increment))
+        update().map { HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: $0)) }
     }
 }

@@ -47,6 +47,11 @@ final class HTTP2StreamTable<Stream: HTTP2TableStream> {
         return all
     }
 
+    /// Calls `body` with every stream.
+    func forEach(_ body: (Stream) throws -> Void) rethrows {
+        for stream in streams.values { try body(stream) }
+    }
+
     /// Tells every stream the connection's socket became writable, or stopped being.
     func connectionWritabilityChanged(_ writable: Bool) {
         for stream in streams.values { stream.connectionWritabilityChanged(writable) }
