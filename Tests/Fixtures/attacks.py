@@ -902,6 +902,59 @@ def narrow_upstream():
     serve(handle, 4)
 
 
+def window_raising_upstream():
+    """An HTTP/2 upstream that allows one stream at a time (SETTINGS_MAX_CONCURRENT_STREAMS 1):
+    it answers its first request at once; on its second it raises SETTINGS_INITIAL_WINDOW_SIZE
+    to 1 MiB (as grpc-go's window estimator does) while the proxy queues the requests behind
+    the limit, and answers it half a second later; every later one at once. It prints
+    `answered N` for each."""
+    import h2.config
+    import h2.connection
+    import h2.events
+    import h2.settings
+
+    def handle(s, _number):
+        s.settimeout(30)
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
+        conn.local_settings = h2.settings.Settings(client=False, initial_values={h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 1})
+        conn.initiate_connection()
+        s.sendall(conn.data_to_send())
+        answered = 0
+        held = None
+        deadline = None
+        try:
+            while True:
+                s.settimeout(0.05 if deadline else 30)
+                try:
+                    data = s.recv(65536)
+                except socket.timeout:
+                    data = None
+                if data == b"":
+                    break
+                for event in conn.receive_data(data) if data else []:
+                    if not isinstance(event, h2.events.StreamEnded):
+                        continue
+                    if answered == 1 and held is None:
+                        held = event.stream_id
+                        deadline = time.monotonic() + 0.5
+                        conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 1 << 20})
+                    else:
+                        answered += 1
+                        print(f"answered {answered}", flush=True)
+                        answer(conn, event.stream_id, b"ok\n")
+                if deadline and time.monotonic() >= deadline:
+                    deadline = None
+                    answered += 1
+                    print(f"answered {answered}", flush=True)
+                    answer(conn, held, b"ok\n")
+                s.sendall(conn.data_to_send())
+        except Exception:
+            pass
+        s.close()
+
+    serve(handle, 4)
+
+
 def hostile_upstream(kind):
     """An HTTP/2 upstream that answers every request with an attack, then prints
     `peer closed after N bytes` each time the proxy closes the connection on it (or, for the
@@ -1009,6 +1062,8 @@ def main():
         trailers_upstream()
     if sys.argv[1] == "narrow-upstream":
         narrow_upstream()
+    if sys.argv[1] == "window-raising-upstream":
+        window_raising_upstream()
     if sys.argv[1] == "goaway-upstream":
         goaway_upstream()
         return

@@ -142,6 +142,22 @@ struct ConnectionAttackTests {
         _ = try upstream.waitForLine(containing: "again 2", timeout: 10)
     }
 
+    @Test("requests queued behind an HTTP/2 upstream's concurrency limit keep their frames when it raises its initial window meanwhile: each is answered")
+    func queuedStreamsAtWindowRaise() throws {
+        let (upstream, proxy, proxyPort) = try Self.rig(Attacks.windowRaisingUpstream(), authority: "narrow.test.svc.cluster.local:80")
+        defer { proxy.stop(); upstream.stop() }
+        // The connection up first: its SETTINGS known, the proxy queues past its limit.
+        #expect(try Curl.request(port: proxyPort, host: "narrow.test.svc.cluster.local").status == 200)
+        let result = try Subprocess.run(
+            "/usr/bin/env",
+            [
+                "curl", "-s", "--parallel", "--parallel-immediate", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}\n",
+                "-H", "host: narrow.test.svc.cluster.local", "http://127.0.0.1:\(proxyPort)/[1-3]",
+            ], timeout: 30)
+        #expect(result.standardOutput.split(separator: "\n") == ["200", "200", "200"], "\(result.standardOutput)")
+        _ = try upstream.waitForLine(containing: "answered 4", timeout: 10)
+    }
+
     @Test("an HTTP/2 upstream's malformed response block (an uppercase field name) is a 502 that says so, never forwarded")
     func malformedUpstreamBlock() throws {
         let (upstream, proxy, proxyPort) = try Self.rig(Attacks.hostileUpstream("uppercase-field"), authority: "bad.test.svc.cluster.local:80")

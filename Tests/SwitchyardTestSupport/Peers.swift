@@ -216,6 +216,12 @@ public enum Attacks {
         try server(["narrow-upstream"])
     }
 
+    /// An HTTP/2 upstream that allows one stream at a time and raises its initial window on its
+    /// first request, while the proxy queues the rest (`attacks.py window-raising-upstream`).
+    public static func windowRaisingUpstream() throws -> (BackgroundProcess, Int) {
+        try server(["window-raising-upstream"])
+    }
+
     /// Starts an HTTP/2 upstream that answers one request per connection, then says GOAWAY.
     public static func goAwayUpstream() throws -> (BackgroundProcess, Int) {
         try server(["goaway-upstream"])

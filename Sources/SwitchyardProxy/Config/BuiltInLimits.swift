@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP2
 import SwitchyardCore
 
 /// The bounds the config does not set (DESIGN.md §13): fixed, documented, and shown by
@@ -24,24 +23,24 @@ enum BuiltInLimits {
     /// budget is 200 too, but the proxy's checks are not NIO's).
     static let http2MalformedBlocks = 200
     /// PING and SETTINGS answers an HTTP/2 peer may leave unread (written while its socket
-    /// takes no more) before the connection closes as a flood: NIO's bound on the listener,
-    /// the proxy's own on upstream connections.
+    /// takes no more) before the connection closes as a flood.
     static let http2BufferedControlFrames = 10_000
-    /// CONTINUATION frames in a row a header block may have before a connection error.
-    static let http2ContinuationFrames = NIOHTTP2Handler.ConnectionConfiguration().maximumSequentialContinuationFrames
-    /// The HTTP/2 connection settings of the listener and of upstream connections. NIO's
-    /// header-block validation is off: the proxy checks every block it receives as it converts
-    /// it (``HTTP2FieldRules``), and builds every block it sends from checked heads. NIO's
-    /// content-length checks stay on.
-    static var http2Connection: NIOHTTP2Handler.ConnectionConfiguration {
-        var configuration = NIOHTTP2Handler.ConnectionConfiguration()
-        configuration.headerBlockValidation = .disabled
-        configuration.initialSettings = [
-            HTTP2Setting(parameter: .maxConcurrentStreams, value: http2ConcurrentStreams),
-            HTTP2Setting(parameter: .maxHeaderListSize, value: http2HeaderListBytes),
-        ]
-        return configuration
-    }
+    /// RST_STREAMs an HTTP/2 client may send in 30 s (rapid reset, CVE-2023-44487); then GOAWAY
+    /// ENHANCE_YOUR_CALM and the connection closes.
+    static let http2ClientResets = 200
+    /// Streams the proxy may reset or refuse for an HTTP/2 client's errors in 30 s (a stream
+    /// error costs the proxy a routed request, and the client nothing); then GOAWAY
+    /// ENHANCE_YOUR_CALM and the connection closes.
+    static let http2StreamErrors = 200
+    /// PING, SETTINGS and PRIORITY frames an HTTP/2 peer (a client or an upstream) may send in
+    /// 30 s; then GOAWAY ENHANCE_YOUR_CALM and the connection closes.
+    static let http2ControlFrames = 200
+    /// Empty DATA frames without END_STREAM an HTTP/2 client may send in a row (they cost work
+    /// and carry nothing); then GOAWAY ENHANCE_YOUR_CALM.
+    static let http2EmptyDataFrames = 1
+    /// CONTINUATION frames in a row a header block may have before a connection error
+    /// (ENHANCE_YOUR_CALM).
+    static let http2ContinuationFrames = 5
 
     /// Request body bytes an exchange keeps, until its response begins, to send the request
     /// again should the upstream not have processed it (a stale pooled connection, an HTTP/2
@@ -62,6 +61,10 @@ enum BuiltInLimits {
             ("http2ConcurrentStreams", "\(http2ConcurrentStreams)"),
             ("http2ContinuationFrames", "\(http2ContinuationFrames)"),
             ("http2BufferedControlFrames", "\(http2BufferedControlFrames)"),
+            ("http2ClientResets", "\(http2ClientResets)"),
+            ("http2ControlFrames", "\(http2ControlFrames)"),
+            ("http2StreamErrors", "\(http2StreamErrors)"),
+            ("http2EmptyDataFrames", "\(http2EmptyDataFrames)"),
             ("http2MalformedBlocks", "\(http2MalformedBlocks)"),
             ("replayedBodyBytes", "\(replayedBodyBytes)"),
             ("drainIdle", DurationText.format(.nanoseconds(drainIdle.nanoseconds))),

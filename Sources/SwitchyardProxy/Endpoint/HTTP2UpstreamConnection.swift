@@ -21,10 +21,11 @@ import NIOHTTP2
 ///   are dropped; frames on a stream it never opened, a header block that does not decode, a
 ///   window past 2^31-1, and what ``HTTP2FrameReader`` refuses end the connection: GOAWAY with
 ///   the error's code, then close. So does an upstream that keeps sending PINGs or SETTINGS
-///   while not reading their answers (``BuiltInLimits/http2BufferedControlFrames``).
-/// - Every frame written in a pass goes out in one buffer, with the flush (DATA over 1 KiB
-///   beside it, uncopied).
-final class HTTP2UpstreamConnection: ChannelInboundHandler {
+///   while not reading their answers (``BuiltInLimits/http2BufferedControlFrames``), or more
+///   than ``BuiltInLimits/http2ControlFrames`` of them in 30 s.
+/// - Every frame written in a pass goes out in one buffer, with the flush
+///   (``HTTP2FrameSender``).
+final class HTTP2UpstreamConnection: HTTP2FrameSender {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -49,39 +50,27 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler {
     private let writableAgain: EndOfPass<HTTP2UpstreamStream>
 
     private var reader = HTTP2FrameReader()
-    private var decoder: HPACKDecoder
-    private var encoder: HPACKEncoder
-    /// Frames written and not yet handed to the channel: the next flush hands them over.
-    private var out: ByteBuffer?
+    private var decoder = HPACKDecoder(allocator: ByteBufferAllocator(), maxDynamicTableSize: HPACKDecoder.maxDynamicTableSize, maxHeaderListSize: BuiltInLimits.http2HeaderListBytes)
+    var writer = HTTP2Writer()
+    var waitingForWindow: [HTTP2UpstreamStream] = []
     /// Set once the upstream's first SETTINGS came.
     private var prefaceRead = false
-
-    // What the upstream's SETTINGS allow.
-    private var maxConcurrentStreams = Int.max
-    private var initialSendWindow = 65_535
-    private var maxFrameBytes = HTTP2FrameReader.maxFrameBytes
-    private var connectionSendWindow = 65_535
     private var connectionReceiveWindow = HTTP2ReceiveWindow.connection
     /// Streams whose HEADERS went out and that have not closed.
     private var openStreams = 0
     /// Streams whose HEADERS wait for the upstream's concurrency limit, in order.
     private var waitingToOpen = CircularBuffer<HTTP2UpstreamStream>()
-    /// Streams with DATA waiting for the connection's send window, in order.
-    private var waitingForWindow: [HTTP2UpstreamStream] = []
-    /// PING and SETTINGS answers written while the socket would not take more.
-    private var unsentControlFrames = 0
+    /// The upstream's PINGs, SETTINGS and PRIORITYs (``BuiltInLimits/http2ControlFrames`` in
+    /// 30 s, as a client's).
+    private var controlFrames = HTTP2RateLimit(limit: BuiltInLimits.http2ControlFrames)
 
     /// Past this stream ID the connection takes no new stream (IDs may not be reused): the
     /// next request opens a new connection.
     private static let lastStreamID: Int32 = 1 << 30
-    /// DATA longer than this is written beside the frame buffer instead of copied into it.
-    private static let copiedDataBytes = 1024
 
     init(eventLoop: EventLoop) {
         self.eventLoop = eventLoop
         writableAgain = EndOfPass(eventLoop: eventLoop) { $0.writableAgain() }
-        decoder = HPACKDecoder(allocator: ByteBufferAllocator(), maxDynamicTableSize: HPACKDecoder.maxDynamicTableSize, maxHeaderListSize: BuiltInLimits.http2HeaderListBytes)
-        encoder = HPACKEncoder(allocator: ByteBufferAllocator())
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -135,7 +124,7 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler {
     /// A stream for one request; it opens with its HEADERS.
     func makeStream() -> HTTP2UpstreamStream {
         liveStreams += 1
-        return HTTP2UpstreamStream(connection: self, window: initialSendWindow)
+        return HTTP2UpstreamStream(connection: self, window: writer.initialStreamWindow)
     }
 
     // MARK: Frames out
@@ -156,123 +145,61 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler {
             stream.queue.append(frame)
             return
         }
-        guard stream.queue.isEmpty else {
-            stream.queue.append(frame)
-            return
-        }
-        if let rest = emit(frame, on: stream) { stream.queue.prepend(rest) }
+        send(frame, onOpen: stream)
     }
 
     /// Opens `stream` now, giving it the next stream ID, when no stream waits before it and
     /// the upstream's concurrency limit allows.
     private func open(_ stream: HTTP2UpstreamStream) -> Bool {
-        guard waitingToOpen.isEmpty, openStreams < maxConcurrentStreams, opensStreams, nextStreamID < Self.lastStreamID else { return false }
+        guard waitingToOpen.isEmpty, mayOpen else { return false }
+        assignID(stream)
+        return true
+    }
+
+    /// Whether a stream may open now: the upstream's concurrency limit allows, and it neither
+    /// closed nor said GOAWAY, and IDs are left.
+    private var mayOpen: Bool { openStreams < writer.maxConcurrentStreams && opensStreams && nextStreamID < Self.lastStreamID }
+
+    private func assignID(_ stream: HTTP2UpstreamStream) {
         let id = HTTP2StreamID(nextStreamID)
         nextStreamID += 2
         stream.id = id
         streams[id] = stream
         openStreams += 1
-        return true
     }
 
     /// Opens the streams waiting for the upstream's concurrency limit, in order, while it
-    /// allows.
+    /// allows. Once the connection has no IDs left they close unserved (they go on another).
     private func openWaiting() {
-        while openStreams < maxConcurrentStreams, opensStreams, nextStreamID < Self.lastStreamID, let stream = waitingToOpen.first {
-            waitingToOpen.removeFirst()
-            guard open(stream) else { return }
+        while mayOpen, let stream = waitingToOpen.popFirst() {
+            assignID(stream)
             pump(stream)
         }
-    }
-
-    /// Writes what `stream` has waiting, as far as its windows allow.
-    private func pump(_ stream: HTTP2UpstreamStream) {
-        while let frame = stream.queue.popFirst() {
-            if let rest = emit(frame, on: stream) {
-                stream.queue.prepend(rest)
-                return
-            }
+        if nextStreamID >= Self.lastStreamID {
+            while let stream = waitingToOpen.popFirst() { close(stream, reason: nil, unserved: true) }
         }
-    }
-
-    /// Writes `frame` on the open `stream`; what its windows held back is returned.
-    private func emit(_ frame: HTTP2OutboundFrame, on stream: HTTP2UpstreamStream) -> HTTP2OutboundFrame? {
-        guard let id = stream.id, context != nil else { return nil }
-        switch frame {
-        case .headers(let block, let endStream):
-            do {
-                try writeFrames { try $0.writeHTTP2Headers(block, endStream: endStream, stream: id, encoder: &encoder, maxFrameBytes: maxFrameBytes) }
-            } catch {
-                // HPACK encoding fails only when misused: the connection's state is unknown.
-                fail(HTTP2ConnectionError(.internalError, "a field block did not encode: \(error)"))
-                return nil
-            }
-            wrote(stream, bytes: 0, endStream: endStream)
-            return nil
-        case .data(var bytes, let endStream):
-            while true {
-                let size = min(bytes.readableBytes, stream.queue.window, connectionSendWindow, maxFrameBytes)
-                let last = size == bytes.readableBytes
-                guard size > 0 || last else {
-                    if connectionSendWindow == 0, !waitingForWindow.contains(where: { $0 === stream }) { waitingForWindow.append(stream) }
-                    return .data(bytes, endStream: endStream)
-                }
-                stream.queue.window -= size
-                connectionSendWindow -= size
-                guard let chunk = bytes.readSlice(length: size) else { return nil }
-                writeData(chunk, endStream: endStream && last, stream: id)
-                wrote(stream, bytes: size, endStream: endStream && last)
-                if last { return nil }
-            }
-        }
-    }
-
-    /// A DATA frame: copied into the frame buffer when small, written beside it otherwise.
-    private func writeData(_ chunk: ByteBuffer, endStream: Bool, stream: HTTP2StreamID) {
-        guard chunk.readableBytes > Self.copiedDataBytes, let context else {
-            writeFrames {
-                $0.writeHTTP2DataHeader(length: chunk.readableBytes, endStream: endStream, stream: stream)
-                $0.writeImmutableBuffer(chunk)
-            }
-            return
-        }
-        writeFrames { $0.writeHTTP2DataHeader(length: chunk.readableBytes, endStream: endStream, stream: stream) }
-        writeOut()
-        context.write(wrapOutboundOut(chunk), promise: nil)
     }
 
     /// A frame of `stream` went out (`bytes` of DATA; `endStream`: the request's end).
-    private func wrote(_ stream: HTTP2UpstreamStream, bytes: Int, endStream: Bool) {
+    func sent(_ stream: HTTP2UpstreamStream, bytes: Int, endStream: Bool) {
         if stream.wrote(bytes: bytes, endStream: endStream) { writableAgain.add(stream) }
         if endStream, stream.responseEnded { close(stream, reason: nil) }
-    }
-
-    /// Writes frames into the frame buffer, made by the first frame of a pass.
-    private func writeFrames(_ body: (inout ByteBuffer) throws -> Void) rethrows {
-        var buffer = out ?? context?.channel.allocator.buffer(capacity: 512) ?? ByteBuffer()
-        out = nil  // keeps the storage uniquely referenced while it is written
-        defer { out = buffer }
-        try body(&buffer)
-    }
-
-    /// Hands what was written to the channel (unflushed).
-    private func writeOut() {
-        guard let buffer = out, let context else { return }
-        out = nil
-        context.write(wrapOutboundOut(buffer), promise: nil)
     }
 
     /// `stream` resets itself with `code`: its RST_STREAM is written, and the connection lets
     /// it go (the stream closes itself). A stream that never opened is only let go.
     func reset(_ stream: HTTP2UpstreamStream, _ code: HTTP2ErrorCode) {
         guard let id = stream.id else { return forget(stream) }
-        guard streams.remove(id) != nil else { return }
-        writeFrames { $0.writeHTTP2Reset(code, stream: id) }
-        flush()
-        openStreams -= 1
-        stream.queue.removeAll()
+        // Out of the table already, it is being closed by a GOAWAY or the connection's close,
+        // from whose loop this call came: it is finished here, and that close skips it.
+        if streams.remove(id) != nil {
+            writeFrames { $0.writeHTTP2Reset(code, stream: id) }
+            openStreams -= 1
+        }
+        stopSending(stream)
         finished()
         openWaiting()
+        flush()
     }
 
     /// A stream error the upstream caused (RFC 9113 §5.4.2): `stream` is reset with `code`
@@ -286,21 +213,14 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler {
     /// `stream` was given up before it opened.
     func forget(_ stream: HTTP2UpstreamStream) {
         if let index = waitingToOpen.firstIndex(where: { $0 === stream }) { waitingToOpen.remove(at: index) }
-        stream.queue.removeAll()
+        stopSending(stream)
         finished()
     }
 
     /// Writes a WINDOW_UPDATE of `increment` for `stream` and flushes.
     func windowUpdate(_ increment: Int, stream: HTTP2StreamID) {
-        guard context != nil else { return }
         writeFrames { $0.writeHTTP2WindowUpdate(increment, stream: stream) }
         flush()
-    }
-
-    /// Hands what was written to the channel and flushes.
-    func flush() {
-        writeOut()
-        context?.flush()
     }
 
     private func finished() {
@@ -325,7 +245,7 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         streams.readCompleted()
-        if out != nil { flush() }
+        if writer.needsFlush { flush() }
         context.fireChannelReadComplete()
     }
 
@@ -361,15 +281,18 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler {
             guard let stream = try openStream(id) else { return }
             close(stream, reason: code)
         case .settings(let payload):
-            try apply(payload)
-            writeFrames { $0.writeHTTP2SettingsAck() }
-            try controlFrameWritten()
+            try countControlFrame()
+            var all: [HTTP2UpstreamStream] = Array(waitingToOpen)
+            streams.forEach { all.append($0) }
+            try applySettings(payload, peerIsServer: true, streams: all)
+            openWaiting()
         case .settingsAck:
             break
+        case .priority:
+            try countControlFrame()
         case .ping(let data, let ack):
-            guard !ack else { return }
-            writeFrames { $0.writeHTTP2PingAck(data) }
-            try controlFrameWritten()
+            try countControlFrame()
+            if !ack { try answerPing(data) }
         case .goAway(let lastStreamID, _):
             goAwayLastStreamID = lastStreamID
             // Streams past its last ID, and streams still waiting to open, never reached the
@@ -381,20 +304,16 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler {
             while let stream = waitingToOpen.popFirst() { close(stream, reason: nil, unserved: true) }
             owner?.peerSaidGoAway(self)
         case .windowUpdate(let id, let increment):
-            guard id != .rootStream else {
-                connectionSendWindow += increment
-                guard connectionSendWindow <= HTTP2SendQueue.maxWindow else { throw .init(.flowControlError, "the connection's send window past 2^31-1") }
-                let waiting = waitingForWindow
-                waitingForWindow.removeAll(keepingCapacity: true)
-                for stream in waiting where !stream.isClosed { pump(stream) }
-                return
-            }
+            guard id != .rootStream else { return try connectionWindowUpdate(increment) }
             guard let stream = try openStream(id) else { return }
             guard increment > 0 else { return streamError(stream, .protocolError) }
-            stream.queue.window += increment
-            guard stream.queue.window <= HTTP2SendQueue.maxWindow else { return streamError(stream, .flowControlError) }
-            pump(stream)
+            if !streamWindowUpdate(stream, increment) { streamError(stream, .flowControlError) }
         }
+    }
+
+    /// Counts one of the upstream's PINGs, SETTINGS or PRIORITYs.
+    private func countControlFrame() throws(HTTP2ConnectionError) {
+        guard controlFrames.record(now: eventLoop.now) else { throw .init(.enhanceYourCalm, "over \(controlFrames.limit) PING, SETTINGS or PRIORITY frames in 30 s") }
     }
 
     /// The open stream `id` names; nil for one this connection closed (its frames are
@@ -412,54 +331,8 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler {
         if stream.requestEndSent { close(stream, reason: nil) }
     }
 
-    /// Applies the upstream's SETTINGS (RFC 9113 §6.5.2).
-    private func apply(_ payload: ByteBuffer) throws(HTTP2ConnectionError) {
-        try HTTP2FrameReader.settings(payload) { (identifier, value) throws(HTTP2ConnectionError) in
-            switch identifier {
-            case 0x1:  // SETTINGS_HEADER_TABLE_SIZE: the most the encoder's table may hold
-                // Throws only while a block is being encoded, which none is between frames.
-                try? encoder.setDynamicTableSize(min(Int(value), HPACKEncoder.defaultDynamicTableSize))
-            case 0x2:  // SETTINGS_ENABLE_PUSH: a server may send only 0
-                guard value == 0 else { throw .init(.protocolError, "SETTINGS_ENABLE_PUSH \(value) from a server") }
-            case 0x3:  // SETTINGS_MAX_CONCURRENT_STREAMS
-                maxConcurrentStreams = Int(value)
-            case 0x4:  // SETTINGS_INITIAL_WINDOW_SIZE: every stream's window moves by the change
-                guard value <= UInt32(HTTP2SendQueue.maxWindow) else { throw .init(.flowControlError, "SETTINGS_INITIAL_WINDOW_SIZE \(value)") }
-                let change = Int(value) - initialSendWindow
-                initialSendWindow = Int(value)
-                var overflow = false
-                streams.forEach { stream in
-                    stream.queue.window += change
-                    if stream.queue.window > HTTP2SendQueue.maxWindow { overflow = true }
-                }
-                for stream in waitingToOpen { stream.queue.window += change }
-                guard !overflow else { throw .init(.flowControlError, "a stream's send window past 2^31-1") }
-            case 0x5:  // SETTINGS_MAX_FRAME_SIZE
-                guard (16_384...16_777_215).contains(value) else { throw .init(.protocolError, "SETTINGS_MAX_FRAME_SIZE \(value)") }
-                maxFrameBytes = Int(value)
-            default:
-                break  // SETTINGS_MAX_HEADER_LIST_SIZE is advice; unknown settings are ignored
-            }
-        }
-        openWaiting()
-        streams.forEach { stream in if !stream.queue.isEmpty { pump(stream) } }
-    }
-
-    /// An answer to a PING or SETTINGS was written. One that the socket would not take counts;
-    /// past ``BuiltInLimits/http2BufferedControlFrames`` of them the upstream is flooding.
-    private func controlFrameWritten() throws(HTTP2ConnectionError) {
-        guard !isWritable else {
-            unsentControlFrames = 0
-            return
-        }
-        unsentControlFrames += 1
-        guard unsentControlFrames <= BuiltInLimits.http2BufferedControlFrames else {
-            throw .init(.enhanceYourCalm, "\(unsentControlFrames) PING or SETTINGS answers the upstream does not read")
-        }
-    }
-
     /// Ends the connection for `error`: GOAWAY with its code, then close.
-    private func fail(_ error: HTTP2ConnectionError) {
+    func fail(_ error: HTTP2ConnectionError) {
         guard !isClosed, let context else { return }
         isClosed = true
         writeFrames { $0.writeHTTP2GoAway(lastStreamID: .rootStream, code: error.code) }
@@ -469,8 +342,9 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler {
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         let writable = context.channel.isWritable
-        if writable { unsentControlFrames = 0 }
+        if writable { writer.socketWritable() }
         streams.connectionWritabilityChanged(writable)
+        for stream in waitingToOpen { stream.connectionWritabilityChanged(writable) }
         context.fireChannelWritabilityChanged()
     }
 
@@ -481,7 +355,7 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         isClosed = true
-        out = nil
+        writer.discard()
         for stream in streams.removeAll() { close(stream, reason: nil, unserved: !stream.isOnWire) }
         openStreams = 0
         while let stream = waitingToOpen.popFirst() { close(stream, reason: nil, unserved: true) }
@@ -496,7 +370,7 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler {
             openStreams -= 1
             openWaiting()
         }
-        stream.queue.removeAll()
+        stopSending(stream)
         stream.closed(reason: reason, unserved: unserved)
         finished()
     }

@@ -12,12 +12,13 @@ import NIOHTTP2
 /// (``HTTP2ServerStream``): response DATA the client cannot take yet is held and kept out of
 /// the receive window, and the request reads as unwritable while more of it than the high
 /// watermark waits for the upstream's window.
-final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
+final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream, HTTP2SendingStream {
     /// Strong: an exchange may still drain held response parts after the connection's handler
     /// let the stream go (which it does when the stream or the connection closes).
     private let connection: HTTP2UpstreamConnection
     /// Set by the connection when the stream's HEADERS go out.
     var id: HTTP2StreamID?
+    var openID: HTTP2StreamID? { id }
     /// What the stream may send and what waits, kept by the connection.
     var queue: HTTP2SendQueue
     var exchange: Exchange?
@@ -257,6 +258,9 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream {
     /// (or while the client cannot take more). A frame's parts are never split.
     private func deliver(_ first: HTTPClientResponsePart, _ second: HTTPClientResponsePart?, bytes: Int) {
         if readsHeld || held?.isEmpty == false {
+            // An interim head (no flow control bounds them) is dropped while the client
+            // cannot take more: a proxy may, and an upstream could send them without end.
+            if case .head(let head) = first, head.status.code < 200 { return }
             if held == nil { held = CircularBuffer(initialCapacity: 4) }
             held?.append((first, bytes))
             if let second { held?.append((second, 0)) }

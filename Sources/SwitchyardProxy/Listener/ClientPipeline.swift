@@ -1,6 +1,5 @@
 import NIOCore
 import NIOHTTP1
-import NIOHTTP2
 
 /// Every client connection's pipeline, in the order it is built: an accepted connection is
 /// admitted (``ConnectionLimiter``) and tracked by its loop's slot, a ``ProtocolDetector`` reads
@@ -38,19 +37,12 @@ enum ClientPipeline {
         try pipeline.addHandler(server)
     }
 
-    /// HTTP/2: the ``GoAwayCloser`` (closes after an error GOAWAY, bounds a graceful one's
-    /// ack), NIO's HTTP/2 handler with the built-in connection limits, and the
-    /// ``HTTP2ServerConnection`` that serves every stream (NIO's handler tells it, as its frame
-    /// delegate, when each DATA frame goes out) and closes the connection gracefully when it
-    /// idles for `timeouts.keepAlive` or a drain begins (the double GOAWAY of RFC 9113 §6.8).
+    /// HTTP/2: the flushes of a pass joined (``FlushCoalescer``), and the
+    /// ``HTTP2ServerConnection`` that speaks HTTP/2 itself, serves every stream, and closes the
+    /// connection gracefully when it idles for `timeouts.keepAlive` or a drain begins (the
+    /// double GOAWAY of RFC 9113 §6.8).
     static func configureHTTP2(_ pipeline: ChannelPipeline.SynchronousOperations, slot: LoopSlot) throws {
-        let closer = GoAwayCloser(ackTimeout: TimeAmount(slot.state.table.config.timeouts.keepAlive))
-        let connection = HTTP2ServerConnection(slot: slot, goAwayCloser: closer)
-        let handler = NIOHTTP2Handler(
-            mode: .server, frameDelegate: connection, connectionConfiguration: BuiltInLimits.http2Connection, streamConfiguration: .init())
-        try pipeline.addHandler(closer)
         try pipeline.addHandler(FlushCoalescer())
-        try pipeline.addHandler(handler)
-        try pipeline.addHandler(connection)
+        try pipeline.addHandler(HTTP2ServerConnection(slot: slot))
     }
 }

@@ -1,21 +1,34 @@
 import NIOCore
+import NIOHPACK
 import NIOHTTP2
 
-/// The last handler of a client's HTTP/2 connection. It owns the connection's streams
-/// (``HTTP2ServerStream``) and hands each the frames NIO's HTTP/2 handler passed it. NIO's
-/// handler before it parses, checks the protocol and limits, and keeps the streams' states and
-/// the send windows. There are no stream channels, no HTTP/2-to-HTTP/1 codec and no pipeline
-/// hop per stream.
+/// A client's HTTP/2 connection (RFC 9113, server side), with no HTTP/2 handler before it: it
+/// reads and writes the frames itself (``HTTP2FrameReader``, ``HTTP2FrameSender``), keeps the
+/// streams' states and both ways' windows, and hands each of its streams
+/// (``HTTP2ServerStream``) the frames that are its. There are no stream channels, no
+/// HTTP/2-to-HTTP/1 codec and no pipeline hop per stream.
 ///
-/// It gives back receive window itself, as NIO's stream channels did: the connection's at
-/// once, and each stream's as its exchange takes the body (``HTTP2ServerStream``). As NIO's
-/// frame delegate it learns when each DATA frame goes to the wire, which is what a stream's
-/// writability counts. It also bounds the connection's life
-/// (``HTTP2ServerLifetimeStateMachine``): a graceful shutdown after `timeouts.keepAlive` with no
-/// stream open, and on a drain.
-final class HTTP2ServerConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
-    typealias InboundIn = HTTP2Frame
-    typealias OutboundOut = HTTP2Frame
+/// - It reads the client's preface and SETTINGS, sends its own
+///   (``BuiltInLimits/http2ConcurrentStreams``, ``BuiltInLimits/http2HeaderListBytes``),
+///   applies the client's and acknowledges them, and answers PINGs.
+/// - A client stream opens with HEADERS on a new odd ID; past the concurrency limit it is
+///   refused (RST_STREAM REFUSED_STREAM). Frames on a stream the client never opened, on a
+///   stream that ended both ways, or after its request ended, a header block that does not
+///   decode, a window past 2^31-1, and what ``HTTP2FrameReader`` refuses end the connection:
+///   GOAWAY with the error's code, then close (RFC 9113 §5.4.1). Frames on a stream the proxy
+///   reset a moment ago are dropped (§5.1).
+/// - Floods end it with ENHANCE_YOUR_CALM: ``BuiltInLimits/http2MalformedBlocks`` malformed
+///   requests, ``BuiltInLimits/http2ClientResets`` RST_STREAMs in 30 s (rapid reset), empty
+///   DATA frames in a row, and PING or SETTINGS answers the client does not read
+///   (``BuiltInLimits/http2BufferedControlFrames``).
+/// - Receive windows are enforced, and given back: the connection's as DATA arrives, a stream's
+///   as its exchange takes the body (``HTTP2ServerStream``).
+/// - It bounds the connection's life (``HTTP2ServerLifetimeStateMachine``): a graceful shutdown
+///   after `timeouts.keepAlive` with no stream open, and on a drain, which the client has
+///   `timeouts.keepAlive` from when the first GOAWAY reaches the socket to acknowledge.
+final class HTTP2ServerConnection: HTTP2FrameSender {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     let slot: LoopSlot
     private(set) var context: ChannelHandlerContext?
@@ -24,36 +37,73 @@ final class HTTP2ServerConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
     /// returning through them (a response's end closes its stream while it is being written),
     /// so they are kept until the pass is over.
     private let retired: EndOfPass<HTTP2ServerStream>
-    /// Streams whose response went back under the low watermark inside NIO's frame delegate:
+    /// Streams whose response went back under the low watermark while this connection wrote:
     /// their exchanges hear it once the pass is over.
     private let writableAgain: EndOfPass<HTTP2ServerStream>
 
-    /// Malformed field blocks refused on this connection (``BuiltInLimits/http2MalformedBlocks``).
+    private var reader = HTTP2FrameReader(expectingPreface: true)
+    private var decoder = HPACKDecoder(allocator: ByteBufferAllocator(), maxDynamicTableSize: HPACKDecoder.maxDynamicTableSize, maxHeaderListSize: BuiltInLimits.http2HeaderListBytes)
+    var writer = HTTP2Writer()
+    var waitingForWindow: [HTTP2ServerStream] = []
+    /// Set once the client's first SETTINGS came.
+    private var settingsRead = false
+    private var connectionReceiveWindow = HTTP2ReceiveWindow.connection
+    /// The highest stream ID the client opened.
+    private var lastStreamID: Int32 = 0
+    /// Streams the proxy reset lately, whose frames may still be on their way: dropped.
+    private var recentlyReset = CircularBuffer<HTTP2StreamID>(initialCapacity: 8)
+    /// Set once the connection closed, or is closing for an error.
+    private var isClosed = false
+
+    /// Malformed requests refused on this connection (``BuiltInLimits/http2MalformedBlocks``).
     private var malformedBlocks = 0
+    /// The client's RST_STREAMs (``BuiltInLimits/http2ClientResets`` in 30 s: rapid reset,
+    /// CVE-2023-44487).
+    private var resets = HTTP2RateLimit(limit: BuiltInLimits.http2ClientResets)
+    /// The client's PINGs, SETTINGS and PRIORITYs (``BuiltInLimits/http2ControlFrames`` in 30 s).
+    private var controlFrames = HTTP2RateLimit(limit: BuiltInLimits.http2ControlFrames)
+    /// Streams reset or refused for the client's errors (``BuiltInLimits/http2StreamErrors`` in
+    /// 30 s).
+    private var streamErrors = HTTP2RateLimit(limit: BuiltInLimits.http2StreamErrors)
+    /// Empty DATA frames without END_STREAM in a row.
+    private var emptyDataFrames = 0
+
     private var lifetime: HTTP2ServerLifetimeStateMachine
     private var timer: Scheduled<Void>?
-    /// Beneath NIO's handler: writes a graceful shutdown's first GOAWAY, which NIO's handler
-    /// must not see (``GoAwayCloser``).
-    private let goAwayCloser: GoAwayCloser
+    /// How long the client has to acknowledge a graceful shutdown's PING.
+    private let ackTimeout: TimeAmount
+    private var ackTimer: Scheduled<Void>?
+    /// Set once the client acknowledged a graceful shutdown.
+    private var acknowledged = false
 
-    init(slot: LoopSlot, goAwayCloser: GoAwayCloser) {
+    /// Streams the proxy may remember as reset a moment ago: twice as many as may be open.
+    private static let rememberedResets = 2 * BuiltInLimits.http2ConcurrentStreams
+
+    init(slot: LoopSlot) {
         self.slot = slot
-        self.goAwayCloser = goAwayCloser
         retired = EndOfPass(eventLoop: slot.state.eventLoop) { _ in }
         writableAgain = EndOfPass(eventLoop: slot.state.eventLoop) { $0.writableAgain() }
-        lifetime = HTTP2ServerLifetimeStateMachine(idle: TimeAmount(slot.state.table.config.timeouts.keepAlive))
+        let keepAlive = TimeAmount(slot.state.table.config.timeouts.keepAlive)
+        lifetime = HTTP2ServerLifetimeStateMachine(idle: keepAlive)
+        ackTimeout = keepAlive
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         // Added to a connection that is already active (behind the protocol detector).
+        writeFrames {
+            $0.writeHTTP2Settings([
+                (0x3, UInt32(BuiltInLimits.http2ConcurrentStreams)),  // SETTINGS_MAX_CONCURRENT_STREAMS
+                (0x6, UInt32(BuiltInLimits.http2HeaderListBytes)),  // SETTINGS_MAX_HEADER_LIST_SIZE
+            ])
+        }
+        flush()
         perform(lifetime.start(now: eventLoop.now))
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
-        timer?.cancel()
-        timer = nil
+        cancelTimers()
     }
 
     var eventLoop: EventLoop { slot.state.eventLoop }
@@ -64,40 +114,170 @@ final class HTTP2ServerConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
     // MARK: Frames in
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
+        guard !isClosed else { return }
+        reader.feed(unwrapInboundIn(data))
         streams.readBegan()
-        switch frame.payload {
-        case .headers(let headers):
-            if let stream = streams[frame.streamID] {
-                stream.received(headers)
-            } else {
-                // NIO's handler opened the stream (a new client stream within the limits).
-                let stream = HTTP2ServerStream(id: frame.streamID, connection: self)
-                streams[frame.streamID] = stream
-                lifetime.streamOpened(frame.streamID)
-                stream.received(headers)
+        do {
+            while !isClosed, let frame = try reader.next() {
+                try handle(frame)
             }
-        case .data(let data):
-            streams[frame.streamID]?.received(data)
-        case .ping(let data, ack: true):
-            perform(lifetime.pingAcknowledged(data))
-        default:
-            break  // NIO's handler answers the connection's own frames; a reset arrives as an event
+        } catch {
+            fail(error)
         }
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if !streamEvent(event), type(of: event) == ChannelShouldQuiesceEvent.self { perform(lifetime.quiesce()) }
-        context.fireUserInboundEventTriggered(event)
+    func channelReadComplete(context: ChannelHandlerContext) {
+        streams.readCompleted()
+        if writer.needsFlush { flush() }
+        context.fireChannelReadComplete()
     }
 
-    /// A stream was reset for a malformed field block. Past the budget the client is told to
-    /// calm down (GOAWAY ENHANCE_YOUR_CALM), and ``GoAwayCloser`` closes the connection.
+    private func handle(_ frame: HTTP2InboundFrame) throws(HTTP2ConnectionError) {
+        if !settingsRead {
+            guard case .settings = frame else { throw .init(.protocolError, "the client's first frame is not SETTINGS") }
+            settingsRead = true
+        }
+        switch frame {
+        case .headers(let id, var block, let endStream):
+            let fields: HPACKHeaders
+            do {
+                fields = try decoder.decodeHeaders(from: &block)
+            } catch {
+                throw .init(.compressionError, "a field block did not decode: \(error)")
+            }
+            emptyDataFrames = 0
+            if let stream = streams[id] {
+                guard stream.requestOpen else { return streamError(stream, .streamClosed) }
+                stream.received(fields, endStream: endStream)
+                if endStream { requestEnded(stream) }
+            } else if try isNew(id) {
+                open(id, fields, endStream: endStream)
+            }
+        case .data(let id, let bytes, let endStream, let flowControlled):
+            connectionReceiveWindow -= flowControlled
+            guard connectionReceiveWindow >= 0 else { throw .init(.flowControlError, "DATA past the connection's window") }
+            if let increment = HTTP2ReceiveWindow.increment(open: connectionReceiveWindow, target: HTTP2ReceiveWindow.connection) {
+                connectionReceiveWindow += increment
+                writeFrames { $0.writeHTTP2WindowUpdate(increment) }
+            }
+            if bytes.readableBytes == 0, !endStream {
+                emptyDataFrames += 1
+                guard emptyDataFrames <= BuiltInLimits.http2EmptyDataFrames else { throw .init(.enhanceYourCalm, "empty DATA frames in a row") }
+            } else {
+                emptyDataFrames = 0
+            }
+            guard let stream = streams[id] else {
+                guard try !isNew(id) else { throw .init(.protocolError, "DATA on stream \(Int32(id)), which is not open") }
+                return
+            }
+            guard stream.requestOpen else { return streamError(stream, .streamClosed) }
+            stream.received(bytes, endStream: endStream, flowControlled: flowControlled)
+            if endStream { requestEnded(stream) }
+        case .rstStream(let id, let code):
+            try countReset()
+            guard let stream = streams[id] else { return try closedStreamControl(id, "RST_STREAM") }
+            close(stream, reason: code)
+        case .settings(let payload):
+            try countControlFrame()
+            var all: [HTTP2ServerStream] = []
+            streams.forEach { all.append($0) }
+            try applySettings(payload, peerIsServer: false, streams: all)
+        case .settingsAck:
+            break
+        case .ping(let data, let ack):
+            try countControlFrame()
+            if ack {
+                perform(lifetime.pingAcknowledged(HTTP2PingData(withInteger: data)))
+            } else {
+                try answerPing(data)
+            }
+        case .priority:
+            try countControlFrame()
+        case .goAway:
+            break  // the client opens nothing more; its open streams finish
+        case .windowUpdate(let id, let increment):
+            guard id != .rootStream else { return try connectionWindowUpdate(increment) }
+            guard let stream = streams[id] else { return try closedStreamControl(id, "WINDOW_UPDATE") }
+            guard increment > 0 else { return streamError(stream, .protocolError) }
+            if !streamWindowUpdate(stream, increment) { streamError(stream, .flowControlError) }
+        }
+    }
+
+    /// Whether `id`, on no open stream, would be a new client stream. An ID the client may not
+    /// use (even) is a connection error; one of a stream that closed is too, unless the proxy
+    /// reset it a moment ago (its frames may still be on their way, RFC 9113 §5.1): false then,
+    /// and the frame is dropped.
+    private func isNew(_ id: HTTP2StreamID) throws(HTTP2ConnectionError) -> Bool {
+        let number = Int32(id)
+        guard number % 2 == 1 else { throw .init(.protocolError, "stream \(number), an ID the client may not use") }
+        if number > lastStreamID { return true }
+        guard recentlyReset.contains(id) else { throw .init(.streamClosed, "a frame on stream \(number), which closed") }
+        return false
+    }
+
+    /// A WINDOW_UPDATE or RST_STREAM on no open stream: on one that closed it is dropped (the
+    /// client may send them until it has seen the stream end, RFC 9113 §5.1); on one never
+    /// opened it is a connection error.
+    private func closedStreamControl(_ id: HTTP2StreamID, _ frame: String) throws(HTTP2ConnectionError) {
+        let number = Int32(id)
+        guard number % 2 == 1, number <= lastStreamID else { throw .init(.protocolError, "\(frame) on stream \(number), which was never opened") }
+    }
+
+    /// Opens the client's stream `id` with its first field block, or refuses it past the
+    /// concurrency limit or once the connection is going away.
+    private func open(_ id: HTTP2StreamID, _ block: HPACKHeaders, endStream: Bool) {
+        lastStreamID = Int32(id)
+        guard lifetime.phase != .draining, streams.count < BuiltInLimits.http2ConcurrentStreams else {
+            writeFrames { $0.writeHTTP2Reset(.refusedStream, stream: id) }
+            rememberReset(id)
+            countStreamError()
+            return
+        }
+        let stream = HTTP2ServerStream(id: id, connection: self, window: writer.initialStreamWindow)
+        streams[id] = stream
+        lifetime.streamOpened(id)
+        stream.received(block, endStream: endStream)
+        if endStream { requestEnded(stream) }
+    }
+
+    /// Counts one of the client's RST_STREAMs.
+    private func countReset() throws(HTTP2ConnectionError) {
+        guard resets.record(now: eventLoop.now) else { throw .init(.enhanceYourCalm, "over \(resets.limit) RST_STREAMs in 30 s") }
+    }
+
+    /// Counts one of the client's PINGs, SETTINGS or PRIORITYs.
+    private func countControlFrame() throws(HTTP2ConnectionError) {
+        guard controlFrames.record(now: eventLoop.now) else { throw .init(.enhanceYourCalm, "over \(controlFrames.limit) PING, SETTINGS or PRIORITY frames in 30 s") }
+    }
+
+    /// The request on `stream` ended; the stream closes if its response did too.
+    private func requestEnded(_ stream: HTTP2ServerStream) {
+        if stream.responseEndSent { close(stream, reason: nil) }
+    }
+
+    /// A stream error the client caused (RFC 9113 §5.4.2): `stream` is reset with `code`, and
+    /// the error counted (``BuiltInLimits/http2StreamErrors`` in 30 s).
+    func streamError(_ stream: HTTP2ServerStream, _ code: HTTP2ErrorCode) {
+        stream.reset(code)
+        countStreamError()
+    }
+
+    private func countStreamError() {
+        guard !streamErrors.record(now: eventLoop.now) else { return }
+        fail(HTTP2ConnectionError(.enhanceYourCalm, "over \(streamErrors.limit) stream errors in 30 s"))
+    }
+
+    /// A stream was reset for a malformed request. Past the budget the client is told to
+    /// calm down (GOAWAY ENHANCE_YOUR_CALM), and the connection closes.
     func malformedBlockRefused() {
         malformedBlocks += 1
-        guard malformedBlocks == BuiltInLimits.http2MalformedBlocks else { return }
-        write(HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: lifetime.lastStreamID, errorCode: .enhanceYourCalm, opaqueData: nil)))
-        flush()
+        guard malformedBlocks >= BuiltInLimits.http2MalformedBlocks else { return }
+        fail(HTTP2ConnectionError(.enhanceYourCalm, "\(malformedBlocks) malformed requests"))
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if type(of: event) == ChannelShouldQuiesceEvent.self { perform(lifetime.quiesce()) }
+        context.fireUserInboundEventTriggered(event)
     }
 
     /// `stream`'s exchange deferred a flush to the end of this read.
@@ -108,24 +288,79 @@ final class HTTP2ServerConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
     /// Inside a read of this connection (a stream's exchange defers its flushes then).
     var isReading: Bool { streams.isReading }
 
-    func streamClosed(_ stream: HTTP2ServerStream, reason: HTTP2ErrorCode?) {
+    // MARK: Frames out
+
+    /// Sends `frame` on `stream`, within the client's windows.
+    func send(_ frame: HTTP2OutboundFrame, on stream: HTTP2ServerStream) {
+        guard !isClosed else { return }
+        send(frame, onOpen: stream)
+    }
+
+    /// A frame of `stream` went out: the stream hears it, and closes if it ended both ways.
+    func sent(_ stream: HTTP2ServerStream, bytes: Int, endStream: Bool) {
+        if stream.sent(bytes: bytes, endStream: endStream) { writableAgain.add(stream) }
+        if endStream, !stream.requestOpen { close(stream, reason: nil) }
+    }
+
+    /// Writes `stream`'s RST_STREAM with `code`; it closes.
+    func reset(_ stream: HTTP2ServerStream, _ code: HTTP2ErrorCode) {
+        guard streams[stream.id] === stream else { return }
+        writeFrames { $0.writeHTTP2Reset(code, stream: stream.id) }
+        flush()
+        rememberReset(stream.id)
+        close(stream, reason: nil)
+    }
+
+    /// Writes a WINDOW_UPDATE of `increment` for `stream` and flushes.
+    func windowUpdate(_ increment: Int, stream: HTTP2StreamID) {
+        writeFrames { $0.writeHTTP2WindowUpdate(increment, stream: stream) }
+        flush()
+    }
+
+    private func rememberReset(_ id: HTTP2StreamID) {
+        if recentlyReset.count == Self.rememberedResets { recentlyReset.removeFirst() }
+        recentlyReset.append(id)
+    }
+
+    /// Ends the connection for `error`: GOAWAY with its code, then close.
+    func fail(_ error: HTTP2ConnectionError) {
+        guard !isClosed, let context else { return }
+        isClosed = true
+        writeFrames { $0.writeHTTP2GoAway(lastStreamID: HTTP2StreamID(lastStreamID), code: error.code) }
+        flush()
+        context.close(promise: nil)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        let writable = context.channel.isWritable
+        if writable { writer.socketWritable() }
+        streams.connectionWritabilityChanged(writable)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        isClosed = true
+        writer.discard()
+        cancelTimers()
+        for stream in streams.removeAll() { retire(stream) }
+        context.fireChannelInactive()
+    }
+
+    /// `stream` closed: both ways ended, or a reset either way.
+    private func close(_ stream: HTTP2ServerStream, reason: HTTP2ErrorCode?) {
+        guard streams.remove(stream.id) != nil else { return }
+        stopSending(stream)
         retire(stream)
         perform(lifetime.streamClosed(now: eventLoop.now))
     }
 
-    /// A response frame this connection wrote could not be sent (NIO refused it): its stream
-    /// is reset. Errors that end the connection are NIO's handler's to answer (GOAWAY, close).
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if let error = error as? NIOHTTP2Errors.StreamError { streams[error.streamID]?.reset(.internalError) }
-        context.fireErrorCaught(error)
+    /// Closes `stream` and keeps it until this pass of the event loop is over.
+    private func retire(_ stream: HTTP2ServerStream) {
+        stream.closed()
+        retired.add(stream)
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
-        for stream in streams.removeAll() { retire(stream) }
-        context.fireChannelInactive()
-    }
+    // MARK: Lifetime
 
     private func perform(_ action: HTTP2ServerLifetimeStateMachine.Action) {
         switch action {
@@ -140,35 +375,49 @@ final class HTTP2ServerConnection: HTTP2StreamOwner, NIOHTTP2FrameDelegate {
                 self.perform(self.lifetime.timerFired(now: self.eventLoop.now))
             }
         case .sendGoAwayAndPing(let ping):
-            // RFC 9113 §6.8: streams the client opens before it sees this GOAWAY are still served,
-            // so NIO's handler, which would refuse them, does not hear of it.
-            goAwayCloser.writeFirstGracefulGoAway()
-            write(HTTP2Frame(streamID: .rootStream, payload: .ping(ping, ack: false)))
-            flush()
+            // RFC 9113 §6.8: streams the client opens before it sees this GOAWAY are still
+            // served; the client has ackTimeout from when it reaches the socket to say it saw it.
+            guard let context else { return }
+            writeFrames {
+                $0.writeHTTP2GoAway(lastStreamID: HTTP2StreamID(Int32.max), code: .noError)
+                $0.writeHTTP2Ping(ping.integer)
+            }
+            guard let frames = writer.take() else { return }
+            let written = eventLoop.makePromise(of: Void.self)
+            written.futureResult.assumeIsolated().whenSuccess { [self] in
+                guard ackTimer == nil, !acknowledged, let context = self.context else { return }
+                ackTimer = eventLoop.assumeIsolated().scheduleTask(in: ackTimeout) { context.close(promise: nil) }
+            }
+            context.writeAndFlush(wrapOutboundOut(frames), promise: written)
         case .sendGoAway(let lastStreamID, let close):
-            goAwayCloser.gracefulShutdownAcknowledged()
-            write(HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: lastStreamID, errorCode: .noError, opaqueData: nil)))
-            flush()
-            if close { context?.close(promise: nil) }
+            acknowledged = true
+            ackTimer?.cancel()
+            ackTimer = nil
+            writeFrames { $0.writeHTTP2GoAway(lastStreamID: lastStreamID, code: .noError) }
+            if close { closeWhenWritten() } else { flush() }
         case .close:
-            // The stream closed as its last frame was written; that frame's flush comes later
-            // in this pass of the event loop, so the close waits for the next.
-            eventLoop.assumeIsolated().execute { [self] in context?.close(promise: nil) }
+            closeWhenWritten()
         }
     }
 
-    /// Closes `stream` and keeps it until this pass of the event loop is over.
-    private func retire(_ stream: HTTP2ServerStream) {
-        stream.closed()
-        retired.add(stream)
+    /// Closes once what was written reached the socket (a close drops what has not: a drain
+    /// must not cut the tail of a slow client's response), or after `ackTimeout` at most.
+    private func closeWhenWritten() {
+        guard let context else { return }
+        let written = eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(writer.take() ?? ByteBuffer()), promise: written)
+        writer.flushed()
+        let bound = eventLoop.assumeIsolated().scheduleTask(in: ackTimeout) { context.close(promise: nil) }
+        written.futureResult.assumeIsolated().whenComplete { _ in
+            bound.cancel()
+            context.close(promise: nil)
+        }
     }
 
-    // MARK: Frames out
-
-    /// NIO's handler passes `frame` to the wire (``NIOHTTP2FrameDelegate``). Nothing may be
-    /// written from here: NIO calls it in the middle of writing the frame, just before its bytes.
-    func wroteFrame(_ frame: HTTP2Frame) {
-        guard case .data(let data) = frame.payload, let stream = streams[frame.streamID], stream.wrote(data.data.readableBytes) else { return }
-        writableAgain.add(stream)
+    private func cancelTimers() {
+        timer?.cancel()
+        timer = nil
+        ackTimer?.cancel()
+        ackTimer = nil
     }
 }

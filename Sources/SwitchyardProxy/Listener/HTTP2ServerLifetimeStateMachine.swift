@@ -13,8 +13,8 @@ import NIOHTTP2
 /// - **Graceful shutdown** (idle, or a drain's `ChannelShouldQuiesceEvent`), RFC 9113 §6.8: a
 ///   GOAWAY naming the largest stream ID and a PING; once the client acknowledges the PING it
 ///   has seen the GOAWAY and opens nothing more, so a second GOAWAY names the last stream the
-///   client opened. The connection closes when its last stream does (``GoAwayCloser`` bounds a
-///   client that never acknowledges).
+///   client opened. The connection closes when its last stream does (``HTTP2ServerConnection``
+///   bounds a client that never acknowledges).
 struct HTTP2ServerLifetimeStateMachine {
     /// What the connection does.
     enum Action: Equatable {

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import NIOHPACK
 import NIOHTTP2
 
 /// One stream of a client's HTTP/2 connection: its ``HTTP2ServerConnection`` hands it the
@@ -11,9 +12,17 @@ import NIOHTTP2
 /// held, and its bytes stay out of the stream's receive window until it is taken, so the
 /// client can send at most a window ahead. The response reads as unwritable while more of it
 /// than the high watermark waits for the client's window.
-final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream {
+///
+/// A request whose DATA does not add up to its `content-length`, or that sends DATA past the
+/// stream's window, is malformed (RFC 9113 §8.1.1, §6.9.1): the stream is reset, and the
+/// connection counts it (``HTTP2ServerConnection/streamError(_:_:)``); a `content-length` that
+/// does not match counts as a malformed request too.
+final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream, HTTP2SendingStream {
     let id: HTTP2StreamID
+    var openID: HTTP2StreamID? { id }
     private unowned let connection: HTTP2ServerConnection
+    /// The client's send window for the response, and what waits for it.
+    var queue: HTTP2SendQueue
     private var exchange: Exchange?
     /// Whether the request is a HEAD (an answer the proxy writes then has no body).
     private var isHead = false
@@ -22,7 +31,14 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream {
     /// Set by the request's first field block; a later one is its trailer section.
     private var headRead = false
     /// True until the request's END_STREAM came (even while its parts are held).
-    private var requestOpen = true
+    private(set) var requestOpen = true
+    /// The request body's bytes still due by its `content-length`, if it has one.
+    private var remainingLength: Int?
+    /// Set once the response's END_STREAM went out.
+    private(set) var responseEndSent = false
+    /// Set when the response ended while the request had not: once the end is out, the stream
+    /// is reset with NO_ERROR.
+    private var resetWhenEnded = false
     /// Set once the stream closed (both ways ended, or a reset either way): nothing more is
     /// written or routed.
     private(set) var isClosed = false
@@ -38,9 +54,10 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream {
     /// flow-control buffer waiting for the client's window.
     private var watermark = HTTP2SendWatermark()
 
-    init(id: HTTP2StreamID, connection: HTTP2ServerConnection) {
+    init(id: HTTP2StreamID, connection: HTTP2ServerConnection, window: Int) {
         self.id = id
         self.connection = connection
+        queue = HTTP2SendQueue(window: window)
     }
 
     // MARK: Frames in
@@ -48,35 +65,51 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream {
     /// A field block: the request's head (and its end, with END_STREAM), or its trailers. A
     /// malformed block resets the stream with PROTOCOL_ERROR (RFC 9113 §8.1.1): a head is never
     /// routed, and malformed trailers end the exchange. The connection counts them.
-    func received(_ headers: HTTP2Frame.FramePayload.Headers) {
+    func received(_ block: HPACKHeaders, endStream: Bool) {
         guard !isClosed else { return }
-        if headers.endStream { requestOpen = false }
+        if endStream { requestOpen = false }
         do {
             guard !headRead else {
-                receivedParts(.end(try HTTP2Fields.trailers(headers.headers)), nil, bytes: 0)
+                guard endStream, remainingLength ?? 0 == 0 else { return malformed() }
+                receivedParts(.end(try HTTP2Fields.trailers(block)), nil, bytes: 0)
                 return
             }
             headRead = true
-            let head = try HTTP2Fields.requestHead(headers.headers, endStream: headers.endStream)
+            let head = try HTTP2Fields.requestHead(block, endStream: endStream)
+            if case .length(let length) = RequestBodyFraming.contentLength(of: head.headers) {
+                guard !endStream || length == 0 else { return malformed() }
+                remainingLength = length
+            }
             guard head.method != .CONNECT else {
                 // RFC 9113 §8.5: the proxy carries no tunnels.
                 answer(head, with: .invalidRequest(.notImplemented, "CONNECT is not supported"), isGRPC: false, on: connection.slot)
                 return
             }
-            receivedParts(.head(head), headers.endStream ? .end(nil) : nil, bytes: 0)
+            receivedParts(.head(head), endStream ? .end(nil) : nil, bytes: 0)
         } catch {
-            reset(.protocolError)
-            connection.malformedBlockRefused()
+            malformed()
         }
     }
 
-    /// A DATA frame: body bytes (and the request's end, with END_STREAM).
-    func received(_ data: HTTP2Frame.FramePayload.Data) {
-        guard let parts: (first: HTTPServerRequestPart, second: HTTPServerRequestPart?, bytes: Int) = HTTP2Fields.parts(of: data) else { return }
-        receiveWindow.received(parts.bytes)
-        if data.endStream { requestOpen = false }
+    /// A DATA frame: body bytes (and the request's end, with END_STREAM); `flowControlled` is
+    /// what it took of the receive window.
+    func received(_ bytes: ByteBuffer, endStream: Bool, flowControlled: Int) {
+        receiveWindow.received(flowControlled)
+        if endStream { requestOpen = false }
         guard !isClosed else { return }
-        receivedParts(parts.first, parts.second, bytes: parts.bytes)
+        guard !receiveWindow.isOverdrawn else { return connection.streamError(self, .flowControlError) }
+        if let remaining = remainingLength {
+            remainingLength = remaining - bytes.readableBytes
+            guard remaining >= bytes.readableBytes, !endStream || remaining == bytes.readableBytes else { return malformed() }
+        }
+        guard endStream else { return receivedParts(.body(bytes), nil, bytes: flowControlled) }
+        receivedParts(bytes.readableBytes == 0 ? .end(nil) : .body(bytes), bytes.readableBytes == 0 ? nil : .end(nil), bytes: flowControlled)
+    }
+
+    /// A malformed request: reset with PROTOCOL_ERROR, and counted by the connection.
+    private func malformed() {
+        connection.streamError(self, .protocolError)
+        connection.malformedBlockRefused()
     }
 
     /// The parts one frame carried: handled now, or held behind what waits already (or while
@@ -112,9 +145,8 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream {
     /// answered, or its exchange ended) gets no more window: the client can send one window's
     /// worth, which is dropped.
     private func returnWindow() {
-        guard requestOpen, !isClosed, exchange != nil, let update = receiveWindow.update(for: id) else { return }
-        connection.write(update)
-        connection.flush()
+        guard requestOpen, !isClosed, exchange != nil, let increment = receiveWindow.update() else { return }
+        connection.windowUpdate(increment, stream: id)
     }
 
     /// The read that delivered request parts ended: they go upstream in one flush.
@@ -135,10 +167,16 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream {
         exchange.clientGone()
     }
 
-    /// Bytes of this stream's DATA went to the wire; true when that took the response back
-    /// under the low watermark (the exchange hears it from ``writableAgain()``).
-    func wrote(_ bytes: Int) -> Bool {
-        watermark.sent(bytes)
+    /// A frame of the response went out (`bytes` of DATA; `endStream`: its end); true when that
+    /// took the response back under the low watermark (the exchange hears it from
+    /// ``writableAgain()``). An answer that ended before its request did resets the stream
+    /// now, with NO_ERROR (RFC 9113 §8.1): the answer is whole, the rest of the body unwanted.
+    func sent(bytes: Int, endStream: Bool) -> Bool {
+        if endStream {
+            responseEndSent = true
+            if resetWhenEnded, requestOpen { reset(.noError) }
+        }
+        return watermark.sent(bytes)
     }
 
     /// The response went back under the low watermark earlier in this pass.
@@ -153,13 +191,10 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream {
         exchange?.clientWritabilityChanged(writable)
     }
 
-    /// Resets the stream with `code`. It counts as closed from now on, even while the
-    /// RST_STREAM waits for the socket (NIO closes the stream once it goes): its exchange ends.
+    /// Resets the stream with `code`: it is closed from now on, and its exchange ends.
     func reset(_ code: HTTP2ErrorCode) {
         guard !isClosed else { return }
-        connection.write(HTTP2Frame(streamID: id, payload: .rstStream(code)))
-        connection.flush()
-        closed()
+        connection.reset(self, code)
     }
 
     // MARK: ExchangeClient
@@ -176,7 +211,7 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream {
 
     func writeResponseHead(_ head: HTTPResponseHead) {
         guard !isClosed else { return }
-        connection.write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: HTTP2Fields.responseBlock(head)))))
+        connection.send(.headers(HTTP2Fields.responseBlock(head), endStream: false), on: self)
     }
 
     func writeContinue() -> Bool {
@@ -193,31 +228,20 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream {
     }
 
     /// Writes the response's end: on the last DATA frame, or as trailers. A request still
-    /// being sent is then reset with NO_ERROR once the end is on the wire (RFC 9113 §8.1): the
-    /// answer is whole and the rest of the body is not wanted. A reset any sooner would drop
-    /// what still waits for the client's window.
+    /// being sent is then reset with NO_ERROR once the end is out (``sent(bytes:endStream:)``);
+    /// a reset any sooner would drop what still waits for the client's window.
     func writeResponseEnd(_ trailers: HTTPHeaders?) {
         guard !isClosed else { return }
-        let end: HTTP2Frame.FramePayload
+        resetWhenEnded = requestOpen
         if let trailers {
             writePendingBody()
-            end = .headers(.init(headers: HTTP2Fields.trailerBlock(trailers), endStream: true))
+            connection.send(.headers(HTTP2Fields.trailerBlock(trailers), endStream: true), on: self)
         } else {
-            end = .data(.init(data: .byteBuffer(pendingBody ?? ByteBuffer()), endStream: true))
+            let body = pendingBody ?? ByteBuffer()
             pendingBody = nil
+            connection.send(.data(body, endStream: true), on: self)
         }
-        guard requestOpen else {
-            connection.write(HTTP2Frame(streamID: id, payload: end))
-            connection.flush()
-            return
-        }
-        let written = connection.eventLoop.makePromise(of: Void.self)
-        connection.write(HTTP2Frame(streamID: id, payload: end), promise: written)
         connection.flush()
-        written.futureResult.assumeIsolated().whenSuccess { [weak self] in
-            guard let self, self.requestOpen else { return }
-            self.reset(.noError)
-        }
     }
 
     func flushResponse() {
@@ -228,7 +252,7 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream {
     private func writePendingBody() {
         guard let body = pendingBody else { return }
         pendingBody = nil
-        connection.write(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(body)))))
+        connection.send(.data(body, endStream: false), on: self)
     }
 
     func respond(with error: SyntheticError, isGRPC: Bool) {

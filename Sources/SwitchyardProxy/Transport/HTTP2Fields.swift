@@ -74,16 +74,6 @@ enum HTTP2Fields {
         return HTTPRequestHead(version: .http2, method: parsed, uri: path, headers: HTTPHeaders(fields))
     }
 
-    /// The parts a DATA frame carries: its body, its end (END_STREAM), or both; nil for a
-    /// frame whose data is not bytes (never received). `bytes` is what it took of the flow-
-    /// control window: its data, and its padding with the pad-length byte.
-    static func parts<Head>(of data: HTTP2Frame.FramePayload.Data) -> (first: HTTPPart<Head, ByteBuffer>, second: HTTPPart<Head, ByteBuffer>?, bytes: Int)? {
-        guard case .byteBuffer(let body) = data.data else { return nil }
-        let bytes = body.readableBytes + (data.paddingBytes.map { $0 + 1 } ?? 0)
-        if !data.endStream { return (.body(body), nil, bytes) }
-        return body.readableBytes == 0 ? (.end(nil), nil, bytes) : (.body(body), .end(nil), bytes)
-    }
-
     /// A trailer section's fields (a block after a message's head, which ends the stream): no
     /// pseudo-fields (§8.1).
     static func trailers(_ block: HPACKHeaders) throws(MalformedBlock) -> HTTPHeaders {

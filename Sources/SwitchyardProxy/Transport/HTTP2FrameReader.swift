@@ -24,6 +24,9 @@ enum HTTP2InboundFrame {
     /// HEADERS and any CONTINUATIONs: the field block, still HPACK-encoded.
     case headers(stream: HTTP2StreamID, block: ByteBuffer, endStream: Bool)
     case rstStream(stream: HTTP2StreamID, code: HTTP2ErrorCode)
+    /// PRIORITY: nothing in it matters to the proxy (RFC 9113 §5.3.2), but a peer may send
+    /// too many.
+    case priority
     /// SETTINGS (not an acknowledgement): `payload` is its 6-byte entries
     /// (``HTTP2FrameReader/settings(_:)`` reads them).
     case settings(payload: ByteBuffer)
@@ -44,8 +47,8 @@ enum HTTP2InboundFrame {
 /// type does not allow, a stream ID its type does not allow (a connection-level frame on a
 /// stream, a stream's frame on stream 0), padding as long as the frame, a CONTINUATION out of
 /// place or anything between a header block's frames (PROTOCOL_ERROR), and a PUSH_PROMISE: the
-/// proxy announces no push, and a client may not push. PRIORITY and frames of unknown types are
-/// checked and dropped (RFC 9113 §5.5).
+/// proxy announces no push, and a client may not push. Frames of unknown types are dropped
+/// (RFC 9113 §5.5).
 ///
 /// A header block is bounded: it may span at most ``BuiltInLimits/http2ContinuationFrames``
 /// CONTINUATIONs and ``BuiltInLimits/http2HeaderListBytes`` encoded bytes, past which it is a
@@ -81,21 +84,44 @@ struct HTTP2FrameReader {
     /// Bytes fed and not read yet; nil when there are none (an idle connection holds none).
     private var buffer: ByteBuffer?
     private var block: OpenBlock?
+    /// Set while the client connection preface is still to be read (a server's reader).
+    private var expectsPreface: Bool
 
-    /// Adds bytes read from the connection.
+    /// - Parameter expectingPreface: whether the bytes start with the client connection
+    ///   preface (RFC 9113 §3.4), as a server's do; anything else there is a PROTOCOL_ERROR.
+    init(expectingPreface: Bool = false) {
+        expectsPreface = expectingPreface
+    }
+
+    /// Adds bytes read from the connection. Behind frames read already, a frame that came in
+    /// part moves to fresh storage with room to grow, and the bytes join it there: only unread
+    /// bytes are carried (the storage read from may still be held by DATA slices handed on),
+    /// and a frame that trickles in grows in place.
     mutating func feed(_ bytes: ByteBuffer) {
-        if var buffer, buffer.readableBytes > 0 {
-            var bytes = bytes
-            self.buffer = nil  // keeps the storage uniquely referenced while appending
-            buffer.writeBuffer(&bytes)
-            self.buffer = buffer
-        } else {
+        guard var rest = buffer, rest.readableBytes > 0 else {
             buffer = bytes
+            return
         }
+        buffer = nil  // keeps the storage uniquely referenced while appending
+        if rest.readerIndex > 0 {
+            var joined = ByteBufferAllocator().buffer(capacity: max(2 * (rest.readableBytes + bytes.readableBytes), 1024))
+            joined.writeBuffer(&rest)
+            rest = joined
+        }
+        rest.writeImmutableBuffer(bytes)
+        buffer = rest
     }
 
     /// The next frame the fed bytes hold, or nil when more bytes are needed.
     mutating func next() throws(HTTP2ConnectionError) -> HTTP2InboundFrame? {
+        if expectsPreface {
+            let preface = ByteBuffer.http2ClientPreface
+            guard var bytes = buffer, let start = bytes.readSlice(length: min(preface.readableBytes, bytes.readableBytes)) else { return nil }
+            guard start == preface.getSlice(at: preface.readerIndex, length: start.readableBytes) else { throw .init(.protocolError, "not the HTTP/2 client preface") }
+            guard start.readableBytes == preface.readableBytes else { return nil }
+            expectsPreface = false
+            buffer = bytes.readableBytes == 0 ? nil : bytes
+        }
         while var bytes = buffer {
             guard let word = bytes.readInteger(as: UInt32.self), let flags = bytes.readInteger(as: UInt8.self), let streamWord = bytes.readInteger(as: UInt32.self) else { return nil }
             let length = Int(word >> 8)
@@ -154,7 +180,7 @@ struct HTTP2FrameReader {
         case .priority:
             guard stream != .rootStream else { throw .init(.protocolError, "PRIORITY on stream 0") }
             guard length == 5 else { throw .init(.frameSizeError, "PRIORITY of \(length) bytes") }
-            return nil
+            return .priority
         case .rstStream:
             guard stream != .rootStream else { throw .init(.protocolError, "RST_STREAM on stream 0") }
             guard length == 4, let code = Self.uint32(payload, at: 0) else { throw .init(.frameSizeError, "RST_STREAM of \(length) bytes") }
@@ -198,6 +224,7 @@ struct HTTP2FrameReader {
             guard let pad = payload.readInteger(as: UInt8.self) else { throw .init(.frameSizeError, "a padded frame without its pad length") }
             padding = Int(pad)
         }
+        guard skipping <= payload.readableBytes else { throw .init(.frameSizeError, "HEADERS too short for its priority fields") }
         guard padding + skipping <= payload.readableBytes else { throw .init(.protocolError, "padding as long as the frame") }
         payload.moveReaderIndex(forwardBy: skipping)
         payload.moveWriterIndex(to: payload.writerIndex - padding)

@@ -29,6 +29,12 @@ extension ByteBuffer {
         writeHTTP2FrameHeader(length: 0, type: 0x4, flags: 0x1)
     }
 
+    /// A PING carrying `data`.
+    mutating func writeHTTP2Ping(_ data: UInt64) {
+        writeHTTP2FrameHeader(length: 8, type: 0x6)
+        writeInteger(data)
+    }
+
     /// A PING acknowledgement carrying `data` back.
     mutating func writeHTTP2PingAck(_ data: UInt64) {
         writeHTTP2FrameHeader(length: 8, type: 0x6, flags: 0x1)

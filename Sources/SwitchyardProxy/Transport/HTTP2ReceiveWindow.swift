@@ -1,44 +1,17 @@
-import NIOHTTP2
-
-/// The receive windows the proxy keeps open on its HTTP/2 connections, both ways. NIO's HTTP/2
-/// handler enforces them on what arrives; the proxy gives them back (WINDOW_UPDATE) itself: a
-/// connection's as soon as its DATA arrives, a stream's as its exchange takes the bytes.
+/// The receive windows the proxy keeps open on its HTTP/2 connections, both ways: enforced on
+/// what arrives and given back (WINDOW_UPDATE), a connection's as its DATA arrives, a stream's
+/// as its exchange takes the bytes.
 enum HTTP2ReceiveWindow {
-    /// Each stream's window: the initial window the proxy announces (HTTP/2's default unless
-    /// ``BuiltInLimits/http2Connection`` sets one).
-    static let stream = Int(BuiltInLimits.http2Connection.initialSettings.last { $0.parameter == .initialWindowSize }?.value ?? 65_535)
+    /// Each stream's window: HTTP/2's initial window (the proxy announces no other).
+    static let stream = HTTP2Writer.initialWindow
     /// Each connection's window (HTTP/2's initial connection window; streams' windows bound
     /// what can wait in them).
-    static let connection = 65_535
+    static let connection = HTTP2Writer.initialWindow
 
     /// The WINDOW_UPDATE increment that tops a window with `open` bytes left back up to
     /// `target`, once less than half of it is left; nil while more is.
     static func increment(open: Int, target: Int) -> Int? {
         open <= target / 2 ? target - open : nil
-    }
-
-    /// What one of NIO's HTTP/2 user events means to a connection's handler.
-    enum StreamEvent {
-        /// A window changed (a connection window that fell to half was topped up).
-        case window
-        /// A stream closed.
-        case closed(StreamClosedEvent)
-    }
-
-    /// Reads one of NIO's HTTP/2 user events for a connection's handler: a connection window
-    /// that fell to half is topped up through `send` (window changes come with every DATA
-    /// frame each way, so they are tried first). Nil for any other event.
-    static func read(_ event: Any, send: (HTTP2Frame) -> Void) -> StreamEvent? {
-        // The type is compared first: a cast that fails takes the runtime's slow, general path.
-        let type = type(of: event)
-        if type == NIOHTTP2WindowUpdatedEvent.self, let window = event as? NIOHTTP2WindowUpdatedEvent {
-            if window.streamID == .rootStream, let open = window.inboundWindowSize, let increment = increment(open: open, target: connection) {
-                send(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)))
-            }
-            return .window
-        }
-        guard type == StreamClosedEvent.self, let closed = event as? StreamClosedEvent else { return nil }
-        return .closed(closed)
     }
 }
 
@@ -79,9 +52,4 @@ struct HTTP2StreamReceiveWindow {
         return increment
     }
 
-    /// The WINDOW_UPDATE that tops stream `id`'s window up now, counted as sent; nil while
-    /// more than half of it is open.
-    mutating func update(for id: HTTP2StreamID) -> HTTP2Frame? {
-        update().map { HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: $0)) }
-    }
 }

@@ -12,9 +12,6 @@ enum HTTP2OutboundFrame {
 /// HEADERS until the peer's concurrency limit lets the stream open, DATA beyond the stream's
 /// or the connection's send window (RFC 9113 §5.2), and whatever follows them.
 struct HTTP2SendQueue {
-    /// The most a flow-control window may hold (RFC 9113 §6.9.1).
-    static let maxWindow = Int(Int32.max)
-
     /// What the peer lets the stream send.
     var window: Int
     /// Frames that wait; made on the first (most streams never wait).

@@ -1,11 +1,10 @@
-import NIOHTTP2
-
 /// How much of one HTTP/2 stream's outgoing message waits for the peer's window (or for the
-/// next flush), against NIO's stream watermarks: a stream above the high one reads as
-/// unwritable, so the other side stops reading, until it falls to the low one.
+/// next flush), against the stream's watermarks (NIO's defaults for its stream channels): a
+/// stream above the high one reads as unwritable, so the other side stops reading, until it
+/// falls to the low one.
 struct HTTP2SendWatermark {
-    private static let high = NIOHTTP2Handler.StreamConfiguration().outboundBufferSizeHighWatermark
-    private static let low = NIOHTTP2Handler.StreamConfiguration().outboundBufferSizeLowWatermark
+    private static let high = 8192
+    private static let low = 4096
 
     private var queued = 0
     /// False from passing the high watermark until falling to the low one.

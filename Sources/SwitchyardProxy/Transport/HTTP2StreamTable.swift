@@ -1,4 +1,3 @@
-import NIOCore
 import NIOHTTP2
 
 /// A stream as its connection's ``HTTP2StreamTable`` keeps it: the listener's
@@ -24,6 +23,9 @@ final class HTTP2StreamTable<Stream: HTTP2TableStream> {
         get { streams[id] }
         set { streams[id] = newValue }
     }
+
+    /// How many streams are open.
+    var count: Int { streams.count }
 
     /// Takes the stream with `id` out, if it is here.
     func remove(_ id: HTTP2StreamID) -> Stream? {
@@ -80,69 +82,5 @@ final class HTTP2StreamTable<Stream: HTTP2TableStream> {
             stream.readCompleted()
         }
         touched.removeAll(keepingCapacity: true)
-    }
-}
-
-/// The last handler of an HTTP/2 connection, behind NIO's HTTP/2 handler: the listener's
-/// ``HTTP2ServerConnection`` or an upstream's ``HTTP2UpstreamConnection``. What reads and NIO's
-/// events mean for their streams is the same on both sides.
-protocol HTTP2StreamOwner: ChannelInboundHandler where OutboundOut == HTTP2Frame {
-    associatedtype Stream: HTTP2TableStream
-    var streams: HTTP2StreamTable<Stream> { get }
-    /// Its place in the pipeline while it is there.
-    var context: ChannelHandlerContext? { get }
-    /// NIO closed `stream` (`reason`: the reset's code, if it was reset); it is out of the table.
-    func streamClosed(_ stream: Stream, reason: HTTP2ErrorCode?)
-}
-
-extension HTTP2StreamOwner {
-    /// Writes a frame (unflushed).
-    func write(_ frame: HTTP2Frame, promise: EventLoopPromise<Void>? = nil) {
-        guard let context else {
-            promise?.fail(ChannelError.ioOnClosedChannel)
-            return
-        }
-        context.write(wrapOutboundOut(frame), promise: promise)
-    }
-
-    /// Flushes what was written.
-    func flush() {
-        context?.flush()
-    }
-
-    /// The read ended: every stream that deferred a flush to it flushes.
-    func channelReadComplete(context: ChannelHandlerContext) {
-        streams.readCompleted()
-        context.fireChannelReadComplete()
-    }
-
-    /// NIO's events: a connection window that fell to half is topped up, and a closed stream
-    /// leaves the table.
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        streamEvent(event)
-        context.fireUserInboundEventTriggered(event)
-    }
-
-    /// Handles NIO's window and stream-closed events; false for any other event.
-    @discardableResult
-    func streamEvent(_ event: Any) -> Bool {
-        let read = HTTP2ReceiveWindow.read(event) { update in
-            write(update, promise: nil)
-            flush()
-        }
-        switch read {
-        case .closed(let closed):
-            if let stream = streams.remove(closed.streamID) { streamClosed(stream, reason: closed.reason) }
-            return true
-        case .window:
-            return true
-        case nil:
-            return false
-        }
-    }
-
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        streams.connectionWritabilityChanged(context.channel.isWritable)
-        context.fireChannelWritabilityChanged()
     }
 }

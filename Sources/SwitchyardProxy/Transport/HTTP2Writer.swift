@@ -1,0 +1,132 @@
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+
+/// The sending half of an HTTP/2 connection the proxy speaks itself, for either side: the
+/// frames written in this pass (one buffer, handed to the channel at the flush), the HPACK
+/// encoder, the connection's send window, and what the peer's SETTINGS allow (RFC 9113 §6.5.2).
+struct HTTP2Writer {
+    /// The most a flow-control window may hold (RFC 9113 §6.9.1).
+    static let maxWindow = Int(Int32.max)
+    /// HTTP/2's initial window, for connections and streams.
+    static let initialWindow = 65_535
+
+    /// Frames written and not yet handed to the channel; made by the first of a pass.
+    private var out: ByteBuffer?
+    private var encoder = HPACKEncoder(allocator: ByteBufferAllocator())
+    /// What the peer lets the connection send.
+    private(set) var connectionWindow = initialWindow
+    /// Each new stream's send window (SETTINGS_INITIAL_WINDOW_SIZE).
+    private(set) var initialStreamWindow = initialWindow
+    /// The largest frame the peer takes (SETTINGS_MAX_FRAME_SIZE).
+    private(set) var maxFrameBytes = HTTP2FrameReader.maxFrameBytes
+    /// The streams the peer lets this side open at once (SETTINGS_MAX_CONCURRENT_STREAMS): 100
+    /// until its SETTINGS say (the least RFC 9113 §6.5.2 recommends a peer allow, as NIO
+    /// assumes), so a burst on a new connection is not refused.
+    private(set) var maxConcurrentStreams = 100
+    /// PING and SETTINGS answers written while the socket took no more.
+    private var unreadAnswers = 0
+
+    /// Set when bytes went to the channel since the last flush.
+    private var unflushed = false
+
+    /// Whether frames wait for the next flush.
+    var needsFlush: Bool { out != nil || unflushed }
+
+    /// Writes frames into the frame buffer.
+    mutating func write(allocator: ByteBufferAllocator, _ body: (inout ByteBuffer) throws -> Void) rethrows {
+        var buffer = out ?? allocator.buffer(capacity: 512)
+        out = nil  // keeps the storage uniquely referenced while it is written
+        defer { out = buffer }
+        try body(&buffer)
+    }
+
+    /// A field block as HEADERS (and CONTINUATIONs), encoded now: blocks are encoded in the
+    /// order they go out.
+    mutating func writeHeaders(_ block: HPACKHeaders, endStream: Bool, stream: HTTP2StreamID, allocator: ByteBufferAllocator) throws {
+        var buffer = out ?? allocator.buffer(capacity: 512)
+        out = nil
+        defer { out = buffer }
+        try buffer.writeHTTP2Headers(block, endStream: endStream, stream: stream, encoder: &encoder, maxFrameBytes: maxFrameBytes)
+    }
+
+    /// Takes the frames written, for the channel (unflushed).
+    mutating func take() -> ByteBuffer? {
+        defer { out = nil }
+        if out != nil { unflushed = true }
+        return out
+    }
+
+    /// Bytes went to the channel beside the frame buffer, unflushed.
+    mutating func wroteUnflushed() {
+        unflushed = true
+    }
+
+    /// What went to the channel was flushed.
+    mutating func flushed() {
+        unflushed = false
+    }
+
+    /// Drops the frames written (the connection closed).
+    mutating func discard() {
+        out = nil
+    }
+
+    /// `bytes` of DATA went out on the connection.
+    mutating func sent(_ bytes: Int) {
+        connectionWindow -= bytes
+    }
+
+    /// A WINDOW_UPDATE for the connection; past 2^31-1 is a connection error.
+    mutating func connectionWindowUpdate(_ increment: Int) throws(HTTP2ConnectionError) {
+        connectionWindow += increment
+        guard connectionWindow <= Self.maxWindow else { throw .init(.flowControlError, "the connection's send window past 2^31-1") }
+    }
+
+    /// Applies the peer's SETTINGS and returns how far every stream's send window moves
+    /// (SETTINGS_INITIAL_WINDOW_SIZE's change). A server may not enable push, a client may say
+    /// 0 or 1; other values break the protocol, as do a window past 2^31-1 and a frame size
+    /// outside 16,384 to 16,777,215.
+    mutating func apply(_ payload: ByteBuffer, peerIsServer: Bool) throws(HTTP2ConnectionError) -> Int {
+        var change = 0
+        try HTTP2FrameReader.settings(payload) { (identifier, value) throws(HTTP2ConnectionError) in
+            switch identifier {
+            case 0x1:  // SETTINGS_HEADER_TABLE_SIZE: the most the encoder's table may hold
+                // Throws only while a block is being encoded, which none is between frames.
+                try? encoder.setDynamicTableSize(min(Int(value), HPACKEncoder.defaultDynamicTableSize))
+            case 0x2:  // SETTINGS_ENABLE_PUSH
+                guard value == 0 || value == 1 && !peerIsServer else { throw .init(.protocolError, "SETTINGS_ENABLE_PUSH \(value)") }
+            case 0x3:  // SETTINGS_MAX_CONCURRENT_STREAMS
+                maxConcurrentStreams = Int(value)
+            case 0x4:  // SETTINGS_INITIAL_WINDOW_SIZE: every stream's window moves by the change
+                guard value <= UInt32(Self.maxWindow) else { throw .init(.flowControlError, "SETTINGS_INITIAL_WINDOW_SIZE \(value)") }
+                change += Int(value) - initialStreamWindow
+                initialStreamWindow = Int(value)
+            case 0x5:  // SETTINGS_MAX_FRAME_SIZE
+                guard (16_384...16_777_215).contains(value) else { throw .init(.protocolError, "SETTINGS_MAX_FRAME_SIZE \(value)") }
+                maxFrameBytes = Int(value)
+            default:
+                break  // SETTINGS_MAX_HEADER_LIST_SIZE is advice; unknown settings are ignored
+            }
+        }
+        return change
+    }
+
+    /// An answer to a PING or SETTINGS was written. One written while the socket takes no more
+    /// counts; past ``BuiltInLimits/http2BufferedControlFrames`` of them the peer floods.
+    mutating func answered(socketWritable: Bool) throws(HTTP2ConnectionError) {
+        guard !socketWritable else {
+            unreadAnswers = 0
+            return
+        }
+        unreadAnswers += 1
+        guard unreadAnswers <= BuiltInLimits.http2BufferedControlFrames else {
+            throw .init(.enhanceYourCalm, "\(unreadAnswers) PING or SETTINGS answers the peer does not read")
+        }
+    }
+
+    /// The socket takes bytes again: the answers went.
+    mutating func socketWritable() {
+        unreadAnswers = 0
+    }
+}
