@@ -846,13 +846,17 @@ def calm_upstream(held):
     serve_h2(session)
 
 
-def narrow_upstream():
-    """An HTTP/2 upstream whose first connection allows one stream at a time
-    (SETTINGS_MAX_CONCURRENT_STREAMS 1): it answers its first request at once (`warm`), holds
-    the second, and once that has waited a second says the first GOAWAY of a graceful shutdown
-    (NO_ERROR, last stream id 2^31-1), answers it `served`, and stays open. Requests the proxy
-    queued behind the limit never reach it. Later connections answer every request `again` at
-    once, printing `again N` for each."""
+def narrow_upstream(mode):
+    """An HTTP/2 upstream that allows one stream at a time (SETTINGS_MAX_CONCURRENT_STREAMS 1),
+    answers its first request at once (`warm`) and holds the second, while the proxy queues
+    what comes after behind the limit. Modes:
+    - goaway: only the first connection is narrow. Once the held request has waited a second it
+      says the first GOAWAY of a graceful shutdown (NO_ERROR, last stream id 2^31-1), answers
+      it `served`, and stays open: the requests the proxy queued never reach it. Later
+      connections answer every request `again` at once, printing `again N` for each.
+    - raise-window: on the second request it raises SETTINGS_INITIAL_WINDOW_SIZE to 1 MiB (as
+      grpc-go's window estimator does), answers it half a second later, and every later one at
+      once; it prints `answered N` for each."""
     import h2.config
     import h2.connection
     import h2.events
@@ -861,67 +865,21 @@ def narrow_upstream():
     def handle(s, number):
         s.settimeout(30)
         conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
-        if number == 1:
+        if number == 1 or mode == "raise-window":
             conn.local_settings = h2.settings.Settings(client=False, initial_values={h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 1})
         conn.initiate_connection()
         s.sendall(conn.data_to_send())
         answered = 0
         held = None
         deadline = None
-        try:
-            while True:
-                s.settimeout(0.1 if deadline else 30)
-                try:
-                    data = s.recv(65536)
-                except socket.timeout:
-                    data = None
-                if data == b"":
-                    break
-                if data:
-                    for event in conn.receive_data(data):
-                        if not isinstance(event, h2.events.StreamEnded):
-                            continue
-                        answered += 1
-                        if number > 1:
-                            print(f"again {number}", flush=True)
-                            answer(conn, event.stream_id, b"again\n")
-                        elif answered == 1:
-                            answer(conn, event.stream_id, b"warm\n")
-                        elif held is None:
-                            held = event.stream_id
-                            deadline = time.monotonic() + 1
-                if deadline and time.monotonic() >= deadline:
-                    deadline = None
-                    s.sendall(frame(GOAWAY, 0, 0, struct.pack(">II", 0x7FFFFFFF, 0)))
-                    answer(conn, held, b"served\n")
-                s.sendall(conn.data_to_send())
-        except Exception:
-            pass
-        s.close()
 
-    serve(handle, 4)
+        def reply(stream_id, body):
+            nonlocal answered
+            answered += 1
+            if mode == "raise-window":
+                print(f"answered {answered}", flush=True)
+            answer(conn, stream_id, body)
 
-
-def window_raising_upstream():
-    """An HTTP/2 upstream that allows one stream at a time (SETTINGS_MAX_CONCURRENT_STREAMS 1):
-    it answers its first request at once; on its second it raises SETTINGS_INITIAL_WINDOW_SIZE
-    to 1 MiB (as grpc-go's window estimator does) while the proxy queues the requests behind
-    the limit, and answers it half a second later; every later one at once. It prints
-    `answered N` for each."""
-    import h2.config
-    import h2.connection
-    import h2.events
-    import h2.settings
-
-    def handle(s, _number):
-        s.settimeout(30)
-        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
-        conn.local_settings = h2.settings.Settings(client=False, initial_values={h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 1})
-        conn.initiate_connection()
-        s.sendall(conn.data_to_send())
-        answered = 0
-        held = None
-        deadline = None
         try:
             while True:
                 s.settimeout(0.05 if deadline else 30)
@@ -934,19 +892,23 @@ def window_raising_upstream():
                 for event in conn.receive_data(data) if data else []:
                     if not isinstance(event, h2.events.StreamEnded):
                         continue
-                    if answered == 1 and held is None:
+                    if number > 1 and mode == "goaway":
+                        print(f"again {number}", flush=True)
+                        reply(event.stream_id, b"again\n")
+                    elif answered == 0:
+                        reply(event.stream_id, b"warm\n")
+                    elif held is None:
                         held = event.stream_id
-                        deadline = time.monotonic() + 0.5
-                        conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 1 << 20})
+                        deadline = time.monotonic() + (1 if mode == "goaway" else 0.5)
+                        if mode == "raise-window":
+                            conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 1 << 20})
                     else:
-                        answered += 1
-                        print(f"answered {answered}", flush=True)
-                        answer(conn, event.stream_id, b"ok\n")
+                        reply(event.stream_id, b"ok\n")
                 if deadline and time.monotonic() >= deadline:
                     deadline = None
-                    answered += 1
-                    print(f"answered {answered}", flush=True)
-                    answer(conn, held, b"ok\n")
+                    if mode == "goaway":
+                        s.sendall(frame(GOAWAY, 0, 0, struct.pack(">II", 0x7FFFFFFF, 0)))
+                    reply(held, b"served\n")
                 s.sendall(conn.data_to_send())
         except Exception:
             pass
@@ -963,8 +925,9 @@ def hostile_upstream(kind):
     (never reading the answers), push-promise, idle-stream (DATA on a stream the proxy did not
     open), oversized-frame, no-settings (a response before the upstream's SETTINGS),
     content-length (20 body bytes where `content-length` says 10: prints `reset CODE`), and
-    window-ignored (DATA without end, ignoring the stream's window: prints `reset CODE after N
-    bytes` once the proxy resets the stream, or `never reset after N bytes`)."""
+    window-ignored (DATA without end, ignoring the windows: prints `FLOW_CONTROL_ERROR by
+    RST_STREAM|GOAWAY after N bytes` once the proxy resets the stream or ends the connection
+    for it, or what else it did)."""
 
     def attack(s, _number):
         s.settimeout(30)
@@ -1010,21 +973,45 @@ def hostile_upstream(kind):
                 chunk = frame(DATA, 0, stream, b"x" * 16384) * 16
                 deadline = time.monotonic() + 30
                 buffer = b""
-                while sent < 256 << 20 and time.monotonic() < deadline:
-                    if select.select([s], [], [], 0)[0]:
-                        data = s.recv(65536)
-                        if not data:
-                            break
-                        buffer += data
-                        while len(buffer) >= 9 and len(buffer) >= 9 + struct.unpack(">I", b"\0" + buffer[:3])[0]:
-                            length = struct.unpack(">I", b"\0" + buffer[:3])[0]
-                            if buffer[3] == RST_STREAM and struct.unpack(">I", buffer[5:9])[0] == stream:
-                                print(f"reset {struct.unpack('>I', buffer[9:13])[0]} after {sent} bytes", flush=True)
-                                return
-                            buffer = buffer[9 + length:]
-                    s.sendall(chunk)
-                    sent += len(chunk)
-                print(f"never reset after {sent} bytes", flush=True)
+
+                def answer_seen():
+                    """The proxy's RST_STREAM on the stream or GOAWAY among what it sent, if any."""
+                    nonlocal buffer
+                    while len(buffer) >= 9 and len(buffer) >= 9 + struct.unpack(">I", b"\0" + buffer[:3])[0]:
+                        length = struct.unpack(">I", b"\0" + buffer[:3])[0]
+                        kind_, payload = buffer[3], buffer[9:9 + length]
+                        buffer = buffer[9 + length:]
+                        if kind_ == RST_STREAM and struct.unpack(">I", payload[:4])[0]:
+                            return "RST_STREAM", struct.unpack(">I", payload[:4])[0]
+                        if kind_ == GOAWAY:
+                            return "GOAWAY", struct.unpack(">I", payload[4:8])[0]
+                    return None
+
+                seen = None
+                while not seen and sent < 256 << 20 and time.monotonic() < deadline:
+                    try:
+                        if select.select([s], [], [], 0)[0]:
+                            data = s.recv(65536)
+                            if not data:
+                                break
+                            buffer += data
+                            seen = answer_seen()
+                            continue
+                        s.sendall(chunk)
+                        sent += len(chunk)
+                    except OSError:
+                        break
+                if not seen:
+                    # Closed while sending: its GOAWAY may still be unread.
+                    s.settimeout(1)
+                    try:
+                        while not seen and (data := s.recv(65536)):
+                            buffer += data
+                            seen = answer_seen()
+                    except OSError:
+                        pass
+                name = "FLOW_CONTROL_ERROR" if seen and seen[1] == 3 else f"code {seen[1]}" if seen else "nothing"
+                print(f"{name} by {seen[0] if seen else 'none'} after {sent} bytes", flush=True)
                 return
             elif kind == "no-settings":
                 s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, stream, block))
@@ -1061,9 +1048,7 @@ def main():
     if sys.argv[1] == "trailers-upstream":
         trailers_upstream()
     if sys.argv[1] == "narrow-upstream":
-        narrow_upstream()
-    if sys.argv[1] == "window-raising-upstream":
-        window_raising_upstream()
+        narrow_upstream(sys.argv[2])
     if sys.argv[1] == "goaway-upstream":
         goaway_upstream()
         return

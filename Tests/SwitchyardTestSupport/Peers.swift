@@ -209,17 +209,14 @@ public enum Attacks {
         try server(["trailers-upstream"])
     }
 
-    /// Starts an HTTP/2 upstream whose first connection allows one stream at a time, answers
-    /// its first request, holds the second a second, then says a graceful GOAWAY (last stream
-    /// id 2^31-1), answers it and stays open; later connections answer every request `again`.
-    public static func narrowUpstream() throws -> (BackgroundProcess, Int) {
-        try server(["narrow-upstream"])
-    }
-
-    /// An HTTP/2 upstream that allows one stream at a time and raises its initial window on its
-    /// first request, while the proxy queues the rest (`attacks.py window-raising-upstream`).
-    public static func windowRaisingUpstream() throws -> (BackgroundProcess, Int) {
-        try server(["window-raising-upstream"])
+    /// Starts an HTTP/2 upstream that allows one stream at a time, answers its first request
+    /// and holds the second (`attacks.py narrow-upstream`). `goaway`: only its first
+    /// connection is narrow; after a second it says a graceful GOAWAY (last stream id
+    /// 2^31-1), answers the held request and stays open, and later connections answer every
+    /// request `again`. `raise-window`: it raises its initial window as it takes the second,
+    /// and prints `answered N` for each request.
+    public static func narrowUpstream(_ mode: String = "goaway") throws -> (BackgroundProcess, Int) {
+        try server(["narrow-upstream", mode])
     }
 
     /// Starts an HTTP/2 upstream that answers one request per connection, then says GOAWAY.

@@ -25,7 +25,7 @@ import NIOHTTP2
 ///   than ``BuiltInLimits/http2ControlFrames`` of them in 30 s.
 /// - Every frame written in a pass goes out in one buffer, with the flush
 ///   (``HTTP2FrameSender``).
-final class HTTP2UpstreamConnection: HTTP2FrameSender {
+final class HTTP2UpstreamConnection: HTTP2ConnectionHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -40,7 +40,9 @@ final class HTTP2UpstreamConnection: HTTP2FrameSender {
     private var nextStreamID: Int32 = 1
     /// Set once the connection closed (or is closing for an error): a stream that opens now
     /// closes at once.
-    private var isClosed = false
+    var isClosed = false
+    /// The upstream opens no streams (push is off).
+    let lastPeerStreamID = HTTP2StreamID.rootStream
     /// The last stream ID the upstream's GOAWAY said it will serve: a stream that opens now
     /// closes at once (it never reached the upstream).
     private var goAwayLastStreamID: HTTP2StreamID?
@@ -49,13 +51,9 @@ final class HTTP2UpstreamConnection: HTTP2FrameSender {
     /// their exchanges hear it once the pass is over.
     private let writableAgain: EndOfPass<HTTP2UpstreamStream>
 
-    private var reader = HTTP2FrameReader()
-    private var decoder = HPACKDecoder(allocator: ByteBufferAllocator(), maxDynamicTableSize: HPACKDecoder.maxDynamicTableSize, maxHeaderListSize: BuiltInLimits.http2HeaderListBytes)
+    var reader = HTTP2FrameReader()
     var writer = HTTP2Writer()
     var waitingForWindow: [HTTP2UpstreamStream] = []
-    /// Set once the upstream's first SETTINGS came.
-    private var prefaceRead = false
-    private var connectionReceiveWindow = HTTP2ReceiveWindow.connection
     /// Streams whose HEADERS went out and that have not closed.
     private var openStreams = 0
     /// Streams whose HEADERS wait for the upstream's concurrency limit, in order.
@@ -230,49 +228,14 @@ final class HTTP2UpstreamConnection: HTTP2FrameSender {
 
     // MARK: Frames in
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !isClosed else { return }
-        reader.feed(unwrapInboundIn(data))
-        streams.readBegan()
-        do {
-            while !isClosed, let frame = try reader.next() {
-                try handle(frame)
-            }
-        } catch {
-            fail(error)
-        }
-    }
-
-    func channelReadComplete(context: ChannelHandlerContext) {
-        streams.readCompleted()
-        if writer.needsFlush { flush() }
-        context.fireChannelReadComplete()
-    }
-
-    private func handle(_ frame: HTTP2InboundFrame) throws(HTTP2ConnectionError) {
-        if !prefaceRead {
-            guard case .settings = frame else { throw .init(.protocolError, "the upstream's first frame is not SETTINGS") }
-            prefaceRead = true
-        }
+    func handle(_ frame: HTTP2InboundFrame) throws(HTTP2ConnectionError) {
         switch frame {
-        case .headers(let id, var block, let endStream):
-            let fields: HPACKHeaders
-            do {
-                fields = try decoder.decodeHeaders(from: &block)
-            } catch {
-                throw .init(.compressionError, "a field block did not decode: \(error)")
-            }
+        case .headers(let id, let fields, let endStream):
             guard let stream = try openStream(id) else { return }
             guard !stream.responseEnded else { return streamError(stream, .streamClosed) }
             stream.received(fields, endStream: endStream)
             if endStream { responseEnded(stream) }
         case .data(let id, let bytes, let endStream, let flowControlled):
-            connectionReceiveWindow -= flowControlled
-            guard connectionReceiveWindow >= 0 else { throw .init(.flowControlError, "DATA past the connection's window") }
-            if let increment = HTTP2ReceiveWindow.increment(open: connectionReceiveWindow, target: HTTP2ReceiveWindow.connection) {
-                connectionReceiveWindow += increment
-                writeFrames { $0.writeHTTP2WindowUpdate(increment) }
-            }
             guard let stream = try openStream(id) else { return }
             guard !stream.responseEnded else { return streamError(stream, .streamClosed) }
             stream.received(bytes, endStream: endStream, flowControlled: flowControlled)
@@ -329,15 +292,6 @@ final class HTTP2UpstreamConnection: HTTP2FrameSender {
     /// The response on `stream` ended; the stream closes if its request did too.
     private func responseEnded(_ stream: HTTP2UpstreamStream) {
         if stream.requestEndSent { close(stream, reason: nil) }
-    }
-
-    /// Ends the connection for `error`: GOAWAY with its code, then close.
-    func fail(_ error: HTTP2ConnectionError) {
-        guard !isClosed, let context else { return }
-        isClosed = true
-        writeFrames { $0.writeHTTP2GoAway(lastStreamID: .rootStream, code: error.code) }
-        flush()
-        context.close(promise: nil)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

@@ -26,7 +26,7 @@ import NIOHTTP2
 /// - It bounds the connection's life (``HTTP2ServerLifetimeStateMachine``): a graceful shutdown
 ///   after `timeouts.keepAlive` with no stream open, and on a drain, which the client has
 ///   `timeouts.keepAlive` from when the first GOAWAY reaches the socket to acknowledge.
-final class HTTP2ServerConnection: HTTP2FrameSender {
+final class HTTP2ServerConnection: HTTP2ConnectionHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -41,19 +41,16 @@ final class HTTP2ServerConnection: HTTP2FrameSender {
     /// their exchanges hear it once the pass is over.
     private let writableAgain: EndOfPass<HTTP2ServerStream>
 
-    private var reader = HTTP2FrameReader(expectingPreface: true)
-    private var decoder = HPACKDecoder(allocator: ByteBufferAllocator(), maxDynamicTableSize: HPACKDecoder.maxDynamicTableSize, maxHeaderListSize: BuiltInLimits.http2HeaderListBytes)
+    var reader = HTTP2FrameReader(expectingPreface: true)
     var writer = HTTP2Writer()
     var waitingForWindow: [HTTP2ServerStream] = []
-    /// Set once the client's first SETTINGS came.
-    private var settingsRead = false
-    private var connectionReceiveWindow = HTTP2ReceiveWindow.connection
     /// The highest stream ID the client opened.
     private var lastStreamID: Int32 = 0
+    var lastPeerStreamID: HTTP2StreamID { HTTP2StreamID(lastStreamID) }
     /// Streams the proxy reset lately, whose frames may still be on their way: dropped.
     private var recentlyReset = CircularBuffer<HTTP2StreamID>(initialCapacity: 8)
     /// Set once the connection closed, or is closing for an error.
-    private var isClosed = false
+    var isClosed = false
 
     /// Malformed requests refused on this connection (``BuiltInLimits/http2MalformedBlocks``).
     private var malformedBlocks = 0
@@ -113,38 +110,9 @@ final class HTTP2ServerConnection: HTTP2FrameSender {
 
     // MARK: Frames in
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !isClosed else { return }
-        reader.feed(unwrapInboundIn(data))
-        streams.readBegan()
-        do {
-            while !isClosed, let frame = try reader.next() {
-                try handle(frame)
-            }
-        } catch {
-            fail(error)
-        }
-    }
-
-    func channelReadComplete(context: ChannelHandlerContext) {
-        streams.readCompleted()
-        if writer.needsFlush { flush() }
-        context.fireChannelReadComplete()
-    }
-
-    private func handle(_ frame: HTTP2InboundFrame) throws(HTTP2ConnectionError) {
-        if !settingsRead {
-            guard case .settings = frame else { throw .init(.protocolError, "the client's first frame is not SETTINGS") }
-            settingsRead = true
-        }
+    func handle(_ frame: HTTP2InboundFrame) throws(HTTP2ConnectionError) {
         switch frame {
-        case .headers(let id, var block, let endStream):
-            let fields: HPACKHeaders
-            do {
-                fields = try decoder.decodeHeaders(from: &block)
-            } catch {
-                throw .init(.compressionError, "a field block did not decode: \(error)")
-            }
+        case .headers(let id, let fields, let endStream):
             emptyDataFrames = 0
             if let stream = streams[id] {
                 guard stream.requestOpen else { return streamError(stream, .streamClosed) }
@@ -154,12 +122,6 @@ final class HTTP2ServerConnection: HTTP2FrameSender {
                 open(id, fields, endStream: endStream)
             }
         case .data(let id, let bytes, let endStream, let flowControlled):
-            connectionReceiveWindow -= flowControlled
-            guard connectionReceiveWindow >= 0 else { throw .init(.flowControlError, "DATA past the connection's window") }
-            if let increment = HTTP2ReceiveWindow.increment(open: connectionReceiveWindow, target: HTTP2ReceiveWindow.connection) {
-                connectionReceiveWindow += increment
-                writeFrames { $0.writeHTTP2WindowUpdate(increment) }
-            }
             if bytes.readableBytes == 0, !endStream {
                 emptyDataFrames += 1
                 guard emptyDataFrames <= BuiltInLimits.http2EmptyDataFrames else { throw .init(.enhanceYourCalm, "empty DATA frames in a row") }
@@ -320,15 +282,6 @@ final class HTTP2ServerConnection: HTTP2FrameSender {
     private func rememberReset(_ id: HTTP2StreamID) {
         if recentlyReset.count == Self.rememberedResets { recentlyReset.removeFirst() }
         recentlyReset.append(id)
-    }
-
-    /// Ends the connection for `error`: GOAWAY with its code, then close.
-    func fail(_ error: HTTP2ConnectionError) {
-        guard !isClosed, let context else { return }
-        isClosed = true
-        writeFrames { $0.writeHTTP2GoAway(lastStreamID: HTTP2StreamID(lastStreamID), code: error.code) }
-        flush()
-        context.close(promise: nil)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

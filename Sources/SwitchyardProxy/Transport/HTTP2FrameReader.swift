@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHPACK
 import NIOHTTP2
 
 /// An HTTP/2 connection error (RFC 9113 §5.4.1): the code of the GOAWAY that ends the
@@ -21,8 +22,8 @@ enum HTTP2InboundFrame {
     /// DATA: `bytes` is its data; `flowControlled` what it takes of the receive windows (its
     /// whole payload, padding included, RFC 9113 §6.9.1).
     case data(stream: HTTP2StreamID, bytes: ByteBuffer, endStream: Bool, flowControlled: Int)
-    /// HEADERS and any CONTINUATIONs: the field block, still HPACK-encoded.
-    case headers(stream: HTTP2StreamID, block: ByteBuffer, endStream: Bool)
+    /// HEADERS and any CONTINUATIONs: the field block, decoded.
+    case headers(stream: HTTP2StreamID, fields: HPACKHeaders, endStream: Bool)
     case rstStream(stream: HTTP2StreamID, code: HTTP2ErrorCode)
     /// PRIORITY: nothing in it matters to the proxy (RFC 9113 §5.3.2), but a peer may send
     /// too many.
@@ -40,10 +41,15 @@ enum HTTP2InboundFrame {
 
 /// Reads HTTP/2 frames from the bytes of one connection (RFC 9113 §4, §6), in place: a frame's
 /// payload is a slice of the read buffer, never copied, except a header block that came split
-/// over CONTINUATIONs.
+/// over CONTINUATIONs. Every header block is decoded as it is read, whatever its stream, so
+/// HPACK's table stays the peer's (RFC 7541 §2.3.2); the connection's receive window is
+/// counted down by each DATA frame and given back by the connection (``windowUpdate()``).
 ///
 /// What a frame's own bytes must say is checked here, and a violation is a connection error
-/// (``HTTP2ConnectionError``): a frame over the size announced (FRAME_SIZE_ERROR), a length its
+/// (``HTTP2ConnectionError``): a first frame that is not SETTINGS (§3.4), a frame over the
+/// size announced (FRAME_SIZE_ERROR), DATA past the connection's window (FLOW_CONTROL_ERROR),
+/// a header block that does not decode or decodes past ``BuiltInLimits/http2HeaderListBytes``
+/// (COMPRESSION_ERROR), a length its
 /// type does not allow, a stream ID its type does not allow (a connection-level frame on a
 /// stream, a stream's frame on stream 0), padding as long as the frame, a CONTINUATION out of
 /// place or anything between a header block's frames (PROTOCOL_ERROR), and a PUSH_PROMISE: the
@@ -86,6 +92,11 @@ struct HTTP2FrameReader {
     private var block: OpenBlock?
     /// Set while the client connection preface is still to be read (a server's reader).
     private var expectsPreface: Bool
+    /// Set once the peer's first frame, its SETTINGS, came.
+    private var settingsRead = false
+    private var decoder = HPACKDecoder(allocator: ByteBufferAllocator(), maxDynamicTableSize: HPACKDecoder.maxDynamicTableSize, maxHeaderListSize: BuiltInLimits.http2HeaderListBytes)
+    /// What the peer may still send on the connection.
+    private var receiveWindow = HTTP2ReceiveWindow.connection
 
     /// - Parameter expectingPreface: whether the bytes start with the client connection
     ///   preface (RFC 9113 §3.4), as a server's do; anything else there is a PROTOCOL_ERROR.
@@ -129,9 +140,22 @@ struct HTTP2FrameReader {
             guard let payload = bytes.readSlice(length: length) else { return nil }
             buffer = bytes.readableBytes == 0 ? nil : bytes
             let stream = HTTP2StreamID(Int32(bitPattern: streamWord & 0x7FFF_FFFF))
-            if let frame = try frame(type: UInt8(truncatingIfNeeded: word), flags: flags, stream: stream, payload: payload) { return frame }
+            let type = UInt8(truncatingIfNeeded: word)
+            if !settingsRead {
+                guard type == 0x4, flags & Flag.ack == 0 else { throw .init(.protocolError, "the first frame is not SETTINGS") }
+                settingsRead = true
+            }
+            if let frame = try frame(type: type, flags: flags, stream: stream, payload: payload) { return frame }
         }
         return nil
+    }
+
+    /// The WINDOW_UPDATE increment that gives the connection's window back, counted as sent,
+    /// once less than half of it is left; nil while more is.
+    mutating func windowUpdate() -> Int? {
+        guard let increment = HTTP2ReceiveWindow.increment(open: receiveWindow, target: HTTP2ReceiveWindow.connection) else { return nil }
+        receiveWindow += increment
+        return increment
     }
 
     /// Reads each entry of a SETTINGS frame's payload.
@@ -156,12 +180,14 @@ struct HTTP2FrameReader {
                 block = open
                 return nil
             }
-            return .headers(stream: open.stream, block: open.bytes, endStream: open.endStream)
+            return .headers(stream: open.stream, fields: try decode(open.bytes), endStream: open.endStream)
         }
         let length = payload.readableBytes
         switch kind {
         case .data:
             guard stream != .rootStream else { throw .init(.protocolError, "DATA on stream 0") }
+            receiveWindow -= length
+            guard receiveWindow >= 0 else { throw .init(.flowControlError, "DATA past the connection's window") }
             let bytes = try Self.unpadded(payload, flags: flags, skipping: 0)
             return .data(stream: stream, bytes: bytes, endStream: flags & Flag.endStream != 0, flowControlled: length)
         case .headers:
@@ -176,7 +202,7 @@ struct HTTP2FrameReader {
                 block = OpenBlock(stream: stream, endStream: endStream, bytes: bytes)
                 return nil
             }
-            return .headers(stream: stream, block: fragment, endStream: endStream)
+            return .headers(stream: stream, fields: try decode(fragment), endStream: endStream)
         case .priority:
             guard stream != .rootStream else { throw .init(.protocolError, "PRIORITY on stream 0") }
             guard length == 5 else { throw .init(.frameSizeError, "PRIORITY of \(length) bytes") }
@@ -212,6 +238,16 @@ struct HTTP2FrameReader {
             throw .init(.protocolError, "CONTINUATION without a header block")
         case nil:
             return nil  // an unknown type: ignored (§5.5)
+        }
+    }
+
+    /// A whole header block's fields.
+    private mutating func decode(_ block: ByteBuffer) throws(HTTP2ConnectionError) -> HPACKHeaders {
+        var block = block
+        do {
+            return try decoder.decodeHeaders(from: &block)
+        } catch {
+            throw .init(.compressionError, "a field block did not decode: \(error)")
         }
     }
 
