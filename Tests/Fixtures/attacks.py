@@ -902,8 +902,10 @@ def narrow_upstream(mode):
                         deadline = time.monotonic() + (1 if mode == "goaway" else 0.5)
                         if mode == "raise-window":
                             conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 1 << 20})
-                    else:
+                    elif mode == "raise-window":
                         reply(event.stream_id, b"ok\n")
+                    # goaway: nothing more reaches the first connection (the proxy queues the
+                    # rest, then sends them to a new one); one that did would hang here.
                 if deadline and time.monotonic() >= deadline:
                     deadline = None
                     if mode == "goaway":
@@ -979,9 +981,10 @@ def hostile_upstream(kind):
                     nonlocal buffer
                     while len(buffer) >= 9 and len(buffer) >= 9 + struct.unpack(">I", b"\0" + buffer[:3])[0]:
                         length = struct.unpack(">I", b"\0" + buffer[:3])[0]
-                        kind_, payload = buffer[3], buffer[9:9 + length]
+                        buffer_header, kind_, payload = buffer[:9], buffer[3], buffer[9:9 + length]
                         buffer = buffer[9 + length:]
-                        if kind_ == RST_STREAM and struct.unpack(">I", payload[:4])[0]:
+                        on_stream = struct.unpack(">I", buffer_header[5:9])[0] & 0x7FFFFFFF == stream
+                        if kind_ == RST_STREAM and on_stream:
                             return "RST_STREAM", struct.unpack(">I", payload[:4])[0]
                         if kind_ == GOAWAY:
                             return "GOAWAY", struct.unpack(">I", payload[4:8])[0]

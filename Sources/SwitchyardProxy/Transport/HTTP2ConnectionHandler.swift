@@ -29,6 +29,7 @@ extension HTTP2ConnectionHandler {
         } catch {
             return fail(error)
         }
+        guard !isClosed else { return }  // ended meanwhile, for an error or by the peer
         if let increment = reader.windowUpdate() { writeFrames { $0.writeHTTP2WindowUpdate(increment) } }
     }
 

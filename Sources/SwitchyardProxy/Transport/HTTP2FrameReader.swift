@@ -43,7 +43,9 @@ enum HTTP2InboundFrame {
 /// payload is a slice of the read buffer, never copied, except a header block that came split
 /// over CONTINUATIONs. Every header block is decoded as it is read, whatever its stream, so
 /// HPACK's table stays the peer's (RFC 7541 §2.3.2); the connection's receive window is
-/// counted down by each DATA frame and given back by the connection (``windowUpdate()``).
+/// counted down by each DATA frame and given back by the connection at the end of each read
+/// (``windowUpdate()``), so it catches a peer that ignores it only within one read: the
+/// streams' windows, given back as their exchanges take the bytes, are what bound memory.
 ///
 /// What a frame's own bytes must say is checked here, and a violation is a connection error
 /// (``HTTP2ConnectionError``): a first frame that is not SETTINGS (§3.4), a frame over the
