@@ -499,12 +499,16 @@ def receive_until(s, buffer, enough):
     return buffer
 
 
-def h2_session(port, host, path, race=False):
+def h2_session(port, host, path, race=False, slow=False):
     """A well-behaved HTTP/2 client on raw frames (h2's own state machine takes the first
     GOAWAY as the end and refuses the PING of a graceful shutdown), with one request to `path`
     or none (`-`): it acknowledges SETTINGS and PINGs, prints `sent`, and once the proxy closes
     the connection reports status, body, each GOAWAY's error code and last stream id, whether
     the proxy closed the connection, and after how long.
+
+    With `slow`, it reads slowly through a small receive buffer (16 KiB at a time, 5 ms apart)
+    with windows that let the proxy send 16 MiB at once, prints `head` once the response's
+    HEADERS came, and reports the body's length instead of the body.
 
     With `race`, the request races a graceful shutdown: the client reads the server's SETTINGS
     (without acknowledging it) and the server's acknowledgement of its own, and prints `ready`;
@@ -515,8 +519,18 @@ def h2_session(port, host, path, race=False):
     import select
     decoder = hpack.Decoder()
     started = time.monotonic()
-    s = connect(port, timeout=30)
+    if slow:
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        s.settimeout(30)
+        s.connect(("127.0.0.1", port))
+    else:
+        s = connect(port, timeout=30)
     request = b"" if path == "-" else frame(HEADERS, END_STREAM | END_HEADERS, 1, request_block(encoder(), host, path))
+    if slow:
+        # SETTINGS_INITIAL_WINDOW_SIZE 16 MiB and as much for the connection: the proxy may
+        # send the whole response at once; only the socket holds it back.
+        request = frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", 16 << 20)) + request
     result = {"status": 0, "body": "", "goaways": [], "closed": False}
     buffer = b""
 
@@ -548,38 +562,54 @@ def h2_session(port, host, path, race=False):
             return result
         s.sendall(frame(SETTINGS, 1, 0) + request)
     else:
-        s.sendall(PREFACE + frame(SETTINGS, 0, 0) + request)
+        settings = struct.pack(">HI", 0x4, 16 << 20) if slow else b""
+        s.sendall(PREFACE + frame(SETTINGS, 0, 0, settings) + request)
     print("sent", flush=True)
+    length = 0
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            data = s.recv(65536)
-        except OSError:
+            data = s.recv(16384 if slow else 65536)
+        except OSError as error:
+            result["error"] = str(error)
             data = b""
         if not data:
             result["closed"] = True
             break
+        if slow:
+            time.sleep(0.005)
         buffer += data
-        for kind, flags, payload in frames():
-            if kind == SETTINGS and not flags & 1:
-                s.sendall(frame(SETTINGS, 1, 0))
-            elif kind == PING and not flags & 1:
-                s.sendall(frame(PING, 1, 0, payload))
-            elif kind == HEADERS:
-                headers = dict(decoder.decode(payload))
-                if ":status" in headers:
-                    result["status"] = int(headers[":status"])
-            elif kind == DATA:
-                result["body"] += payload.decode("latin-1")
-                if payload:
-                    s.sendall(frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", len(payload))))
-            elif kind == RST_STREAM:
-                result["reset"] = struct.unpack(">I", payload[:4])[0]
-            elif kind == GOAWAY:
-                last = struct.unpack(">I", payload[:4])[0] & 0x7FFFFFFF
-                result["goaways"].append([struct.unpack(">I", payload[4:8])[0], last])
+        try:
+            for kind, flags, payload in frames():
+                if kind == SETTINGS and not flags & 1:
+                    s.sendall(frame(SETTINGS, 1, 0))
+                elif kind == PING and not flags & 1:
+                    s.sendall(frame(PING, 1, 0, payload))
+                elif kind == HEADERS:
+                    headers = dict(decoder.decode(payload))
+                    if ":status" in headers:
+                        result["status"] = int(headers[":status"])
+                        if slow:
+                            print("head", flush=True)
+                elif kind == DATA:
+                    length += len(payload)
+                    if not slow:
+                        result["body"] += payload.decode("latin-1")
+                    if payload:
+                        s.sendall(frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", len(payload))))
+                elif kind == RST_STREAM:
+                    result["reset"] = struct.unpack(">I", payload[:4])[0]
+                elif kind == GOAWAY:
+                    last = struct.unpack(">I", payload[:4])[0] & 0x7FFFFFFF
+                    result["goaways"].append([struct.unpack(">I", payload[4:8])[0], last])
+        except OSError as error:  # the proxy reset the connection under a write
+            result["error"] = str(error)
+            result["closed"] = True
+            break
     s.close()
     result["elapsed"] = time.monotonic() - started
+    if slow:
+        result["length"] = length
     return result
 
 
@@ -1070,8 +1100,9 @@ def main():
     if sys.argv[1] == "connection-flood":
         print(json.dumps(connection_flood(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))))
         return
-    if sys.argv[1] in ("h2-session", "h2-session-race"):
-        print(json.dumps(h2_session(int(sys.argv[2]), sys.argv[3], sys.argv[4], race=sys.argv[1] == "h2-session-race")), flush=True)
+    if sys.argv[1] in ("h2-session", "h2-session-race", "h2-session-slow"):
+        mode = sys.argv[1]
+        print(json.dumps(h2_session(int(sys.argv[2]), sys.argv[3], sys.argv[4], race=mode == "h2-session-race", slow=mode == "h2-session-slow")), flush=True)
         return
     if sys.argv[1] == "load":
         print(json.dumps(load(int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), int(sys.argv[5]))), flush=True)

@@ -273,6 +273,27 @@ struct ReloadDrainEndToEndTests {
         }
     }
 
+    @Test("SIGTERM while an HTTP/2 client reads a large response slowly: all of it arrives before the connection closes (a close with bytes still unsent would cut its tail)")
+    func drainSlowHTTP2Reader() throws {
+        let (upstreams, ports) = try Peers.httpUpstreams(["web-a"])
+        defer { upstreams.stop() }
+        let (proxy, port) = try Peers.proxy(config: config(backend: "web-a", ports: ports), extraArguments: ["--drain-timeout", "20s"])
+        defer { proxy.stop() }
+        let bytes = 4 << 20
+        let client = try BackgroundProcess(
+            "/usr/bin/env",
+            ["python3", "-u", "\(BuildProducts.repositoryRoot)/Tests/Fixtures/attacks.py", "h2-session-slow", String(port), host, "/download?bytes=\(bytes)"])
+        defer { client.stop() }
+        _ = try client.waitForLine(containing: "head", timeout: 30)
+        proxy.send(SIGTERM)
+        let line = try client.waitForLine(containing: "\"status\"", timeout: 60)
+        let report = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+        #expect(report["status"] as? Int == 200, "\(report)")
+        #expect(report["length"] as? Int == bytes, "\(report)")
+        #expect(report["closed"] as? Bool == true, "\(report)")
+        #expect(proxy.waitForExit(timeout: 30))
+    }
+
     @Test("--watch-config reloads when the file changes, through a ConfigMap-style symlink swap; a bad version is refused")
     func watchConfig() throws {
         let (upstreams, ports) = try Peers.httpUpstreams(["web-a", "web-b"])

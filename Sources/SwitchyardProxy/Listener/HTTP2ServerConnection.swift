@@ -353,17 +353,24 @@ final class HTTP2ServerConnection: HTTP2ConnectionHandler {
         }
     }
 
-    /// Closes once what was written reached the socket (a close drops what has not: a drain
-    /// must not cut the tail of a slow client's response), or after `ackTimeout` at most.
+    /// Ends the connection once what was written reached the socket: the output closes then,
+    /// so the kernel sends every byte it holds and a FIN after them, and the client closes
+    /// once it has read them (closing the socket outright would reset it, dropping what the
+    /// kernel still held for a slow reader, as soon as the client sent another frame).
+    /// `ackTimeout` bounds a client that never closes.
     private func closeWhenWritten() {
         guard let context else { return }
         let written = eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(writer.take() ?? ByteBuffer()), promise: written)
         writer.flushed()
         let bound = eventLoop.assumeIsolated().scheduleTask(in: ackTimeout) { context.close(promise: nil) }
-        written.futureResult.assumeIsolated().whenComplete { _ in
-            bound.cancel()
-            context.close(promise: nil)
+        context.channel.closeFuture.assumeIsolated().whenComplete { _ in bound.cancel() }
+        written.futureResult.assumeIsolated().whenComplete { result in
+            guard case .success = result else { return context.close(promise: nil) }
+            // A channel that cannot close only its output closes whole.
+            let halfClosed = context.eventLoop.makePromise(of: Void.self)
+            halfClosed.futureResult.assumeIsolated().whenFailure { _ in context.close(promise: nil) }
+            context.close(mode: .output, promise: halfClosed)
         }
     }
 
