@@ -956,7 +956,8 @@ def hostile_upstream(kind):
     continuation-flood, window-update-overflow, uppercase-field, ping-flood and settings-flood
     (never reading the answers), push-promise, idle-stream (DATA on a stream the proxy did not
     open), oversized-frame, no-settings (a response before the upstream's SETTINGS),
-    content-length (20 body bytes where `content-length` says 10: prints `reset CODE`), and
+    content-length (20 body bytes where `content-length` says 10: prints `reset CODE`),
+    body-after-204 (20 body bytes after a 204: prints `reset CODE`), and
     window-ignored (DATA without end, ignoring the windows: prints `FLOW_CONTROL_ERROR by
     RST_STREAM|GOAWAY after N bytes` once the proxy resets the stream or ends the connection
     for it, or what else it did)."""
@@ -1048,9 +1049,9 @@ def hostile_upstream(kind):
                 return
             elif kind == "no-settings":
                 s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, stream, block))
-            elif kind == "content-length":
-                lying = enc.encode([(":status", "200"), ("content-length", "10")])
-                s.sendall(frame(HEADERS, END_HEADERS, stream, lying) + frame(DATA, END_STREAM, stream, b"x" * 20))
+            elif kind in ("content-length", "body-after-204"):
+                fields = [(":status", "200"), ("content-length", "10")] if kind == "content-length" else [(":status", "204")]
+                s.sendall(frame(HEADERS, END_HEADERS, stream, enc.encode(fields)) + frame(DATA, END_STREAM, stream, b"x" * 20))
                 frames, _ = read_frames(s, 10, until=lambda f: f[0] == RST_STREAM and f[2] == stream)
                 reset = next((f for f in frames if f[0] == RST_STREAM and f[2] == stream), None)
                 print(f"reset {struct.unpack('>I', reset[3])[0] if reset else None}", flush=True)

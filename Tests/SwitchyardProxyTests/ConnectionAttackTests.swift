@@ -188,6 +188,18 @@ struct ConnectionAttackTests {
         _ = try upstream.waitForLine(containing: "reset 1", timeout: 15)
     }
 
+    @Test("an HTTP/2 upstream's body after a 204 never reaches an HTTP/2 client; the stream is reset with PROTOCOL_ERROR")
+    func upstreamBodyAfter204() throws {
+        let (upstream, proxy, proxyPort) = try Self.rig(Attacks.hostileUpstream("body-after-204"), authority: "bad.test.svc.cluster.local:80")
+        defer { proxy.stop(); upstream.stop() }
+        let result = try Subprocess.run(
+            "/usr/bin/env",
+            ["curl", "-s", "-i", "--http2-prior-knowledge", "--max-time", "10", "-H", "host: bad.test.svc.cluster.local", "http://127.0.0.1:\(proxyPort)/"],
+            timeout: 30)
+        #expect(!result.standardOutput.contains("xxxx"), "\(result.standardOutput)")
+        _ = try upstream.waitForLine(containing: "reset 1", timeout: 15)
+    }
+
     @Test("an HTTP/2 upstream that ignores the windows while the client reads slowly gets FLOW_CONTROL_ERROR (its stream reset, or its connection ended), past one window: the proxy's memory stays bounded")
     func upstreamIgnoresWindow() throws {
         let (upstream, proxy, proxyPort) = try Self.rig(Attacks.hostileUpstream("window-ignored"), authority: "bad.test.svc.cluster.local:80")

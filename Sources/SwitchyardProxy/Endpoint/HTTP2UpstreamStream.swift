@@ -176,6 +176,9 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream, HTTP2SendingS
     /// RST_STREAM waits for the socket.
     private func reset(_ code: HTTP2ErrorCode) {
         guard !isClosed else { return }
+        // Closed before the connection writes and flushes the RST_STREAM: what the flush
+        // wakes (the socket writable again) must find nothing more to send on it.
+        isClosed = true
         connection.reset(self, code)
         closed(reason: nil)  // the proxy's own reset is not the upstream's
     }
@@ -231,13 +234,14 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream, HTTP2SendingS
     /// §8.1.1).
     private func checkLength(ending: Bool) throws(MalformedHTTP2Response) {
         guard let remaining = remainingLength else { return }
-        guard remaining >= 0, !ending || remaining == 0 else { throw MalformedHTTP2Response("a body that does not match its content-length") }
+        guard remaining >= 0, !ending || remaining == 0 else { throw MalformedHTTP2Response("a body that does not match its content-length (none may follow HEAD, 204 or 304)") }
     }
 
-    /// The body bytes a final response's `content-length` says are due; nil when it frames
-    /// none (no field, a response to HEAD, a 204 or 304).
+    /// The body bytes a final response may carry: 0 for a response to HEAD, a 204 or a 304
+    /// (whatever their `content-length` says, RFC 9110 §6.4.1), its `content-length`
+    /// otherwise; nil when it has none.
     private static func bodyLength(of head: HTTPResponseHead, answeringHead: Bool) throws(MalformedHTTP2Response) -> Int? {
-        guard !answeringHead, head.status != .noContent, head.status != .notModified else { return nil }
+        guard !answeringHead, head.status != .noContent, head.status != .notModified else { return 0 }
         switch RequestBodyFraming.contentLength(of: head.headers) {
         case .absent: return nil
         case .length(let length): return length

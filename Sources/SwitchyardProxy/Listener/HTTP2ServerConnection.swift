@@ -268,9 +268,11 @@ final class HTTP2ServerConnection: HTTP2ConnectionHandler {
     func reset(_ stream: HTTP2ServerStream, _ code: HTTP2ErrorCode) {
         guard streams[stream.id] === stream else { return }
         writeFrames { $0.writeHTTP2Reset(code, stream: stream.id) }
-        flush()
         rememberReset(stream.id)
+        // Closed before the flush: the flush may report the socket writable again, and what
+        // that wakes must find the stream closed (no frame may follow its RST_STREAM).
         close(stream, reason: nil)
+        flush()
     }
 
     /// Writes a WINDOW_UPDATE of `increment` for `stream` and flushes.

@@ -125,9 +125,12 @@ final class Exchange {
             return
         }
         sendHead(to: connection)
-        while let part = pending?.popFirst() {
+        // A connection that closed meanwhile (the request goes again elsewhere, with these
+        // parts) takes no more.
+        while upstream === connection, let part = pending?.popFirst() {
             forward(part, to: connection, flush: false)
         }
+        guard upstream === connection else { return }
         if !client.isReading { connection.flush() }
         client.resumeReadsIfPossible()
     }
