@@ -207,14 +207,28 @@ struct ReloadDrainEndToEndTests {
         #expect(refused.status == 7, "curl exit \(refused.status): the listener is closed")
     }
 
-    @Test("SIGTERM under load (32 keep-alive connections): no request that reached the proxy fails")
-    func drainUnderLoad() throws {
+    /// Runs `body` with a proxy (a 10 s drain timeout) in front of one upstream, web-a, and
+    /// the upstream's port; both stop after.
+    func withDrainableProxy(_ body: (_ proxy: BackgroundProcess, _ port: Int, _ upstreams: BackgroundProcess, _ upstreamPort: Int) throws -> Void) throws {
         let (upstreams, ports) = try Peers.httpUpstreams(["web-a"])
         defer { upstreams.stop() }
         let (proxy, port) = try Peers.proxy(config: config(backend: "web-a", ports: ports), extraArguments: ["--drain-timeout", "10s"])
         defer { proxy.stop() }
-        let load = try BackgroundProcess(
-            "/usr/bin/env", ["python3", "-u", "\(BuildProducts.repositoryRoot)/Tests/Fixtures/attacks.py", "load", String(port), host, "6", "32"])
+        try body(proxy, port, upstreams, ports["web-a"]!)
+    }
+
+    /// `attacks.py ATTACK PORT HOST ARGUMENTS...` against the proxy on `port`, running.
+    func attacker(_ attack: String, port: Int, _ arguments: String...) throws -> BackgroundProcess {
+        try BackgroundProcess("/usr/bin/env", ["python3", "-u", "\(BuildProducts.repositoryRoot)/Tests/Fixtures/attacks.py", attack, String(port), host] + arguments)
+    }
+
+    @Test("SIGTERM under load (32 keep-alive connections): no request that reached the proxy fails")
+    func drainUnderLoad() throws {
+        try withDrainableProxy { proxy, port, upstreams, _ in try drainUnderLoad(proxy, port, upstreams) }
+    }
+
+    private func drainUnderLoad(_ proxy: BackgroundProcess, _ port: Int, _ upstreams: BackgroundProcess) throws {
+        let load = try attacker("load", port: port, "6", "32")
         defer { load.stop() }
         // Every connection busy (two requests each reached the upstream) before the drain starts.
         let deadline = Date().addingTimeInterval(30)
@@ -235,14 +249,15 @@ struct ReloadDrainEndToEndTests {
     /// shutdown of that session must show: the request served, two GOAWAYs, both NO_ERROR, the
     /// second naming stream 1, then the connection closed and the proxy gone.
     func drainHTTP2Session(_ mode: String, path: String, drain: (_ proxy: BackgroundProcess, _ client: BackgroundProcess, _ upstreams: BackgroundProcess, _ upstreamPort: Int) throws -> Void) throws {
-        let (upstreams, ports) = try Peers.httpUpstreams(["web-a"])
-        defer { upstreams.stop() }
-        let (proxy, port) = try Peers.proxy(config: config(backend: "web-a", ports: ports), extraArguments: ["--drain-timeout", "10s"])
-        defer { proxy.stop() }
-        let client = try BackgroundProcess(
-            "/usr/bin/env", ["python3", "-u", "\(BuildProducts.repositoryRoot)/Tests/Fixtures/attacks.py", mode, String(port), host, path])
-        defer { client.stop() }
-        try drain(proxy, client, upstreams, ports["web-a"]!)
+        try withDrainableProxy { proxy, port, upstreams, upstreamPort in
+            let client = try attacker(mode, port: port, path)
+            defer { client.stop() }
+            try drain(proxy, client, upstreams, upstreamPort)
+            try expectGracefulShutdown(of: client, proxy: proxy)
+        }
+    }
+
+    private func expectGracefulShutdown(of client: BackgroundProcess, proxy: BackgroundProcess) throws {
         let line = try client.waitForLine(containing: "\"status\"", timeout: 30)
         let report = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
         #expect(report["status"] as? Int == 200, "\(report)")
@@ -275,23 +290,19 @@ struct ReloadDrainEndToEndTests {
 
     @Test("SIGTERM while an HTTP/2 client reads a large response slowly: all of it arrives before the connection closes (a close with bytes still unsent would cut its tail)")
     func drainSlowHTTP2Reader() throws {
-        let (upstreams, ports) = try Peers.httpUpstreams(["web-a"])
-        defer { upstreams.stop() }
-        let (proxy, port) = try Peers.proxy(config: config(backend: "web-a", ports: ports), extraArguments: ["--drain-timeout", "20s"])
-        defer { proxy.stop() }
-        let bytes = 4 << 20
-        let client = try BackgroundProcess(
-            "/usr/bin/env",
-            ["python3", "-u", "\(BuildProducts.repositoryRoot)/Tests/Fixtures/attacks.py", "h2-session-slow", String(port), host, "/download?bytes=\(bytes)"])
-        defer { client.stop() }
-        _ = try client.waitForLine(containing: "head", timeout: 30)
-        proxy.send(SIGTERM)
-        let line = try client.waitForLine(containing: "\"status\"", timeout: 60)
-        let report = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
-        #expect(report["status"] as? Int == 200, "\(report)")
-        #expect(report["length"] as? Int == bytes, "\(report)")
-        #expect(report["closed"] as? Bool == true, "\(report)")
-        #expect(proxy.waitForExit(timeout: 30))
+        try withDrainableProxy { proxy, port, _, _ in
+            let bytes = 4 << 20
+            let client = try attacker("h2-session-slow", port: port, "/download?bytes=\(bytes)")
+            defer { client.stop() }
+            _ = try client.waitForLine(containing: "head", timeout: 30)
+            proxy.send(SIGTERM)
+            let line = try client.waitForLine(containing: "\"status\"", timeout: 60)
+            let report = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+            #expect(report["status"] as? Int == 200, "\(report)")
+            #expect(report["length"] as? Int == bytes, "\(report)")
+            #expect(report["closed"] as? Bool == true, "\(report)")
+            #expect(proxy.waitForExit(timeout: 30))
+        }
     }
 
     @Test("--watch-config reloads when the file changes, through a ConfigMap-style symlink swap; a bad version is refused")
