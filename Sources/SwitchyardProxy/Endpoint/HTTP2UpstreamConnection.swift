@@ -3,7 +3,7 @@ import NIOHPACK
 import NIOHTTP2
 
 /// An upstream HTTP/2 connection (RFC 9113, client side), with no HTTP/2 handler before it:
-/// it reads and writes the frames itself (``HTTP2FrameReader``, ``HTTP2FrameWriting``),
+/// it reads and writes the frames itself (``HTTP2FrameReader``, ``HTTP2FrameSender``),
 /// keeps the streams' states and both ways' windows, and hands each of its streams
 /// (``HTTP2UpstreamStream``) the frames that are its. It tells its ``HTTP2Upstream`` when the
 /// upstream says GOAWAY and when streams finish.
@@ -15,8 +15,8 @@ import NIOHTTP2
 /// - A stream opens (takes the next odd ID) when its HEADERS go out; past the upstream's
 ///   SETTINGS_MAX_CONCURRENT_STREAMS it waits, in order, for a stream to close. DATA beyond the
 ///   stream's or the connection's send window waits for WINDOW_UPDATE (``HTTP2SendQueue``).
-/// - Receive windows are enforced, and given back: the connection's as DATA arrives, a stream's
-///   as its exchange takes the bytes (``HTTP2StreamReceiveWindow``).
+/// - Receive windows are enforced, and given back: the connection's at the end of each read, a
+///   stream's as its exchange takes the bytes (``HTTP2StreamReceiveWindow``).
 /// - A stream closes when both ways ended, or a reset either way. Frames on a stream it closed
 ///   are dropped; frames on a stream it never opened, a header block that does not decode, a
 ///   window past 2^31-1, and what ``HTTP2FrameReader`` refuses end the connection: GOAWAY with

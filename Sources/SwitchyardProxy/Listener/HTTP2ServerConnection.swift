@@ -18,14 +18,17 @@ import NIOHTTP2
 ///   GOAWAY with the error's code, then close (RFC 9113 §5.4.1). Frames on a stream the proxy
 ///   reset a moment ago are dropped (§5.1).
 /// - Floods end it with ENHANCE_YOUR_CALM: ``BuiltInLimits/http2MalformedBlocks`` malformed
-///   requests, ``BuiltInLimits/http2ClientResets`` RST_STREAMs in 30 s (rapid reset), empty
-///   DATA frames in a row, and PING or SETTINGS answers the client does not read
-///   (``BuiltInLimits/http2BufferedControlFrames``).
-/// - Receive windows are enforced, and given back: the connection's as DATA arrives, a stream's
-///   as its exchange takes the body (``HTTP2ServerStream``).
+///   requests, and in 30 s ``BuiltInLimits/http2ClientResets`` RST_STREAMs (rapid reset),
+///   ``BuiltInLimits/http2ControlFrames`` PING, SETTINGS or PRIORITY frames and
+///   ``BuiltInLimits/http2StreamErrors`` stream errors; empty DATA frames in a row; and PING or
+///   SETTINGS answers the client does not read (``BuiltInLimits/http2BufferedControlFrames``).
+/// - Receive windows are enforced, and given back: the connection's at the end of each read, a
+///   stream's as its exchange takes the body (``HTTP2ServerStream``).
 /// - It bounds the connection's life (``HTTP2ServerLifetimeStateMachine``): a graceful shutdown
 ///   after `timeouts.keepAlive` with no stream open, and on a drain, which the client has
-///   `timeouts.keepAlive` from when the first GOAWAY reaches the socket to acknowledge.
+///   `timeouts.keepAlive` from when the first GOAWAY reaches the socket to acknowledge. Once
+///   its last stream ends it closes its output after the last bytes, and closes when the
+///   client does.
 final class HTTP2ServerConnection: HTTP2ConnectionHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
