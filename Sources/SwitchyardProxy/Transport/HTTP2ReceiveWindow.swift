@@ -1,6 +1,6 @@
 /// The receive windows the proxy keeps open on its HTTP/2 connections, both ways: enforced on
-/// what arrives and given back (WINDOW_UPDATE), a connection's as its DATA arrives, a stream's
-/// as its exchange takes the bytes.
+/// what arrives and given back (WINDOW_UPDATE), a connection's at the end of each read
+/// (``HTTP2FrameReader``), a stream's as its exchange takes the bytes.
 enum HTTP2ReceiveWindow {
     /// Each stream's window: HTTP/2's initial window (the proxy announces no other).
     static let stream = HTTP2Writer.initialWindow
