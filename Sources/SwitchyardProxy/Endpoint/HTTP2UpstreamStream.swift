@@ -48,8 +48,8 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream, HTTP2SendingS
     private var finalHeadRead = false
     /// Set once the response's END_STREAM came (even while its parts are held).
     private(set) var responseEnded = false
-    /// The response body's bytes still due by its `content-length`, if it has one.
-    private var remainingLength: Int?
+    /// What the final response's head lets its DATA add up to.
+    private var contentLength = HTTP2ContentLength()
     private var readsHeld = false
     /// Response parts the client could not take yet, in order, with each DATA frame's
     /// flow-controlled bytes; made on the first.
@@ -193,15 +193,15 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream, HTTP2SendingS
         do {
             guard !finalHeadRead else {
                 guard endStream else { throw MalformedHTTP2Response("a field block after the head that does not end the stream") }
-                try checkLength(ending: true)
+                try checkLength(0, ending: true)
                 deliver(.end(try HTTP2Fields.trailers(block)), nil, bytes: 0)
                 return
             }
             let head = try HTTP2Fields.responseHead(block)
             if head.status.code >= 200 {
                 finalHeadRead = true
-                remainingLength = try Self.bodyLength(of: head, answeringHead: isHeadRequest)
-                if endStream { try checkLength(ending: true) }
+                contentLength = HTTP2ContentLength(try Self.bodyLength(of: head, answeringHead: isHeadRequest))
+                try checkLength(0, ending: endStream)
             } else if endStream {
                 throw MalformedHTTP2Response("an interim response that ends the stream")
             }
@@ -221,20 +221,20 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream, HTTP2SendingS
         do {
             guard !receiveWindow.isOverdrawn else { throw MalformedHTTP2Response("DATA past the stream's window", code: .flowControlError) }
             guard finalHeadRead else { throw MalformedHTTP2Response("DATA before the head") }
-            if let remaining = remainingLength { remainingLength = remaining - bytes.readableBytes }
-            try checkLength(ending: endStream)
+            try checkLength(bytes.readableBytes, ending: endStream)
         } catch {
             return malformed(error)
         }
-        guard endStream else { return deliver(.body(bytes), nil, bytes: flowControlled) }
-        deliver(bytes.readableBytes == 0 ? .end(nil) : .body(bytes), bytes.readableBytes == 0 ? nil : .end(nil), bytes: flowControlled)
+        let parts: (first: HTTPClientResponsePart, second: HTTPClientResponsePart?) = HTTP2Fields.parts(of: bytes, endStream: endStream)
+        deliver(parts.first, parts.second, bytes: flowControlled)
     }
 
-    /// Throws when the body came past its `content-length`, or ended short of it (RFC 9113
-    /// §8.1.1).
-    private func checkLength(ending: Bool) throws(MalformedHTTP2Response) {
-        guard let remaining = remainingLength else { return }
-        guard remaining >= 0, !ending || remaining == 0 else { throw MalformedHTTP2Response("a body that does not match its content-length (none may follow HEAD, 204 or 304)") }
+    /// Counts `bytes` of the body (and its end, when `ending`); throws once it went past what
+    /// the head allows, or ended short of it (RFC 9113 §8.1.1).
+    private func checkLength(_ bytes: Int, ending: Bool) throws(MalformedHTTP2Response) {
+        guard contentLength.received(bytes, end: ending) else {
+            throw MalformedHTTP2Response("a body that does not match its content-length (none may follow HEAD, 204 or 304)")
+        }
     }
 
     /// The body bytes a final response may carry: 0 for a response to HEAD, a 204 or a 304

@@ -32,8 +32,8 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream, HTTP2SendingStre
     private var headRead = false
     /// True until the request's END_STREAM came (even while its parts are held).
     private(set) var requestOpen = true
-    /// The request body's bytes still due by its `content-length`, if it has one.
-    private var remainingLength: Int?
+    /// What the request's `content-length` lets its DATA add up to.
+    private var contentLength = HTTP2ContentLength()
     /// Set once the response's END_STREAM went out.
     private(set) var responseEndSent = false
     /// Set when the response ended while the request had not: once the end is out, the stream
@@ -70,15 +70,15 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream, HTTP2SendingStre
         if endStream { requestOpen = false }
         do {
             guard !headRead else {
-                guard endStream, remainingLength ?? 0 == 0 else { return malformed() }
+                guard endStream, contentLength.received(0, end: true) else { return malformed() }
                 receivedParts(.end(try HTTP2Fields.trailers(block)), nil, bytes: 0)
                 return
             }
             headRead = true
             let head = try HTTP2Fields.requestHead(block, endStream: endStream)
             if case .length(let length) = RequestBodyFraming.contentLength(of: head.headers) {
-                guard !endStream || length == 0 else { return malformed() }
-                remainingLength = length
+                contentLength = HTTP2ContentLength(length)
+                guard contentLength.received(0, end: endStream) else { return malformed() }
             }
             guard head.method != .CONNECT else {
                 // RFC 9113 §8.5: the proxy carries no tunnels.
@@ -98,12 +98,9 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream, HTTP2SendingStre
         if endStream { requestOpen = false }
         guard !isClosed else { return }
         guard !receiveWindow.isOverdrawn else { return connection.streamError(self, .flowControlError) }
-        if let remaining = remainingLength {
-            remainingLength = remaining - bytes.readableBytes
-            guard remaining >= bytes.readableBytes, !endStream || remaining == bytes.readableBytes else { return malformed() }
-        }
-        guard endStream else { return receivedParts(.body(bytes), nil, bytes: flowControlled) }
-        receivedParts(bytes.readableBytes == 0 ? .end(nil) : .body(bytes), bytes.readableBytes == 0 ? nil : .end(nil), bytes: flowControlled)
+        guard contentLength.received(bytes.readableBytes, end: endStream) else { return malformed() }
+        let parts: (first: HTTPServerRequestPart, second: HTTPServerRequestPart?) = HTTP2Fields.parts(of: bytes, endStream: endStream)
+        receivedParts(parts.first, parts.second, bytes: flowControlled)
     }
 
     /// A malformed request: reset with PROTOCOL_ERROR, and counted by the connection.

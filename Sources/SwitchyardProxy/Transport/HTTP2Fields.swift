@@ -74,6 +74,12 @@ enum HTTP2Fields {
         return HTTPRequestHead(version: .http2, method: parsed, uri: path, headers: HTTPHeaders(fields))
     }
 
+    /// The message parts a DATA frame's `bytes` carry: its body, its end (END_STREAM), or both.
+    static func parts<Head>(of bytes: ByteBuffer, endStream: Bool) -> (first: HTTPPart<Head, ByteBuffer>, second: HTTPPart<Head, ByteBuffer>?) {
+        if !endStream { return (.body(bytes), nil) }
+        return bytes.readableBytes == 0 ? (.end(nil), nil) : (.body(bytes), .end(nil))
+    }
+
     /// A trailer section's fields (a block after a message's head, which ends the stream): no
     /// pseudo-fields (§8.1).
     static func trailers(_ block: HPACKHeaders) throws(MalformedBlock) -> HTTPHeaders {
