@@ -142,7 +142,7 @@ struct HTTP2FrameReaderTests {
         for (block, frames) in [(headers, 3), (HPACKHeaders([(":status", "204")]), 1)] {
             var encoder = HPACKEncoder(allocator: ByteBufferAllocator(), useHuffmanEncoding: false)
             var bytes = ByteBuffer()
-            try bytes.writeHTTP2Headers(block, endStream: true, stream: 7, encoder: &encoder, maxFrameBytes: 5_000)
+            try bytes.writeHTTP2Headers(.fields(block), endStream: true, stream: 7, encoder: &encoder, maxFrameBytes: 5_000)
             var reader = HTTP2FrameReader()
             reader.feed(ByteBuffer(bytes: Self.frame(0x4)))
             reader.feed(bytes)

@@ -29,7 +29,7 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream, HTTP2SendingS
     // Request side.
     /// The request's field block, kept back until the next part or flush so that a request
     /// without a body goes as one HEADERS frame with END_STREAM.
-    private var pendingHead: HPACKHeaders?
+    private var pendingHead: HTTP2FieldBlock?
     /// Request body kept back so the request's end can ride on its DATA frame.
     private var pendingBody: ByteBuffer?
     private var requestEndWritten = false

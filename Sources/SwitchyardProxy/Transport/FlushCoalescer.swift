@@ -10,16 +10,24 @@ final class FlushCoalescer: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = NIOAny
 
     private var scheduled = false
-    private var removed = false
+    /// The handler's context while it is in the pipeline, kept so the scheduled flush captures
+    /// only the handler (a closure of one object reference needs no allocation of its own).
+    private var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
 
     func flush(context: ChannelHandlerContext) {
         guard !scheduled else { return }
         scheduled = true
-        context.eventLoop.assumeIsolated().execute {
-            guard self.scheduled, !self.removed else { return }  // a close flushed already
-            self.scheduled = false
-            context.flush()
-        }
+        context.eventLoop.assumeIsolated().execute { self.flushScheduled() }
+    }
+
+    private func flushScheduled() {
+        guard scheduled, let context else { return }  // a close flushed already, or removed
+        scheduled = false
+        context.flush()
     }
 
     /// A close sends what was flushed before it (the handlers behind believe it gone already).
@@ -32,6 +40,6 @@ final class FlushCoalescer: ChannelOutboundHandler, RemovableChannelHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        removed = true
+        self.context = nil
     }
 }

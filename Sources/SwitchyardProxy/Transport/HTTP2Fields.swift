@@ -96,21 +96,14 @@ enum HTTP2Fields {
     /// A request's field block for an upstream: `:method`, `:scheme` (`http`), `:authority`
     /// from the `host` field, `:path`, then the other fields with names in lower case. Throws
     /// for a request without a host (HTTP/2 needs an authority; an HTTP/1.0 client may omit it).
-    static func requestBlock(_ head: HTTPRequestHead) throws -> HPACKHeaders {
+    static func requestBlock(_ head: HTTPRequestHead) throws -> HTTP2FieldBlock {
         // An HTTP/2 CONNECT has another form (§8.5), and the proxy carries no tunnels.
         guard head.method != .CONNECT else { throw UnsendableConnect() }
         guard let host = head.headers.first(name: "host") else { throw MissingAuthority() }
-        // An HTTP/1.1 Host may hold what no authority can (a space, a control): NIO would
-        // refuse the block, so it is refused before the stream takes an ID.
+        // An HTTP/1.1 Host may hold what no authority can (a space, a control): it is refused
+        // before the stream takes an ID.
         guard !host.isEmpty, !host.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else { throw InvalidAuthority() }
-        var block = HPACKHeaders()
-        block.reserveCapacity(head.headers.count + 3)
-        block.add(name: ":method", value: head.method.rawValue)
-        block.add(name: ":scheme", value: "http")
-        block.add(name: ":authority", value: host)
-        block.add(name: ":path", value: head.uri)
-        appendLowercased(head.headers, to: &block, request: true)
-        return block
+        return .request(head, authority: host)
     }
 
     /// A CONNECT from an HTTP/1.1 client cannot go to an HTTP/2 upstream as it is.
@@ -157,33 +150,58 @@ enum HTTP2Fields {
 
     /// A response head's field block: `:status`, then its fields with names in lower case
     /// (HTTP/1.1 upstreams send them in any case, and HTTP/2 allows only lower).
-    static func responseBlock(_ head: HTTPResponseHead) -> HPACKHeaders {
-        var block = HPACKHeaders()
-        block.reserveCapacity(head.headers.count + 1)
-        block.add(name: ":status", value: String(head.status.code))
-        appendLowercased(head.headers, to: &block)
-        return block
+    static func responseBlock(_ head: HTTPResponseHead) -> HTTP2FieldBlock {
+        .response(head)
     }
 
     /// A trailer section's field block, names in lower case.
-    static func trailerBlock(_ trailers: HTTPHeaders) -> HPACKHeaders {
-        var block = HPACKHeaders()
-        block.reserveCapacity(trailers.count)
-        appendLowercased(trailers, to: &block)
-        return block
+    static func trailerBlock(_ trailers: HTTPHeaders) -> HTTP2FieldBlock {
+        .trailers(trailers)
+    }
+}
+
+/// A field block the proxy sends, kept as the head it is made from until it is encoded, in
+/// the order blocks go out (no list of fields is built in between).
+enum HTTP2FieldBlock {
+    /// A checked request head and its authority (``HTTP2Fields/requestBlock(_:)``).
+    case request(HTTPRequestHead, authority: String)
+    /// A response head.
+    case response(HTTPResponseHead)
+    /// A trailer section.
+    case trailers(HTTPHeaders)
+    /// Fields as they are.
+    case fields(HPACKHeaders)
+
+    /// Appends the block's fields to `encoder`, which is encoding a block.
+    func append(to encoder: inout HPACKEncoder) throws {
+        switch self {
+        case .request(let head, let authority):
+            try encoder.append(header: ":method", value: head.method.rawValue)
+            try encoder.append(header: ":scheme", value: "http")
+            try encoder.append(header: ":authority", value: authority)
+            try encoder.append(header: ":path", value: head.uri)
+            try Self.appendLowercased(head.headers, to: &encoder, request: true)
+        case .response(let head):
+            try encoder.append(header: ":status", value: String(head.status.code))
+            try Self.appendLowercased(head.headers, to: &encoder)
+        case .trailers(let trailers):
+            try Self.appendLowercased(trailers, to: &encoder)
+        case .fields(let fields):
+            try encoder.append(headers: fields)
+        }
     }
 
-    /// Adds `headers` to `block` with their names in lower case. A request's (`request`) goes
-    /// without `host` (it became `:authority`), and with `te` only as `te: trailers`, the one
-    /// form HTTP/2 allows (an HTTP/1.1 client may have written `TE: Trailers`).
-    private static func appendLowercased(_ headers: HTTPHeaders, to block: inout HPACKHeaders, request: Bool = false) {
+    /// Appends `headers` with their names in lower case. A request's (`request`) go without
+    /// `host` (it became `:authority`), and with `te` only as `te: trailers`, the one form
+    /// HTTP/2 allows (an HTTP/1.1 client may have written `TE: Trailers`).
+    private static func appendLowercased(_ headers: HTTPHeaders, to encoder: inout HPACKEncoder, request: Bool = false) throws {
         for (name, value) in headers {
             if request, HeaderName.is(name, "host") { continue }
             if request, HeaderName.is(name, "te") {
-                if HeaderName.is(value, "trailers") { block.add(name: "te", value: "trailers") }
+                if HeaderName.is(value, "trailers") { try encoder.append(header: "te", value: "trailers") }
                 continue
             }
-            block.add(name: HeaderName.lowercased(name), value: value)
+            try encoder.append(header: HeaderName.lowercased(name), value: value)
         }
     }
 }

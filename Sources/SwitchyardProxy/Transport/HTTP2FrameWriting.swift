@@ -69,28 +69,25 @@ extension ByteBuffer {
     /// encoded by `encoder` here, in the order blocks go out (HPACK's dynamic table is the
     /// peer's to follow, RFC 7541 §2.3.2).
     mutating func writeHTTP2Headers(
-        _ block: HPACKHeaders, endStream: Bool, stream: HTTP2StreamID, encoder: inout HPACKEncoder, maxFrameBytes: Int
+        _ block: HTTP2FieldBlock, endStream: Bool, stream: HTTP2StreamID, encoder: inout HPACKEncoder, maxFrameBytes: Int
     ) throws {
-        let start = writerIndex
-        writeRepeatingByte(0, count: 9)  // the header, set once the block's length is known
+        // The encoder writes into a buffer of its own, whose storage it reuses for the next
+        // block once the bytes are copied out.
+        try encoder.beginEncoding(allocator: ByteBufferAllocator())
         do {
-            try encoder.encode(headers: block, to: &self)
+            try block.append(to: &encoder)
         } catch {
-            moveWriterIndex(to: start)  // no frame
+            _ = try? encoder.endEncoding()  // ready for the next block
             throw error
         }
-        let length = writerIndex - start - 9
+        var encoded = try encoder.endEncoding()
         let endStreamFlag: UInt8 = endStream ? 0x1 : 0
-        guard length > maxFrameBytes else {
-            setInteger(UInt32(length) << 8 | 0x1, at: start)
-            setInteger(endStreamFlag | 0x4, at: start + 4)
-            setInteger(UInt32(Int32(stream)), at: start + 5)
+        guard encoded.readableBytes > maxFrameBytes else {
+            writeHTTP2FrameHeader(length: encoded.readableBytes, type: 0x1, flags: endStreamFlag | 0x4, stream: stream)
+            writeImmutableBuffer(encoded)
             return
         }
-        // Rare: the block is split. The slice keeps the encoded bytes while they are framed
-        // again over them (the first write copies this buffer's storage).
-        guard var encoded = getSlice(at: start + 9, length: length) else { return }
-        moveWriterIndex(to: start)
+        // Rare: the block is split into HEADERS and CONTINUATIONs.
         var type: UInt8 = 0x1
         while encoded.readableBytes > 0, let fragment = encoded.readSlice(length: Swift.min(maxFrameBytes, encoded.readableBytes)) {
             let last = encoded.readableBytes == 0

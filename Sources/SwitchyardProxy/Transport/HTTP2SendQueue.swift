@@ -4,7 +4,7 @@ import NIOHPACK
 /// A frame a stream sends whose bytes the connection writes itself.
 enum HTTP2OutboundFrame {
     /// A field block (HPACK-encoded only as it goes out).
-    case headers(HPACKHeaders, endStream: Bool)
+    case headers(HTTP2FieldBlock, endStream: Bool)
     case data(ByteBuffer, endStream: Bool)
 }
 

@@ -13,6 +13,12 @@ struct HTTP2Writer {
 
     /// Frames written and not yet handed to the channel; made by the first of a pass.
     private var out: ByteBuffer?
+    /// The frame buffer last handed to the channel, kept so the next pass writes into its
+    /// storage once the channel has written it and let go (most passes then allocate
+    /// nothing). One that grew past ``keptBufferBytes`` is not kept.
+    private var handedOut: ByteBuffer?
+    /// The largest frame buffer kept for the next pass.
+    static let keptBufferBytes = 4096
     private var encoder = HPACKEncoder(allocator: ByteBufferAllocator())
     /// What the peer lets the connection send.
     private(set) var connectionWindow = initialWindow
@@ -35,26 +41,42 @@ struct HTTP2Writer {
 
     /// Writes frames into the frame buffer.
     mutating func write(allocator: ByteBufferAllocator, _ body: (inout ByteBuffer) throws -> Void) rethrows {
-        var buffer = out ?? allocator.buffer(capacity: 512)
-        out = nil  // keeps the storage uniquely referenced while it is written
+        var buffer = takeFrameBuffer(allocator: allocator)
         defer { out = buffer }
         try body(&buffer)
     }
 
     /// A field block as HEADERS (and CONTINUATIONs), encoded now: blocks are encoded in the
     /// order they go out.
-    mutating func writeHeaders(_ block: HPACKHeaders, endStream: Bool, stream: HTTP2StreamID, allocator: ByteBufferAllocator) throws {
-        var buffer = out ?? allocator.buffer(capacity: 512)
-        out = nil
+    mutating func writeHeaders(_ block: HTTP2FieldBlock, endStream: Bool, stream: HTTP2StreamID, allocator: ByteBufferAllocator) throws {
+        var buffer = takeFrameBuffer(allocator: allocator)
         defer { out = buffer }
         try buffer.writeHTTP2Headers(block, endStream: endStream, stream: stream, encoder: &encoder, maxFrameBytes: maxFrameBytes)
     }
 
+    /// The buffer this pass's frames go into, taken out of `out` so its storage stays uniquely
+    /// referenced while it is written: the pass's, else the one handed out last (emptied; new
+    /// storage only if the channel still holds it), else a new one.
+    private mutating func takeFrameBuffer(allocator: ByteBufferAllocator) -> ByteBuffer {
+        if let buffer = out {
+            out = nil
+            return buffer
+        }
+        if var buffer = handedOut {
+            handedOut = nil
+            buffer.clear()
+            return buffer
+        }
+        return allocator.buffer(capacity: 512)
+    }
+
     /// Takes the frames written, for the channel (unflushed).
     mutating func take() -> ByteBuffer? {
-        defer { out = nil }
-        if out != nil { unflushed = true }
-        return out
+        guard let buffer = out else { return nil }
+        out = nil
+        unflushed = true
+        handedOut = buffer.capacity <= Self.keptBufferBytes ? buffer : nil
+        return buffer
     }
 
     /// Bytes went to the channel beside the frame buffer, unflushed.
@@ -70,6 +92,7 @@ struct HTTP2Writer {
     /// Drops the frames written (the connection closed).
     mutating func discard() {
         out = nil
+        handedOut = nil
     }
 
     /// `bytes` of DATA went out on the connection.
