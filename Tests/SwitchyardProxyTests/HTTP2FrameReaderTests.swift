@@ -140,9 +140,9 @@ struct HTTP2FrameReaderTests {
         var headers = HPACKHeaders([(":status", "200")])
         for index in 0..<12 { headers.add(name: "x-field-\(index)", value: String(repeating: "v", count: 900)) }
         for (block, frames) in [(headers, 3), (HPACKHeaders([(":status", "204")]), 1)] {
-            var encoder = HPACKEncoder(allocator: ByteBufferAllocator(), useHuffmanEncoding: false)
+            var encoder = HTTP2FieldEncoder()
             var bytes = ByteBuffer()
-            try bytes.writeHTTP2Headers(.fields(block), endStream: true, stream: 7, encoder: &encoder, maxFrameBytes: 5_000)
+            bytes.writeHTTP2Headers(.fields(block), endStream: true, stream: 7, encoder: &encoder, maxFrameBytes: 5_000)
             var reader = HTTP2FrameReader()
             reader.feed(ByteBuffer(bytes: Self.frame(0x4)))
             reader.feed(bytes)

@@ -16,7 +16,7 @@ struct HTTP2ServerConnectionTests {
     final class H2Client {
         let proxy: InProcessProxy
         let channel: EmbeddedChannel
-        var encoder = HPACKEncoder(allocator: ByteBufferAllocator())
+        var encoder = HTTP2FieldEncoder()
         var reader = HTTP2FrameReader()
 
         init(_ proxy: InProcessProxy) throws {
@@ -41,7 +41,7 @@ struct HTTP2ServerConnectionTests {
         /// A GET for `path` on stream `id`, ended with its HEADERS unless `open`.
         func get(_ id: Int32, path: String = "/", extra: [(String, String)] = [], open: Bool = false) throws {
             let block = HPACKHeaders([(":method", "GET"), (":scheme", "http"), (":authority", "web.test.svc.cluster.local"), (":path", path)] + extra)
-            try send { try $0.writeHTTP2Headers(.fields(block), endStream: !open, stream: HTTP2StreamID(id), encoder: &encoder, maxFrameBytes: 16_384) }
+            try send { $0.writeHTTP2Headers(.fields(block), endStream: !open, stream: HTTP2StreamID(id), encoder: &encoder, maxFrameBytes: 16_384) }
         }
 
         /// Whether the proxy's last frame was a GOAWAY naming `lastStream` with `code`, and the

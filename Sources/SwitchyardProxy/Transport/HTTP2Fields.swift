@@ -172,36 +172,33 @@ enum HTTP2FieldBlock {
     /// Fields as they are.
     case fields(HPACKHeaders)
 
-    /// Appends the block's fields to `encoder`, which is encoding a block.
-    func append(to encoder: inout HPACKEncoder) throws {
+    /// Appends the block's fields to `buffer`, a block `encoder` began.
+    func append(to buffer: inout ByteBuffer) {
         switch self {
         case .request(let head, let authority):
-            try encoder.append(header: ":method", value: head.method.rawValue)
-            try encoder.append(header: ":scheme", value: "http")
-            try encoder.append(header: ":authority", value: authority)
-            try encoder.append(header: ":path", value: head.uri)
-            try Self.appendLowercased(head.headers, to: &encoder, request: true)
+            HTTP2FieldEncoder.appendRequestLine(method: head.method.rawValue, authority: authority, path: head.uri, to: &buffer)
+            Self.appendLowercased(head.headers, to: &buffer, request: true)
         case .response(let head):
-            try encoder.append(header: ":status", value: String(head.status.code))
-            try Self.appendLowercased(head.headers, to: &encoder)
+            HTTP2FieldEncoder.appendStatus(Int(head.status.code), to: &buffer)
+            Self.appendLowercased(head.headers, to: &buffer)
         case .trailers(let trailers):
-            try Self.appendLowercased(trailers, to: &encoder)
+            Self.appendLowercased(trailers, to: &buffer)
         case .fields(let fields):
-            try encoder.append(headers: fields)
+            for (name, value, _) in fields { HTTP2FieldEncoder.append(name: name, value: value, lowercasing: false, to: &buffer) }
         }
     }
 
     /// Appends `headers` with their names in lower case. A request's (`request`) go without
     /// `host` (it became `:authority`), and with `te` only as `te: trailers`, the one form
     /// HTTP/2 allows (an HTTP/1.1 client may have written `TE: Trailers`).
-    private static func appendLowercased(_ headers: HTTPHeaders, to encoder: inout HPACKEncoder, request: Bool = false) throws {
+    private static func appendLowercased(_ headers: HTTPHeaders, to buffer: inout ByteBuffer, request: Bool = false) {
         for (name, value) in headers {
             if request, HeaderName.is(name, "host") { continue }
             if request, HeaderName.is(name, "te") {
-                if HeaderName.is(value, "trailers") { try encoder.append(header: "te", value: "trailers") }
+                if HeaderName.is(value, "trailers") { HTTP2FieldEncoder.append(name: "te", value: "trailers", to: &buffer) }
                 continue
             }
-            try encoder.append(header: HeaderName.lowercased(name), value: value)
+            HTTP2FieldEncoder.append(name: name, value: value, to: &buffer)
         }
     }
 }

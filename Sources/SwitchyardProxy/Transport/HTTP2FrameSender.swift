@@ -61,13 +61,7 @@ extension HTTP2FrameSender {
         guard let context else { return nil }
         switch frame {
         case .headers(let block, let endStream):
-            do {
-                try writer.writeHeaders(block, endStream: endStream, stream: id, allocator: context.channel.allocator)
-            } catch {
-                // HPACK encoding fails only when misused: the connection's state is unknown.
-                fail(HTTP2ConnectionError(.internalError, "a field block did not encode: \(error)"))
-                return nil
-            }
+            writer.writeHeaders(block, endStream: endStream, stream: id, allocator: context.channel.allocator)
             sent(stream, bytes: 0, endStream: endStream)
             return nil
         case .data(var bytes, let endStream):

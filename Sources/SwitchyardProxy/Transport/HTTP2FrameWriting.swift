@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHPACK
 import NIOHTTP2
 
 /// HTTP/2 frames written as bytes (RFC 9113 §4.1, §6), for a connection that writes its own:
@@ -66,28 +65,27 @@ extension ByteBuffer {
     }
 
     /// A field block as HEADERS, and CONTINUATIONs when it is longer than `maxFrameBytes`,
-    /// encoded by `encoder` here, in the order blocks go out (HPACK's dynamic table is the
-    /// peer's to follow, RFC 7541 §2.3.2).
+    /// encoded here, in the order blocks go out (a size update the encoder owes goes in the
+    /// first block after it is owed, RFC 7541 §4.2).
     mutating func writeHTTP2Headers(
-        _ block: HTTP2FieldBlock, endStream: Bool, stream: HTTP2StreamID, encoder: inout HPACKEncoder, maxFrameBytes: Int
-    ) throws {
-        // The encoder writes into a buffer of its own, whose storage it reuses for the next
-        // block once the bytes are copied out.
-        try encoder.beginEncoding(allocator: ByteBufferAllocator())
-        do {
-            try block.append(to: &encoder)
-        } catch {
-            _ = try? encoder.endEncoding()  // ready for the next block
-            throw error
-        }
-        var encoded = try encoder.endEncoding()
+        _ block: HTTP2FieldBlock, endStream: Bool, stream: HTTP2StreamID, encoder: inout HTTP2FieldEncoder, maxFrameBytes: Int
+    ) {
+        let start = writerIndex
+        writeRepeatingByte(0, count: 9)  // the header, set once the block's length is known
+        encoder.begin(&self)
+        block.append(to: &self)
+        let length = writerIndex - start - 9
         let endStreamFlag: UInt8 = endStream ? 0x1 : 0
-        guard encoded.readableBytes > maxFrameBytes else {
-            writeHTTP2FrameHeader(length: encoded.readableBytes, type: 0x1, flags: endStreamFlag | 0x4, stream: stream)
-            writeImmutableBuffer(encoded)
+        guard length > maxFrameBytes else {
+            setInteger(UInt32(length) << 8 | 0x1, at: start)
+            setInteger(endStreamFlag | 0x4, at: start + 4)
+            setInteger(UInt32(Int32(stream)), at: start + 5)
             return
         }
-        // Rare: the block is split into HEADERS and CONTINUATIONs.
+        // Rare: the block is split. The slice keeps the encoded bytes while they are framed
+        // again over them (the first write copies this buffer's storage).
+        guard var encoded = getSlice(at: start + 9, length: length) else { return }
+        moveWriterIndex(to: start)
         var type: UInt8 = 0x1
         while encoded.readableBytes > 0, let fragment = encoded.readSlice(length: Swift.min(maxFrameBytes, encoded.readableBytes)) {
             let last = encoded.readableBytes == 0

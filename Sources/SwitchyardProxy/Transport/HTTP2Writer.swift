@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHPACK
 import NIOHTTP2
 
 /// The sending half of an HTTP/2 connection the proxy speaks itself, for either side: the
@@ -19,7 +18,7 @@ struct HTTP2Writer {
     private var handedOut: ByteBuffer?
     /// The largest frame buffer kept for the next pass.
     static let keptBufferBytes = 4096
-    private var encoder = HPACKEncoder(allocator: ByteBufferAllocator())
+    private var encoder = HTTP2FieldEncoder()
     /// What the peer lets the connection send.
     private(set) var connectionWindow = initialWindow
     /// Each new stream's send window (SETTINGS_INITIAL_WINDOW_SIZE).
@@ -48,10 +47,10 @@ struct HTTP2Writer {
 
     /// A field block as HEADERS (and CONTINUATIONs), encoded now: blocks are encoded in the
     /// order they go out.
-    mutating func writeHeaders(_ block: HTTP2FieldBlock, endStream: Bool, stream: HTTP2StreamID, allocator: ByteBufferAllocator) throws {
+    mutating func writeHeaders(_ block: HTTP2FieldBlock, endStream: Bool, stream: HTTP2StreamID, allocator: ByteBufferAllocator) {
         var buffer = takeFrameBuffer(allocator: allocator)
         defer { out = buffer }
-        try buffer.writeHTTP2Headers(block, endStream: endStream, stream: stream, encoder: &encoder, maxFrameBytes: maxFrameBytes)
+        buffer.writeHTTP2Headers(block, endStream: endStream, stream: stream, encoder: &encoder, maxFrameBytes: maxFrameBytes)
     }
 
     /// The buffer this pass's frames go into, taken out of `out` so its storage stays uniquely
@@ -115,8 +114,7 @@ struct HTTP2Writer {
         try HTTP2FrameReader.settings(payload) { (identifier, value) throws(HTTP2ConnectionError) in
             switch identifier {
             case 0x1:  // SETTINGS_HEADER_TABLE_SIZE: the most the encoder's table may hold
-                // Throws only while a block is being encoded, which none is between frames.
-                try? encoder.setDynamicTableSize(min(Int(value), HPACKEncoder.defaultDynamicTableSize))
+                encoder.peerSetTableSize()
             case 0x2:  // SETTINGS_ENABLE_PUSH
                 guard value == 0 || value == 1 && !peerIsServer else { throw .init(.protocolError, "SETTINGS_ENABLE_PUSH \(value)") }
             case 0x3:  // SETTINGS_MAX_CONCURRENT_STREAMS

@@ -1,0 +1,165 @@
+import NIOCore
+
+/// HPACK (RFC 7541) for the field blocks the proxy sends, encoded as HAProxy encodes them: a
+/// name in HPACK's static table goes as its index, any other name and every value as a
+/// literal, none Huffman-coded, and nothing enters the peer's dynamic table (every field is a
+/// "literal without indexing", §6.2.2, but for the few whole fields the static table holds,
+/// such as `:status: 200`, §6.1). Beside a compressing encoder a block is a few bytes longer,
+/// and no name is hashed and no table kept.
+///
+/// The peer's decoder keeps its table empty, so the one thing owed to it is a dynamic table
+/// size update (§6.3) at the start of the first block after its SETTINGS_HEADER_TABLE_SIZE
+/// changes; the encoder sends size 0, which any setting allows.
+struct HTTP2FieldEncoder {
+    /// Set when the peer's SETTINGS_HEADER_TABLE_SIZE changed and no block has said since
+    /// what size the encoder uses.
+    private var owesSizeUpdate = false
+
+    /// The peer's SETTINGS_HEADER_TABLE_SIZE arrived.
+    mutating func peerSetTableSize() {
+        owesSizeUpdate = true
+    }
+
+    /// Starts a block in `buffer`.
+    mutating func begin(_ buffer: inout ByteBuffer) {
+        guard owesSizeUpdate else { return }
+        owesSizeUpdate = false
+        buffer.writeInteger(UInt8(0x20))  // dynamic table size update: 0
+    }
+
+    /// `:status`, as the whole static field when the table has it (§6.1).
+    static func appendStatus(_ code: Int, to buffer: inout ByteBuffer) {
+        let whole: UInt8? =
+            switch code {
+            case 200: 8
+            case 204: 9
+            case 206: 10
+            case 304: 11
+            case 400: 12
+            case 404: 13
+            case 500: 14
+            default: nil
+            }
+        if let whole {
+            buffer.writeInteger(0x80 | whole)
+            return
+        }
+        buffer.writeInteger(UInt8(8))  // literal without indexing, name :status
+        buffer.writeInteger(UInt8(3))
+        let digits = min(max(code, 0), 999)
+        buffer.writeInteger(UInt8(ascii: "0") + UInt8(digits / 100))
+        buffer.writeInteger(UInt8(ascii: "0") + UInt8(digits / 10 % 10))
+        buffer.writeInteger(UInt8(ascii: "0") + UInt8(digits % 10))
+    }
+
+    /// A request's pseudo-fields (`:scheme` is `http`), the common ones as whole static fields.
+    static func appendRequestLine(method: String, authority: String, path: String, to buffer: inout ByteBuffer) {
+        switch method {
+        case "GET": buffer.writeInteger(UInt8(0x82))
+        case "POST": buffer.writeInteger(UInt8(0x83))
+        default: appendLiteral(index: 2, value: method, to: &buffer)
+        }
+        buffer.writeInteger(UInt8(0x86))  // :scheme: http
+        appendLiteral(index: 1, value: authority, to: &buffer)
+        if path == "/" {
+            buffer.writeInteger(UInt8(0x84))
+        } else {
+            appendLiteral(index: 4, value: path, to: &buffer)
+        }
+    }
+
+    /// A field with its name in lower case (`lowercasing`; HTTP/1.1 sends names in any case)
+    /// or as it is.
+    static func append(name: String, value: String, lowercasing: Bool = true, to buffer: inout ByteBuffer) {
+        var name = name
+        name.withUTF8 { name in
+            if let index = staticIndex(of: name) {
+                writeInteger(index, prefixBits: 4, flags: 0, to: &buffer)  // literal without indexing, name indexed
+                return
+            }
+            buffer.writeInteger(UInt8(0))  // literal without indexing, new name
+            writeLength(name.count, to: &buffer)
+            if lowercasing {
+                for byte in name { buffer.writeInteger(Self.lowercase(byte)) }
+            } else {
+                buffer.writeBytes(name)
+            }
+        }
+        appendValue(value, to: &buffer)
+    }
+
+    /// A literal without indexing whose name is the static table's entry `index`.
+    private static func appendLiteral(index: Int, value: String, to buffer: inout ByteBuffer) {
+        writeInteger(index, prefixBits: 4, flags: 0, to: &buffer)
+        appendValue(value, to: &buffer)
+    }
+
+    private static func appendValue(_ value: String, to buffer: inout ByteBuffer) {
+        writeLength(value.utf8.count, to: &buffer)
+        buffer.writeString(value)
+    }
+
+    /// A string's length: not Huffman-coded, a 7-bit prefix (§5.2).
+    private static func writeLength(_ length: Int, to buffer: inout ByteBuffer) {
+        writeInteger(length, prefixBits: 7, flags: 0, to: &buffer)
+    }
+
+    /// An integer with an N-bit prefix (§5.1), the first byte's other bits `flags`.
+    static func writeInteger(_ value: Int, prefixBits: Int, flags: UInt8, to buffer: inout ByteBuffer) {
+        let limit = (1 << prefixBits) - 1
+        guard value >= limit else {
+            buffer.writeInteger(flags | UInt8(value))
+            return
+        }
+        buffer.writeInteger(flags | UInt8(limit))
+        var rest = value - limit
+        while rest >= 128 {
+            buffer.writeInteger(UInt8(rest & 0x7F) | 0x80)
+            rest >>= 7
+        }
+        buffer.writeInteger(UInt8(rest))
+    }
+
+    private static func lowercase(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+    }
+
+    /// The index of the static table's entry named `name` (compared in lower case), if any.
+    static func staticIndex(of name: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard name.count < staticNamesByLength.count else { return nil }
+        for index in staticNamesByLength[name.count] {
+            let candidate = staticNames[index - 1].utf8
+            if zip(name, candidate).allSatisfy({ lowercase($0) == $1 }) { return index }
+        }
+        return nil
+    }
+
+    /// The static table's names, entry 1 first (RFC 7541 Appendix A).
+    static let staticNames: [StaticString] = [
+        ":authority", ":method", ":method", ":path", ":path", ":scheme", ":scheme", ":status", ":status", ":status",
+        ":status", ":status", ":status", ":status", "accept-charset", "accept-encoding", "accept-language",
+        "accept-ranges", "accept", "access-control-allow-origin", "age", "allow", "authorization", "cache-control",
+        "content-disposition", "content-encoding", "content-language", "content-length", "content-location",
+        "content-range", "content-type", "cookie", "date", "etag", "expect", "expires", "from", "host", "if-match",
+        "if-modified-since", "if-none-match", "if-range", "if-unmodified-since", "last-modified", "link", "location",
+        "max-forwards", "proxy-authenticate", "proxy-authorization", "range", "referer", "refresh", "retry-after",
+        "server", "set-cookie", "strict-transport-security", "transfer-encoding", "user-agent", "vary", "via",
+        "www-authenticate",
+    ]
+
+    /// The static table's entries by the length of their names (the first of each name only).
+    private static let staticNamesByLength: [[Int]] = {
+        var byLength = [[Int]](repeating: [], count: 28)
+        for (offset, name) in staticNames.enumerated() where offset == 0 || staticNames[offset - 1].description != name.description {
+            byLength[name.utf8CodeUnitCount].append(offset + 1)
+        }
+        return byLength
+    }()
+}
+
+extension StaticString {
+    /// The string's UTF-8 bytes.
+    fileprivate var utf8: UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: utf8Start, count: utf8CodeUnitCount)
+    }
+}
