@@ -81,6 +81,10 @@ struct HTTP2FieldsTests {
         ("CR in a value", get(("x", "a\rb"))),
         ("LF in a value", get(("x", "a\nb"))),
         ("NUL in a value", get(("x", "a\u{0}b"))),
+        ("control character in a value", get(("x", "a\u{1}b"))),
+        ("DEL in a value", get(("x", "a\u{7F}"))),
+        ("space first in a value", get(("x", " a"))),
+        ("tab last in a value", get(("x", "a\t"))),
         ("connection", get(("connection", "close"))),
         ("transfer-encoding", get(("transfer-encoding", "chunked"))),
         ("keep-alive", get(("keep-alive", "1"))),
@@ -109,6 +113,8 @@ struct HTTP2FieldsTests {
         }
         // And the well-formed one they all start from passes.
         #expect(throws: Never.self) { try HTTP2Fields.requestHead(Self.block(Self.get(("te", "trailers"))), endStream: true) }
+        // Tabs and spaces inside a value, an empty value and bytes past ASCII are allowed.
+        #expect(throws: Never.self) { try HTTP2Fields.requestHead(Self.block(Self.get(("x", "a\tb c"), ("y", ""), ("z", "é"))), endStream: true) }
     }
 
     @Test("a malformed response or trailer block is refused; te is no request field there, and passes")

@@ -78,6 +78,7 @@ final class HTTP2UpstreamConnection: HTTP2ConnectionHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        writer.discard()
         onActive = nil
     }
 

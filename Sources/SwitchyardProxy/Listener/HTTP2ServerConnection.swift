@@ -103,6 +103,7 @@ final class HTTP2ServerConnection: HTTP2ConnectionHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        writer.discard()
         cancelTimers()
     }
 

@@ -4,8 +4,9 @@ import NIOCore
 /// name in HPACK's static table goes as its index, any other name and every value as a
 /// literal, none Huffman-coded, and nothing enters the peer's dynamic table (every field is a
 /// "literal without indexing", §6.2.2, but for the few whole fields the static table holds,
-/// such as `:status: 200`, §6.1). Beside a compressing encoder a block is a few bytes longer,
-/// and no name is hashed and no table kept.
+/// such as `:status: 200`, §6.1, and credentials and cookies, literals never indexed, §6.2.3).
+/// Beside a compressing encoder a block is a few bytes longer, and no name is hashed and no
+/// table kept.
 ///
 /// The peer's decoder keeps its table empty, so the one thing owed to it is a dynamic table
 /// size update (§6.3) at the start of the first block after its SETTINGS_HEADER_TABLE_SIZE
@@ -74,7 +75,7 @@ struct HTTP2FieldEncoder {
         var name = name
         name.withUTF8 { name in
             if let index = staticIndex(of: name) {
-                writeInteger(index, prefixBits: 4, flags: 0, to: &buffer)  // literal without indexing, name indexed
+                writeInteger(index, prefixBits: 4, flags: isNeverIndexed(index) ? 0x10 : 0, to: &buffer)
                 return
             }
             buffer.writeInteger(UInt8(0))  // literal without indexing, new name
@@ -122,6 +123,16 @@ struct HTTP2FieldEncoder {
 
     private static func lowercase(_ byte: UInt8) -> UInt8 {
         byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+    }
+
+    /// The entries whose fields go as literals never indexed (§6.2.3: an intermediary keeps
+    /// that form for fields it arrived in, and these are the ones clients send so):
+    /// `authorization`, `cookie`, `proxy-authorization`, `set-cookie`.
+    private static func isNeverIndexed(_ index: Int) -> Bool {
+        switch index {
+        case 23, 32, 49, 55: true
+        default: false
+        }
     }
 
     /// The index of the static table's entry named `name` (compared in lower case), if any.

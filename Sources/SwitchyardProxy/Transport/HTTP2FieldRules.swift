@@ -10,10 +10,16 @@ enum HTTP2FieldRules {
         return name.withUTF8 { bytes in !bytes.isEmpty && bytes.allSatisfy(lowercaseToken.contains) }
     }
 
-    /// A regular field's value: no NUL, LF or CR anywhere (§8.2.1).
+    /// A regular field's value: no space or tab first or last, and no NUL, LF or CR anywhere
+    /// (§8.2.1's MUSTs), nor any other control character but tab (its SHOULD: RFC 9110 §5.5
+    /// admits none, the proxy's HTTP/1.1 side refuses them, and HTTP/2 peers such as nghttp2
+    /// reset a stream that carries one).
     static func isValue(_ value: String) -> Bool {
         var value = value
-        return value.withUTF8 { bytes in !bytes.contains { $0 == 0x00 || $0 == 0x0A || $0 == 0x0D } }
+        return value.withUTF8 { bytes in
+            guard let first = bytes.first, let last = bytes.last else { return true }
+            return first != 0x20 && first != 0x09 && last != 0x20 && last != 0x09 && bytes.allSatisfy(HeaderText.isValueByte)
+        }
     }
 
     /// A pseudo-field's value: no control character, space or DEL (none of the pseudo-fields'
@@ -39,7 +45,7 @@ enum HTTP2FieldRules {
     /// Checks a regular field (`request`: a request's, where `te` may only be `trailers`).
     static func checkField(_ name: String, _ value: String, request: Bool) throws(HTTP2Fields.MalformedBlock) {
         guard isName(name) else { throw .init("field name \"\(HeaderText.sanitized(name))\" is not a lowercase token") }
-        guard isValue(value) else { throw .init("field \(name) has a NUL, CR or LF in its value") }
+        guard isValue(value) else { throw .init("field \(name) has a control character, or a space or tab at an end, in its value") }
         guard !isConnectionSpecific(name) else { throw .init("connection-specific field \(name)") }
         if request, name == "te", value != "trailers" { throw .init("te other than trailers") }
     }
