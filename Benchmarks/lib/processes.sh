@@ -56,11 +56,13 @@ wait_line() {
     return 1
 }
 
-# cpu_ticks PID: the user + system clock ticks PID and its children (nginx's workers) used.
+# cpu_ticks PID: the user + system clock ticks PID and its children (nginx's workers) used;
+# with CPU=user, the user ticks alone (the part of a proxy's time its own code decides).
 cpu_ticks() {
-    local total=0 pid
+    local total=0 pid fields='$14 + $15'
+    [ "${CPU:-}" = user ] && fields='$14'
     for pid in "$1" $(pgrep -P "$1" || true); do
-        total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+        total=$((total + $(awk "{print $fields}" "/proc/$pid/stat")))
     done
     echo "$total"
 }

@@ -11,7 +11,8 @@
 #
 # A Switchyard target is a release binary with its plugins beside it. ROUNDS (4), CONNS (16)
 # and DURATION (4 s) change the runs; H2=CLIENTSxSTREAMS (e.g. 4x16) loads h2c with h2load
-# instead of HTTP/1.1 with wrk. Uses the ports of ../shared/bench (18081-18083, 18090, 18190).
+# instead of HTTP/1.1 with wrk; CPU=user counts the proxy's user time alone (the kernel's
+# share of a request swings more between runs than a change to the proxy's code moves it). Uses the ports of ../shared/bench (18081-18083, 18090, 18190).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 shared="$root/../shared/bench"
@@ -47,8 +48,9 @@ for round in $(seq 1 "$rounds"); do
     done
 done
 
-python3 - "$work/runs.txt" <<'EOF'
+python3 - "$work/runs.txt" "${CPU:-}" <<'EOF'
 import statistics, sys
+kind = "user time" if sys.argv[2] == "user" else "CPU"
 runs = {}
 cpu = {}
 for line in open(sys.argv[1]):
@@ -59,6 +61,6 @@ nginx = statistics.median(runs["nginx"]) if "nginx" in runs else None
 for target, values in runs.items():
     median = statistics.median(values)
     ratio = f"  {median / nginx:.2f}x nginx" if nginx else ""
-    print(f"{target}: median {median:.0f} req/s of {len(values)} runs{ratio}, {statistics.median(cpu[target]):.1f} µs of proxy CPU per request")
+    print(f"{target}: median {median:.0f} req/s of {len(values)} runs{ratio}, {statistics.median(cpu[target]):.1f} µs of proxy {kind} per request")
 EOF
 echo "runs: $work/runs.txt"
