@@ -73,55 +73,84 @@ struct HTTP2FieldEncoder {
     /// or as it is.
     static func append(name: String, value: String, lowercasing: Bool = true, to buffer: inout ByteBuffer) {
         var name = name
+        var value = value
         name.withUTF8 { name in
-            if let index = staticIndex(of: name) {
-                writeInteger(index, prefixBits: 4, flags: isNeverIndexed(index) ? 0x10 : 0, to: &buffer)
-                return
-            }
-            buffer.writeInteger(UInt8(0))  // literal without indexing, new name
-            writeLength(name.count, to: &buffer)
-            if lowercasing {
-                for byte in name { buffer.writeInteger(Self.lowercase(byte)) }
-            } else {
-                buffer.writeBytes(name)
+            value.withUTF8 { value in
+                let index = staticIndex(of: name)
+                let most = (index == nil ? 1 + FieldBytes.integerBytes + name.count : FieldBytes.integerBytes) + FieldBytes.integerBytes + value.count
+                buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: most) { target in
+                    var out = FieldBytes(target)
+                    if let index {
+                        out.integer(index, prefixBits: 4, flags: isNeverIndexed(index) ? 0x10 : 0)
+                    } else {
+                        out.byte(0)  // literal without indexing, new name
+                        out.integer(name.count, prefixBits: 7, flags: 0)
+                        out.bytes(name, lowercasing: lowercasing)
+                    }
+                    out.integer(value.count, prefixBits: 7, flags: 0)
+                    out.bytes(value, lowercasing: false)
+                    return out.count
+                }
             }
         }
-        appendValue(value, to: &buffer)
     }
 
     /// A literal without indexing whose name is the static table's entry `index`.
     private static func appendLiteral(index: Int, value: String, to buffer: inout ByteBuffer) {
-        writeInteger(index, prefixBits: 4, flags: 0, to: &buffer)
-        appendValue(value, to: &buffer)
-    }
-
-    private static func appendValue(_ value: String, to buffer: inout ByteBuffer) {
-        writeLength(value.utf8.count, to: &buffer)
-        buffer.writeString(value)
-    }
-
-    /// A string's length: not Huffman-coded, a 7-bit prefix (§5.2).
-    private static func writeLength(_ length: Int, to buffer: inout ByteBuffer) {
-        writeInteger(length, prefixBits: 7, flags: 0, to: &buffer)
-    }
-
-    /// An integer with an N-bit prefix (§5.1), the first byte's other bits `flags`.
-    static func writeInteger(_ value: Int, prefixBits: Int, flags: UInt8, to buffer: inout ByteBuffer) {
-        let limit = (1 << prefixBits) - 1
-        guard value >= limit else {
-            buffer.writeInteger(flags | UInt8(value))
-            return
+        var value = value
+        value.withUTF8 { value in
+            _ = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 2 * FieldBytes.integerBytes + value.count) { target in
+                var out = FieldBytes(target)
+                out.integer(index, prefixBits: 4, flags: 0)
+                out.integer(value.count, prefixBits: 7, flags: 0)
+                out.bytes(value, lowercasing: false)
+                return out.count
+            }
         }
-        buffer.writeInteger(flags | UInt8(limit))
-        var rest = value - limit
-        while rest >= 128 {
-            buffer.writeInteger(UInt8(rest & 0x7F) | 0x80)
-            rest >>= 7
-        }
-        buffer.writeInteger(UInt8(rest))
     }
 
-    private static func lowercase(_ byte: UInt8) -> UInt8 {
+    /// A field's bytes written through a pointer (one capacity check a field, where a
+    /// `ByteBuffer` write per byte checked each time). Strings are never Huffman-coded.
+    private struct FieldBytes {
+        /// The most bytes an integer takes (§5.1: a prefix byte, then 7 bits a byte).
+        static let integerBytes = 10
+
+        private let target: UnsafeMutableRawBufferPointer
+        private(set) var count = 0
+
+        init(_ target: UnsafeMutableRawBufferPointer) {
+            self.target = target
+        }
+
+        mutating func byte(_ byte: UInt8) {
+            target[count] = byte
+            count += 1
+        }
+
+        /// An integer with an N-bit prefix (§5.1), the first byte's other bits `flags`.
+        mutating func integer(_ value: Int, prefixBits: Int, flags: UInt8) {
+            let limit = (1 << prefixBits) - 1
+            guard value >= limit else { return byte(flags | UInt8(value)) }
+            byte(flags | UInt8(limit))
+            var rest = value - limit
+            while rest >= 128 {
+                byte(UInt8(rest & 0x7F) | 0x80)
+                rest >>= 7
+            }
+            byte(UInt8(rest))
+        }
+
+        mutating func bytes(_ bytes: UnsafeBufferPointer<UInt8>, lowercasing: Bool) {
+            if lowercasing {
+                for source in bytes { byte(HTTP2FieldEncoder.lowercase(source)) }
+            } else if let base = bytes.baseAddress, let into = target.baseAddress {
+                (into + count).copyMemory(from: base, byteCount: bytes.count)
+                count += bytes.count
+            }
+        }
+    }
+
+    fileprivate static func lowercase(_ byte: UInt8) -> UInt8 {
         byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
     }
 
