@@ -2,9 +2,9 @@ import NIOCore
 
 /// Objects to act on once the event loop's current pass is over, with one scheduled task per
 /// pass however many are added. The HTTP/2 connections use it for what may not happen where
-/// it is noticed: a stream NIO closed while its exchange is still returning through it is
-/// kept until then, and a stream that became writable inside NIO's frame delegate (NIO is
-/// between writing a frame's header and its payload there) is told so then.
+/// it is noticed: a stream that closed while its exchange is still returning through it is
+/// kept until then (an exchange holds its client `unowned`), and a stream whose response went
+/// back under the low watermark while the connection wrote is told so once the write is over.
 final class EndOfPass<Item: AnyObject> {
     private var items: [Item] = []
     private var scheduled = false
