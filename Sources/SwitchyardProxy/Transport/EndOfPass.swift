@@ -6,7 +6,10 @@ import NIOCore
 /// kept until then (an exchange holds its client `unowned`), and a stream whose response went
 /// back under the low watermark while the connection wrote is told so once the write is over.
 final class EndOfPass<Item: AnyObject> {
-    private var items: [Item] = []
+    /// A ring: taken from the front as they are acted on, so an item added by an action is
+    /// acted on in the same run, and the storage is kept for the next pass (an array's
+    /// `removeAll(keepingCapacity:)` takes the generic `replaceSubrange` path).
+    private var items = CircularBuffer<Item>(initialCapacity: 4)
     private var scheduled = false
     private let eventLoop: EventLoop
     private let action: (Item) -> Void
@@ -26,14 +29,6 @@ final class EndOfPass<Item: AnyObject> {
 
     private func run() {
         scheduled = false
-        // By index: an item added by an action is acted on in this run too, and the storage
-        // is kept for the next pass.
-        var index = 0
-        while index < items.count {
-            let item = items[index]
-            index += 1
-            action(item)
-        }
-        items.removeAll(keepingCapacity: true)
+        while let item = items.popFirst() { action(item) }
     }
 }
