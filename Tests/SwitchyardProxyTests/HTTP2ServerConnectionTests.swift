@@ -51,9 +51,9 @@ struct HTTP2ServerConnectionTests {
         }
 
         /// The frames the proxy wrote since the last call, described (its flushes wait for the
-        /// end of the loop's pass).
-        func frames() throws -> [String] {
-            proxy.loop.run()
+        /// end of the loop's pass, unless `flushedOnly`: then only what was flushed already).
+        func frames(flushedOnly: Bool = false) throws -> [String] {
+            if !flushedOnly { proxy.loop.run() }
             while let bytes = try channel.readOutbound(as: ByteBuffer.self) { reader.feed(bytes) }
             var frames: [String] = []
             while let frame = try reader.next() { frames.append(HTTP2FrameReaderTests.describe(frame)) }
@@ -152,6 +152,23 @@ struct HTTP2ServerConnectionTests {
         }
         #expect(client.channel.isActive)
         #expect(try client.frames().allSatisfy { !$0.hasPrefix("GOAWAY") })
+    }
+
+    @Test("a response that leaves another stream open waits for the pass's flush; one that leaves none is flushed at once, with what waited")
+    func responseFlush() throws {
+        let proxy = try Self.proxy()
+        let client = try H2Client(proxy)
+        _ = try client.frames()
+        try client.get(1)
+        try client.get(3)
+        let upstreams = proxy.upstreams.opened.map(\.channel)
+        #expect(upstreams.count == 2)
+        guard upstreams.count == 2 else { return }
+        try upstreams[0].respond(.ok, body: "one")
+        #expect(try client.frames(flushedOnly: true).isEmpty, "stream 3 may answer in this pass too")
+        try upstreams[1].respond(.ok, body: "three")
+        let flushed = try client.frames(flushedOnly: true)
+        #expect(flushed.filter { $0.hasPrefix("DATA") && $0.contains("end=true") }.count == 2, "\(flushed)")
     }
 
     @Test("a WINDOW_UPDATE or RST_STREAM on a stream that ended both ways is dropped (RFC 9113 §5.1: the client may not have seen the end yet); DATA on it ends the connection")

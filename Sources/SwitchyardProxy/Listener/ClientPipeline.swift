@@ -37,12 +37,13 @@ enum ClientPipeline {
         try pipeline.addHandler(server)
     }
 
-    /// HTTP/2: the flushes of a pass joined (``FlushCoalescer``), and the
-    /// ``HTTP2ServerConnection`` that speaks HTTP/2 itself, serves every stream, and closes the
-    /// connection gracefully when it idles for `timeouts.keepAlive` or a drain begins (the
-    /// double GOAWAY of RFC 9113 §6.8).
+    /// HTTP/2: the flushes of a pass joined (``FlushCoalescer``, which the connection flushes at
+    /// once when a response leaves no stream open), and the ``HTTP2ServerConnection`` that
+    /// speaks HTTP/2 itself, serves every stream, and closes the connection gracefully when it
+    /// idles for `timeouts.keepAlive` or a drain begins (the double GOAWAY of RFC 9113 §6.8).
     static func configureHTTP2(_ pipeline: ChannelPipeline.SynchronousOperations, slot: LoopSlot) throws {
-        try pipeline.addHandler(FlushCoalescer())
-        try pipeline.addHandler(HTTP2ServerConnection(slot: slot))
+        let flushes = FlushCoalescer()
+        try pipeline.addHandler(flushes)
+        try pipeline.addHandler(HTTP2ServerConnection(slot: slot, flushes: flushes))
     }
 }

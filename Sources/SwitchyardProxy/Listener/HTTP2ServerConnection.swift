@@ -36,6 +36,8 @@ final class HTTP2ServerConnection: HTTP2ConnectionHandler {
     let slot: LoopSlot
     private(set) var context: ChannelHandlerContext?
     let streams = HTTP2StreamTable<HTTP2ServerStream>()
+    /// The pipeline's flush coalescer, in front of this handler.
+    private let flushes: FlushCoalescer
     /// Streams that closed in this pass of the event loop. Their exchange may still be
     /// returning through them (a response's end closes its stream while it is being written),
     /// so they are kept until the pass is over.
@@ -79,8 +81,9 @@ final class HTTP2ServerConnection: HTTP2ConnectionHandler {
     /// Streams the proxy may remember as reset a moment ago: twice as many as may be open.
     private static let rememberedResets = 2 * BuiltInLimits.http2ConcurrentStreams
 
-    init(slot: LoopSlot) {
+    init(slot: LoopSlot, flushes: FlushCoalescer) {
         self.slot = slot
+        self.flushes = flushes
         retired = EndOfPass(eventLoop: slot.state.eventLoop) { _ in }
         writableAgain = EndOfPass(eventLoop: slot.state.eventLoop) { $0.writableAgain() }
         let keepAlive = TimeAmount(slot.state.table.config.timeouts.keepAlive)
@@ -266,6 +269,16 @@ final class HTTP2ServerConnection: HTTP2ConnectionHandler {
     func sent(_ stream: HTTP2ServerStream, bytes: Int, endStream: Bool) {
         if stream.sent(bytes: bytes, endStream: endStream) { writableAgain.add(stream) }
         if endStream, !stream.requestOpen { close(stream, reason: nil) }
+    }
+
+    /// A response ended: what was written goes now when no other stream is open (nothing else
+    /// of this pass could join the flush), else with the pass's flush. Inside the connection's
+    /// own read, the read's end flushes.
+    func flushResponseEnd() {
+        guard streams.count == 0, !streams.isReading, context != nil else { return flush() }
+        writeOut()
+        writer.flushed()
+        flushes.flushNow()
     }
 
     /// Writes `stream`'s RST_STREAM with `code`; it closes.

@@ -238,7 +238,7 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream, HTTP2SendingStre
             pendingBody = nil
             connection.send(.data(body, endStream: true), on: self)
         }
-        connection.flush()
+        connection.flushResponseEnd()
     }
 
     func flushResponse() {

@@ -24,6 +24,15 @@ final class FlushCoalescer: ChannelOutboundHandler, RemovableChannelHandler {
         context.eventLoop.assumeIsolated().execute { self.flushScheduled() }
     }
 
+    /// Flushes now, with what a scheduled flush waited for: the handler behind knows nothing
+    /// else of this pass will join it (its connection has no other stream to answer), and a
+    /// flush now spares the scheduled task.
+    func flushNow() {
+        guard let context else { return }
+        scheduled = false
+        context.flush()
+    }
+
     private func flushScheduled() {
         guard scheduled, let context else { return }  // a close flushed already, or removed
         scheduled = false
