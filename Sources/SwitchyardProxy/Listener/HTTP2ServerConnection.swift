@@ -38,6 +38,8 @@ final class HTTP2ServerConnection: HTTP2ConnectionHandler {
     let streams = HTTP2StreamTable<HTTP2ServerStream>()
     /// The pipeline's flush coalescer, in front of this handler.
     private let flushes: FlushCoalescer
+    /// Set while a response's end is flushed at once (``flushResponseEnd()``).
+    private(set) var holdsReads = false
     /// Streams that closed in this pass of the event loop. Their exchange may still be
     /// returning through them (a response's end closes its stream while it is being written),
     /// so they are kept until the pass is over.
@@ -278,7 +280,12 @@ final class HTTP2ServerConnection: HTTP2ConnectionHandler {
         guard streams.count == 0, !streams.isReading, context != nil else { return flush() }
         writeOut()
         writer.flushed()
+        // A write that fails makes NIO read what is left, then close, inside this flush: no
+        // stream may open inside the exchange that is returning through here (the connection
+        // is closing anyway).
+        holdsReads = true
         flushes.flushNow()
+        holdsReads = false
     }
 
     /// Writes `stream`'s RST_STREAM with `code`; it closes.

@@ -15,11 +15,18 @@ protocol HTTP2ConnectionHandler: HTTP2FrameSender where InboundIn == ByteBuffer,
     var lastPeerStreamID: HTTP2StreamID { get }
     /// What one frame means to this side's streams.
     func handle(_ frame: HTTP2InboundFrame) throws(HTTP2ConnectionError)
+    /// Set while reads must not be handled: a flush under way inside an exchange, whose failed
+    /// write makes NIO read what is left before it closes the connection.
+    var holdsReads: Bool { get }
+}
+
+extension HTTP2ConnectionHandler {
+    var holdsReads: Bool { false }
 }
 
 extension HTTP2ConnectionHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !isClosed else { return }
+        guard !isClosed, !holdsReads else { return }
         reader.feed(unwrapInboundIn(data))
         streams.readBegan()
         do {
