@@ -40,10 +40,6 @@ final class HTTP2ServerConnection: HTTP2ConnectionHandler {
     private let flushes: FlushCoalescer
     /// Set while a response's end is flushed at once (``flushResponseEnd()``).
     private(set) var holdsReads = false
-    /// Streams that closed in this pass of the event loop. Their exchange may still be
-    /// returning through them (a response's end closes its stream while it is being written),
-    /// so they are kept until the pass is over.
-    private let retired: EndOfPass<HTTP2ServerStream>
     /// Streams whose response went back under the low watermark while this connection wrote:
     /// their exchanges hear it once the pass is over.
     private let writableAgain: EndOfPass<HTTP2ServerStream>
@@ -86,7 +82,6 @@ final class HTTP2ServerConnection: HTTP2ConnectionHandler {
     init(slot: LoopSlot, flushes: FlushCoalescer) {
         self.slot = slot
         self.flushes = flushes
-        retired = EndOfPass(eventLoop: slot.state.eventLoop) { _ in }
         writableAgain = EndOfPass(eventLoop: slot.state.eventLoop) { $0.writableAgain() }
         let keepAlive = TimeAmount(slot.state.table.config.timeouts.keepAlive)
         lifetime = HTTP2ServerLifetimeStateMachine(idle: keepAlive)
@@ -336,7 +331,7 @@ final class HTTP2ServerConnection: HTTP2ConnectionHandler {
     /// Closes `stream` and keeps it until this pass of the event loop is over.
     private func retire(_ stream: HTTP2ServerStream) {
         stream.closed()
-        retired.add(stream)
+        slot.retiredStreams.add(stream)
     }
 
     // MARK: Lifetime

@@ -53,6 +53,10 @@ final class LoopSlot {
     let watchdog: ExchangeWatchdog
     /// The buffer this loop's HTTP/1.x connections write response heads into.
     let headScratch = HeadScratch()
+    /// HTTP/2 streams that closed in this pass of the loop, on any connection. An exchange may
+    /// still be returning through one (it holds its client `unowned`), so each is kept until
+    /// the pass is over: one task a pass for the loop, not one for each connection.
+    let retiredStreams: EndOfPass<HTTP2ServerStream>
     private var connections: [ObjectIdentifier: Channel] = [:]
     /// Set by a drain: connections accepted or set up from now on hear it too.
     private(set) var draining = false
@@ -60,6 +64,7 @@ final class LoopSlot {
     init(_ state: LoopState) {
         self.state = state
         self.watchdog = ExchangeWatchdog(eventLoop: state.eventLoop)
+        self.retiredStreams = EndOfPass(eventLoop: state.eventLoop) { _ in }
     }
 
     /// A client connection was accepted on this loop (its pipeline set up). One accepted as

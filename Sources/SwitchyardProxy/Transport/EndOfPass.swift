@@ -1,10 +1,11 @@
 import NIOCore
 
 /// Objects to act on once the event loop's current pass is over, with one scheduled task per
-/// pass however many are added. The HTTP/2 connections use it for what may not happen where
-/// it is noticed: a stream that closed while its exchange is still returning through it is
-/// kept until then (an exchange holds its client `unowned`), and a stream whose response went
-/// back under the low watermark while the connection wrote is told so once the write is over.
+/// pass however many are added. It holds what may not happen where it is noticed: each loop
+/// keeps the HTTP/2 streams that closed while their exchanges may still be returning through
+/// them until then (``LoopSlot/retiredStreams``: an exchange holds its client `unowned`), and
+/// each HTTP/2 connection tells a stream whose response went back under the low watermark
+/// while the connection wrote once the write is over.
 final class EndOfPass<Item: AnyObject> {
     /// A ring: taken from the front as they are acted on, so an item added by an action is
     /// acted on in the same run, and the storage is kept for the next pass (an array's
