@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHPACK
+import NIOHTTP1
 import NIOHTTP2
 import Testing
 
@@ -137,12 +138,14 @@ struct HTTP2FrameReaderTests {
 
     @Test("a field block longer than the peer's frame size (5,000 bytes here) goes as HEADERS and CONTINUATIONs, which read back as the block; a short one as one HEADERS")
     func writesHeaderBlocks() throws {
-        var headers = HPACKHeaders([(":status", "200")])
-        for index in 0..<12 { headers.add(name: "x-field-\(index)", value: String(repeating: "v", count: 900)) }
-        for (block, frames) in [(headers, 3), (HPACKHeaders([(":status", "204")]), 1)] {
+        var long = HTTPResponseHead(version: .http1_1, status: .ok)
+        for index in 0..<12 { long.headers.add(name: "x-field-\(index)", value: String(repeating: "v", count: 900)) }
+        let longFields = HPACKHeaders([(":status", "200")] + long.headers.map { ($0.name, $0.value) })
+        let short = HTTPResponseHead(version: .http1_1, status: .noContent)
+        for (head, block, frames) in [(long, longFields, 3), (short, HPACKHeaders([(":status", "204")]), 1)] {
             var encoder = HTTP2FieldEncoder()
             var bytes = ByteBuffer()
-            bytes.writeHTTP2Headers(.fields(block), endStream: true, stream: 7, encoder: &encoder, maxFrameBytes: 5_000)
+            bytes.writeHTTP2Headers(.response(head), endStream: true, stream: 7, encoder: &encoder, maxFrameBytes: 5_000)
             var reader = HTTP2FrameReader()
             reader.feed(ByteBuffer(bytes: Self.frame(0x4)))
             reader.feed(bytes)

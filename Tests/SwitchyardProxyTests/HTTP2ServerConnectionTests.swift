@@ -40,8 +40,9 @@ struct HTTP2ServerConnectionTests {
 
         /// A GET for `path` on stream `id`, ended with its HEADERS unless `open`.
         func get(_ id: Int32, path: String = "/", extra: [(String, String)] = [], open: Bool = false) throws {
-            let block = HPACKHeaders([(":method", "GET"), (":scheme", "http"), (":authority", "web.test.svc.cluster.local"), (":path", path)] + extra)
-            try send { $0.writeHTTP2Headers(.fields(block), endStream: !open, stream: HTTP2StreamID(id), encoder: &encoder, maxFrameBytes: 16_384) }
+            let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: HTTPHeaders(extra))
+            let block = HTTP2FieldBlock.request(head, authority: "web.test.svc.cluster.local")
+            try send { $0.writeHTTP2Headers(block, endStream: !open, stream: HTTP2StreamID(id), encoder: &encoder, maxFrameBytes: 16_384) }
         }
 
         /// Whether the proxy's last frame was a GOAWAY naming `lastStream` with `code`, and the

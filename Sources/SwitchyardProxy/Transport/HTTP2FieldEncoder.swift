@@ -69,9 +69,9 @@ struct HTTP2FieldEncoder {
         }
     }
 
-    /// A field with its name in lower case (`lowercasing`; HTTP/1.1 sends names in any case)
-    /// or as it is.
-    static func append(name: String, value: String, lowercasing: Bool = true, to buffer: inout ByteBuffer) {
+    /// A field, its name in lower case (HTTP/1.1 sends names in any case, HTTP/2 allows only
+    /// lower).
+    static func append(name: String, value: String, to buffer: inout ByteBuffer) {
         var name = name
         var value = value
         name.withUTF8 { name in
@@ -85,7 +85,7 @@ struct HTTP2FieldEncoder {
                     } else {
                         out.byte(0)  // literal without indexing, new name
                         out.integer(name.count, prefixBits: 7, flags: 0)
-                        out.bytes(name, lowercasing: lowercasing)
+                        out.bytes(name, lowercasing: true)
                     }
                     out.integer(value.count, prefixBits: 7, flags: 0)
                     out.bytes(value, lowercasing: false)

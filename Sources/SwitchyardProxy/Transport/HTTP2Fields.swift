@@ -169,8 +169,6 @@ enum HTTP2FieldBlock {
     case response(HTTPResponseHead)
     /// A trailer section.
     case trailers(HTTPHeaders)
-    /// Fields as they are.
-    case fields(HPACKHeaders)
 
     /// Appends the block's fields to `buffer`, a block `encoder` began.
     func append(to buffer: inout ByteBuffer) {
@@ -183,8 +181,6 @@ enum HTTP2FieldBlock {
             Self.appendLowercased(head.headers, to: &buffer)
         case .trailers(let trailers):
             Self.appendLowercased(trailers, to: &buffer)
-        case .fields(let fields):
-            for (name, value, _) in fields { HTTP2FieldEncoder.append(name: name, value: value, lowercasing: false, to: &buffer) }
         }
     }
 

@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHPACK
 
 /// A frame a stream sends whose bytes the connection writes itself.
 enum HTTP2OutboundFrame {
