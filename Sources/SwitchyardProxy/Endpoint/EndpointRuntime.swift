@@ -165,13 +165,13 @@ final class EndpointRuntime {
                 httpStatus: observation.httpStatus, grpcStatus: observation.grpcStatus, flags: observation.flags))
     }
 
-    /// Returns a finished HTTP/1.1 connection to the pool.
-    func release(_ connection: UpstreamHandler) {
+    /// Returns a finished HTTP/1.1 connection to the pool; it idles from `now`.
+    func release(_ connection: UpstreamHandler, now: NIODeadline) {
         guard !retired, connection.isActive, idle.count < BuiltInLimits.idleConnectionsPerEndpoint else {
             connection.close()
             return
         }
-        connection.idleSince = eventLoop.now
+        connection.idleSince = now
         idle.append(connection)
         armIdleSweep()
     }

@@ -113,6 +113,8 @@ final class HTTP2UpstreamConnection: HTTP2ConnectionHandler {
     }
 
     var isWritable: Bool { context?.channel.isWritable ?? false }
+    /// Now: the time of the read under way (``ReadClock``), or the clock's outside one.
+    func now() -> NIODeadline { streams.now(eventLoop) }
     /// Whether a stream would still open on it: it has not closed, and the upstream has not
     /// said GOAWAY.
     var opensStreams: Bool { !isClosed && goAwayLastStreamID == nil }

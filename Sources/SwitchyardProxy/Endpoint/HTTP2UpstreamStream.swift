@@ -140,7 +140,7 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream, HTTP2SendingS
         guard !hold, held != nil else { return }
         while !readsHeld, let next = held?.popFirst() {
             receiveWindow.take(next.bytes)
-            exchange?.upstreamResponse(next.part)
+            exchange?.upstreamResponse(next.part, now: connection.now())
         }
         if held?.isEmpty == true { held = nil }
         exchange?.upstreamReadComplete()
@@ -151,7 +151,7 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream, HTTP2SendingS
         release(clean: false)
     }
 
-    func exchangeEnded(clean: Bool, requestEnded: Bool, endpoint: EndpointRuntime) {
+    func exchangeEnded(clean: Bool, requestEnded: Bool, endpoint: EndpointRuntime, now: NIODeadline) {
         release(clean: clean)
     }
 
@@ -270,8 +270,9 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream, HTTP2SendingS
             if let second { held?.append((second, 0)) }
             receiveWindow.hold(bytes)
         } else {
-            exchange?.upstreamResponse(first)
-            if let second { exchange?.upstreamResponse(second) }
+            let now = connection.now()
+            exchange?.upstreamResponse(first, now: now)
+            if let second { exchange?.upstreamResponse(second, now: now) }
             connection.readTouched(self)
         }
         returnWindow()

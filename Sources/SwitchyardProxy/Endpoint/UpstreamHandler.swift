@@ -13,6 +13,8 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
     var exchange: Exchange?
     /// When it went back to its pool.
     var idleSince = NIODeadline.uptimeNanoseconds(0)
+    /// The time of the upstream read under way: a response's parts read together share it.
+    private var clock = ReadClock()
     /// Set once it went back to its pool: every exchange after the first is on a connection
     /// that waited there.
     private var wasPooled = false
@@ -52,8 +54,8 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
     /// A response part: straight from the connection's ``UpstreamResponseDecoder`` (no pipeline
     /// hop or boxing), or from the pipeline in tests without it.
     func received(_ part: HTTPClientResponsePart) {
-        if let exchange {
-            exchange.upstreamResponse(part)
+        if let exchange, let context {
+            exchange.upstreamResponse(part, now: clock.now(context.eventLoop))
         } else if case .head = part {
             // A response nobody asked for: the connection is out of step; drop it.
             context?.close(promise: nil)
@@ -87,9 +89,16 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
         context.close(promise: nil)
     }
 
-    /// Bytes came from the upstream (the decoder tells it before it parses them).
+    /// Bytes came from the upstream (the decoder tells it before it parses them): the parts
+    /// they hold share one time until ``readEnded()``.
     func bytesArrived() {
         heardBack = true
+        clock.readBegan()
+    }
+
+    /// The decoder handed on everything the read held.
+    func readEnded() {
+        clock.readEnded()
     }
 
     /// The decoder found the connection spent: after the response that is ending it carries no
@@ -165,13 +174,13 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
     /// Back to the pool when the exchange was clean, its request whole and the connection
     /// still reusable; closed otherwise (what is left of either message would be the next
     /// exchange's).
-    func exchangeEnded(clean: Bool, requestEnded: Bool, endpoint: EndpointRuntime) {
+    func exchangeEnded(clean: Bool, requestEnded: Bool, endpoint: EndpointRuntime, now: NIODeadline) {
         exchange = nil
         holdReads(false)
         if clean, requestEnded, isReusable {
             wasPooled = true
             heardBack = false
-            endpoint.release(self)
+            endpoint.release(self, now: now)
         } else {
             close()
         }

@@ -39,6 +39,7 @@ final class UpstreamResponseDecoder: ChannelInboundHandler, RemovableChannelHand
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         handler?.bytesArrived()
+        defer { handler?.readEnded() }
         parser.feed(unwrapInboundIn(data))
         guard !decoding else { return }
         decoding = true

@@ -24,9 +24,9 @@ protocol UpstreamStream: AnyObject {
     /// Gives it up unused: the exchange ended while it was being opened.
     func abandon()
     /// The exchange that used it ended (`clean`: its response was whole, no failure; and
-    /// `requestEnded`: the client's request was read to its end). It goes back to
+    /// `requestEnded`: the client's request was read to its end) at `now`. It goes back to
     /// `endpoint`'s pool, ends by itself, or is closed or reset.
-    func exchangeEnded(clean: Bool, requestEnded: Bool, endpoint: EndpointRuntime)
+    func exchangeEnded(clean: Bool, requestEnded: Bool, endpoint: EndpointRuntime, now: NIODeadline)
 }
 
 /// What an upstream may have done with a request whose connection or stream went away before

@@ -42,6 +42,7 @@ final class ClientRequestDecoder: ChannelInboundHandler, RemovableChannelHandler
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         server?.bytesRead()
+        defer { server?.readEnded() }
         parser.feed(unwrapInboundIn(data))
         guard !decoding else { return }
         decoding = true

@@ -253,6 +253,8 @@ final class HTTP2ServerConnection: HTTP2ConnectionHandler {
 
     /// Inside a read of this connection (a stream's exchange defers its flushes then).
     var isReading: Bool { streams.isReading }
+    /// Now: the time of the read under way (``ReadClock``), or the clock's outside one.
+    func now() -> NIODeadline { streams.now(eventLoop) }
 
     // MARK: Frames out
 
@@ -325,7 +327,7 @@ final class HTTP2ServerConnection: HTTP2ConnectionHandler {
         guard streams.remove(stream.id) != nil else { return }
         stopSending(stream)
         retire(stream)
-        perform(lifetime.streamClosed(now: eventLoop.now))
+        perform(lifetime.streamClosed(now: now()))
     }
 
     /// Closes `stream` and keeps it until this pass of the event loop is over.

@@ -205,6 +205,7 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream, HTTP2SendingStre
     }
     var isWritable: Bool { watermark.isBelow && !isClosed && connection.isWritable }
     var clientAddress: String { connection.clientAddress }
+    func now() -> NIODeadline { connection.now() }
 
     func writeResponseHead(_ head: HTTPResponseHead) {
         guard !isClosed else { return }
@@ -264,7 +265,7 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream, HTTP2SendingStre
     }
 
     /// The exchange ended: request DATA still held is dropped (nobody will take it).
-    func exchangeFinished(_ finished: Exchange) {
+    func exchangeFinished(_ finished: Exchange, at now: NIODeadline) {
         guard exchange === finished else { return }
         exchange = nil
         held = nil

@@ -21,10 +21,9 @@ extension ProxyServerHandler {
         case responseEnded
     }
 
-    /// Now, read once per read batch.
-    private func now() -> NIODeadline {
-        if let batchTime { return batchTime }
-        return slot.state.eventLoop.now
+    /// Now, read once per read (``ExchangeClient``).
+    func now() -> NIODeadline {
+        clock.now(slot.state.eventLoop)
     }
 
     /// The connection is being served: a first head is awaited.
@@ -32,10 +31,16 @@ extension ProxyServerHandler {
         performTimeout(timeouts.start(now: slot.state.eventLoop.now))
     }
 
-    /// The decoder read bytes from the client.
+    /// The decoder read bytes from the client: the read's events share one time until
+    /// ``readEnded()``.
     func bytesRead() {
-        if batchTime == nil { batchTime = slot.state.eventLoop.now }
+        clock.readBegan()
         performTimeout(timeouts.bytesRead(now: self.now()))
+    }
+
+    /// The decoder handed on everything the read held.
+    func readEnded() {
+        clock.readEnded()
     }
 
     /// The handler asked for the client's next read.
@@ -45,7 +50,6 @@ extension ProxyServerHandler {
 
     /// The read batch ended (after the handler saw it: a head may have been routed).
     func readBatchEnded() {
-        batchTime = nil
         performTimeout(timeouts.readComplete())
     }
 
@@ -54,12 +58,13 @@ extension ProxyServerHandler {
         performTimeout(timeouts.drain(now: slot.state.eventLoop.now))
     }
 
-    /// What the request handler saw.
-    func timeoutsSaw(_ event: RequestEvent) {
+    /// What the request handler saw (at `time`, when the caller knows it).
+    func timeoutsSaw(_ event: RequestEvent, at time: NIODeadline? = nil) {
+        let now = time ?? now()
         switch event {
-        case .started: performTimeout(timeouts.requestStarted(now: now()))
-        case .ended: performTimeout(timeouts.requestEnded(now: now()))
-        case .responseEnded: performTimeout(timeouts.responseEnded(now: now()))
+        case .started: performTimeout(timeouts.requestStarted(now: now))
+        case .ended: performTimeout(timeouts.requestEnded(now: now))
+        case .responseEnded: performTimeout(timeouts.responseEnded(now: now))
         }
     }
 

@@ -37,8 +37,8 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
     /// read, request and response.
     var timeouts: ClientTimeoutStateMachine
     var timeoutTimer: Scheduled<Void>?
-    /// The time of the read batch under way (nil outside one).
-    var batchTime: NIODeadline?
+    /// The time of the client read under way (``ReadClock``).
+    var clock = ReadClock()
     /// The connection's response encoder, told which request each response answers.
     private let responseEncoder: ClientResponseEncoder
     /// Bytes the decoder could not parse, read behind whole requests still being answered:
@@ -280,10 +280,10 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
         context?.close(promise: nil)
     }
 
-    func exchangeFinished(_ finished: Exchange) {
+    func exchangeFinished(_ finished: Exchange, at now: NIODeadline) {
         guard exchange === finished else { return }
         exchange = nil
-        finishResponse()
+        finishResponse(at: now)
         // Replay pipelined requests until one of them is in flight again (or the response's
         // end closed the connection).
         while !isClosed, let part = backlog?.first, exchange == nil || !Self.isHead(part) {
@@ -299,13 +299,14 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
         resumeReadsIfPossible()
     }
 
-    /// A response ended: the connection closes when it must, or waits for the next.
-    private func finishResponse() {
+    /// A response ended (at `now`, when the caller knows it): the connection closes when it
+    /// must, or waits for the next.
+    private func finishResponse(at now: NIODeadline? = nil) {
         guard let requestHead else { return }
         if closeAfterResponse || !HopByHop.keepsAlive(requestHead.headers, version: requestHead.version) {
             context?.close(promise: nil)
         } else {
-            timeoutsSaw(.responseEnded)
+            timeoutsSaw(.responseEnded, at: now)
             self.requestHead = nil
         }
     }

@@ -60,7 +60,7 @@ final class Exchange {
         self.target = dispatch.target
         self.backend = dispatch.backend
         self.machine = StateMachine(
-            isGRPC: dispatch.isGRPC, timeouts: dispatch.timeouts, clientChoseDeadline: dispatch.clientChoseDeadline, now: eventLoop.now)
+            isGRPC: dispatch.isGRPC, timeouts: dispatch.timeouts, clientChoseDeadline: dispatch.clientChoseDeadline, now: client.now())
         // A body is kept when a second attempt could use it: an HTTP/2 upstream's refusal lets
         // any request go again, a stale HTTP/1.1 connection only an idempotent one.
         self.replay = RequestReplay(keepsBody: dispatch.backend.config.proto != .http1 || dispatch.head.method.isIdempotent)
@@ -96,12 +96,12 @@ final class Exchange {
     /// An endpoint took it (counted in flight there); `probe` when it is the endpoint's
     /// failure-accrual probe. The endpoint leases it an upstream channel next.
     func started(on endpoint: EndpointRuntime, probe: Bool) {
-        machine.started(on: endpoint, probe: probe, now: eventLoop.now)
+        machine.started(on: endpoint, probe: probe, now: client.now())
     }
 
     /// An upstream channel is ready for this request: send the head and what was buffered.
     func attach(_ connection: any UpstreamStream) {
-        let now = eventLoop.now
+        let now = client.now()
         guard machine.connected(now: now) else {
             // It ended while it connected: nothing will use the channel.
             connection.abandon()
@@ -150,7 +150,7 @@ final class Exchange {
         guard !machine.requestEnded, !machine.isDone else { return }
         var ended = false
         if case .end = part { ended = true }
-        machine.requestProgressed(ended: ended, now: eventLoop.now)
+        machine.requestProgressed(ended: ended, now: client.now())
         framing.decide(firstPart: part)
         if case .body(let bytes) = part { requestBytes += bytes.readableBytes }
         replay.record(part)
@@ -205,10 +205,9 @@ final class Exchange {
 
     // MARK: Response side
 
-    /// A response part from the upstream.
-    func upstreamResponse(_ part: HTTPClientResponsePart) {
+    /// A response part from the upstream, read at `now` (the upstream read's ``ReadClock``).
+    func upstreamResponse(_ part: HTTPClientResponsePart, now: NIODeadline) {
         guard case .proxying(let endpoint, _) = machine.state else { return }
-        let now = eventLoop.now
         switch part {
         case .head(var head):
             // The upstream has the request: it will not go again.
@@ -255,7 +254,7 @@ final class Exchange {
             settle(ending, now: now)
             client.writeResponseEnd(TrailerFields.forwarded(trailers) ?? trailersOnly)
             log(ending, status: clientStatus, grpcStatus: isGRPC && ending.status >= 0 ? ending.status : nil, now: now)
-            client.exchangeFinished(self)
+            client.exchangeFinished(self, at: now)
         }
     }
 
@@ -361,7 +360,7 @@ final class Exchange {
         case .nothing:
             log(ending, status: clientStatus, grpcStatus: nil, now: now)  // the client left: what it had got, if anything
         }
-        if ending.failure != .cancel { client.exchangeFinished(self) }
+        if ending.failure != .cancel { client.exchangeFinished(self, at: now) }
     }
 
     /// Carries out the settling part of `ending`: counts it, leaves the queue or the
@@ -402,7 +401,7 @@ final class Exchange {
             endpoint.requestFinished()
             if let upstream {
                 self.upstream = nil
-                upstream.exchangeEnded(clean: failure == nil, requestEnded: machine.requestEnded, endpoint: endpoint)
+                upstream.exchangeEnded(clean: failure == nil, requestEnded: machine.requestEnded, endpoint: endpoint, now: now)
             }
         }
     }

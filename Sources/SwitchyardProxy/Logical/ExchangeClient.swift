@@ -14,6 +14,8 @@ protocol ExchangeClient: AnyObject {
     var isWritable: Bool { get }
     /// The client's address, `ip:port` (for the access log).
     var clientAddress: String { get }
+    /// Now: the time of the client read under way (``ReadClock``), or the clock's outside one.
+    func now() -> NIODeadline
     /// Writes a final response head (unflushed).
     func writeResponseHead(_ head: HTTPResponseHead)
     /// Writes response body bytes (unflushed).
@@ -26,8 +28,8 @@ protocol ExchangeClient: AnyObject {
     func respond(with error: SyntheticError, isGRPC: Bool)
     /// Closes the client's connection (or resets its stream): a response broke off.
     func closeClient()
-    /// The exchange is finished: the next request may go.
-    func exchangeFinished(_ exchange: Exchange)
+    /// The exchange is finished at `now`: the next request may go.
+    func exchangeFinished(_ exchange: Exchange, at now: NIODeadline)
     /// The exchange can take more of the request body: held reads may resume.
     func resumeReadsIfPossible()
 }

@@ -29,6 +29,7 @@ extension HTTP2ConnectionHandler {
         guard !isClosed, !holdsReads else { return }
         reader.feed(unwrapInboundIn(data))
         streams.readBegan()
+        defer { streams.readReturned() }
         do {
             while !isClosed, let frame = try reader.next() {
                 try handle(frame)

@@ -18,6 +18,7 @@ protocol HTTP2TableStream: AnyObject {
 final class HTTP2StreamTable<Stream: HTTP2TableStream> {
     private var streams: [HTTP2StreamID: Stream] = [:]
     private(set) var isReading = false
+    private var clock = ReadClock()
     /// A ring, not an array: an array's `removeAll(keepingCapacity:)` takes the generic
     /// `replaceSubrange` path, a cost per read the profile showed.
     private var touched = CircularBuffer<Stream>(initialCapacity: 4)
@@ -62,9 +63,20 @@ final class HTTP2StreamTable<Stream: HTTP2TableStream> {
         for stream in streams.values { stream.connectionWritabilityChanged(writable) }
     }
 
-    /// A read began.
+    /// A read began: its events share one time (``now(_:)``) until ``readReturned()``.
     func readBegan() {
         isReading = true
+        clock.readBegan()
+    }
+
+    /// The read's frames were handled.
+    func readReturned() {
+        clock.readEnded()
+    }
+
+    /// Now: the time of the read under way, or the clock's outside one.
+    func now(_ eventLoop: EventLoop) -> NIODeadline {
+        clock.now(eventLoop)
     }
 
     /// `stream`'s exchange deferred a flush to the end of this read.

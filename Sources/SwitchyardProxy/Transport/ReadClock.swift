@@ -1,0 +1,37 @@
+import NIOCore
+
+/// The time of the read a connection is handling, read from the clock once however many events
+/// that read holds: a request's routing, its exchange's start, its upstream write and its end
+/// happen inside one client read; a response's head, body and end inside one upstream read.
+/// Outside a read every ``now(_:)`` reads the clock.
+///
+/// A read is one `channelRead` of the connection's bytes: ``readBegan()`` as it starts,
+/// ``readEnded()`` in a `defer` as it returns, so a time never outlives the read and is at most
+/// that read's handling old (microseconds, where the bounds it feeds are milliseconds). Each
+/// connection keeps its own: one connection's read never lends its time to another's events.
+///
+/// Issue 12's profiles found about ten clock reads per HTTP/1.1 request, 3 % of the proxy's user
+/// time; a per-loop clock cleared by a task at the end of each pass cost what it saved.
+struct ReadClock {
+    private var time: NIODeadline?
+    private var reading = false
+
+    /// A read began.
+    mutating func readBegan() {
+        reading = true
+    }
+
+    /// The read's time (read from the clock on first use), or the clock's outside a read.
+    mutating func now(_ eventLoop: EventLoop) -> NIODeadline {
+        if let time { return time }
+        let now = eventLoop.now
+        if reading { time = now }
+        return now
+    }
+
+    /// The read returned: the next event reads the clock.
+    mutating func readEnded() {
+        reading = false
+        time = nil
+    }
+}
