@@ -38,6 +38,34 @@ struct DataPathTests {
         #expect(proxy.metric("outbound_http_route_backend_response_duration_seconds_bucket{\(labels),le=\"0.001\"}") == 2)
     }
 
+    @Test(
+        "a reload's retired backend lets go of its endpoints: the request in flight on it is answered, then the backend and its endpoint are freed (no reference cycle outlives a reload)"
+    )
+    func retiredBackendIsFreed() throws {
+        let proxy = try InProcessProxy.web()
+        let client = try proxy.connect()
+        weak var backend: BackendRuntime?
+        weak var endpoint: EndpointRuntime?
+        do {
+            try client.send(Self.get("/in-flight"))
+            let retired = proxy.slot.state
+            backend = retired.backends.first
+            endpoint = retired.backends.first?.endpoints.first
+            // What a reload does on each loop: the next state is served, the old one retires.
+            let generation = proxy.path.generation
+            proxy.slot.state = try LoopState(
+                eventLoop: proxy.loop, loopIndex: 0, generation: generation, seed: 2, connector: generation.environment.connector)
+            retired.retire()
+        }
+        #expect(backend != nil && endpoint != nil, "the exchange in flight holds them")
+        let upstream = try proxy.upstreams.last(port: 9001)
+        _ = try upstream.requestParts()
+        try upstream.respond(.ok, body: "late")
+        #expect(try client.received().hasSuffix("\r\n\r\nlate"))
+        #expect(backend == nil, "the retired backend is freed")
+        #expect(endpoint == nil, "its endpoint is freed")
+    }
+
     /// The web service over ``EmbeddedDataPath`` with the upstream's real HTTP/1.1 codec,
     /// spoken to in bytes on one client connection.
     struct BytePeers {

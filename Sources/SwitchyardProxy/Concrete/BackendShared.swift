@@ -103,6 +103,7 @@ final class BackendShared: Sendable {
     /// The generation was replaced: no more snapshots.
     func unfollow() {
         feed?.unsubscribe(ObjectIdentifier(self))
+        state.withLock { $0.runtimes = [] }
     }
 
     /// The new table is served: kept breakers count in its series from now on.
@@ -118,6 +119,12 @@ final class BackendShared: Sendable {
     func register(_ runtime: BackendRuntime) {
         let ref = RuntimeRef(runtime)
         state.withLock { $0.runtimes.append(ref) }
+    }
+
+    /// Forgets a runtime that retired (on its loop): it hears no more snapshots.
+    func unregister(_ runtime: BackendRuntime) {
+        let id = ObjectIdentifier(runtime)
+        state.withLock { $0.runtimes.removeAll { $0.id == id } }
     }
 
     /// The balancer gauges count the snapshot's endpoints by breaker state.
@@ -163,17 +170,19 @@ final class BackendShared: Sendable {
 /// One loop's runtime of a backend, as the backend's shared state reaches it: from any thread
 /// through its event loop. A snapshot change schedules one apply; more changes before it runs
 /// ride along (it applies the latest).
+///
+/// Strong: a weak reference would give the runtime a side table, and every retain and release
+/// of it on the request path the slow path. The runtime unregisters as it retires, and the
+/// generation's end drops every one left (``BackendShared/unfollow()``).
 final class RuntimeRef: Sendable {
-    private let runtime: NIOLoopBound<Weak>
+    private let runtime: NIOLoopBound<BackendRuntime>
     private let scheduled = Atomic<Bool>(false)
-
-    private final class Weak {
-        weak var value: BackendRuntime?
-        init(_ value: BackendRuntime) { self.value = value }
-    }
+    /// The runtime's identity, to unregister it from any thread.
+    let id: ObjectIdentifier
 
     init(_ runtime: BackendRuntime) {
-        self.runtime = NIOLoopBound(Weak(runtime), eventLoop: runtime.eventLoop)
+        self.runtime = NIOLoopBound(runtime, eventLoop: runtime.eventLoop)
+        self.id = ObjectIdentifier(runtime)
     }
 
     /// Applies `shared`'s latest snapshot on the runtime's loop, once per burst.
@@ -181,7 +190,7 @@ final class RuntimeRef: Sendable {
         guard !scheduled.exchange(true, ordering: .acquiringAndReleasing) else { return }
         runtime.eventLoop.execute {
             self.scheduled.store(false, ordering: .releasing)
-            self.runtime.value.value?.apply(shared.snapshot)
+            self.runtime.value.apply(shared.snapshot)
         }
     }
 }

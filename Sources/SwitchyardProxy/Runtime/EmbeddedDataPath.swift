@@ -86,6 +86,7 @@ public final class EmbeddedDataPath {
     }
 
     deinit {
+        slot.state.retire()  // its backends let go of their endpoints
         try? loop.syncShutdownGracefully()
     }
 

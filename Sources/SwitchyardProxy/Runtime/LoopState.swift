@@ -26,12 +26,18 @@ final class LoopState {
         self.accessLog = generation.accessLog
         var random = Xoshiro256(seed: seed)
         var backends: [BackendRuntime] = []
-        for (index, backend) in table.backends.enumerated() {
-            let balancer = try backend.balancer.makeInstance(configJSON: backend.balancerConfig, seed: random.next(), loopIndex: loopIndex)
-            backends.append(
-                try BackendRuntime(
-                    config: backend, balancer: balancer, shared: shared[index], metrics: metrics.balancers[index],
-                    upstreamIdle: TimeAmount(table.config.timeouts.upstreamIdle), connector: connector, eventLoop: eventLoop))
+        do {
+            for (index, backend) in table.backends.enumerated() {
+                let balancer = try backend.balancer.makeInstance(configJSON: backend.balancerConfig, seed: random.next(), loopIndex: loopIndex)
+                backends.append(
+                    try BackendRuntime(
+                        config: backend, balancer: balancer, shared: shared[index], metrics: metrics.balancers[index],
+                        upstreamIdle: TimeAmount(table.config.timeouts.upstreamIdle), connector: connector, eventLoop: eventLoop))
+            }
+        } catch {
+            // The ones made are never served: retired, they let go of their endpoints.
+            for backend in backends { backend.retire() }
+            throw error
         }
         self.backends = backends
         self.router = RequestRouter(table: table, backends: backends, metrics: metrics, random: random)

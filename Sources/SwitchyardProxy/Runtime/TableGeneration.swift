@@ -111,16 +111,22 @@ final class TableGeneration: Sendable {
     }
 
     /// Step 2: every loop's state, each built on its own loop.
+    /// When one cannot be built, the ones that were are retired (on their loops) and never served.
     func makeLoopStates(on group: EventLoopGroup) async throws -> [NIOLoopBound<LoopState>] {
         var states: [NIOLoopBound<LoopState>] = []
-        for (index, loop) in group.makeIterator().enumerated() {
-            let seed = UInt64.random(in: .min ... .max)
-            states.append(
-                try await loop.submit {
-                    NIOLoopBound(
-                        try LoopState(eventLoop: loop, loopIndex: index, generation: self, seed: seed, connector: self.environment.connector),
-                        eventLoop: loop)
-                }.get())
+        do {
+            for (index, loop) in group.makeIterator().enumerated() {
+                let seed = UInt64.random(in: .min ... .max)
+                states.append(
+                    try await loop.submit {
+                        NIOLoopBound(
+                            try LoopState(eventLoop: loop, loopIndex: index, generation: self, seed: seed, connector: self.environment.connector),
+                            eventLoop: loop)
+                    }.get())
+            }
+        } catch {
+            for state in states { try? await state.eventLoop.submit { state.value.retire() }.get() }
+            throw error
         }
         return states
     }
