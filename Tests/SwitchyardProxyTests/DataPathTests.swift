@@ -66,6 +66,28 @@ struct DataPathTests {
         #expect(endpoint == nil, "its endpoint is freed")
     }
 
+    @Test("a client that leaves while its upstream connection opens: the connection, once open, is closed unused, and the endpoint serves the next client")
+    func clientLeavesDuringConnect() throws {
+        let proxy = try InProcessProxy.web()
+        proxy.upstreams.connectTime = .milliseconds(5)
+        do {
+            let client = try proxy.connect()
+            try client.send(Self.get("/gone"))
+            try client.channel.close().wait()
+        }
+        proxy.advance(by: .milliseconds(5))
+        let abandoned = try proxy.upstreams.last(port: 9001)
+        #expect(!abandoned.isActive, "closed unused")
+        proxy.upstreams.connectTime = nil
+        let next = try proxy.connect()
+        try next.send(Self.get("/next"))
+        let upstream = try proxy.upstreams.last(port: 9001)
+        #expect(upstream !== abandoned)
+        _ = try upstream.requestParts()
+        try upstream.respond(.ok, body: "served")
+        #expect(try next.received().hasSuffix("\r\n\r\nserved"))
+    }
+
     /// The web service over ``EmbeddedDataPath`` with the upstream's real HTTP/1.1 codec,
     /// spoken to in bytes on one client connection.
     struct BytePeers {

@@ -30,6 +30,10 @@ final class InProcessProxy {
             get { base.refusing }
             nonmutating set { base.refusing = newValue }
         }
+        var connectTime: TimeAmount? {
+            get { base.connectTime }
+            nonmutating set { base.connectTime = newValue }
+        }
 
         /// The channel opened last to `port`.
         func last(port: Int) throws -> EmbeddedChannel {

@@ -38,8 +38,9 @@ final class UpstreamResponseDecoder: ChannelInboundHandler, RemovableChannelHand
     private var closed = false
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        handler?.bytesArrived()
-        defer { handler?.readEnded() }
+        let reader = handler  // the read ends for the handler it began for
+        reader?.bytesArrived()
+        defer { reader?.readEnded() }
         parser.feed(unwrapInboundIn(data))
         guard !decoding else { return }
         decoding = true

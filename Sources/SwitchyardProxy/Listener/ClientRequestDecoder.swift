@@ -41,8 +41,9 @@ final class ClientRequestDecoder: ChannelInboundHandler, RemovableChannelHandler
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        server?.bytesRead()
-        defer { server?.readEnded() }
+        let reader = server  // the read ends for the handler it began for
+        reader?.bytesRead()
+        defer { reader?.readEnded() }
         parser.feed(unwrapInboundIn(data))
         guard !decoding else { return }
         decoding = true

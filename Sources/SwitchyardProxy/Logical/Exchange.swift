@@ -101,7 +101,8 @@ final class Exchange {
 
     /// An upstream channel is ready for this request: send the head and what was buffered.
     func attach(_ connection: any UpstreamStream) {
-        let now = client.now()
+        // An exchange that ended while it connected may have outlived its client: its clock too.
+        let now = machine.isDone ? eventLoop.now : client.now()
         guard machine.connected(now: now) else {
             // It ended while it connected: nothing will use the channel.
             connection.abandon()
@@ -260,7 +261,9 @@ final class Exchange {
 
     private func observeFirstByte(_ endpoint: EndpointRuntime, now: NIODeadline) {
         guard let sentAt = machine.responseProgressed(now: now) else { return }
-        let rtt = now.uptimeNanoseconds &- sentAt.uptimeNanoseconds
+        // Clamped: the upstream read's time may be a moment older than a time the client's
+        // read gave later (a pipelined request replayed inside that upstream read).
+        let rtt = now.uptimeNanoseconds &- min(sentAt.uptimeNanoseconds, now.uptimeNanoseconds)
         upstreamLatency = rtt
         endpoint.observe(rttNanoseconds: rtt, now: now.uptimeNanoseconds)
     }
@@ -415,7 +418,8 @@ final class Exchange {
             AccessLogEntry(
                 request: requestHead, client: client.clientAddress, status: status, grpcStatus: grpcStatus, error: ending.error, route: target.routeName,
                 backend: target.backendName, endpoint: endpoint, requestBytes: requestBytes, responseBytes: responseBytes,
-                durationNanoseconds: now.uptimeNanoseconds &- machine.routedAt.uptimeNanoseconds, upstreamNanoseconds: upstreamLatency))
+                durationNanoseconds: now.uptimeNanoseconds &- min(machine.routedAt.uptimeNanoseconds, now.uptimeNanoseconds),
+                upstreamNanoseconds: upstreamLatency))
     }
 
     static func reason(_ error: Error) -> String {

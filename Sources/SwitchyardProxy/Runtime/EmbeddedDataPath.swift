@@ -26,12 +26,14 @@ public final class EmbeddedDataPath {
     let upstreams: Upstreams
     private let connections: ConnectionLimiter
 
-    /// The upstream channels endpoints opened, in order; ports in `refusing` refuse to connect.
+    /// The upstream channels endpoints opened, in order; ports in `refusing` refuse to connect,
+    /// and a connect takes `connectTime` of the loop's time (none by default).
     final class Upstreams: @unchecked Sendable {
         private let loop: EmbeddedEventLoop
         private let codec: Bool
         private(set) var opened: [(port: Int, channel: EmbeddedChannel)] = []
         var refusing: Set<Int> = []
+        var connectTime: TimeAmount?
 
         init(loop: EmbeddedEventLoop, codec: Bool) {
             self.loop = loop
@@ -53,7 +55,8 @@ public final class EmbeddedDataPath {
             }
             _ = channel.connect(to: address)
             opened.append((port, channel))
-            return loop.makeSucceededFuture(channel)
+            guard let connectTime else { return loop.makeSucceededFuture(channel) }
+            return loop.scheduleTask(in: connectTime) { channel as Channel }.futureResult
         }
 
         /// The channel opened last to `port`.

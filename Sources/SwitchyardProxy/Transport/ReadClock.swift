@@ -16,9 +16,10 @@ struct ReadClock {
     private var time: NIODeadline?
     private var reading = false
 
-    /// A read began.
+    /// A read began: it reads the clock afresh, whatever an earlier read left.
     mutating func readBegan() {
         reading = true
+        time = nil
     }
 
     /// The read's time (read from the clock on first use), or the clock's outside a read.
