@@ -132,17 +132,12 @@ final class BackendRuntime {
     }
 
     /// A reload replaced this runtime's table (or it was never served): later snapshots are not
-    /// applied, and its endpoints leave it as a discovery's dropped endpoints do. Their breakers
-    /// stop reporting to them, so nothing it queued could go to them anyway; their requests in
-    /// flight finish. This is what ends the reference cycles between it, its endpoints and its
-    /// ``BackendShared``.
+    /// applied, and its endpoints retire (each leaves it once its requests in flight ended). This
+    /// is what ends the reference cycles between it, its endpoints and its ``BackendShared``.
     func retire() {
         guard !retired else { return }
         retired = true
-        for endpoint in endpoints {
-            endpoint.backend = nil
-            endpoint.retire()
-        }
+        for endpoint in endpoints { endpoint.retire() }
         shared.unregister(self)
     }
 

@@ -21,10 +21,10 @@ final class EndpointRuntime {
     let health: EndpointHealth?
     /// Logs inside `service{..}:endpoint{..}`.
     let logger: Logger
-    /// The backend it serves in; nil once it left it (a discovery dropped it, or a reload
-    /// retired the backend). Strong: a weak reference would give every backend a side table,
-    /// and each of the request path's retains and releases of it the slow path (about 3 % of
-    /// HTTP/1.1's user time); the backend lets go of its endpoints as it retires.
+    /// The backend it serves in; nil once it left it: a discovery dropped it, or it retired and
+    /// its last request in flight ended (the balancer hears that request's outcome). Strong: a
+    /// weak reference would give every backend a side table, and each of the request path's
+    /// retains and releases of it the slow path (about 3 % of HTTP/1.1's user time).
     var backend: BackendRuntime?
     private(set) var ewma: PeakEwma
     /// The balancer's default RTT in nanoseconds: the least an unanswered request counts as.
@@ -115,7 +115,7 @@ final class EndpointRuntime {
         inFlight -= 1
         backendInFlight?.add(-1, at: index)
         backend?.publishLoad(self)
-        if retired, inFlight == 0 { http2?.close() }
+        if retired, inFlight == 0 { leave() }
     }
 
     /// Its table was replaced: close idle connections now, the HTTP/2 connection once its
@@ -129,7 +129,13 @@ final class EndpointRuntime {
         idle.removeAll()
         idleSweep?.cancel()
         idleSweep = nil
-        if inFlight == 0 { http2?.close() }
+        if inFlight == 0 { leave() }
+    }
+
+    /// Retired with nothing in flight: its HTTP/2 connection closes and it lets go of its backend.
+    private func leave() {
+        http2?.close()
+        backend = nil
     }
 
     /// Its balancing cost (DESIGN.md §5): the peak-EWMA cost, or 0 until this loop sends it a

@@ -43,10 +43,16 @@ final class LoopState {
         self.router = RequestRouter(table: table, backends: backends, metrics: metrics, random: random)
     }
 
-    /// A reload replaced this state: requests already here finish, idle upstream connections
-    /// close, and the rest close as their last request ends.
+    /// A reload replaced this state (or it was never served, or the proxy stops): requests
+    /// already here finish, idle upstream connections close, and the rest close as their last
+    /// request ends.
     func retire() {
         for backend in backends { backend.retire() }
+    }
+
+    /// Retires `states`, each on its loop (a loop already shut down is skipped).
+    static func retire(_ states: some Sequence<NIOLoopBound<LoopState>>) async {
+        for state in states { try? await state.eventLoop.submit { state.value.retire() }.get() }
     }
 }
 

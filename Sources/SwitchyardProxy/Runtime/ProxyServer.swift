@@ -31,9 +31,11 @@ public final class ProxyServer: Sendable {
     /// loops, admitting connections through `connections`.
     static func start(generation: TableGeneration, connections: ConnectionLimiter, threads: Int, logger: Logger) async throws -> ProxyServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(threads, 1))
+        var built: [NIOLoopBound<LoopState>] = []
         do {
             try await generation.startDiscoveries()
             let states = try await generation.makeLoopStates(on: group)
+            built = states
             generation.activate()
             var slots: [NIOLoopBound<LoopSlot>] = []
             for state in states {
@@ -59,6 +61,7 @@ public final class ProxyServer: Sendable {
             logger.info("proxy listening on \(listen.host):\(channel.localAddress?.port ?? 0) with \(threads) event loops")
             return ProxyServer(group: group, channel: channel, slots: slots, connections: connections, generation: generation, logger: logger)
         } catch {
+            await LoopState.retire(built)  // never served
             generation.stopDiscoveries(keptBy: nil)
             try? await group.shutdownGracefully()
             throw error
@@ -118,8 +121,12 @@ public final class ProxyServer: Sendable {
         while ContinuousClock.now < deadline, connections.count > 0 {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        // Before the loops go: a discovery's change must not reach a loop that shut down.
+        // Before the loops go: a discovery's change must not reach a loop that shut down, and
+        // each loop's state lets go of its backends.
         served.stopDiscoveries(keptBy: nil)
+        for slot in slots {
+            try? await slot.eventLoop.submit { slot.value.state.retire() }.get()
+        }
         try? await group.shutdownGracefully()
     }
 }

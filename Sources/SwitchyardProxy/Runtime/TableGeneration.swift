@@ -125,7 +125,7 @@ final class TableGeneration: Sendable {
                     }.get())
             }
         } catch {
-            for state in states { try? await state.eventLoop.submit { state.value.retire() }.get() }
+            await LoopState.retire(states)
             throw error
         }
         return states
@@ -135,12 +135,17 @@ final class TableGeneration: Sendable {
     /// `previous`.
     func serve(_ states: [NIOLoopBound<LoopState>], in slots: [NIOLoopBound<LoopSlot>], replacing previous: TableGeneration) async throws {
         activate()
-        for (slot, state) in zip(slots, states) {
-            try await slot.eventLoop.submit {
-                let old = slot.value.state
-                slot.value.state = state.value
-                old.retire()
-            }.get()
+        for (index, (slot, state)) in zip(slots, states).enumerated() {
+            do {
+                try await slot.eventLoop.submit {
+                    let old = slot.value.state
+                    slot.value.state = state.value
+                    old.retire()
+                }.get()
+            } catch {
+                await LoopState.retire(states[index...])  // never served
+                throw error
+            }
         }
         previous.metrics.retire(replacedBy: metrics, breakers: previous.breakerMetrics, nextBreakers: breakerMetrics)
     }
