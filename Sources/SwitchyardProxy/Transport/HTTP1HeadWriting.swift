@@ -64,8 +64,8 @@ extension ByteBuffer {
     /// `name: value\r\n` in one copy; the part refused instead, if any.
     @inline(__always)
     private mutating func writeField(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> String? {
-        guard !name.isEmpty, name.allSatisfy(HeaderText.isTokenByte) else { return "header name" }
-        guard value.allSatisfy(HeaderText.isValueByte) else { return "header value" }
+        guard HeaderText.isToken(UnsafeRawBufferPointer(name)) else { return "header name" }
+        guard HeaderText.isValue(UnsafeRawBufferPointer(value)) else { return "header value" }
         let size = name.count + value.count + 4
         writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
             guard let base = target.baseAddress else { return 0 }

@@ -239,18 +239,19 @@ struct HTTP1MessageReader {
     private static func fieldLine(_ line: UnsafeRawBufferPointer) throws(MalformedHTTP1) -> (UnsafeRawBufferPointer, UnsafeRawBufferPointer) {
         guard let first = line.first else { throw .fieldLine }
         if isSpace(first) { throw .lineFolding }
+        // The name runs to the first byte that is not a `tchar`, which must be the colon.
+        let tokens = HeaderText.tokens
         var colon = 0
-        while colon < line.count, line[colon] != UInt8(ascii: ":") {
-            guard HeaderText.isTokenByte(line[colon]) else { throw .fieldLine }
-            colon += 1
-        }
-        guard colon > 0, colon < line.count else { throw .fieldLine }
+        while colon < line.count, tokens.contains(line[colon]) { colon += 1 }
+        guard colon > 0, colon < line.count, line[colon] == UInt8(ascii: ":") else { throw .fieldLine }
+        let name = UnsafeRawBufferPointer(rebasing: line[0..<colon])
         var start = colon + 1
         var end = line.count
         while start < end, isSpace(line[start]) { start += 1 }
         while end > start, isSpace(line[end - 1]) { end -= 1 }
-        for index in start..<end where !HeaderText.isValueByte(line[index]) { throw .fieldLine }
-        return (UnsafeRawBufferPointer(rebasing: line[0..<colon]), UnsafeRawBufferPointer(rebasing: line[start..<end]))
+        let value = UnsafeRawBufferPointer(rebasing: line[start..<end])
+        guard HeaderText.isValue(value) else { throw .fieldLine }
+        return (name, value)
     }
 
     @inline(__always)

@@ -20,6 +20,41 @@ enum HeaderText {
         byte == 0x09 || (byte >= 0x20 && byte != 0x7F)
     }
 
+    /// The `tchar`s as a bitmap.
+    static let tokens = ASCIISet(isTokenByte)
+
+    /// Whether `bytes` are a token: not empty, every byte a `tchar` (one bit test a byte).
+    @inline(__always)
+    static func isToken(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let tokens = Self.tokens
+        return !bytes.isEmpty && bytes.allSatisfy { tokens.contains($0) }
+    }
+
+    /// Whether every byte of `bytes` is a value byte (``isValueByte(_:)``), checked eight at a
+    /// time: a word with no byte below 0x20 and none equal to 0x7F is all value bytes; only a
+    /// word with one (a tab, most often) is checked byte by byte.
+    @inline(__always)
+    static func isValue(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var offset = 0
+        while offset + 8 <= bytes.count {
+            let word = base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            // A byte below 0x20 (a borrow into its high bit), or one equal to 0x7F (zero after
+            // the XOR): bytes from 0x80 up never count (their own high bit masks them out).
+            let below = (word &- ones &* 0x20) & ~word & highs
+            let flipped = word ^ (ones &* 0x7F)
+            let deletes = (flipped &- ones) & ~flipped & highs
+            if below | deletes != 0 {
+                for index in offset..<offset + 8 where !isValueByte(bytes[index]) { return false }
+            }
+            offset += 8
+        }
+        for index in offset..<bytes.count where !isValueByte(bytes[index]) { return false }
+        return true
+    }
+
     /// A byte a request target may carry as it is (RFC 3986's unreserved, gen-delims,
     /// sub-delims and `%`): everything else, spaces and controls above all, must have been
     /// percent-encoded.
