@@ -96,7 +96,8 @@ final class Exchange {
     /// An endpoint took it (counted in flight there); `probe` when it is the endpoint's
     /// failure-accrual probe. The endpoint leases it an upstream channel next.
     func started(on endpoint: EndpointRuntime, probe: Bool) {
-        machine.started(on: endpoint, probe: probe, now: client.now())
+        // Only a waiting exchange starts (its client is there); the loop's clock if not.
+        machine.started(on: endpoint, probe: probe, now: machine.isDone ? eventLoop.now : client.now())
     }
 
     /// An upstream channel is ready for this request: send the head and what was buffered.

@@ -50,7 +50,8 @@ final class LoopState {
         for backend in backends { backend.retire() }
     }
 
-    /// Retires `states`, each on its loop (a loop already shut down is skipped).
+    /// Retires `states`, each on its loop. The loops must still run: NIO drops a task sent to a
+    /// loop that shut down, and its future never completes.
     static func retire(_ states: some Sequence<NIOLoopBound<LoopState>>) async {
         for state in states { try? await state.eventLoop.submit { state.value.retire() }.get() }
     }
