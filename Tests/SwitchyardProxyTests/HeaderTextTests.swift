@@ -1,3 +1,4 @@
+import SwitchyardCore
 import Testing
 
 @testable import SwitchyardProxy
@@ -20,10 +21,10 @@ struct HeaderTextTests {
         }
     }
 
-    @Test("isValue: neighbours that borrow (0x00, 0x20, 0x7F, 0x80, 0xFF next to each other) never hide a bad byte")
+    @Test("isValue: neighbours that borrow (0x00, 0x20, 0x7F, 0x80, 0xFF next to each other) never hide a bad byte (20000 seeded buffers)")
     func valueAcrossNeighbours() {
         let edges: [UInt8] = [0x00, 0x08, 0x09, 0x0A, 0x1F, 0x20, 0x21, 0x7E, 0x7F, 0x80, 0x81, 0xFE, 0xFF]
-        var generator = SystemRandomNumberGenerator()
+        var generator = Xoshiro256(seed: 20_261_128)
         for _ in 0..<20_000 {
             let bytes = (0..<Int.random(in: 0...33, using: &generator)).map { _ in edges.randomElement(using: &generator) ?? 0 }
             let checked = bytes.withUnsafeBytes { HeaderText.isValue($0) }

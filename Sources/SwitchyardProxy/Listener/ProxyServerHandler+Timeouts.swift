@@ -9,7 +9,8 @@ import NIOHTTP1
 ///
 /// This was a pipeline handler of its own, first in the pipeline; its hops on every read, read
 /// request, write and flush cost about 9 % of the proxy's user time per request. The clock is
-/// read once per read batch (and once per response), however many events the batch holds.
+/// read once per client read (``ReadClock``), shared with the exchanges that read starts; a
+/// response's end brings its exchange's time.
 extension ProxyServerHandler {
     /// What the request handler saw.
     enum RequestEvent {

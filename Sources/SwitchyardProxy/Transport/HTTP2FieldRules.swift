@@ -18,7 +18,7 @@ enum HTTP2FieldRules {
         var value = value
         return value.withUTF8 { bytes in
             guard let first = bytes.first, let last = bytes.last else { return true }
-            return first != 0x20 && first != 0x09 && last != 0x20 && last != 0x09 && bytes.allSatisfy(HeaderText.isValueByte)
+            return first != 0x20 && first != 0x09 && last != 0x20 && last != 0x09 && HeaderText.isValue(UnsafeRawBufferPointer(bytes))
         }
     }
 
