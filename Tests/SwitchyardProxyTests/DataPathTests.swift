@@ -312,8 +312,8 @@ struct DataPathTests {
         // become an error).
         try client.send(Self.get("/stalls"))
         let second = try proxy.upstreams.last(port: 9001)
-        try second.writeInbound(HTTPClientResponsePart.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: ["content-length": "10"])))
-        try second.writeInbound(HTTPClientResponsePart.body(ByteBuffer(string: "12345")))
+        try second.writeInbound(UpstreamResponsePart.head(ResponseHead(HTTPResponseHead(version: .http1_1, status: .ok, headers: ["content-length": "10"]))))
+        try second.writeInbound(UpstreamResponsePart.body(ByteBuffer(string: "12345")))
         proxy.advance(by: .seconds(2))
         #expect(client.isOpen)
         proxy.advance(by: .seconds(1))
@@ -324,10 +324,10 @@ struct DataPathTests {
         let third = try proxy.connect()
         try third.send(Self.get("/trickle"))
         let upstream = try proxy.upstreams.last(port: 9001)
-        try upstream.writeInbound(HTTPClientResponsePart.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: ["content-length": "100"])))
+        try upstream.writeInbound(UpstreamResponsePart.head(ResponseHead(HTTPResponseHead(version: .http1_1, status: .ok, headers: ["content-length": "100"]))))
         for _ in 0..<9 {
             proxy.advance(by: .seconds(1))
-            try upstream.writeInbound(HTTPClientResponsePart.body(ByteBuffer(string: ".")))
+            try upstream.writeInbound(UpstreamResponsePart.body(ByteBuffer(string: ".")))
         }
         #expect(third.isOpen)
         proxy.advance(by: .seconds(1))
@@ -347,7 +347,7 @@ struct DataPathTests {
         let upstream = try proxy.upstreams.last(port: 9001)
         for _ in 0..<3 {
             proxy.advance(by: .milliseconds(1500))
-            try upstream.writeInbound(HTTPClientResponsePart.head(HTTPResponseHead(version: .http1_1, status: .processing)))
+            try upstream.writeInbound(UpstreamResponsePart.head(ResponseHead(version: .http1_1, status: .processing)))
         }
         try upstream.respond(.ok, body: "done")
         let response = try client.received()
@@ -355,8 +355,8 @@ struct DataPathTests {
 
         // An upstream that ends after only an interim head: 502, and the connection is dropped.
         try client.send(Self.get("/broken"))
-        try upstream.writeInbound(HTTPClientResponsePart.head(HTTPResponseHead(version: .http1_1, status: .processing)))
-        try upstream.writeInbound(HTTPClientResponsePart.end(nil))
+        try upstream.writeInbound(UpstreamResponsePart.head(ResponseHead(version: .http1_1, status: .processing)))
+        try upstream.writeInbound(UpstreamResponsePart.end(nil))
         let broken = try client.received()
         #expect(broken.hasPrefix("HTTP/1.1 502") && broken.contains("came before its final head"), "\(broken)")
         #expect(!upstream.isActive)
@@ -377,13 +377,14 @@ struct DataPathTests {
 
     @Test("a gRPC trailers-only head: its status fields move to the trailers")
     func trailersOnly() throws {
-        var head = HTTPResponseHead(
-            version: .http2, status: .ok,
-            headers: ["content-type": "application/grpc", "grpc-status": "14", "grpc-message": "down", "content-length": "0"])
+        var head = try ResponseHead(
+            HTTPResponseHead(
+                version: .http2, status: .ok,
+                headers: ["content-type": "application/grpc", "grpc-status": "14", "grpc-message": "down", "content-length": "0"]))
         let trailers = try #require(GRPCTrailersOnly.split(&head))
         #expect(trailers["grpc-status"] == ["14"] && trailers["grpc-message"] == ["down"])
-        #expect(head.headers.map(\.name) == ["content-type"])
-        var ordinary = HTTPResponseHead(version: .http2, status: .ok, headers: ["content-type": "application/grpc"])
+        #expect(head.fields.headers.map(\.name) == ["content-type"])
+        var ordinary = try ResponseHead(HTTPResponseHead(version: .http2, status: .ok, headers: ["content-type": "application/grpc"]))
         #expect(GRPCTrailersOnly.split(&ordinary) == nil)
     }
 }

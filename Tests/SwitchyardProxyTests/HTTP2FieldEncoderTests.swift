@@ -76,7 +76,7 @@ struct HTTP2FieldEncoderTests {
         encoder.peerSetTableSize()
         for expected: UInt8 in [0x20, 0x88] {
             var frame = ByteBuffer()
-            frame.writeHTTP2Headers(.response(HTTPResponseHead(version: .http1_1, status: .ok)), endStream: true, stream: 1, encoder: &encoder, maxFrameBytes: 16_384)
+            frame.writeHTTP2Headers(.response(ResponseHead(version: .http1_1, status: .ok)), endStream: true, stream: 1, encoder: &encoder, maxFrameBytes: 16_384)
             let block = frame.getSlice(at: 9, length: frame.readableBytes - 9) ?? ByteBuffer()
             #expect(block.getInteger(at: 0, as: UInt8.self) == expected)
             #expect(try Self.decoded(block, &decoder) == [":status: 200"])

@@ -141,8 +141,8 @@ struct HTTP2FrameReaderTests {
         var long = HTTPResponseHead(version: .http1_1, status: .ok)
         for index in 0..<12 { long.headers.add(name: "x-field-\(index)", value: String(repeating: "v", count: 900)) }
         let longFields = HPACKHeaders([(":status", "200")] + long.headers.map { ($0.name, $0.value) })
-        let short = HTTPResponseHead(version: .http1_1, status: .noContent)
-        for (head, block, frames) in [(long, longFields, 3), (short, HPACKHeaders([(":status", "204")]), 1)] {
+        let short = ResponseHead(version: .http1_1, status: .noContent)
+        for (head, block, frames) in [(try ResponseHead(long), longFields, 3), (short, HPACKHeaders([(":status", "204")]), 1)] {
             var encoder = HTTP2FieldEncoder()
             var bytes = ByteBuffer()
             bytes.writeHTTP2Headers(.response(head), endStream: true, stream: 7, encoder: &encoder, maxFrameBytes: 5_000)

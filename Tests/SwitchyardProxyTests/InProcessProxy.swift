@@ -106,9 +106,9 @@ extension EmbeddedChannel {
     func respond(_ status: HTTPResponseStatus, body: String = "", headers: [(String, String)] = []) throws {
         var fields = HTTPHeaders(headers)
         fields.add(name: "content-length", value: String(body.utf8.count))
-        try writeInbound(HTTPClientResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: fields)))
-        if !body.isEmpty { try writeInbound(HTTPClientResponsePart.body(ByteBuffer(string: body))) }
-        try writeInbound(HTTPClientResponsePart.end(nil))
+        try writeInbound(UpstreamResponsePart.head(ResponseHead(HTTPResponseHead(version: .http1_1, status: status, headers: fields))))
+        if !body.isEmpty { try writeInbound(UpstreamResponsePart.body(ByteBuffer(string: body))) }
+        try writeInbound(UpstreamResponsePart.end(nil))
     }
 }
 

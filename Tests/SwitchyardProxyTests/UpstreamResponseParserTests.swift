@@ -16,10 +16,10 @@ struct UpstreamResponseParserTests {
         if let method { parser.requestSent(method) }
         var parts: [String] = []
         var body = ""
-        func take(_ part: HTTPClientResponsePart) {
+        func take(_ part: UpstreamResponsePart) {
             switch part {
             case .head(let head):
-                parts.append("\(head.status.code) \(head.status.reasonPhrase) \(head.headers.map { "\($0.name)=\($0.value)" })")
+                parts.append("\(head.status.code) \(head.status.reasonPhrase) \(head.fields.headers.map { "\($0.name)=\($0.value)" })")
             case .body(let buffer): body += String(buffer: buffer)
             case .end(let trailers):
                 parts.append("end \(body) \(trailers.map { $0.map { "\($0.name)=\($0.value)" } } ?? [])")

@@ -53,7 +53,7 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream, HTTP2SendingS
     private var readsHeld = false
     /// Response parts the client could not take yet, in order, with each DATA frame's
     /// flow-controlled bytes; made on the first.
-    private var held: CircularBuffer<(part: HTTPClientResponsePart, bytes: Int)>?
+    private var held: CircularBuffer<(part: UpstreamResponsePart, bytes: Int)>?
     /// The stream's receive window as the upstream sees it, `held`'s bytes kept out of it.
     private var receiveWindow = HTTP2StreamReceiveWindow()
     /// Set once the stream closed, or was given up before it opened.
@@ -225,7 +225,7 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream, HTTP2SendingS
         } catch {
             return malformed(error)
         }
-        let parts: (first: HTTPClientResponsePart, second: HTTPClientResponsePart?) = HTTP2Fields.parts(of: bytes, endStream: endStream)
+        let parts: (first: UpstreamResponsePart, second: UpstreamResponsePart?) = HTTP2Fields.parts(of: bytes, endStream: endStream)
         deliver(parts.first, parts.second, bytes: flowControlled)
     }
 
@@ -240,9 +240,9 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream, HTTP2SendingS
     /// The body bytes a final response may carry: 0 for a response to HEAD, a 204 or a 304
     /// (whatever their `content-length` says, RFC 9110 §6.4.1), its `content-length`
     /// otherwise; nil when it has none.
-    private static func bodyLength(of head: HTTPResponseHead, answeringHead: Bool) throws(MalformedHTTP2Response) -> Int? {
+    private static func bodyLength(of head: ResponseHead, answeringHead: Bool) throws(MalformedHTTP2Response) -> Int? {
         guard !answeringHead, head.status != .noContent, head.status != .notModified else { return 0 }
-        switch RequestBodyFraming.contentLength(of: head.headers) {
+        switch RequestBodyFraming.contentLength(of: head.fields) {
         case .absent: return nil
         case .length(let length): return length
         case .malformed: throw MalformedHTTP2Response("an invalid content-length")
@@ -260,7 +260,7 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream, HTTP2SendingS
 
     /// The parts one frame carried: to the exchange now, or held behind what waits already
     /// (or while the client cannot take more). A frame's parts are never split.
-    private func deliver(_ first: HTTPClientResponsePart, _ second: HTTPClientResponsePart?, bytes: Int) {
+    private func deliver(_ first: UpstreamResponsePart, _ second: UpstreamResponsePart?, bytes: Int) {
         if readsHeld || held?.isEmpty == false {
             // An interim head (no flow control bounds them) is dropped while the client
             // cannot take more: a proxy may, and an upstream could send them without end.

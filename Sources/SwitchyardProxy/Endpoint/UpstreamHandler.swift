@@ -5,7 +5,7 @@ import NIOHTTP1
 /// it: hands response parts to the exchange that leased it, and holds reads while the client
 /// cannot take more (backpressure).
 final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, UpstreamStream {
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = UpstreamResponsePart
     typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = HTTPClientRequestPart
 
@@ -53,7 +53,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
 
     /// A response part: straight from the connection's ``UpstreamResponseDecoder`` (no pipeline
     /// hop or boxing), or from the pipeline in tests without it.
-    func received(_ part: HTTPClientResponsePart) {
+    func received(_ part: UpstreamResponsePart) {
         if let exchange, let context {
             exchange.upstreamResponse(part, now: clock.now(context.eventLoop))
         } else if case .head = part {

@@ -51,7 +51,7 @@ struct UpstreamResponseParser {
     }
 
     /// The next response part the fed bytes hold, or nil when more bytes are needed.
-    mutating func next() throws(MalformedHTTP1) -> HTTPClientResponsePart? {
+    mutating func next() throws(MalformedHTTP1) -> UpstreamResponsePart? {
         do {
             let part = try parse()
             if case .end? = part, closesAfterResponse || reader.hasUnreadBytes {
@@ -67,14 +67,14 @@ struct UpstreamResponseParser {
     }
 
     /// The upstream closed: the end of a response that runs until the close, or nil.
-    mutating func inputEnded() -> HTTPClientResponsePart? {
+    mutating func inputEnded() -> UpstreamResponsePart? {
         guard case .body = phase, case .end(let trailers)? = reader.inputEnded() else { return nil }
         reader.stop()
         isSpent = true
         return .end(trailers)
     }
 
-    private mutating func parse() throws(MalformedHTTP1) -> HTTPClientResponsePart? {
+    private mutating func parse() throws(MalformedHTTP1) -> UpstreamResponsePart? {
         guard !reader.isStopped else { return nil }
         switch phase {
         case .head:
@@ -85,16 +85,21 @@ struct UpstreamResponseParser {
             var line = StatusLine()
             var framing = FramingFields()
             var hopByHop = HopByHop.Tally()
+            var fields = FieldLines()
             guard
-                var fields = try reader.readHead(
-                    skippingEmptyLines: true, startLine: { (bytes) throws(MalformedHTTP1) in line = try StatusLine(bytes) },
+                try reader.readHead(
+                    skippingEmptyLines: true,
+                    startLine: { (bytes, length) throws(MalformedHTTP1) in
+                        line = try StatusLine(bytes)
+                        fields = FieldLines(capacity: length)  // room for the lines (a field without a space after its colon gains one)
+                    },
                     field: {
                         framing.note(name: $0, value: $1)
-                        return hopByHop.keep(name: $0, value: $1)
+                        if hopByHop.keep(name: $0, value: $1) { fields.appendChecked(name: $0, value: $1) }
                     })
             else { return nil }
             hopByHop.dropListed(from: &fields)
-            let head = HTTPResponseHead(version: line.version, status: line.status, headers: HTTPHeaders(fields))
+            let head = ResponseHead(version: line.version, status: line.status, fields: fields)
             let code = line.status.code
             switch code {
             case 101: throw .switchingProtocols

@@ -45,12 +45,14 @@ struct ClientRequestParser {
         case .head:
             var line = RequestLine()
             var framing = FramingFields()
+            var fields: [(String, String)] = []
             guard
-                let fields = try reader.readHead(
-                    skippingEmptyLines: true, startLine: { (bytes) throws(MalformedHTTP1) in line = try RequestLine(bytes) },
+                try reader.readHead(
+                    skippingEmptyLines: true, startLine: { (bytes, _) throws(MalformedHTTP1) in line = try RequestLine(bytes) },
                     field: {
                         framing.note(name: $0, value: $1)
-                        return true
+                        if fields.isEmpty { fields.reserveCapacity(8) }
+                        fields.append(HTTP1MessageReader.strings($0, $1))
                     })
             else { return nil }
             stopsAfterRequest = line.method == .CONNECT || framing.asksUpgrade

@@ -19,7 +19,7 @@ import NIOHTTP1
 ///   all. One `write(2)` of one buffer instead of a `writev` of three, no allocation, and no
 ///   buffer held by an idle connection.
 final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandler, DirectlyWritten {
-    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundIn = ClientResponsePart
     typealias OutboundOut = IOData
 
     /// The most bytes staged (head and body parts copied next to it); a body part that would
@@ -82,7 +82,7 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
         write(unwrapOutboundIn(data), context: context, promise: promise)
     }
 
-    func write(_ part: HTTPServerResponsePart, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+    func write(_ part: ClientResponsePart, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
         switch part {
         case .head(var head):
             let code = head.status.code
@@ -208,19 +208,18 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
     }
 
     /// Sets a head's framing headers as NIO's encoder does and says how its body is framed.
-    private static func frame(_ head: inout HTTPResponseHead, bodiless: Bool, connect: Bool) -> Framing {
+    private static func frame(_ head: inout ResponseHead, bodiless: Bool, connect: Bool) -> Framing {
         let code = head.status.code
         guard !connect, code >= 200, code != 204, code != 304 else {
-            if head.headers.contains(name: "content-length") { head.headers.remove(name: "content-length") }
-            if head.headers.contains(name: "transfer-encoding") { head.headers.remove(name: "transfer-encoding") }
+            head.fields.removeAll { FieldLines.equalsIgnoringCase($0, "content-length") || FieldLines.equalsIgnoringCase($0, "transfer-encoding") }
             return .none
         }
-        if head.headers.contains(name: "content-length") {
-            if head.headers.contains(name: "transfer-encoding") { head.headers.remove(name: "transfer-encoding") }
+        if head.fields.contains(name: "content-length") {
+            head.fields.remove(name: "transfer-encoding")
             return bodiless ? .none : .plain
         }
         guard head.version.major == 1, head.version.minor >= 1 else { return bodiless ? .none : .plain }
-        head.headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
+        head.fields.replaceOrAdd(name: "transfer-encoding", value: "chunked")
         return bodiless ? .none : .chunked
     }
 }

@@ -10,12 +10,12 @@ import NIOHTTP1
 enum ConnectionPersistence {
     /// The `Connection` value to set on `response` to `request` (nil: leave it alone) and
     /// whether the connection must close after it.
-    static func decide(request: HTTPRequestHead, response: HTTPResponseHead, draining: Bool) -> (connection: String?, close: Bool) {
+    static func decide(request: HTTPRequestHead, response: ResponseHead, draining: Bool) -> (connection: StaticString?, close: Bool) {
         guard request.version.major == 1 else { return (nil, false) }
         if draining || request.method == .CONNECT || request.headers.contains(name: "upgrade") { return ("close", true) }
         guard request.version == .http1_0 else { return (nil, false) }
         if request.headers.contains(name: "transfer-encoding") { return ("close", true) }
-        let framed = response.headers.contains(name: "content-length") || response.status == .noContent || response.status == .notModified
+        let framed = response.fields.contains(name: "content-length") || response.status == .noContent || response.status == .notModified
         if !framed { return ("close", true) }
         return (HopByHop.keepsAlive(request.headers, version: request.version) ? "keep-alive" : nil, false)
     }

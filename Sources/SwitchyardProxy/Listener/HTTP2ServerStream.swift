@@ -207,13 +207,13 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream, HTTP2SendingStre
     var clientAddress: String { connection.clientAddress }
     func now() -> NIODeadline { connection.now() }
 
-    func writeResponseHead(_ head: HTTPResponseHead) {
+    func writeResponseHead(_ head: ResponseHead) {
         guard !isClosed else { return }
         connection.send(.headers(HTTP2Fields.responseBlock(head), endStream: false), on: self)
     }
 
     func writeContinue() -> Bool {
-        writeResponseHead(HTTPResponseHead(version: .http2, status: .continue))
+        writeResponseHead(ResponseHead(version: .http2, status: .continue))
         connection.flush()
         return !isClosed
     }

@@ -8,8 +8,8 @@ import NIOHTTP1
 /// It knows nothing of routes.
 final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundIn = ClientResponsePart
+    typealias OutboundOut = ClientResponsePart
 
     let slot: LoopSlot
     private var context: ChannelHandlerContext?
@@ -119,7 +119,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
 
     /// Writes and flushes `100 Continue` (``RequestOrigin``).
     func writeContinue() -> Bool {
-        send(.head(HTTPResponseHead(version: version, status: .continue)), flush: true)
+        send(.head(ResponseHead(version: version, status: .continue)), flush: true)
         return !isClosed  // a failed write closed the connection
     }
 
@@ -237,12 +237,12 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
 
     /// Writes a final response head with the connection's own `Connection` header
     /// (``ConnectionPersistence``).
-    func writeResponseHead(_ head: HTTPResponseHead) {
+    func writeResponseHead(_ head: ResponseHead) {
         var head = head
         if let requestHead {
             responseEncoder.answering(requestHead.method)
             let persistence = ConnectionPersistence.decide(request: requestHead, response: head, draining: draining)
-            if let connection = persistence.connection { head.headers.replaceOrAdd(name: "connection", value: connection) }
+            if let connection = persistence.connection { head.fields.replaceOrAdd(name: "connection", value: connection) }
             if persistence.close { closeAfterResponse = true }
         }
         send(.head(head))
@@ -262,7 +262,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
 
     /// Writes a response part (and flushes when asked) straight into the connection's
     /// ``ClientResponseEncoder``, with no pipeline hop or boxing.
-    private func send(_ part: HTTPServerResponsePart, flush: Bool = false) {
+    private func send(_ part: ClientResponsePart, flush: Bool = false) {
         responseEncoder.write(part, promise: nil)
         if flush { responseEncoder.flush() }
     }

@@ -208,7 +208,7 @@ final class Exchange {
     // MARK: Response side
 
     /// A response part from the upstream, read at `now` (the upstream read's ``ReadClock``).
-    func upstreamResponse(_ part: HTTPClientResponsePart, now: NIODeadline) {
+    func upstreamResponse(_ part: UpstreamResponsePart, now: NIODeadline) {
         guard case .proxying(let endpoint, _) = machine.state else { return }
         switch part {
         case .head(var head):
@@ -220,9 +220,6 @@ final class Exchange {
                 machine.upstreamSpoke(now: now)
                 return
             }
-            // An HTTP/1.1 upstream's parser dropped them already (and decided whether the
-            // connection carries another request).
-            if upstream?.isHTTP1 != true { HopByHop.strip(&head.headers) }
             // An HTTP/1.x client gets its own version back; an HTTP/2 stream writes none.
             if client.version.major == 1, head.version != client.version { head.version = client.version }
             trailersOnly = GRPCTrailersOnly.split(&head)
@@ -239,7 +236,7 @@ final class Exchange {
         }
     }
 
-    private func upstreamResponseContinued(_ part: HTTPClientResponsePart, from endpoint: EndpointRuntime, now: NIODeadline) {
+    private func upstreamResponseContinued(_ part: UpstreamResponsePart, from endpoint: EndpointRuntime, now: NIODeadline) {
         switch part {
         case .head:
             break

@@ -17,7 +17,7 @@ protocol ExchangeClient: AnyObject {
     /// Now: the time of the client read under way (``ReadClock``), or the clock's outside one.
     func now() -> NIODeadline
     /// Writes a final response head (unflushed).
-    func writeResponseHead(_ head: HTTPResponseHead)
+    func writeResponseHead(_ head: ResponseHead)
     /// Writes response body bytes (unflushed).
     func writeResponseBody(_ bytes: ByteBuffer)
     /// Writes the response's end and flushes.

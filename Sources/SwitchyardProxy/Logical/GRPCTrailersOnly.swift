@@ -6,14 +6,14 @@ import NIOHTTP1
 enum GRPCTrailersOnly {
     /// The gRPC status fields a response head carries, taken out of it; nil when it carries
     /// none (an ordinary response head).
-    static func split(_ head: inout HTTPResponseHead) -> HTTPHeaders? {
-        guard head.headers.contains(name: "grpc-status") else { return nil }
+    static func split(_ head: inout ResponseHead) -> HTTPHeaders? {
+        guard head.fields.contains(name: "grpc-status") else { return nil }
         var trailers = HTTPHeaders()
         for name in ["grpc-status", "grpc-message", "grpc-status-details-bin"] {
-            for value in head.headers[name] { trailers.add(name: name, value: value) }
-            head.headers.remove(name: name)
+            for value in head.fields.values(name: name) { trailers.add(name: name, value: value) }
+            head.fields.remove(name: name)
         }
-        head.headers.remove(name: "content-length")
+        head.fields.remove(name: "content-length")
         return trailers
     }
 }

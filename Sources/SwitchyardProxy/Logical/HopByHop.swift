@@ -98,9 +98,9 @@ enum HopByHop {
         }
 
         /// Drops the fields `Connection` listed from `fields`.
-        func dropListed(from fields: inout [(String, String)]) {
+        func dropListed(from fields: inout FieldLines) {
             guard !listed.isEmpty else { return }
-            fields.removeAll { field in listed.contains { equalsIgnoringCase(field.0.utf8, $0) } }
+            fields.removeAll { name in listed.contains { equalsIgnoringCase(name, $0) } }
         }
     }
 

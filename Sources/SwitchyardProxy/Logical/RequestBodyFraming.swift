@@ -54,29 +54,43 @@ enum RequestBodyFraming: Equatable {
         var length: Int?
         for (name, value) in headers where HeaderName.is(name, "content-length") {
             var value = value
-            let agrees = value.withUTF8 { bytes -> Bool in
-                var index = 0
-                while true {
-                    while index < bytes.count, bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") { index += 1 }
-                    var element = 0
-                    var digits = 0
-                    while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
-                        guard digits < 18 else { return false }
-                        element = element * 10 + Int(bytes[index] - UInt8(ascii: "0"))
-                        digits += 1
-                        index += 1
-                    }
-                    while index < bytes.count, bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") { index += 1 }
-                    guard digits > 0, length == nil || length == element else { return false }
-                    length = element
-                    guard index < bytes.count else { return true }
-                    guard bytes[index] == UInt8(ascii: ",") else { return false }
-                    index += 1
-                }
-            }
-            guard agrees else { return .malformed }
+            guard value.withUTF8({ note(UnsafeRawBufferPointer($0), into: &length) }) else { return .malformed }
         }
         return length.map { .length($0) } ?? .absent
+    }
+
+    /// The `content-length` fields of a response head's lines, as ``contentLength(of:)-(HTTPHeaders)`` reads them.
+    static func contentLength(of fields: FieldLines) -> LengthFields {
+        var length: Int?
+        var agrees = true
+        fields.forEach { name, value in
+            if agrees, FieldLines.equalsIgnoringCase(name, "content-length") { agrees = note(value, into: &length) }
+        }
+        guard agrees else { return .malformed }
+        return length.map { .length($0) } ?? .absent
+    }
+
+    /// Reads one `content-length` value (a list of lengths) into `length`; false when it is not
+    /// one, or says another length than `length` already holds.
+    private static func note(_ bytes: UnsafeRawBufferPointer, into length: inout Int?) -> Bool {
+        var index = 0
+        while true {
+            while index < bytes.count, bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") { index += 1 }
+            var element = 0
+            var digits = 0
+            while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
+                guard digits < 18 else { return false }
+                element = element * 10 + Int(bytes[index] - UInt8(ascii: "0"))
+                digits += 1
+                index += 1
+            }
+            while index < bytes.count, bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") { index += 1 }
+            guard digits > 0, length == nil || length == element else { return false }
+            length = element
+            guard index < bytes.count else { return true }
+            guard bytes[index] == UInt8(ascii: ",") else { return false }
+            index += 1
+        }
     }
 
     /// Decides an ``undecided`` framing from the request's first part after the head.

@@ -6,23 +6,22 @@ extension SyntheticError {
     /// `switchyard-proxy-error` and, for HTTP, a `text/plain` body; for gRPC, a 200 whose
     /// trailers carry the status and the percent-encoded message.
     func response(isGRPC: Bool, version: HTTPVersion, allocator: ByteBufferAllocator) -> (
-        head: HTTPResponseHead, body: ByteBuffer?, trailers: HTTPHeaders?
+        head: ResponseHead, body: ByteBuffer?, trailers: HTTPHeaders?
     ) {
-        var headers = HTTPHeaders()
-        // Messages may hold names a resolver plugin gave: never let one split the header.
-        headers.add(name: "switchyard-proxy-error", value: HeaderText.sanitized(message))
-        for (name, value) in self.headers { headers.add(name: name, value: value) }
+        var fields = FieldLines(capacity: 256)
+        fields.appendOwn(name: "switchyard-proxy-error", value: message)
+        for (name, value) in self.headers { fields.appendOwn(name: name, value: value) }
         if isGRPC {
-            headers.add(name: "content-type", value: "application/grpc")
+            fields.appendOwn(name: "content-type", value: "application/grpc")
             var trailers = HTTPHeaders()
             trailers.add(name: "grpc-status", value: String(grpcStatus.rawValue))
             trailers.add(name: "grpc-message", value: Self.percentEncode(message))
-            return (HTTPResponseHead(version: version, status: .ok, headers: headers), nil, trailers)
+            return (ResponseHead(version: version, status: .ok, fields: fields), nil, trailers)
         }
         let body = allocator.buffer(string: message)
-        headers.add(name: "content-type", value: "text/plain; charset=utf-8")
-        headers.add(name: "content-length", value: String(body.readableBytes))
-        return (HTTPResponseHead(version: version, status: status, headers: headers), body, nil)
+        fields.appendOwn(name: "content-type", value: "text/plain; charset=utf-8")
+        fields.appendOwn(name: "content-length", value: String(body.readableBytes))
+        return (ResponseHead(version: version, status: status, fields: fields), body, nil)
     }
 
     /// gRPC's percent-encoding of `grpc-message`: bytes outside 0x20-0x7E, and `%`, become `%XX`.
@@ -36,5 +35,14 @@ extension SyntheticError {
             }
         }
         return out
+    }
+}
+
+extension FieldLines {
+    /// Appends a field of the proxy's own answer, its value sanitized: messages may hold names
+    /// a resolver plugin gave, and none may split the head. Its names are the proxy's own
+    /// tokens, so none is refused (one that were would be left out, never written).
+    fileprivate mutating func appendOwn(name: String, value: String) {
+        _ = try? append(name: name, value: HeaderText.sanitized(value))
     }
 }

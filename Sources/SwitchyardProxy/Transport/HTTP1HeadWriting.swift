@@ -10,7 +10,8 @@ struct UnsendableHead: Error, CustomStringConvertible {
     var description: String { "a \(part) holds a byte HTTP/1.1 does not allow there" }
 }
 
-/// HTTP/1.x heads written as bytes, each part checked as it is copied: header names and
+/// HTTP/1.x heads written as bytes, each part checked as it is copied (a response's fields were
+/// checked as they became ``FieldLines``): header names and
 /// methods are tokens, values and reason phrases have no control character but tab, a request
 /// target has only the bytes RFC 3986 lets it carry unencoded (what NIO's header validators
 /// check, without a pass of their own or a pipeline hop).
@@ -24,8 +25,9 @@ extension ByteBuffer {
         try writeHeaderFields(head.headers)
     }
 
-    /// `HTTP/1.x CODE reason`, the header lines and the blank line.
-    mutating func writeResponseHead(_ head: HTTPResponseHead) throws(UnsendableHead) {
+    /// `HTTP/1.x CODE reason`, the header lines and the blank line. The lines were checked as
+    /// they were made (``FieldLines``): one copy writes them all.
+    mutating func writeResponseHead(_ head: ResponseHead) throws(UnsendableHead) {
         switch (head.version.major, head.version.minor) {
         case (1, 1): writeStaticString("HTTP/1.1 ")
         case (1, 0): writeStaticString("HTTP/1.0 ")
@@ -44,7 +46,8 @@ extension ByteBuffer {
             try writeChecked(head.status.reasonPhrase, part: "reason phrase", allowEmpty: true, HeaderText.isValueByte)
             writeStaticString("\r\n")
         }
-        try writeHeaderFields(head.headers)
+        writeImmutableBuffer(head.fields.bytes)
+        writeStaticString("\r\n")
     }
 
     /// Each field as `name: value`, then the blank line (a head's fields, or a chunked body's

@@ -149,17 +149,20 @@ struct HTTP1MessageReader {
 
     // MARK: Heads
 
-    /// Reads the next head: its first line goes to `startLine`, each field's name and value to
-    /// `field` (before they become Strings: it returns whether to keep the field); returns the
-    /// fields kept, or nil until the head has come whole. With `skippingEmptyLines`, empty lines
-    /// before it are consumed (RFC 9112 §2.2).
+    /// Reads the next head: its first line goes to `startLine` (with the head's length, for
+    /// what would hold its fields), then each field's name and
+    /// value (checked, spaces around the value dropped) to `field`, in place in the read
+    /// buffer; the parser keeps what it wants in the form it wants. Returns false, reading
+    /// nothing, until the head has come whole. With `skippingEmptyLines`, empty lines before it
+    /// are consumed (RFC 9112 §2.2).
     mutating func readHead(
         skippingEmptyLines: Bool,
-        startLine: (UnsafeRawBufferPointer) throws(MalformedHTTP1) -> Void,
-        field: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool
-    ) throws(MalformedHTTP1) -> [(String, String)]? {
-        guard let length = try sectionLength(skippingEmptyLines: skippingEmptyLines) else { return nil }
-        return try readSection(length: length, hasStartLine: true, startLine: startLine, field: field)
+        startLine: (UnsafeRawBufferPointer, Int) throws(MalformedHTTP1) -> Void,
+        field: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
+    ) throws(MalformedHTTP1) -> Bool {
+        guard let length = try sectionLength(skippingEmptyLines: skippingEmptyLines) else { return false }
+        try readSection(length: length, hasStartLine: true, startLine: startLine, field: field)
+        return true
     }
 
     /// The length of the head (or trailer section) at the start of the buffer, its final CRLF
@@ -204,13 +207,12 @@ struct HTTP1MessageReader {
     private mutating func readSection(
         length: Int,
         hasStartLine: Bool,
-        startLine: (UnsafeRawBufferPointer) throws(MalformedHTTP1) -> Void,
-        field: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool
-    ) throws(MalformedHTTP1) -> [(String, String)] {
-        guard var buffer else { return [] }
-        let fields = try buffer.withUnsafeReadableBytes { (all) throws(MalformedHTTP1) -> [(String, String)] in
+        startLine: (UnsafeRawBufferPointer, Int) throws(MalformedHTTP1) -> Void,
+        field: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
+    ) throws(MalformedHTTP1) {
+        guard var buffer else { return }
+        try buffer.withUnsafeReadableBytes { (all) throws(MalformedHTTP1) in
             let section = UnsafeRawBufferPointer(rebasing: all[0..<length - 2])  // without the empty line
-            var fields: [(String, String)] = []
             var lineStart = 0
             var expectsStartLine = hasStartLine
             while lineStart < section.count {
@@ -220,19 +222,20 @@ struct HTTP1MessageReader {
                 lineStart = lf + 1
                 if expectsStartLine {
                     expectsStartLine = false
-                    try startLine(line)
+                    try startLine(line, length)
                     continue
                 }
-                if fields.isEmpty { fields.reserveCapacity(8) }
                 let (name, value) = try Self.fieldLine(line)
-                guard field(name, value) else { continue }
-                fields.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+                field(name, value)
             }
-            return fields
         }
         buffer.moveReaderIndex(forwardBy: length)
         self.buffer = buffer
-        return fields
+    }
+
+    /// A field as Strings, for the parsers that keep them so.
+    static func strings(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> (String, String) {
+        (String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
     }
 
     /// A field line's name and value (without surrounding spaces and tabs).
@@ -324,7 +327,8 @@ struct HTTP1MessageReader {
                 body = .chunkSize
             case .trailers:
                 guard let length = try sectionLength(skippingEmptyLines: false) else { return nil }
-                let fields = try readSection(length: length, hasStartLine: false, startLine: { _ throws(MalformedHTTP1) in }, field: { _, _ in true })
+                var fields: [(String, String)] = []
+                try readSection(length: length, hasStartLine: false, startLine: { _, _ throws(MalformedHTTP1) in }, field: { fields.append(Self.strings($0, $1)) })
                 body = nil
                 return .end(fields.isEmpty ? nil : HTTPHeaders(fields))
             }

@@ -75,23 +75,28 @@ struct HTTP2FieldEncoder {
         var name = name
         var value = value
         name.withUTF8 { name in
-            value.withUTF8 { value in
-                let index = staticIndex(of: name)
-                let most = (index == nil ? 1 + FieldBytes.integerBytes + name.count : FieldBytes.integerBytes) + FieldBytes.integerBytes + value.count
-                buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: most) { target in
-                    var out = FieldBytes(target)
-                    if let index {
-                        out.integer(index, prefixBits: 4, flags: isNeverIndexed(index) ? 0x10 : 0)
-                    } else {
-                        out.byte(0)  // literal without indexing, new name
-                        out.integer(name.count, prefixBits: 7, flags: 0)
-                        out.bytes(name, lowercasing: true)
-                    }
-                    out.integer(value.count, prefixBits: 7, flags: 0)
-                    out.bytes(value, lowercasing: false)
-                    return out.count
-                }
+            value.withUTF8 { value in append(name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(value), to: &buffer) }
+        }
+    }
+
+    /// A field from its bytes, its name in lower case.
+    static func append(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, to buffer: inout ByteBuffer) {
+        let name = name.assumingMemoryBound(to: UInt8.self)
+        let value = value.assumingMemoryBound(to: UInt8.self)
+        let index = staticIndex(of: name)
+        let most = (index == nil ? 1 + FieldBytes.integerBytes + name.count : FieldBytes.integerBytes) + FieldBytes.integerBytes + value.count
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: most) { target in
+            var out = FieldBytes(target)
+            if let index {
+                out.integer(index, prefixBits: 4, flags: isNeverIndexed(index) ? 0x10 : 0)
+            } else {
+                out.byte(0)  // literal without indexing, new name
+                out.integer(name.count, prefixBits: 7, flags: 0)
+                out.bytes(name, lowercasing: true)
             }
+            out.integer(value.count, prefixBits: 7, flags: 0)
+            out.bytes(value, lowercasing: false)
+            return out.count
         }
     }
 

@@ -128,15 +128,25 @@ enum HTTP2Fields {
     }
 
     /// A response head from an upstream's field block: `:status` first and alone among
-    /// pseudo-fields, a three-digit code (§8.3.2).
-    static func responseHead(_ block: HPACKHeaders) throws(MalformedBlock) -> HTTPResponseHead {
+    /// pseudo-fields, a three-digit code (§8.3.2). Hop-by-hop fields HTTP/2 still lets through
+    /// (`proxy-authenticate`, `trailer`, ...) are dropped, as an HTTP/1.1 upstream's parser
+    /// drops them: the head is the one to forward.
+    static func responseHead(_ block: HPACKHeaders) throws(MalformedBlock) -> ResponseHead {
         var status: Int?
-        var fields: [(String, String)] = []
-        fields.reserveCapacity(block.count)
+        var fields = FieldLines()
+        var hopByHop = HopByHop.Tally()
         for (name, value, _) in block {
             guard name.utf8.first == UInt8(ascii: ":") else {
                 try HTTP2FieldRules.checkField(name, value, request: false)
-                fields.append((name, value))
+                var name = name
+                var value = value
+                name.withUTF8 { name in
+                    value.withUTF8 { value in
+                        let name = UnsafeRawBufferPointer(name)
+                        let value = UnsafeRawBufferPointer(value)
+                        if hopByHop.keep(name: name, value: value) { fields.appendChecked(name: name, value: value) }
+                    }
+                }
                 continue
             }
             guard name == ":status", status == nil, fields.isEmpty else { throw .init("pseudo-field \(HeaderText.sanitized(name)) out of place") }
@@ -145,12 +155,13 @@ enum HTTP2Fields {
             status = code
         }
         guard let status else { throw .init("no :status") }
-        return HTTPResponseHead(version: .http2, status: HTTPResponseStatus(statusCode: status), headers: HTTPHeaders(fields))
+        hopByHop.dropListed(from: &fields)
+        return ResponseHead(version: .http2, status: HTTPResponseStatus(statusCode: status), fields: fields)
     }
 
     /// A response head's field block: `:status`, then its fields with names in lower case
     /// (HTTP/1.1 upstreams send them in any case, and HTTP/2 allows only lower).
-    static func responseBlock(_ head: HTTPResponseHead) -> HTTP2FieldBlock {
+    static func responseBlock(_ head: ResponseHead) -> HTTP2FieldBlock {
         .response(head)
     }
 
@@ -166,7 +177,7 @@ enum HTTP2FieldBlock {
     /// A checked request head and its authority (``HTTP2Fields/requestBlock(_:)``).
     case request(HTTPRequestHead, authority: String)
     /// A response head.
-    case response(HTTPResponseHead)
+    case response(ResponseHead)
     /// A trailer section.
     case trailers(HTTPHeaders)
 
@@ -178,7 +189,7 @@ enum HTTP2FieldBlock {
             Self.appendLowercased(head.headers, to: &buffer, request: true)
         case .response(let head):
             HTTP2FieldEncoder.appendStatus(Int(head.status.code), to: &buffer)
-            Self.appendLowercased(head.headers, to: &buffer)
+            head.fields.forEach { name, value in HTTP2FieldEncoder.append(name: name, value: value, to: &buffer) }
         case .trailers(let trailers):
             Self.appendLowercased(trailers, to: &buffer)
         }

@@ -1,0 +1,179 @@
+import NIOCore
+import NIOHTTP1
+
+/// A head's fields as HTTP/1.1 field lines in one buffer, `name: value` and CRLF each, in the
+/// order they came: how a response head crosses the proxy (``ResponseHead``). An HTTP/1.1
+/// upstream's parser copies each field it keeps straight in (no String per field, no array of
+/// them), and an HTTP/1.x client's encoder writes them all with one copy. HTTP/2 blocks are
+/// made into lines and encoded from them field by field.
+///
+/// Every line is checked on its way in: a name is a token, a value holds no control character
+/// other than tab. A writer copies the lines as they are: none of them can split a message.
+/// Names keep the case they came in; lookups ignore it.
+struct FieldLines: Equatable, Sendable {
+    /// The lines, each `name: value\r\n`.
+    private(set) var bytes: ByteBuffer
+
+    /// No fields, with room for `capacity` bytes of lines.
+    init(capacity: Int = 0) {
+        bytes = ByteBufferAllocator().buffer(capacity: capacity)
+    }
+
+    /// The fields of `headers`, each checked; throws for the first that may not be sent.
+    init(_ headers: HTTPHeaders) throws(UnsendableHead) {
+        self.init(capacity: 0)
+        for (name, value) in headers { try append(name: name, value: value) }
+    }
+
+    /// Whether there are no fields.
+    var isEmpty: Bool { bytes.readableBytes == 0 }
+
+    /// Appends a field a parser already checked (``HTTP1MessageReader``, ``HTTP2FieldRules``).
+    mutating func appendChecked(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        let size = name.count + value.count + 4
+        bytes.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+            guard let base = target.baseAddress else { return 0 }
+            if let source = name.baseAddress { base.copyMemory(from: source, byteCount: name.count) }
+            base.storeBytes(of: UInt8(ascii: ":"), toByteOffset: name.count, as: UInt8.self)
+            base.storeBytes(of: UInt8(ascii: " "), toByteOffset: name.count + 1, as: UInt8.self)
+            if let source = value.baseAddress { (base + name.count + 2).copyMemory(from: source, byteCount: value.count) }
+            base.storeBytes(of: UInt8(ascii: "\r"), toByteOffset: size - 2, as: UInt8.self)
+            base.storeBytes(of: UInt8(ascii: "\n"), toByteOffset: size - 1, as: UInt8.self)
+            return size
+        }
+    }
+
+    /// Appends a field once it is checked: throws, appending nothing, when the name is not a
+    /// token or the value holds a control character other than tab.
+    mutating func append(name: String, value: String) throws(UnsendableHead) {
+        var name = name
+        var value = value
+        let refused: String? = name.withUTF8 { name in
+            value.withUTF8 { value in
+                let name = UnsafeRawBufferPointer(name)
+                let value = UnsafeRawBufferPointer(value)
+                guard HeaderText.isToken(name) else { return "header name" }
+                guard HeaderText.isValue(value) else { return "header value" }
+                appendChecked(name: name, value: value)
+                return nil
+            }
+        }
+        if let refused { throw UnsendableHead(part: refused) }
+    }
+
+    /// Calls `body` with each field's name and value, in order.
+    func forEach<Failure: Error>(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(Failure) -> Void) throws(Failure) {
+        try forEachLine { (name, value, _) throws(Failure) in try body(name, value) }
+    }
+
+    /// Calls `body` with each field's name and value and where its line lies in ``bytes``'
+    /// readable bytes.
+    private func forEachLine<Failure: Error>(
+        _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, Range<Int>) throws(Failure) -> Void
+    ) throws(Failure) {
+        try bytes.withUnsafeReadableBytes { (lines) throws(Failure) in
+            var start = 0
+            // Lines are only built here: a name (a token: no colon), ": ", a value (no LF), CRLF.
+            while let colon = HTTP1MessageReader.index(of: UInt8(ascii: ":"), in: lines, from: start),
+                let lf = HTTP1MessageReader.index(of: 0x0A, in: lines, from: colon)
+            {
+                let name = UnsafeRawBufferPointer(rebasing: lines[start..<colon])
+                let value = UnsafeRawBufferPointer(rebasing: lines[colon + 2..<lf - 1])
+                try body(name, value, start..<lf + 1)
+                start = lf + 1
+            }
+        }
+    }
+
+    /// Whether a field is named `name` (given in lower case), ignoring case.
+    func contains(name: String) -> Bool {
+        var found = false
+        var name = name
+        name.withUTF8 { name in
+            forEach { field, _ in if !found, Self.equalsIgnoringCase(field, name) { found = true } }
+        }
+        return found
+    }
+
+    /// The value of the first field named `name` (given in lower case).
+    func first(name: String) -> String? {
+        var value: String?
+        var name = name
+        name.withUTF8 { name in
+            forEach { field, fieldValue in
+                if value == nil, Self.equalsIgnoringCase(field, name) { value = String(decoding: fieldValue, as: UTF8.self) }
+            }
+        }
+        return value
+    }
+
+    /// The values of every field named `name` (given in lower case), in order.
+    func values(name: String) -> [String] {
+        var values: [String] = []
+        var name = name
+        name.withUTF8 { name in
+            forEach { field, value in
+                if Self.equalsIgnoringCase(field, name) { values.append(String(decoding: value, as: UTF8.self)) }
+            }
+        }
+        return values
+    }
+
+    /// Removes every field whose name `matches` (it is given each name); keeps the rest in
+    /// order. Copies the lines only when one goes.
+    mutating func removeAll(where matches: (UnsafeRawBufferPointer) -> Bool) {
+        var kept: ByteBuffer?
+        var keptUpTo = 0  // the lines before this offset are in `kept`, or all stay
+        forEachLine { name, _, line in
+            guard matches(name) else { return }
+            if kept == nil { kept = ByteBufferAllocator().buffer(capacity: bytes.readableBytes) }
+            if line.lowerBound > keptUpTo, var run = bytes.getSlice(at: bytes.readerIndex + keptUpTo, length: line.lowerBound - keptUpTo) {
+                kept?.writeBuffer(&run)
+            }
+            keptUpTo = line.upperBound
+        }
+        guard var kept else { return }
+        if var rest = bytes.getSlice(at: bytes.readerIndex + keptUpTo, length: bytes.readableBytes - keptUpTo) { kept.writeBuffer(&rest) }
+        bytes = kept
+    }
+
+    /// Removes every field named `name` (given in lower case).
+    mutating func remove(name: String) {
+        guard contains(name: name) else { return }
+        var name = name
+        name.withUTF8 { name in removeAll { Self.equalsIgnoringCase($0, name) } }
+    }
+
+    /// Sets the one field named `name` (lower case, a token) to `value` (a checked value):
+    /// the proxy's own framing and connection fields.
+    mutating func replaceOrAdd(name: StaticString, value: StaticString) {
+        remove(name: name.description)
+        name.withUTF8Buffer { name in
+            value.withUTF8Buffer { value in appendChecked(name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(value)) }
+        }
+    }
+
+    /// The fields as NIO's headers (for what still speaks them).
+    var headers: HTTPHeaders {
+        var headers = HTTPHeaders()
+        forEach { name, value in headers.add(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self)) }
+        return headers
+    }
+
+    /// Whether `bytes` spell `lowercase` (lower-case ASCII), ignoring ASCII case.
+    static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ lowercase: StaticString) -> Bool {
+        lowercase.withUTF8Buffer { equalsIgnoringCase(bytes, $0) }
+    }
+
+    /// Whether `bytes` spell `lowercase` (lower-case ASCII), ignoring ASCII case.
+    @inline(__always)
+    static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ lowercase: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.count == lowercase.count else { return false }
+        for index in 0..<bytes.count {
+            let byte = bytes[index]
+            let lower = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            guard lower == lowercase[index] else { return false }
+        }
+        return true
+    }
+}
