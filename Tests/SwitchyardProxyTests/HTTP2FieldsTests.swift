@@ -159,6 +159,8 @@ struct HTTP2FieldsTests {
         // Hop-by-hop fields HTTP/2 lets through are dropped as an HTTP/1.1 upstream's are.
         let hop = try HTTP2Fields.responseHead(Self.block([(":status", "200"), ("trailer", "grpc-status"), ("x-a", "1"), ("proxy-authenticate", "Basic")]))
         #expect(Self.fields(hop.fields.headers) == ["x-a: 1"])
+        // A pseudo-field after a field is malformed, even after one that is dropped.
+        #expect(throws: HTTP2Fields.MalformedBlock.self) { try HTTP2Fields.responseHead(Self.block([("trailer", "x"), (":status", "200")])) }
         for status in ["20", "2000", "abc", "099", "+20"] {
             #expect(throws: HTTP2Fields.MalformedBlock.self, "\(status)") { try HTTP2Fields.responseHead(Self.block([(":status", status)])) }
         }

@@ -91,7 +91,7 @@ struct UpstreamResponseParser {
                     skippingEmptyLines: true,
                     startLine: { (bytes, length) throws(MalformedHTTP1) in
                         line = try StatusLine(bytes)
-                        fields = FieldLines(capacity: length)  // room for the lines (a field without a space after its colon gains one)
+                        fields = FieldLines(capacity: length)  // room for the lines, most often (each gains a space after its colon if it had none)
                     },
                     field: {
                         framing.note(name: $0, value: $1)

@@ -7,8 +7,8 @@ import NIOHTTP1
 protocol UpstreamStream: AnyObject {
     /// The exchange using it now; nil once that exchange ended (or while it idles in a pool).
     var exchange: Exchange? { get set }
-    /// Whether it speaks HTTP/1.1 (the exchange frames the body itself, and the response's
-    /// hop-by-hop fields were dropped as it was parsed).
+    /// Whether it speaks HTTP/1.1: the exchange frames the body itself. (Either kind drops a
+    /// response's hop-by-hop fields as it parses the head.)
     var isHTTP1: Bool { get }
     /// Whether it can take more of the request now (backpressure on the client's reads).
     var isWritable: Bool { get }

@@ -10,10 +10,11 @@ import NIOHTTP1
 ///   `transfer-encoding`; any other response keeps its `content-length`, or, in HTTP/1.1, is
 ///   sent chunked; an HTTP/1.0 response without a length ends when the connection closes
 ///   (``ConnectionPersistence`` closes it).
-/// - Every part is checked as it is copied (``HTTP1HeadWriting``). A head or trailers that
-///   would split the message are not written: the write fails with ``UnsendableHead``, the
-///   handlers behind hear of it (the ``ProxyServerHandler`` closes the connection), and the
-///   rest of that response is dropped.
+/// - A head's fields are lines checked as they were made (``FieldLines``): one copy writes them.
+///   Its status and reason phrase, and trailers, are checked as they are copied
+///   (``HTTP1HeadWriting``). Any that would split the message are not written: the write
+///   fails with ``UnsendableHead``, the handlers behind hear of it (the ``ProxyServerHandler``
+///   closes the connection), and the rest of that response is dropped.
 /// - A small response goes out as one buffer: the head waits in its loop's ``HeadScratch`` for
 ///   the body parts and end that follow it before the next flush, up to ``coalescedBytes`` in
 ///   all. One `write(2)` of one buffer instead of a `writev` of three, no allocation, and no

@@ -56,9 +56,9 @@ enum HopByHop {
         return tally.keepsAlive(version: version)
     }
 
-    /// The hop-by-hop fields of an HTTP/1.1 response head, noted as a parser reads its fields,
-    /// so they never become Strings or need removing: which fields to drop, the names
-    /// `Connection` lists, and whether the connection stays open.
+    /// The hop-by-hop fields of a response head (HTTP/1.1, or the few HTTP/2 lets through),
+    /// noted as its parser reads its fields, so they never become lines or need removing: which
+    /// fields to drop, the names `Connection` lists, and whether the connection stays open.
     struct Tally {
         private var closes = false
         private var keepAlives = 0

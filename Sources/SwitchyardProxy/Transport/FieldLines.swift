@@ -28,8 +28,10 @@ struct FieldLines: Equatable, Sendable {
     /// Whether there are no fields.
     var isEmpty: Bool { bytes.readableBytes == 0 }
 
-    /// Appends a field a parser already checked (``HTTP1MessageReader``, ``HTTP2FieldRules``).
+    /// Appends a field a parser already checked (``HTTP1MessageReader``, ``HTTP2FieldRules``):
+    /// a name that is a token, a value with no control character other than tab.
     mutating func appendChecked(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        assert(HeaderText.isToken(name) && HeaderText.isValue(value), "an unchecked field")
         let size = name.count + value.count + 4
         bytes.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
             guard let base = target.baseAddress else { return 0 }
@@ -75,7 +77,7 @@ struct FieldLines: Equatable, Sendable {
             var start = 0
             // Lines are only built here: a name (a token: no colon), ": ", a value (no LF), CRLF.
             while let colon = HTTP1MessageReader.index(of: UInt8(ascii: ":"), in: lines, from: start),
-                let lf = HTTP1MessageReader.index(of: 0x0A, in: lines, from: colon)
+                let lf = HTTP1MessageReader.index(of: 0x0A, in: lines, from: colon), lf >= colon + 3
             {
                 let name = UnsafeRawBufferPointer(rebasing: lines[start..<colon])
                 let value = UnsafeRawBufferPointer(rebasing: lines[colon + 2..<lf - 1])

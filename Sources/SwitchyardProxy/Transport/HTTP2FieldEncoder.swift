@@ -81,8 +81,6 @@ struct HTTP2FieldEncoder {
 
     /// A field from its bytes, its name in lower case.
     static func append(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, to buffer: inout ByteBuffer) {
-        let name = name.assumingMemoryBound(to: UInt8.self)
-        let value = value.assumingMemoryBound(to: UInt8.self)
         let index = staticIndex(of: name)
         let most = (index == nil ? 1 + FieldBytes.integerBytes + name.count : FieldBytes.integerBytes) + FieldBytes.integerBytes + value.count
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: most) { target in
@@ -108,7 +106,7 @@ struct HTTP2FieldEncoder {
                 var out = FieldBytes(target)
                 out.integer(index, prefixBits: 4, flags: 0)
                 out.integer(value.count, prefixBits: 7, flags: 0)
-                out.bytes(value, lowercasing: false)
+                out.bytes(UnsafeRawBufferPointer(value), lowercasing: false)
                 return out.count
             }
         }
@@ -145,7 +143,7 @@ struct HTTP2FieldEncoder {
             byte(UInt8(rest))
         }
 
-        mutating func bytes(_ bytes: UnsafeBufferPointer<UInt8>, lowercasing: Bool) {
+        mutating func bytes(_ bytes: UnsafeRawBufferPointer, lowercasing: Bool) {
             if lowercasing {
                 for source in bytes { byte(HTTP2FieldEncoder.lowercase(source)) }
             } else if let base = bytes.baseAddress, let into = target.baseAddress {
@@ -170,7 +168,7 @@ struct HTTP2FieldEncoder {
     }
 
     /// The index of the static table's entry named `name` (compared in lower case), if any.
-    static func staticIndex(of name: UnsafeBufferPointer<UInt8>) -> Int? {
+    static func staticIndex(of name: UnsafeRawBufferPointer) -> Int? {
         guard name.count < staticNamesByLength.count else { return nil }
         for index in staticNamesByLength[name.count] {
             let candidate = staticNames[index - 1].utf8

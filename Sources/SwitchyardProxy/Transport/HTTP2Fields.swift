@@ -130,14 +130,16 @@ enum HTTP2Fields {
     /// A response head from an upstream's field block: `:status` first and alone among
     /// pseudo-fields, a three-digit code (§8.3.2). Hop-by-hop fields HTTP/2 still lets through
     /// (`proxy-authenticate`, `trailer`, ...) are dropped, as an HTTP/1.1 upstream's parser
-    /// drops them: the head is the one to forward.
+    /// drops them (`te` too: it means nothing in a response): the head is the one to forward.
     static func responseHead(_ block: HPACKHeaders) throws(MalformedBlock) -> ResponseHead {
         var status: Int?
-        var fields = FieldLines()
+        var fields = FieldLines(capacity: 32 * block.count)
         var hopByHop = HopByHop.Tally()
+        var sawField = false  // a dropped field counts: pseudo-fields come before every field
         for (name, value, _) in block {
             guard name.utf8.first == UInt8(ascii: ":") else {
                 try HTTP2FieldRules.checkField(name, value, request: false)
+                sawField = true
                 var name = name
                 var value = value
                 name.withUTF8 { name in
@@ -149,7 +151,7 @@ enum HTTP2Fields {
                 }
                 continue
             }
-            guard name == ":status", status == nil, fields.isEmpty else { throw .init("pseudo-field \(HeaderText.sanitized(name)) out of place") }
+            guard name == ":status", status == nil, !sawField else { throw .init("pseudo-field \(HeaderText.sanitized(name)) out of place") }
             guard value.utf8.count == 3, value.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), let code = Int(value), code >= 100
             else { throw .init(":status is not a three-digit code") }
             status = code
