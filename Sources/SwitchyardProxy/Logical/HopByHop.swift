@@ -62,8 +62,13 @@ enum HopByHop {
     struct Tally {
         private var closes = false
         private var keepAlives = 0
-        /// Names `Connection` listed that are neither hop-by-hop already nor protected.
+        /// Names `Connection` listed that are neither hop-by-hop already nor protected, each
+        /// once, at most ``listedLimit`` of them.
         private(set) var listed: [String] = []
+
+        /// The most names of `Connection` noted: every field is compared with each, and a
+        /// hostile peer could list thousands in one head. Names past it are not dropped.
+        static let listedLimit = 64
 
         /// Notes a field; returns whether it is forwarded (false for a hop-by-hop one).
         mutating func keep<Bytes: BidirectionalCollection<UInt8>>(name: Bytes, value: Bytes) -> Bool {
@@ -79,7 +84,9 @@ enum HopByHop {
                     closes = true
                 } else if equalsIgnoringCase(token, "keep-alive") {
                     keepAlives += 1
-                } else if !token.isEmpty, HopByHop.index(of: token) == nil, !protected.contains(where: { equalsIgnoringCase(token, $0) }) {
+                } else if !token.isEmpty, listed.count < Self.listedLimit, HopByHop.index(of: token) == nil,
+                    !protected.contains(where: { equalsIgnoringCase(token, $0) }), !listed.contains(where: { equalsIgnoringCase(token, $0) })
+                {
                     listed.append(String(decoding: token, as: UTF8.self).lowercased())
                 }
             }
