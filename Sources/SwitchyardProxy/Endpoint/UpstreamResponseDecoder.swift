@@ -46,10 +46,11 @@ final class UpstreamResponseDecoder: ChannelInboundHandler, RemovableChannelHand
         decoding = true
         defer { decoding = false }
         do {
-            while !closed, let part = try parser.next() {
+            // Parts go to the handler the read began for, while it is there.
+            while !closed, handler != nil, let part = try parser.next() {
                 // Before the end: the exchange pools the connection as that end settles it.
-                if parser.isSpent { handler?.spent() }
-                handler?.received(part)
+                if parser.isSpent { reader?.spent() }
+                reader?.received(part)
             }
         } catch {
             context.fireErrorCaught(error)

@@ -33,8 +33,14 @@ import NIOHTTP1
 struct UpstreamResponseParser {
     private var phase = HTTP1Phase.head
     private var reader = HTTP1MessageReader()
-    /// The method of the request waiting for its response; nil when none is.
-    private var awaited: HTTPMethod?
+    /// What the request waiting for its response asked, as far as its framing goes; nil when
+    /// none waits.
+    private var awaited: Request?
+
+    /// The methods whose responses are framed apart (RFC 9112 §6.3).
+    private enum Request {
+        case head, connect, other
+    }
     /// Set by a head after whose response the connection must not carry another exchange.
     private var closesAfterResponse = false
     /// Set when a response ended and the connection must not carry another exchange.
@@ -42,7 +48,11 @@ struct UpstreamResponseParser {
 
     /// The head of the request the next response answers went out.
     mutating func requestSent(_ method: HTTPMethod) {
-        awaited = method
+        switch method {
+        case .HEAD: awaited = .head
+        case .CONNECT: awaited = .connect
+        default: awaited = .other
+        }
     }
 
     /// Adds bytes read from the upstream (dropped once the parser stopped).
@@ -78,7 +88,7 @@ struct UpstreamResponseParser {
         guard !reader.isStopped else { return nil }
         switch phase {
         case .head:
-            guard let method = awaited else {
+            guard let request = awaited else {
                 if reader.hasUnreadBytes { throw .unsolicited }
                 return nil
             }
@@ -104,12 +114,12 @@ struct UpstreamResponseParser {
             switch code {
             case 101: throw .switchingProtocols
             case 100..<200: return .head(head)  // interim: the final head follows
-            case 200..<300 where method == .CONNECT:
+            case 200..<300 where request == .connect:
                 closesAfterResponse = true
                 phase = .end
             case 204, 304: phase = .end
             default:
-                if method == .HEAD {
+                if request == .head {
                     phase = .end
                 } else {
                     try startBody(framing)

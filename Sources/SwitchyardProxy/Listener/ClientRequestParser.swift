@@ -55,7 +55,8 @@ struct ClientRequestParser {
                         fields.append(HTTP1MessageReader.strings($0, $1))
                     })
             else { return nil }
-            stopsAfterRequest = line.method == .CONNECT || framing.asksUpgrade
+            stopsAfterRequest = framing.asksUpgrade
+            if case .CONNECT = line.method { stopsAfterRequest = true }
             if framing.lengthIsBad { throw .contentLength }
             if framing.hasCoding {
                 if framing.length == nil, framing.chunkedIsLast {

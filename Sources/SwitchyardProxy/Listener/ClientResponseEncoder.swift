@@ -75,8 +75,12 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
     /// Tells the encoder which request the next final response answers: HEAD and CONNECT
     /// responses carry no body (NIO's encoder heard this from its decoder).
     func answering(_ method: HTTPMethod) {
-        nextAnswersBodiless = method == .HEAD || method == .CONNECT
-        nextAnswersConnect = method == .CONNECT
+        // Matched by case: `==` on NIO's method copies its payload and compares Strings.
+        switch method {
+        case .HEAD: (nextAnswersBodiless, nextAnswersConnect) = (true, false)
+        case .CONNECT: (nextAnswersBodiless, nextAnswersConnect) = (true, true)
+        default: (nextAnswersBodiless, nextAnswersConnect) = (false, false)
+        }
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

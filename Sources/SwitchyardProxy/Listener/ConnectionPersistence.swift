@@ -12,7 +12,8 @@ enum ConnectionPersistence {
     /// whether the connection must close after it.
     static func decide(request: HTTPRequestHead, response: ResponseHead, draining: Bool) -> (connection: StaticString?, close: Bool) {
         guard request.version.major == 1 else { return (nil, false) }
-        if draining || request.method == .CONNECT || request.headers.contains(name: "upgrade") { return ("close", true) }
+        if case .CONNECT = request.method { return ("close", true) }
+        if draining || request.headers.contains(name: "upgrade") { return ("close", true) }
         guard request.version == .http1_0 else { return (nil, false) }
         if request.headers.contains(name: "transfer-encoding") { return ("close", true) }
         let framed = response.fields.contains(name: "content-length") || response.status == .noContent || response.status == .notModified

@@ -133,6 +133,7 @@ final class Exchange {
             forward(part, to: connection, flush: false)
         }
         guard upstream === connection else { return }
+        let client = self.client  // one strong load for both calls, not one each
         if !client.isReading { connection.flush() }
         client.resumeReadsIfPossible()
     }
@@ -150,6 +151,7 @@ final class Exchange {
     /// A body part or the end of the request, from the client.
     func requestPart(_ part: HTTPServerRequestPart) {
         guard !machine.requestEnded, !machine.isDone else { return }
+        let client = self.client  // one strong load for the method, not one a use
         var ended = false
         if case .end = part { ended = true }
         machine.requestProgressed(ended: ended, now: client.now())
@@ -210,6 +212,7 @@ final class Exchange {
     /// A response part from the upstream, read at `now` (the upstream read's ``ReadClock``).
     func upstreamResponse(_ part: UpstreamResponsePart, now: NIODeadline) {
         guard case .proxying(let endpoint, _) = machine.state else { return }
+        let client = self.client  // one strong load for the part, not one a use
         switch part {
         case .head(var head):
             // The upstream has the request: it will not go again.
@@ -232,11 +235,13 @@ final class Exchange {
                 fail(.upstreamError(reason: "the response's body or end came before its final head"))
                 return
             }
-            upstreamResponseContinued(part, from: endpoint, now: now)
+            upstreamResponseContinued(part, from: endpoint, to: client, now: now)
         }
     }
 
-    private func upstreamResponseContinued(_ part: UpstreamResponsePart, from endpoint: EndpointRuntime, now: NIODeadline) {
+    private func upstreamResponseContinued(
+        _ part: UpstreamResponsePart, from endpoint: EndpointRuntime, to client: any ExchangeClient, now: NIODeadline
+    ) {
         switch part {
         case .head:
             break

@@ -9,8 +9,8 @@ enum GRPCTrailersOnly {
     static func split(_ head: inout ResponseHead) -> HTTPHeaders? {
         guard head.fields.contains(name: "grpc-status") else { return nil }
         var trailers = HTTPHeaders()
-        for name in ["grpc-status", "grpc-message", "grpc-status-details-bin"] {
-            for value in head.fields.values(name: name) { trailers.add(name: name, value: value) }
+        for name: StaticString in ["grpc-status", "grpc-message", "grpc-status-details-bin"] {
+            for value in head.fields.values(name: name) { trailers.add(name: name.description, value: value) }
             head.fields.remove(name: name)
         }
         head.fields.remove(name: "content-length")

@@ -4,7 +4,7 @@ import NIOHTTP1
 enum HopByHop {
     /// The hop-by-hop names, lowercase; `connection` first and `te` second (``strip`` treats
     /// them apart).
-    private static let names = [
+    private static let names: [StaticString] = [
         "connection", "te", "keep-alive", "proxy-connection", "trailer", "transfer-encoding", "upgrade", "proxy-authenticate",
         "proxy-authorization",
     ]
@@ -37,7 +37,7 @@ enum HopByHop {
         // Nothing, or only the one `te: trailers` every gRPC request carries: nothing to remove.
         guard found != 0, found != 1 << 1 || teFields != 1 || !keepsTrailers else { return }
         for (index, name) in names.enumerated() where found & (1 << index) != 0 {
-            headers.remove(name: name)
+            headers.remove(name: name.description)
         }
         for name in tally.listed where headers.contains(name: name) {
             headers.remove(name: name)
@@ -125,7 +125,7 @@ enum HopByHop {
     @inline(__always)
     private static func index<Name: Collection<UInt8>>(of name: Name) -> Int? {
         switch name.count {
-        case 2, 7, 10, 16, 17, 18, 19: names.firstIndex { equalsIgnoringCase(name, $0) }
+        case 2, 7, 10, 16, 17, 18, 19: names.firstIndex { hopByHop in hopByHop.withUTF8Buffer { equalsIgnoringCase(name, $0) } }
         default: nil
         }
     }
@@ -141,15 +141,19 @@ enum HopByHop {
     @inline(__always)
     private static func equalsIgnoringCase<Bytes: Collection<UInt8>>(_ bytes: Bytes, _ lowercase: String) -> Bool {
         var lowercase = lowercase
-        return lowercase.withUTF8 { expected in
-            guard bytes.count == expected.count else { return false }
-            var offset = 0
-            for byte in bytes {
-                let wanted = expected[offset]
-                guard byte == wanted || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") && byte | 0x20 == wanted) else { return false }
-                offset += 1
-            }
-            return true
+        return lowercase.withUTF8 { equalsIgnoringCase(bytes, $0) }
+    }
+
+    /// Whether `bytes` spell `expected` (lowercase ASCII), ignoring ASCII case.
+    @inline(__always)
+    private static func equalsIgnoringCase<Bytes: Collection<UInt8>>(_ bytes: Bytes, _ expected: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.count == expected.count else { return false }
+        var offset = 0
+        for byte in bytes {
+            let wanted = expected[offset]
+            guard byte == wanted || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") && byte | 0x20 == wanted) else { return false }
+            offset += 1
         }
+        return true
     }
 }

@@ -88,20 +88,24 @@ struct FieldLines: Equatable, Sendable {
     }
 
     /// Whether a field is named `name` (given in lower case), ignoring case.
-    func contains(name: String) -> Bool {
-        var found = false
-        var name = name
-        name.withUTF8 { name in
-            forEach { field, _ in if !found, Self.equalsIgnoringCase(field, name) { found = true } }
+    func contains(name: StaticString) -> Bool {
+        name.withUTF8Buffer { name in
+            bytes.withUnsafeReadableBytes { lines in
+                var start = 0
+                while let colon = HTTP1MessageReader.index(of: UInt8(ascii: ":"), in: lines, from: start) {
+                    if Self.equalsIgnoringCase(UnsafeRawBufferPointer(rebasing: lines[start..<colon]), name) { return true }
+                    guard let lf = HTTP1MessageReader.index(of: 0x0A, in: lines, from: colon) else { return false }
+                    start = lf + 1
+                }
+                return false
+            }
         }
-        return found
     }
 
     /// The value of the first field named `name` (given in lower case).
-    func first(name: String) -> String? {
+    func first(name: StaticString) -> String? {
         var value: String?
-        var name = name
-        name.withUTF8 { name in
+        name.withUTF8Buffer { name in
             forEach { field, fieldValue in
                 if value == nil, Self.equalsIgnoringCase(field, name) { value = String(decoding: fieldValue, as: UTF8.self) }
             }
@@ -110,10 +114,9 @@ struct FieldLines: Equatable, Sendable {
     }
 
     /// The values of every field named `name` (given in lower case), in order.
-    func values(name: String) -> [String] {
+    func values(name: StaticString) -> [String] {
         var values: [String] = []
-        var name = name
-        name.withUTF8 { name in
+        name.withUTF8Buffer { name in
             forEach { field, value in
                 if Self.equalsIgnoringCase(field, name) { values.append(String(decoding: value, as: UTF8.self)) }
             }
@@ -140,16 +143,15 @@ struct FieldLines: Equatable, Sendable {
     }
 
     /// Removes every field named `name` (given in lower case).
-    mutating func remove(name: String) {
+    mutating func remove(name: StaticString) {
         guard contains(name: name) else { return }
-        var name = name
-        name.withUTF8 { name in removeAll { Self.equalsIgnoringCase($0, name) } }
+        name.withUTF8Buffer { name in removeAll { Self.equalsIgnoringCase($0, name) } }
     }
 
     /// Sets the one field named `name` (lower case, a token) to `value` (a checked value):
     /// the proxy's own framing and connection fields.
     mutating func replaceOrAdd(name: StaticString, value: StaticString) {
-        remove(name: name.description)
+        remove(name: name)
         name.withUTF8Buffer { name in
             value.withUTF8Buffer { value in appendChecked(name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(value)) }
         }
