@@ -32,35 +32,13 @@ struct FieldLines: Equatable, Sendable {
     /// a name that is a token, a value with no control character other than tab.
     mutating func appendChecked(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         assert(HeaderText.isToken(name) && HeaderText.isValue(value), "an unchecked field")
-        let size = name.count + value.count + 4
-        bytes.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            guard let base = target.baseAddress else { return 0 }
-            if let source = name.baseAddress { base.copyMemory(from: source, byteCount: name.count) }
-            base.storeBytes(of: UInt8(ascii: ":"), toByteOffset: name.count, as: UInt8.self)
-            base.storeBytes(of: UInt8(ascii: " "), toByteOffset: name.count + 1, as: UInt8.self)
-            if let source = value.baseAddress { (base + name.count + 2).copyMemory(from: source, byteCount: value.count) }
-            base.storeBytes(of: UInt8(ascii: "\r"), toByteOffset: size - 2, as: UInt8.self)
-            base.storeBytes(of: UInt8(ascii: "\n"), toByteOffset: size - 1, as: UInt8.self)
-            return size
-        }
+        bytes.writeFieldLine(name: name, value: value)
     }
 
     /// Appends a field once it is checked: throws, appending nothing, when the name is not a
     /// token or the value holds a control character other than tab.
     mutating func append(name: String, value: String) throws(UnsendableHead) {
-        var name = name
-        var value = value
-        let refused: String? = name.withUTF8 { name in
-            value.withUTF8 { value in
-                let name = UnsafeRawBufferPointer(name)
-                let value = UnsafeRawBufferPointer(value)
-                guard HeaderText.isToken(name) else { return "header name" }
-                guard HeaderText.isValue(value) else { return "header value" }
-                appendChecked(name: name, value: value)
-                return nil
-            }
-        }
-        if let refused { throw UnsendableHead(part: refused) }
+        try bytes.writeCheckedField(name: name, value: value)
     }
 
     /// Calls `body` with each field's name and value, in order.

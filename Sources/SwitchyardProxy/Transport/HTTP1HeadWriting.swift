@@ -53,22 +53,32 @@ extension ByteBuffer {
     /// Each field as `name: value`, then the blank line (a head's fields, or a chunked body's
     /// trailers).
     mutating func writeHeaderFields(_ headers: HTTPHeaders) throws(UnsendableHead) {
-        for (name, value) in headers {
-            var name = name
-            var value = value
-            let refused = name.withUTF8 { name in
-                value.withUTF8 { value in writeField(name: name, value: value) }
-            }
-            if let refused { throw UnsendableHead(part: refused) }
-        }
+        for (name, value) in headers { try writeCheckedField(name: name, value: value) }
         writeStaticString("\r\n")
     }
 
-    /// `name: value\r\n` in one copy; the part refused instead, if any.
+    /// `name: value\r\n` once both are checked; throws, writing nothing, when the name is not a
+    /// token or the value holds a control character other than tab.
     @inline(__always)
-    private mutating func writeField(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> String? {
-        guard HeaderText.isToken(UnsafeRawBufferPointer(name)) else { return "header name" }
-        guard HeaderText.isValue(UnsafeRawBufferPointer(value)) else { return "header value" }
+    mutating func writeCheckedField(name: String, value: String) throws(UnsendableHead) {
+        var name = name
+        var value = value
+        let refused: String? = name.withUTF8 { name in
+            value.withUTF8 { value in
+                let name = UnsafeRawBufferPointer(name)
+                let value = UnsafeRawBufferPointer(value)
+                guard HeaderText.isToken(name) else { return "header name" }
+                guard HeaderText.isValue(value) else { return "header value" }
+                writeFieldLine(name: name, value: value)
+                return nil
+            }
+        }
+        if let refused { throw UnsendableHead(part: refused) }
+    }
+
+    /// `name: value\r\n` in one copy, unchecked: the caller checked both.
+    @inline(__always)
+    mutating func writeFieldLine(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         let size = name.count + value.count + 4
         writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
             guard let base = target.baseAddress else { return 0 }
@@ -80,7 +90,6 @@ extension ByteBuffer {
             base.storeBytes(of: UInt8(ascii: "\n"), toByteOffset: size - 1, as: UInt8.self)
             return size
         }
-        return nil
     }
 
     /// Appends `text` when every byte is `allowed` (and it is not empty, unless
