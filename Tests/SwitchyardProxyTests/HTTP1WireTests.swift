@@ -293,6 +293,10 @@ struct HTTP1WireTests {
         var many = HTTPHeaders([("connection", (names + names).joined(separator: ","))] + names.map { ($0, "1") })
         HopByHop.strip(&many)
         #expect(many.map(\.name) == Array(names[64...]))
+        // A name listed again takes no second place: the 65th distinct one still goes.
+        var repeated = HTTPHeaders([("connection", Array(repeating: "x-0", count: 64).joined(separator: ",") + ",x-1"), ("x-0", "1"), ("x-1", "1"), ("x-2", "1")])
+        HopByHop.strip(&repeated)
+        #expect(repeated.map(\.name) == ["x-2"])
     }
 
     @Test("keep-alive is read as NIO reads it, without its allocations")

@@ -29,7 +29,7 @@ import NIOHTTP1
 ///   HTTP/1.0 response came with a `transfer-encoding` (RFC 9112 §6.1). Nothing more is parsed.
 ///
 /// The proxy sends one request at a time on an upstream connection, so the parser remembers
-/// only the method of the one in flight.
+/// only what the method of the one in flight means for its response's framing.
 struct UpstreamResponseParser {
     private var phase = HTTP1Phase.head
     private var reader = HTTP1MessageReader()

@@ -75,7 +75,7 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
     /// Tells the encoder which request the next final response answers: HEAD and CONNECT
     /// responses carry no body (NIO's encoder heard this from its decoder).
     func answering(_ method: HTTPMethod) {
-        // Matched by case: `==` on NIO's method copies its payload and compares Strings.
+        // Matched by case: `==` on NIO's method copies its payload.
         switch method {
         case .HEAD: (nextAnswersBodiless, nextAnswersConnect) = (true, false)
         case .CONNECT: (nextAnswersBodiless, nextAnswersConnect) = (true, true)

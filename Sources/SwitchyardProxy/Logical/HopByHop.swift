@@ -57,7 +57,8 @@ enum HopByHop {
     }
 
     /// The hop-by-hop fields of a response head (HTTP/1.1, or the few HTTP/2 lets through),
-    /// noted as its parser reads its fields, so they never become lines or need removing: which
+    /// noted as its parser reads its fields, so they never become lines (only the names
+    /// `Connection` lists may need removing after, as it may come last): which
     /// fields to drop, the names `Connection` lists, and whether the connection stays open.
     struct Tally {
         private var closes = false
@@ -84,7 +85,7 @@ enum HopByHop {
                     closes = true
                 } else if equalsIgnoringCase(token, "keep-alive") {
                     keepAlives += 1
-                } else if !token.isEmpty, listed.count < Self.listedLimit, HopByHop.index(of: token) == nil,
+                } else if !token.isEmpty, listed.count < Self.listedLimit, token.allSatisfy(HeaderText.isTokenByte), HopByHop.index(of: token) == nil,
                     !protected.contains(where: { equalsIgnoringCase(token, $0) }), !listed.contains(where: { equalsIgnoringCase(token, $0) })
                 {
                     listed.append(String(decoding: token, as: UTF8.self).lowercased())

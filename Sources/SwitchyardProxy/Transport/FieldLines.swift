@@ -53,7 +53,8 @@ struct FieldLines: Equatable, Sendable {
     ) throws(Failure) {
         try bytes.withUnsafeReadableBytes { (lines) throws(Failure) in
             var start = 0
-            // Lines are only built here: a name (a token: no colon), ": ", a value (no LF), CRLF.
+            // Lines are only built by `writeFieldLine`: a name (a token: no colon), ": ", a value
+            // (no LF), CRLF.
             while let colon = HTTP1MessageReader.index(of: UInt8(ascii: ":"), in: lines, from: start),
                 let lf = HTTP1MessageReader.index(of: 0x0A, in: lines, from: colon), lf >= colon + 3
             {
