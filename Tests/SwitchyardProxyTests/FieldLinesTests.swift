@@ -23,8 +23,7 @@ struct FieldLinesTests {
         let fields = try Self.fields([("Content-Type", "text/plain"), ("X-Multi", "a"), ("empty", ""), ("x-multi", "b, c"), ("Set-Cookie", "k=v; Path=/")])
         #expect(Self.text(fields) == "Content-Type: text/plain\r\nX-Multi: a\r\nempty: \r\nx-multi: b, c\r\nSet-Cookie: k=v; Path=/\r\n")
         #expect(fields.contains(name: "content-type") && fields.contains(name: "empty") && !fields.contains(name: "content"))
-        #expect(fields.first(name: "x-multi") == "a" && fields.first(name: "empty") == "" && fields.first(name: "set") == nil)
-        #expect(fields.values(name: "x-multi") == ["a", "b, c"])
+        #expect(fields.values(name: "x-multi") == ["a", "b, c"] && fields.values(name: "empty") == [""] && fields.values(name: "set") == [])
         #expect(fields.headers.map { "\($0.name)=\($0.value)" } == ["Content-Type=text/plain", "X-Multi=a", "empty=", "x-multi=b, c", "Set-Cookie=k=v; Path=/"])
         var seen: [String] = []
         fields.forEach { name, value in seen.append(String(decoding: name, as: UTF8.self) + "|" + String(decoding: value, as: UTF8.self)) }
@@ -54,7 +53,7 @@ struct FieldLinesTests {
         fields = all
         fields.remove(name: "absent")
         #expect(fields == all)
-        fields.removeAll { FieldLines.equalsIgnoringCase($0, "a") || FieldLines.equalsIgnoringCase($0, "b") || FieldLines.equalsIgnoringCase($0, "c") }
+        fields.removeAll { HeaderText.equalsIgnoringCase($0, "a") || HeaderText.equalsIgnoringCase($0, "b") || HeaderText.equalsIgnoringCase($0, "c") }
         #expect(fields.isEmpty && fields.bytes.readableBytes == 0)
         fields = all
         fields.replaceOrAdd(name: "b", value: "chunked")

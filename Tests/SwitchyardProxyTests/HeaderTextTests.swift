@@ -40,4 +40,19 @@ struct HeaderTextTests {
             #expect(Array("x-a".utf8 + [byte]).withUnsafeBytes { HeaderText.isToken($0) } == HeaderText.isTokenByte(byte), "byte \(byte)")
         }
     }
+
+    @Test("equalsIgnoringCase: every byte against every lower-case target byte matches only itself and its upper-case letter")
+    func caseInsensitiveEquality() {
+        for target in UInt8(0)...UInt8(0x7F) where !(UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(target) {
+            [target].withUnsafeBufferPointer { expected in
+                for byte in UInt8.min...UInt8.max {
+                    let wanted = byte == target || ((UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) && byte + 32 == target)
+                    #expect(HeaderText.equalsIgnoringCase([byte], expected) == wanted, "byte \(byte), target \(target)")
+                }
+            }
+        }
+        #expect(HeaderText.equalsIgnoringCase(Array("Content-LENGTH".utf8), "content-length"))
+        #expect(!HeaderText.equalsIgnoringCase(Array("content-lengths".utf8), "content-length"))
+        #expect(!HeaderText.equalsIgnoringCase(Array("content\rlength".utf8), "content-length"))
+    }
 }

@@ -216,7 +216,7 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
     private static func frame(_ head: inout ResponseHead, bodiless: Bool, connect: Bool) -> Framing {
         let code = head.status.code
         guard !connect, code >= 200, code != 204, code != 304 else {
-            head.fields.removeAll { FieldLines.equalsIgnoringCase($0, "content-length") || FieldLines.equalsIgnoringCase($0, "transfer-encoding") }
+            head.fields.removeAll { HeaderText.equalsIgnoringCase($0, "content-length") || HeaderText.equalsIgnoringCase($0, "transfer-encoding") }
             return .none
         }
         if head.fields.contains(name: "content-length") {

@@ -264,9 +264,9 @@ final class Exchange {
 
     private func observeFirstByte(_ endpoint: EndpointRuntime, now: NIODeadline) {
         guard let sentAt = machine.responseProgressed(now: now) else { return }
-        // Clamped: the upstream read's time may be a moment older than a time the client's
-        // read gave later (a pipelined request replayed inside that upstream read).
-        let rtt = now.uptimeNanoseconds &- min(sentAt.uptimeNanoseconds, now.uptimeNanoseconds)
+        // The upstream read's time may be a moment older than a time the client's read gave
+        // later (a pipelined request replayed inside that upstream read).
+        let rtt = now.nanoseconds(since: sentAt)
         upstreamLatency = rtt
         endpoint.observe(rttNanoseconds: rtt, now: now.uptimeNanoseconds)
     }
@@ -421,7 +421,7 @@ final class Exchange {
             AccessLogEntry(
                 request: requestHead, client: client.clientAddress, status: status, grpcStatus: grpcStatus, error: ending.error, route: target.routeName,
                 backend: target.backendName, endpoint: endpoint, requestBytes: requestBytes, responseBytes: responseBytes,
-                durationNanoseconds: now.uptimeNanoseconds &- min(machine.routedAt.uptimeNanoseconds, now.uptimeNanoseconds),
+                durationNanoseconds: now.nanoseconds(since: machine.routedAt),
                 upstreamNanoseconds: upstreamLatency))
     }
 

@@ -280,8 +280,7 @@ struct ExchangeStateMachine<Backend: AnyObject, Endpoint: AnyObject> {
     /// How long the endpoint has had the request at `now` (nil without a time).
     private func waited(until now: NIODeadline?) -> UInt64? {
         guard let now, let startedAt else { return nil }
-        // Clamped: times from two connections' reads may meet a moment out of order.
-        return now.uptimeNanoseconds &- min(startedAt.uptimeNanoseconds, now.uptimeNanoseconds)
+        return now.nanoseconds(since: startedAt)
     }
 
     /// What the balancer hears of a request that leaves its endpoint now.

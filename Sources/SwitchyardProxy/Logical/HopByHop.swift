@@ -126,7 +126,7 @@ enum HopByHop {
     @inline(__always)
     private static func index<Name: Collection<UInt8>>(of name: Name) -> Int? {
         switch name.count {
-        case 2, 7, 10, 16, 17, 18, 19: names.firstIndex { hopByHop in hopByHop.withUTF8Buffer { equalsIgnoringCase(name, $0) } }
+        case 2, 7, 10, 16, 17, 18, 19: names.firstIndex { HeaderText.equalsIgnoringCase(name, $0) }
         default: nil
         }
     }
@@ -142,19 +142,6 @@ enum HopByHop {
     @inline(__always)
     private static func equalsIgnoringCase<Bytes: Collection<UInt8>>(_ bytes: Bytes, _ lowercase: String) -> Bool {
         var lowercase = lowercase
-        return lowercase.withUTF8 { equalsIgnoringCase(bytes, $0) }
-    }
-
-    /// Whether `bytes` spell `expected` (lowercase ASCII), ignoring ASCII case.
-    @inline(__always)
-    private static func equalsIgnoringCase<Bytes: Collection<UInt8>>(_ bytes: Bytes, _ expected: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard bytes.count == expected.count else { return false }
-        var offset = 0
-        for byte in bytes {
-            let wanted = expected[offset]
-            guard byte == wanted || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") && byte | 0x20 == wanted) else { return false }
-            offset += 1
-        }
-        return true
+        return lowercase.withUTF8 { HeaderText.equalsIgnoringCase(bytes, $0) }
     }
 }

@@ -64,7 +64,7 @@ enum RequestBodyFraming: Equatable {
         var length: Int?
         var agrees = true
         fields.forEach { name, value in
-            if agrees, FieldLines.equalsIgnoringCase(name, "content-length") { agrees = note(value, into: &length) }
+            if agrees, HeaderText.equalsIgnoringCase(name, "content-length") { agrees = note(value, into: &length) }
         }
         guard agrees else { return .malformed }
         return length.map { .length($0) } ?? .absent

@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 
 /// A head's fields as HTTP/1.1 field lines in one buffer, `name: value` and CRLF each, in the
 /// order they came: how a response head crosses the proxy (``ResponseHead``). An HTTP/1.1
@@ -18,15 +17,6 @@ struct FieldLines: Equatable, Sendable {
     init(capacity: Int = 0) {
         bytes = ByteBufferAllocator().buffer(capacity: capacity)
     }
-
-    /// The fields of `headers`, each checked; throws for the first that may not be sent.
-    init(_ headers: HTTPHeaders) throws(UnsendableHead) {
-        self.init(capacity: 0)
-        for (name, value) in headers { try append(name: name, value: value) }
-    }
-
-    /// Whether there are no fields.
-    var isEmpty: Bool { bytes.readableBytes == 0 }
 
     /// Appends a field a parser already checked (``HTTP1MessageReader``, ``HTTP2FieldRules``):
     /// a name that is a token, a value with no control character other than tab.
@@ -72,7 +62,7 @@ struct FieldLines: Equatable, Sendable {
             bytes.withUnsafeReadableBytes { lines in
                 var start = 0
                 while let colon = HTTP1MessageReader.index(of: UInt8(ascii: ":"), in: lines, from: start) {
-                    if Self.equalsIgnoringCase(UnsafeRawBufferPointer(rebasing: lines[start..<colon]), name) { return true }
+                    if HeaderText.equalsIgnoringCase(UnsafeRawBufferPointer(rebasing: lines[start..<colon]), name) { return true }
                     guard let lf = HTTP1MessageReader.index(of: 0x0A, in: lines, from: colon) else { return false }
                     start = lf + 1
                 }
@@ -81,23 +71,12 @@ struct FieldLines: Equatable, Sendable {
         }
     }
 
-    /// The value of the first field named `name` (given in lower case).
-    func first(name: StaticString) -> String? {
-        var value: String?
-        name.withUTF8Buffer { name in
-            forEach { field, fieldValue in
-                if value == nil, Self.equalsIgnoringCase(field, name) { value = String(decoding: fieldValue, as: UTF8.self) }
-            }
-        }
-        return value
-    }
-
     /// The values of every field named `name` (given in lower case), in order.
     func values(name: StaticString) -> [String] {
         var values: [String] = []
         name.withUTF8Buffer { name in
             forEach { field, value in
-                if Self.equalsIgnoringCase(field, name) { values.append(String(decoding: value, as: UTF8.self)) }
+                if HeaderText.equalsIgnoringCase(field, name) { values.append(String(decoding: value, as: UTF8.self)) }
             }
         }
         return values
@@ -124,7 +103,7 @@ struct FieldLines: Equatable, Sendable {
     /// Removes every field named `name` (given in lower case).
     mutating func remove(name: StaticString) {
         guard contains(name: name) else { return }
-        name.withUTF8Buffer { name in removeAll { Self.equalsIgnoringCase($0, name) } }
+        name.withUTF8Buffer { name in removeAll { HeaderText.equalsIgnoringCase($0, name) } }
     }
 
     /// Sets the one field named `name` (lower case, a token) to `value` (a checked value):
@@ -134,29 +113,5 @@ struct FieldLines: Equatable, Sendable {
         name.withUTF8Buffer { name in
             value.withUTF8Buffer { value in appendChecked(name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(value)) }
         }
-    }
-
-    /// The fields as NIO's headers (for what still speaks them).
-    var headers: HTTPHeaders {
-        var headers = HTTPHeaders()
-        forEach { name, value in headers.add(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self)) }
-        return headers
-    }
-
-    /// Whether `bytes` spell `lowercase` (lower-case ASCII), ignoring ASCII case.
-    static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ lowercase: StaticString) -> Bool {
-        lowercase.withUTF8Buffer { equalsIgnoringCase(bytes, $0) }
-    }
-
-    /// Whether `bytes` spell `lowercase` (lower-case ASCII), ignoring ASCII case.
-    @inline(__always)
-    static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ lowercase: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard bytes.count == lowercase.count else { return false }
-        for index in 0..<bytes.count {
-            let byte = bytes[index]
-            let lower = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
-            guard lower == lowercase[index] else { return false }
-        }
-        return true
     }
 }

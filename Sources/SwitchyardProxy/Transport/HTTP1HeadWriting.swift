@@ -58,11 +58,10 @@ extension ByteBuffer {
     }
 
     /// `name: value\r\n` once both are checked; throws, writing nothing, when the name is not a
-    /// token or the value holds a control character other than tab.
+    /// token or the value holds a control character other than tab. `consuming`: reading a
+    /// String's bytes needs it mutable, and copying a borrowed one into a `var` costs retains.
     @inline(__always)
-    mutating func writeCheckedField(name: String, value: String) throws(UnsendableHead) {
-        var name = name
-        var value = value
+    mutating func writeCheckedField(name: consuming String, value: consuming String) throws(UnsendableHead) {
         let refused: String? = name.withUTF8 { name in
             value.withUTF8 { value in
                 let name = UnsafeRawBufferPointer(name)

@@ -150,11 +150,10 @@ struct HTTP1MessageReader {
     // MARK: Heads
 
     /// Reads the next head: its first line goes to `startLine` (with the head's length, for
-    /// what would hold its fields), then each field's name and
-    /// value (checked, spaces around the value dropped) to `field`, in place in the read
-    /// buffer; the parser keeps what it wants in the form it wants. Returns false, reading
-    /// nothing, until the head has come whole. With `skippingEmptyLines`, empty lines before it
-    /// are consumed (RFC 9112 §2.2).
+    /// what would hold its fields), then each field's name and value (checked, spaces around
+    /// the value dropped) to `field`, in place in the read buffer; the parser keeps what it
+    /// wants in the form it wants. Returns false, reading nothing, until the head has come
+    /// whole. With `skippingEmptyLines`, empty lines before it are consumed (RFC 9112 §2.2).
     mutating func readHead(
         skippingEmptyLines: Bool,
         startLine: (UnsafeRawBufferPointer, Int) throws(MalformedHTTP1) -> Void,
@@ -422,16 +421,16 @@ struct FramingFields {
 
     /// Notes one field.
     mutating func note(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-        if name.count == 14, Self.equalsIgnoringCase(name, "content-length") {
+        if name.count == 14, HeaderText.equalsIgnoringCase(name, "content-length") {
             guard let parsed = Self.decimal(value), length == nil || length == parsed else {
                 lengthIsBad = true
                 return
             }
             length = parsed
-        } else if name.count == 17, Self.equalsIgnoringCase(name, "transfer-encoding") {
+        } else if name.count == 17, HeaderText.equalsIgnoringCase(name, "transfer-encoding") {
             hasCoding = true
-            if let last = Self.lastElement(value) { chunkedIsLast = Self.equalsIgnoringCase(last, "chunked") }
-        } else if name.count == 7, Self.equalsIgnoringCase(name, "upgrade") {
+            if let last = Self.lastElement(value) { chunkedIsLast = HeaderText.equalsIgnoringCase(last, "chunked") }
+        } else if name.count == 7, HeaderText.equalsIgnoringCase(name, "upgrade") {
             asksUpgrade = true
         }
     }
@@ -460,12 +459,5 @@ struct FramingFields {
             end = start - 1
         }
         return nil
-    }
-
-    /// Whether `bytes` spell `lowercase` (lowercase letters and `-`), ignoring ASCII case.
-    private static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ lowercase: StaticString) -> Bool {
-        guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
-        for index in 0..<bytes.count where bytes[index] | 0x20 != lowercase.utf8Start[index] { return false }
-        return true
     }
 }

@@ -55,6 +55,26 @@ enum HeaderText {
         return true
     }
 
+    /// Whether `bytes` spell `lowercase` (lower-case ASCII), ignoring ASCII case: header names
+    /// and list elements read in place (the parsers, ``FieldLines``, ``HopByHop``).
+    @inline(__always)
+    static func equalsIgnoringCase<Bytes: Collection<UInt8>>(_ bytes: Bytes, _ lowercase: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.count == lowercase.count else { return false }
+        var offset = 0
+        for byte in bytes {
+            let lower = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            guard lower == lowercase[offset] else { return false }
+            offset += 1
+        }
+        return true
+    }
+
+    /// ``equalsIgnoringCase(_:_:)-(_,UnsafeBufferPointer<UInt8>)`` with a literal.
+    @inline(__always)
+    static func equalsIgnoringCase<Bytes: Collection<UInt8>>(_ bytes: Bytes, _ lowercase: StaticString) -> Bool {
+        lowercase.withUTF8Buffer { equalsIgnoringCase(bytes, $0) }
+    }
+
     /// A byte a request target may carry as it is (RFC 3986's unreserved, gen-delims,
     /// sub-delims and `%`): everything else, spaces and controls above all, must have been
     /// percent-encoded.

@@ -36,3 +36,12 @@ struct ReadClock {
         time = nil
     }
 }
+
+extension NIODeadline {
+    /// The nanoseconds from `earlier` to this time, 0 if `earlier` is the later one: times from
+    /// two reads (two connections', or an upstream read's and a client read's that came inside
+    /// it) may meet a moment out of order, and a difference must not wrap.
+    func nanoseconds(since earlier: NIODeadline) -> UInt64 {
+        uptimeNanoseconds &- Swift.min(earlier.uptimeNanoseconds, uptimeNanoseconds)
+    }
+}
