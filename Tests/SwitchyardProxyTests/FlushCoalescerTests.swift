@@ -18,13 +18,75 @@ struct FlushCoalescerTests {
         }
     }
 
+    /// Keeps what it is given until the coalescer asks, as an HTTP/2 connection keeps its frames.
+    final class HeldFrames: FlushSource {
+        let channel: Channel
+        var held = ""
+        var asked = 0
+        init(channel: Channel) { self.channel = channel }
+        func writeBeforeFlush() {
+            asked += 1
+            guard !held.isEmpty else { return }
+            channel.write(ByteBuffer(string: held), promise: nil)
+            held = ""
+        }
+    }
+
     static func channel() throws -> (EmbeddedChannel, FlushCounter) {
+        let (channel, counter, _) = try channelWithCoalescer()
+        return (channel, counter)
+    }
+
+    static func channelWithCoalescer() throws -> (EmbeddedChannel, FlushCounter, FlushCoalescer) {
         let counter = FlushCounter()
+        let coalescer = FlushCoalescer()
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(counter)
-        try channel.pipeline.syncOperations.addHandler(FlushCoalescer())
+        try channel.pipeline.syncOperations.addHandler(coalescer)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
-        return (channel, counter)
+        return (channel, counter, coalescer)
+    }
+
+    /// Everything written reaching the socket side, in order.
+    static func sent(_ channel: EmbeddedChannel) throws -> [String] {
+        var sent: [String] = []
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { sent.append(String(buffer: buffer)) }
+        return sent
+    }
+
+    @Test("a source's frames of a whole pass go out as one write, just before the pass's one flush")
+    func sourceWritesBeforeFlush() throws {
+        let (channel, counter, coalescer) = try Self.channelWithCoalescer()
+        let source = HeldFrames(channel: channel)
+        coalescer.source = source
+        source.held += "headers 1;"
+        channel.flush()
+        source.held += "headers 3;"
+        channel.write(ByteBuffer(string: "large data 1;"), promise: nil)
+        source.held += "data 3;"
+        channel.flush()
+        #expect(source.asked == 0)
+        #expect(try Self.sent(channel).isEmpty)
+        channel.embeddedEventLoop.run()
+        #expect(source.asked == 1)
+        #expect(counter.flushes == 1)
+        #expect(try Self.sent(channel) == ["large data 1;", "headers 1;headers 3;data 3;"])
+        source.held = "at once;"
+        coalescer.flushNow()
+        #expect(try Self.sent(channel) == ["at once;"])
+        #expect(counter.flushes == 2)
+    }
+
+    @Test("a close writes the source's frames of a flush it asked for, then closes")
+    func closeWritesSourceFrames() throws {
+        let (channel, counter, coalescer) = try Self.channelWithCoalescer()
+        let source = HeldFrames(channel: channel)
+        coalescer.source = source
+        source.held = "GOAWAY;"
+        channel.flush()
+        channel.close(promise: nil)
+        #expect(counter.flushes == 1)
+        #expect(try Self.sent(channel) == ["GOAWAY;"])
     }
 
     @Test("three streams' flushes in one pass reach the socket as one, after the pass")

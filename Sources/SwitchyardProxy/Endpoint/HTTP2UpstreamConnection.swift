@@ -47,6 +47,8 @@ final class HTTP2UpstreamConnection: HTTP2ConnectionHandler {
     /// closes at once (it never reached the upstream).
     private var goAwayLastStreamID: HTTP2StreamID?
     private let eventLoop: EventLoop
+    /// The pipeline's coalescer: it takes the frames as it flushes.
+    let flushes: FlushCoalescer
     /// Streams whose request went back under the low watermark while this connection wrote:
     /// their exchanges hear it once the pass is over.
     private let writableAgain: EndOfPass<HTTP2UpstreamStream>
@@ -66,13 +68,15 @@ final class HTTP2UpstreamConnection: HTTP2ConnectionHandler {
     /// next request opens a new connection.
     private static let lastStreamID: Int32 = 1 << 30
 
-    init(eventLoop: EventLoop) {
+    init(eventLoop: EventLoop, flushes: FlushCoalescer) {
         self.eventLoop = eventLoop
+        self.flushes = flushes
         writableAgain = EndOfPass(eventLoop: eventLoop) { $0.writableAgain() }
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        flushes.source = self
         if context.channel.isActive { start(context: context) }
     }
 

@@ -32,8 +32,9 @@ struct UpstreamConnector: Sendable {
     /// the ``HTTP2UpstreamConnection`` that speaks HTTP/2 itself and carries every request's
     /// stream.
     static func configureHTTP2(_ pipeline: ChannelPipeline.SynchronousOperations, eventLoop: EventLoop) throws {
-        try pipeline.addHandler(FlushCoalescer())
-        try pipeline.addHandler(HTTP2UpstreamConnection(eventLoop: eventLoop))
+        let flushes = FlushCoalescer()
+        try pipeline.addHandler(flushes)
+        try pipeline.addHandler(HTTP2UpstreamConnection(eventLoop: eventLoop, flushes: flushes))
     }
 
     /// An HTTP/1.1 upstream's pipeline: the request encoder (which checks every part it

@@ -37,7 +37,7 @@ final class HTTP2ServerConnection: HTTP2ConnectionHandler {
     private(set) var context: ChannelHandlerContext?
     let streams = HTTP2StreamTable<HTTP2ServerStream>()
     /// The pipeline's flush coalescer, in front of this handler.
-    private let flushes: FlushCoalescer
+    let flushes: FlushCoalescer
     /// Set while a response's end is flushed at once (``flushResponseEnd()``).
     private(set) var holdsReads = false
     /// Streams whose response went back under the low watermark while this connection wrote:
@@ -90,6 +90,7 @@ final class HTTP2ServerConnection: HTTP2ConnectionHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        flushes.source = self
         // Added to a connection that is already active (behind the protocol detector).
         writeFrames {
             $0.writeHTTP2Settings([
@@ -275,8 +276,6 @@ final class HTTP2ServerConnection: HTTP2ConnectionHandler {
     /// own read, the read's end flushes.
     func flushResponseEnd() {
         guard streams.count == 0, !streams.isReading, context != nil else { return flush() }
-        writeOut()
-        writer.flushed()
         // A write that fails makes NIO read what is left, then close, inside this flush: no
         // stream may open inside the exchange that is returning through here (the connection
         // is closing anyway).

@@ -19,9 +19,14 @@ protocol HTTP2SendingStream: AnyObject {
 /// ``HTTP2SendQueue``, with whatever the stream sends after it, until a WINDOW_UPDATE (or a
 /// larger initial window) lets it go. DATA over ``copiedDataBytes`` is written beside the frame
 /// buffer, uncopied.
-protocol HTTP2FrameSender: ChannelInboundHandler where OutboundOut == ByteBuffer {
+///
+/// Frames wait in the writer's buffer until the ``FlushCoalescer`` in front flushes (the
+/// sender is its ``FlushSource``): every frame of a pass goes to the channel in one buffer.
+protocol HTTP2FrameSender: ChannelInboundHandler, FlushSource where OutboundOut == ByteBuffer {
     associatedtype SendingStream: HTTP2SendingStream
     var context: ChannelHandlerContext? { get }
+    /// The pipeline's coalescer, which asks for the frames as it flushes.
+    var flushes: FlushCoalescer { get }
     var writer: HTTP2Writer { get set }
     /// Streams with DATA waiting for the connection's send window, in order.
     var waitingForWindow: [SendingStream] { get set }
@@ -114,11 +119,16 @@ extension HTTP2FrameSender {
         context.write(wrapOutboundOut(buffer), promise: nil)
     }
 
-    /// Hands what was written to the channel and flushes.
+    /// Asks for a flush: the coalescer takes the frames written (``writeBeforeFlush()``) when
+    /// it flushes, at the end of the pass or at once.
     func flush() {
+        context?.flush()
+    }
+
+    /// Hands what was written to the channel, for the coalescer's flush.
+    func writeBeforeFlush() {
         writeOut()
         writer.flushed()
-        context?.flush()
     }
 
     /// A WINDOW_UPDATE for the connection: the streams waiting for it go on, in order.
