@@ -73,4 +73,52 @@ struct FieldLinesTests {
         }
         #expect(Self.text(head.fields) == "A: 1\r\nB: 2\r\nC: \r\nContent-Length: 0\r\n")
     }
+
+    /// What an upstream's head `text` becomes through the parser, and whether its lines are
+    /// still in the bytes it read (a slice, not a copy).
+    static func parsed(_ text: String) throws -> (lines: String, inPlace: Bool) {
+        var parser = UpstreamResponseParser()
+        parser.requestSent(.GET)
+        let read = ByteBuffer(string: text)
+        parser.feed(read)
+        guard case .head(let head)? = try parser.next() else { throw MalformedHTTP1.statusLine }
+        let readBytes = read.withVeryUnsafeBytes { UInt(bitPattern: $0.baseAddress)..<UInt(bitPattern: $0.baseAddress) + UInt($0.count) }
+        let inPlace = head.fields.bytes.withUnsafeReadableBytes { readBytes.contains(UInt(bitPattern: $0.baseAddress)) }
+        return (String(buffer: head.fields.bytes), inPlace)
+    }
+
+    @Test("fields already in form (one space after each colon, none at the end) stay where they were read, hop-by-hop ones before or after them left out; any other line makes a copy, and every case comes out the same lines")
+    func inPlace() throws {
+        let status = "HTTP/1.1 200 OK\r\n"
+        let end = "Content-Length: 0\r\n\r\n"
+        // nginx's form: kept in place, with the Connection field after them (or before) left out.
+        var parsed = try Self.parsed(status + "Server: nginx\r\nDate: Fri, 27 Nov 2026 10:00:00 GMT\r\n" + end.dropLast() + "Connection: keep-alive\r\n\r\n")
+        #expect(parsed.lines == "Server: nginx\r\nDate: Fri, 27 Nov 2026 10:00:00 GMT\r\nContent-Length: 0\r\n")
+        #expect(parsed.inPlace)
+        parsed = try Self.parsed(status + "Connection: keep-alive\r\nEmpty: \r\n" + end)
+        #expect(parsed.lines == "Empty: \r\nContent-Length: 0\r\n")
+        #expect(parsed.inPlace)
+        // Lines in another form, or kept lines that a left-out one separates: copied, in form.
+        let copied: [(String, String)] = [
+            ("A:1\r\n", "A: 1\r\n"),
+            ("A:  1\r\n", "A: 1\r\n"),
+            ("A:\t1\r\n", "A: 1\r\n"),
+            ("A: 1 \r\n", "A: 1\r\n"),
+            ("A: 1\t\r\n", "A: 1\r\n"),
+            ("A:\r\n", "A: \r\n"),
+            ("A: 1\r\nKeep-Alive: timeout=5\r\nB: 2\r\n", "A: 1\r\nB: 2\r\n"),
+            ("A: 1\r\nB:2\r\nC: 3\r\n", "A: 1\r\nB: 2\r\nC: 3\r\n"),
+        ]
+        for (fields, lines) in copied {
+            parsed = try Self.parsed(status + fields + end)
+            #expect(parsed.lines == lines + "Content-Length: 0\r\n", "\(fields.debugDescription)")
+            #expect(!parsed.inPlace, "\(fields.debugDescription)")
+        }
+        // A name Connection lists is left out after the head is read: the rest stays in order.
+        parsed = try Self.parsed(status + "Connection: x-gone\r\nA: 1\r\nX-Gone: 2\r\nB: 3\r\n" + end)
+        #expect(parsed.lines == "A: 1\r\nB: 3\r\nContent-Length: 0\r\n")
+        // No field kept at all.
+        parsed = try Self.parsed(status + "Connection: close\r\n\r\n")
+        #expect(parsed.lines == "")
+    }
 }

@@ -95,19 +95,20 @@ struct UpstreamResponseParser {
             var line = StatusLine()
             var framing = FramingFields()
             var hopByHop = HopByHop.Tally()
-            var fields = FieldLines()
+            var kept: FieldLines.Builder?
             guard
-                try reader.readHead(
+                let headBytes = try reader.readHeadKeepingBytes(
                     skippingEmptyLines: true,
                     startLine: { (bytes, length) throws(MalformedHTTP1) in
                         line = try StatusLine(bytes)
-                        fields = FieldLines(capacity: length)  // room for the lines, most often (each gains a space after its colon if it had none)
+                        kept = FieldLines.Builder(startLine: bytes, length: length)
                     },
-                    field: {
-                        framing.note(name: $0, value: $1)
-                        if hopByHop.keep(name: $0, value: $1) { fields.appendChecked(name: $0, value: $1) }
+                    field: { name, value, inForm in
+                        framing.note(name: name, value: value)
+                        if hopByHop.keep(name: name, value: value) { kept?.keep(name: name, value: value, inForm: inForm) }
                     })
             else { return nil }
+            var fields = kept?.fields(of: headBytes) ?? FieldLines()
             hopByHop.dropListed(from: &fields)
             let head = ResponseHead(version: line.version, status: line.status, fields: fields)
             let code = line.status.code

@@ -49,10 +49,10 @@ struct ClientRequestParser {
             guard
                 try reader.readHead(
                     skippingEmptyLines: true, startLine: { (bytes, _) throws(MalformedHTTP1) in line = try RequestLine(bytes) },
-                    field: {
-                        framing.note(name: $0, value: $1)
+                    field: { name, value, _ in
+                        framing.note(name: name, value: value)
                         if fields.isEmpty { fields.reserveCapacity(8) }
-                        fields.append(HTTP1MessageReader.strings($0, $1))
+                        fields.append(HTTP1MessageReader.strings(name, value))
                     })
             else { return nil }
             stopsAfterRequest = framing.asksUpgrade

@@ -18,6 +18,11 @@ struct FieldLines: Equatable, Sendable {
         bytes = ByteBufferAllocator().buffer(capacity: capacity)
     }
 
+    /// Lines a parser checked, already in this form (``Builder``).
+    private init(checkedLines: ByteBuffer) {
+        bytes = checkedLines
+    }
+
     /// Appends a field a parser already checked (``HTTP1MessageReader``, ``HTTP2FieldRules``):
     /// a name that is a token, a value with no control character other than tab.
     mutating func appendChecked(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
@@ -112,6 +117,61 @@ struct FieldLines: Equatable, Sendable {
         remove(name: name)
         name.withUTF8Buffer { name in
             value.withUTF8Buffer { value in appendChecked(name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(value)) }
+        }
+    }
+}
+
+extension FieldLines {
+    /// Collects the fields an HTTP/1.1 parser keeps from one head, without copying them when it
+    /// can: while every line kept is in ``FieldLines``' form already (`name: value`, one space
+    /// after the colon, none at the end: how nginx, HAProxy and most servers write them) and
+    /// each follows the one before in the head, the fields are a slice of the head's bytes (no
+    /// copy, no allocation). The first that is not (a line in another form, or one after a
+    /// field left out) starts a buffer, sized to the head, of copies.
+    ///
+    /// The pointers it is given must all point into one head's bytes, as
+    /// ``HTTP1MessageReader/readHeadKeepingBytes(skippingEmptyLines:startLine:field:)`` gives
+    /// them, and ``fields(of:)`` must be given those bytes.
+    struct Builder {
+        /// Where the head's bytes begin, and how many there are.
+        private let head: UnsafeRawBufferPointer
+        /// The lines kept so far, as offsets into the head, while they are one run in form.
+        private var run: Range<Int>?
+        /// The lines kept so far, copied, once they are not.
+        private var copied: FieldLines?
+
+        /// A builder for the head whose bytes begin where `startLine` does (the head is
+        /// `length` bytes).
+        init(startLine: UnsafeRawBufferPointer, length: Int) {
+            head = UnsafeRawBufferPointer(start: startLine.baseAddress, count: length)
+        }
+
+        /// Keeps a checked field of the head; `inForm` when its line is `name: value` exactly.
+        mutating func keep(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, inForm: Bool) {
+            if copied == nil, inForm, let headStart = head.baseAddress, let nameStart = name.baseAddress {
+                let start = headStart.distance(to: nameStart)
+                if run == nil || run?.upperBound == start {
+                    run = (run?.lowerBound ?? start)..<start + name.count + value.count + 4
+                    return
+                }
+            }
+            var lines = copied ?? FieldLines(capacity: head.count)
+            copied = nil  // keeps the storage uniquely referenced while it grows
+            if let run {
+                lines.bytes.writeBytes(UnsafeRawBufferPointer(rebasing: head[run]))
+                self.run = nil
+            }
+            lines.appendChecked(name: name, value: value)
+            copied = lines
+        }
+
+        /// The fields kept, given the head's bytes (`readHead`'s answer).
+        func fields(of headBytes: consuming ByteBuffer) -> FieldLines {
+            if let copied { return copied }
+            guard let run, run.upperBound <= headBytes.readableBytes else { return FieldLines() }
+            headBytes.moveWriterIndex(to: headBytes.readerIndex + run.upperBound)
+            headBytes.moveReaderIndex(forwardBy: run.lowerBound)
+            return FieldLines(checkedLines: headBytes)
         }
     }
 }

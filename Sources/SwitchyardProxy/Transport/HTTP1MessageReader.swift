@@ -151,17 +151,31 @@ struct HTTP1MessageReader {
 
     /// Reads the next head: its first line goes to `startLine` (with the head's length, for
     /// what would hold its fields), then each field's name and value (checked, spaces around
-    /// the value dropped) to `field`, in place in the read buffer; the parser keeps what it
-    /// wants in the form it wants. Returns false, reading nothing, until the head has come
-    /// whole. With `skippingEmptyLines`, empty lines before it are consumed (RFC 9112 §2.2).
+    /// the value dropped) to `field`, in place in the read buffer, with whether its line is
+    /// ``FieldLines``' form already (`name: value`, one space after the colon and none at the
+    /// end); the parser keeps what it wants in the form it wants. Returns false, reading
+    /// nothing, until the head has come whole. With `skippingEmptyLines`, empty lines before it
+    /// are consumed (RFC 9112 §2.2).
     mutating func readHead(
         skippingEmptyLines: Bool,
         startLine: (UnsafeRawBufferPointer, Int) throws(MalformedHTTP1) -> Void,
-        field: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
+        field: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, Bool) -> Void
     ) throws(MalformedHTTP1) -> Bool {
         guard let length = try sectionLength(skippingEmptyLines: skippingEmptyLines) else { return false }
-        try readSection(length: length, hasStartLine: true, startLine: startLine, field: field)
+        _ = try readSection(length: length, hasStartLine: true, keepingBytes: false, startLine: startLine, field: field)
         return true
+    }
+
+    /// Reads the next head as ``readHead(skippingEmptyLines:startLine:field:)`` does, and
+    /// returns its bytes: a slice of the read buffer, which the pointers given to `field`
+    /// pointed into. Nil, reading nothing, until the head has come whole.
+    mutating func readHeadKeepingBytes(
+        skippingEmptyLines: Bool,
+        startLine: (UnsafeRawBufferPointer, Int) throws(MalformedHTTP1) -> Void,
+        field: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, Bool) -> Void
+    ) throws(MalformedHTTP1) -> ByteBuffer? {
+        guard let length = try sectionLength(skippingEmptyLines: skippingEmptyLines) else { return nil }
+        return try readSection(length: length, hasStartLine: true, keepingBytes: true, startLine: startLine, field: field)
     }
 
     /// The length of the head (or trailer section) at the start of the buffer, its final CRLF
@@ -202,14 +216,15 @@ struct HTTP1MessageReader {
 
     /// Parses the first `length` bytes of the buffer, a section ``sectionLength`` found, and
     /// consumes them: a head (its first line given to `startLine`) or, without
-    /// `hasStartLine`, a trailer section.
+    /// `hasStartLine`, a trailer section. Returns the section's bytes when `keepingBytes`.
     private mutating func readSection(
         length: Int,
         hasStartLine: Bool,
+        keepingBytes: Bool,
         startLine: (UnsafeRawBufferPointer, Int) throws(MalformedHTTP1) -> Void,
-        field: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
-    ) throws(MalformedHTTP1) {
-        guard var buffer else { return }
+        field: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, Bool) -> Void
+    ) throws(MalformedHTTP1) -> ByteBuffer? {
+        guard var buffer else { return nil }
         try buffer.withUnsafeReadableBytes { (all) throws(MalformedHTTP1) in
             let section = UnsafeRawBufferPointer(rebasing: all[0..<length - 2])  // without the empty line
             var lineStart = 0
@@ -225,11 +240,17 @@ struct HTTP1MessageReader {
                     continue
                 }
                 let (name, value) = try Self.fieldLine(line)
-                field(name, value)
+                field(name, value, line.count == name.count + 2 + value.count && line[name.count + 1] == UInt8(ascii: " "))
             }
         }
-        buffer.moveReaderIndex(forwardBy: length)
+        var bytes: ByteBuffer?
+        if keepingBytes {
+            bytes = buffer.readSlice(length: length)
+        } else {
+            buffer.moveReaderIndex(forwardBy: length)
+        }
         self.buffer = buffer
+        return bytes
     }
 
     /// A field as Strings, for the parsers that keep them so.
@@ -327,7 +348,9 @@ struct HTTP1MessageReader {
             case .trailers:
                 guard let length = try sectionLength(skippingEmptyLines: false) else { return nil }
                 var fields: [(String, String)] = []
-                try readSection(length: length, hasStartLine: false, startLine: { _, _ throws(MalformedHTTP1) in }, field: { fields.append(Self.strings($0, $1)) })
+                _ = try readSection(
+                    length: length, hasStartLine: false, keepingBytes: false, startLine: { _, _ throws(MalformedHTTP1) in },
+                    field: { name, value, _ in fields.append(Self.strings(name, value)) })
                 body = nil
                 return .end(fields.isEmpty ? nil : HTTPHeaders(fields))
             }
