@@ -2,8 +2,9 @@ import NIOCore
 
 /// A head's fields as HTTP/1.1 field lines in one buffer, `name: value` and CRLF each, in the
 /// order they came: how a response head crosses the proxy (``ResponseHead``). An HTTP/1.1
-/// upstream's parser copies each field it keeps straight in (no String per field, no array of
-/// them), and an HTTP/1.x client's encoder writes them all with one copy. HTTP/2 blocks are
+/// upstream's parser keeps them where it read them when they came in this form, else copies
+/// each field it keeps straight in (``Builder``; no String per field, no array of them), and an
+/// HTTP/1.x client's encoder writes them all with one copy. HTTP/2 blocks are
 /// made into lines and encoded from them field by field.
 ///
 /// Every line is checked on its way in: a name is a token, a value holds no control character
