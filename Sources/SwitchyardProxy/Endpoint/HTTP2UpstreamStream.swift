@@ -80,7 +80,7 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream, HTTP2SendingS
         guard !isClosed, !requestEndWritten else { return }
         switch part {
         case .head(let head):
-            isHeadRequest = head.method == .HEAD
+            isHeadRequest = head.method.isHEAD
             do {
                 pendingHead = try HTTP2Fields.requestBlock(head)
             } catch {

@@ -80,7 +80,7 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream, HTTP2SendingStre
                 contentLength = HTTP2ContentLength(length)
                 guard contentLength.received(0, end: endStream) else { return malformed() }
             }
-            guard head.method != .CONNECT else {
+            guard !head.method.isCONNECT else {
                 // RFC 9113 §8.5: the proxy carries no tunnels.
                 answer(head, with: .invalidRequest(.notImplemented, "CONNECT is not supported"), isGRPC: false, on: connection.slot)
                 return
@@ -128,7 +128,7 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream, HTTP2SendingStre
         guard !isClosed else { return }
         switch part {
         case .head(let head):
-            isHead = head.method == .HEAD
+            isHead = head.method.isHEAD
             guard let exchange = route(head, on: connection.slot) else { return }  // a stream has no connection to close
             self.exchange = exchange
             exchange.begin()

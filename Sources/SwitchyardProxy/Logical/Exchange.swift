@@ -141,6 +141,9 @@ final class Exchange {
     /// It fails with `failure` (a stage's or its own): the client gets §7's answer, or a close
     /// once a response has started.
     func fail(_ failure: ExchangeFailure) {
+        // An exchange that ended fails no more (an HTTP/2 stream's close after its response's
+        // end says the client is gone): no clock read for nothing.
+        guard !machine.isDone else { return }
         let now = eventLoop.now
         guard let ending = machine.failed(failure, now: now) else { return }
         finish(ending, now: now)
@@ -430,16 +433,6 @@ final class Exchange {
         case let error as IOError: error.description
         case is ChannelError: "\(error)"
         default: String(describing: error)
-        }
-    }
-}
-
-extension HTTPMethod {
-    /// Whether sending the request twice means what sending it once does (RFC 9110 §9.2.2).
-    fileprivate var isIdempotent: Bool {
-        switch self {
-        case .GET, .HEAD, .OPTIONS, .TRACE, .PUT, .DELETE: true
-        default: false
         }
     }
 }

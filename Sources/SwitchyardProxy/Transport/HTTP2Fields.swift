@@ -98,7 +98,7 @@ enum HTTP2Fields {
     /// for a request without a host (HTTP/2 needs an authority; an HTTP/1.0 client may omit it).
     static func requestBlock(_ head: HTTPRequestHead) throws -> HTTP2FieldBlock {
         // An HTTP/2 CONNECT has another form (§8.5), and the proxy carries no tunnels.
-        guard head.method != .CONNECT else { throw UnsendableConnect() }
+        guard !head.method.isCONNECT else { throw UnsendableConnect() }
         guard let host = head.headers.first(name: "host") else { throw MissingAuthority() }
         // An HTTP/1.1 Host may hold what no authority can (a space, a control): it is refused
         // before the stream takes an ID.
@@ -208,17 +208,6 @@ enum HTTP2FieldBlock {
                 continue
             }
             HTTP2FieldEncoder.append(name: name, value: value, to: &buffer)
-        }
-    }
-}
-
-extension HTTPMethod {
-    /// Whether a request with this method is expected to carry content (RFC 9110 §9.3:
-    /// GET, HEAD, DELETE, CONNECT, OPTIONS and TRACE define none).
-    fileprivate var mayCarryBody: Bool {
-        switch self {
-        case .GET, .HEAD, .DELETE, .CONNECT, .OPTIONS, .TRACE: false
-        default: true
         }
     }
 }
