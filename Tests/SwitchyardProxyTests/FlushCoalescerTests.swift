@@ -57,6 +57,7 @@ struct FlushCoalescerTests {
     @Test("a source's frames of a whole pass go out as one write, just before the pass's one flush")
     func sourceWritesBeforeFlush() throws {
         let (channel, counter, coalescer) = try Self.channelWithCoalescer()
+        defer { _ = try? channel.finish() }  // the coalescer lets go of its source as it leaves
         let source = HeldFrames(channel: channel)
         coalescer.source = source
         source.held += "headers 1;"

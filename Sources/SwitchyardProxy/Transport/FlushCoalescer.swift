@@ -13,8 +13,10 @@ import NIOCore
 final class FlushCoalescer: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = NIOAny
 
-    /// The connection whose frames wait for the real flush (it registers itself as it is added).
-    weak var source: (any FlushSource)?
+    /// The connection whose frames wait for the real flush (it registers itself as it is
+    /// added). Strong: a weak reference would give the connection a side table, and every
+    /// retain of it the slow path; the coalescer lets go as it leaves the pipeline.
+    var source: (any FlushSource)?
     private var scheduled = false
     /// The handler's context while it is in the pipeline, kept so the scheduled flush captures
     /// only the handler (a closure of one object reference needs no allocation of its own).
@@ -62,6 +64,7 @@ final class FlushCoalescer: ChannelOutboundHandler, RemovableChannelHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        source = nil
     }
 }
 
