@@ -77,12 +77,12 @@ final class RequestRouter {
 
     /// What becomes of a request with head `received`.
     func route(_ received: HTTPRequestHead) -> RouteDecision {
-        let valid: RequestValidation.Valid
-        switch RequestValidation.validate(received, maxHeaders: maxHeaders) {
-        case .success(let request): valid = request
+        var head = received
+        let framing: RequestBodyFraming
+        switch RequestValidation.validate(&head, maxHeaders: maxHeaders) {
+        case .success(let valid): framing = valid
         case .failure(let refusal): return .answer(refusal, isGRPC: Self.asksForGRPC(received), closeConnection: true)
         }
-        var head = valid.head
         guard let service = service(named: head.headers.first(name: "host")) else {
             let message = "no service for authority \(head.headers.first(name: "host") ?? "(none)")"
             return .answer(.notFound(message), isGRPC: Self.asksForGRPC(head), closeConnection: false)
@@ -111,7 +111,7 @@ final class RequestRouter {
             let timeouts = isGRPC ? GRPCTimeout.applying(head.headers.first(name: "grpc-timeout"), to: route.timeouts) : route.timeouts
             return .dispatch(
                 RouteDispatch(
-                    head: head, framing: valid.framing, target: target, backend: backend, isGRPC: isGRPC, timeouts: timeouts,
+                    head: head, framing: framing, target: target, backend: backend, isGRPC: isGRPC, timeouts: timeouts,
                     clientChoseDeadline: timeouts.request != route.timeouts.request, expectsContinue: expectsContinue))
         }
     }

@@ -6,16 +6,11 @@ import SwitchyardCore
 /// request that fails is answered 400 (431 for too many headers, 501 for a transfer coding
 /// other than chunked) and never reaches an upstream; its connection closes.
 enum RequestValidation {
-    /// The validated request: the head to route (an absolute-form target rewritten to origin
-    /// form, a repeated identical HTTP/2 `host` folded) and its body framing.
-    struct Valid {
-        var head: HTTPRequestHead
-        var framing: RequestBodyFraming
-    }
-
-    /// Checks `head` against `maxHeaders`; returns the request to route, or the answer. One
-    /// pass over the headers, no allocation for an ordinary request.
-    static func validate(_ head: HTTPRequestHead, maxHeaders: Int) -> Result<Valid, SyntheticError> {
+    /// Checks `head` against `maxHeaders` and makes it the head to route (an absolute-form
+    /// target rewritten to origin form, a repeated identical HTTP/2 `host` folded); returns
+    /// its body framing, or the answer. One pass over the headers, no allocation for an
+    /// ordinary request, and no copy of the head.
+    static func validate(_ head: inout HTTPRequestHead, maxHeaders: Int) -> Result<RequestBodyFraming, SyntheticError> {
         if head.headers.count > maxHeaders {
             return .failure(.invalidRequest(.requestHeaderFieldsTooLarge, "too many request headers (more than \(maxHeaders))"))
         }
@@ -36,7 +31,6 @@ enum RequestValidation {
                 hasCoding = true
             }
         }
-        var head = head
         switch hosts {
         case 0 where head.version == .http1_0:
             break
@@ -73,7 +67,7 @@ enum RequestValidation {
         guard let framing = hasLength || hasCoding ? RequestBodyFraming(clientHead: head) : .unframed(head.version) else {
             return .failure(.invalidRequest(.badRequest, "malformed Content-Length"))
         }
-        return .success(Valid(head: head, framing: framing))
+        return .success(framing)
     }
 }
 
