@@ -10,6 +10,11 @@ let pluginLinkerSettings: [LinkerSetting] = [
     ])
 ]
 
+/// Release builds of `SwitchyardCore` serialize its code for the modules that import it
+/// (cross-module optimization): the router's generic match over a request (`Router.route(_:)`)
+/// is specialized for the proxy's request view instead of going through witness tables.
+let crossModuleOptimization: SwiftSetting = .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))
+
 /// Targets on the request path (the data path, the host's side of a pick, and the standard
 /// balancers inside their plugin) touch class state many times per request; release
 /// builds skip the dynamic exclusivity checks there (debug builds and tests keep them). In
@@ -47,7 +52,7 @@ let package = Package(
         .target(name: "CSwitchyardPlugin"),
 
         // The domain, no networking.
-        .target(name: "SwitchyardCore"),
+        .target(name: "SwitchyardCore", swiftSettings: [crossModuleOptimization]),
 
         // Swift bridging of the C ABI types, shared by the host and the plugin kit.
         .target(name: "SwitchyardABI", dependencies: ["CSwitchyardPlugin", "SwitchyardCore"]),
