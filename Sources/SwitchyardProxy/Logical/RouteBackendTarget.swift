@@ -54,7 +54,7 @@ final class RouteBackendTarget {
 
     /// Records a response that ended `nanoseconds` after its request did.
     func recordResponseDuration(nanoseconds: Int64) {
-        metrics.responseDuration.recordNanoseconds(nanoseconds)
+        metrics.responseDuration.record(Double(nanoseconds) / 1e9)
     }
 
     /// Counts a request routed to it.

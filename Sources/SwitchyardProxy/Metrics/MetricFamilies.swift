@@ -26,10 +26,10 @@ enum MetricFamilies {
             helpText: "Time from the end of a request to the end of its response, by route backend.")
     }
 
-    /// The response-duration buckets: 1 ms to 10 s.
-    static let durationBuckets: [Duration] = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000].map {
-        .microseconds(Int64($0 * 1000))
-    }
+    /// The response-duration buckets, in seconds: 1 ms to 10 s. Seconds as `Double`, not
+    /// `Duration`: a response's record compares it with each bucket, and `Duration`'s
+    /// comparisons and sums are calls into the Swift runtime (with `Int128` arithmetic).
+    static let durationBuckets: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
     /// `outbound_http_balancer_endpoints`.
     static var balancerEndpoints: MetricNameDescriptor {

@@ -55,9 +55,9 @@ public final class MetricsExporter: Sendable {
     }
 
     /// Drops the series of `counters` and `gauges` from the exposition.
-    func unregister(counters: [Counter], gauges: [Gauge], histograms: [DurationHistogram] = []) {
+    func unregister(counters: [Counter], gauges: [Gauge], histograms: [ValueHistogram] = []) {
         for counter in counters { registry.unregisterCounter(counter) }
         for gauge in gauges { registry.unregisterGauge(gauge) }
-        for histogram in histograms { registry.unregisterDurationHistogram(histogram) }
+        for histogram in histograms { registry.unregisterValueHistogram(histogram) }
     }
 }

@@ -72,7 +72,7 @@ public final class ProxyMetrics: Sendable {
         let nextRouteBackends = Dictionary(
             next.routeBackends.joined().joined().joined().map { (ObjectIdentifier($0.requests), $0) }, uniquingKeysWith: { a, _ in a })
         var counters: [Counter] = []
-        var histograms: [DurationHistogram] = []
+        var histograms: [ValueHistogram] = []
         for routeBackend in routeBackends.joined().joined().joined() {
             if let successor = nextRouteBackends[ObjectIdentifier(routeBackend.requests)] {
                 successor.adoptStatusCounters(of: routeBackend)

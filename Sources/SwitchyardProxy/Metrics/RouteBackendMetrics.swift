@@ -10,7 +10,7 @@ final class RouteBackendMetrics: Sendable {
     let requests: Counter
     /// From the request's end to the response's end (linkerd's
     /// `route_backend_response_duration_seconds`), for responses that ended.
-    let responseDuration: DurationHistogram
+    let responseDuration: ValueHistogram
     private let registry: PrometheusCollectorRegistry
     private let proto: ServiceProtocol
     private let statusLabel: String
@@ -22,7 +22,7 @@ final class RouteBackendMetrics: Sendable {
         self.registry = registry
         self.labels = labels
         self.requests = registry.makeCounter(descriptor: MetricFamilies.routeBackendRequests(proto), labels: labels)
-        self.responseDuration = registry.makeDurationHistogram(
+        self.responseDuration = registry.makeValueHistogram(
             descriptor: MetricFamilies.routeBackendResponseDuration(proto), labels: labels, buckets: MetricFamilies.durationBuckets)
         self.proto = proto
         self.statusLabel = proto == .grpc ? "grpc_status" : "http_status"
