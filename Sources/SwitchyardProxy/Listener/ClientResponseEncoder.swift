@@ -219,8 +219,9 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
             head.fields.removeAll { HeaderText.equalsIgnoringCase($0, "content-length") || HeaderText.equalsIgnoringCase($0, "transfer-encoding") }
             return .none
         }
-        if head.fields.contains(name: "content-length") {
-            head.fields.remove(name: "transfer-encoding")
+        let framing = head.fields.framingFields
+        if framing.length {
+            if framing.coding { head.fields.remove(name: "transfer-encoding") }
             return bodiless ? .none : .plain
         }
         guard head.version.major == 1, head.version.minor >= 1 else { return bodiless ? .none : .plain }

@@ -77,6 +77,17 @@ struct FieldLines: Equatable, Sendable {
         }
     }
 
+    /// Whether a `content-length` and whether a `transfer-encoding` is among the fields, in one
+    /// pass (how a response's encoder frames its body).
+    var framingFields: (length: Bool, coding: Bool) {
+        var found = (length: false, coding: false)
+        forEach { name, _ in
+            if name.count == 14, HeaderText.equalsIgnoringCase(name, "content-length") { found.length = true }
+            if name.count == 17, HeaderText.equalsIgnoringCase(name, "transfer-encoding") { found.coding = true }
+        }
+        return found
+    }
+
     /// The values of every field named `name` (given in lower case), in order.
     func values(name: StaticString) -> [String] {
         var values: [String] = []
