@@ -36,15 +36,16 @@ struct HTTP1WireTests {
         #expect(received == ["HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: 1\r\n\r\nok"])
     }
 
-    @Test("an upstream's fields reach the client as they came: case, order, repeated names, empty values, tabs and UTF-8 inside values, 300 of them; spaces around values dropped, one after each colon")
+    @Test("an upstream's fields reach the client as they came: case, order, repeated names, empty values, tabs and UTF-8 inside values, gRPC status fields (an HTTP/1.1 head is never gRPC's trailers-only), 300 of them; spaces around values dropped, one after each colon")
     func fieldsAsTheyCame() throws {
         let many = (0..<300).map { "X-Field-\($0):v\($0)\r\n" }.joined()
         let answer =
             "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nSet-Cookie: a=1\r\nETag:\t\"x\"  \r\nset-cookie: b=2; Path=/\r\nX-Empty:\r\n"
-            + "X-Tab: a\tb\r\nX-Utf8: caf\u{E9}\r\n\(many)\r\nok"
+            + "X-Tab: a\tb\r\nX-Utf8: caf\u{E9}\r\nGrpc-Status: 0\r\ngrpc-message: fine\r\n\(many)\r\nok"
         let expected =
             "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nSet-Cookie: a=1\r\nETag: \"x\"\r\nset-cookie: b=2; Path=/\r\nX-Empty: \r\n"
-            + "X-Tab: a\tb\r\nX-Utf8: caf\u{E9}\r\n" + (0..<300).map { "X-Field-\($0): v\($0)\r\n" }.joined() + "\r\nok"
+            + "X-Tab: a\tb\r\nX-Utf8: caf\u{E9}\r\nGrpc-Status: 0\r\ngrpc-message: fine\r\n" + (0..<300).map { "X-Field-\($0): v\($0)\r\n" }.joined()
+            + "\r\nok"
         let received = try Self.buffers(answering: answer, through: DataPathTests.BytePeers())
         #expect(received.joined() == expected)
     }

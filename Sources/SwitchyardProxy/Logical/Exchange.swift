@@ -226,9 +226,11 @@ final class Exchange {
                 machine.upstreamSpoke(now: now)
                 return
             }
+            // Only an HTTP/2 upstream's head can be gRPC's trailers-only response; an HTTP/1.1
+            // upstream's fields go on as they came (and are not searched for one).
+            if head.version.major == 2 { trailersOnly = GRPCTrailersOnly.split(&head) }
             // An HTTP/1.x client gets its own version back; an HTTP/2 stream writes none.
             if client.version.major == 1, head.version != client.version { head.version = client.version }
-            trailersOnly = GRPCTrailersOnly.split(&head)
             machine.responseHead(status: Int(head.status.code), grpcStatus: GRPCStatus(header: trailersOnly?.first(name: "grpc-status")), now: now)
             clientStatus = Int(head.status.code)
             client.writeResponseHead(head)
