@@ -226,8 +226,9 @@ final class Exchange {
                 machine.upstreamSpoke(now: now)
                 return
             }
-            // Only an HTTP/2 upstream's head can be gRPC's trailers-only response; an HTTP/1.1
-            // upstream's fields go on as they came (and are not searched for one).
+            // Only an HTTP/2 upstream's head can be gRPC's trailers-only response (a gRPC
+            // service's backends always speak HTTP/2); an HTTP/1.1 upstream's fields go on as
+            // they came (and are not searched for one).
             if head.version.major == 2 { trailersOnly = GRPCTrailersOnly.split(&head) }
             // An HTTP/1.x client gets its own version back; an HTTP/2 stream writes none.
             if client.version.major == 1, head.version != client.version { head.version = client.version }

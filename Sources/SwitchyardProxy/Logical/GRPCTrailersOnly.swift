@@ -2,8 +2,9 @@ import NIOHTTP1
 
 /// gRPC's trailers-only response: a single HEADERS frame holding the status, which an
 /// upstream's ``HTTP2UpstreamStream`` delivers as a response head and its end. Downstream the
-/// status belongs in the trailers. Only an HTTP/2 upstream's heads are looked at: gRPC runs
-/// over HTTP/2, and an HTTP/1.1 upstream's `grpc-status` field is forwarded where it came.
+/// status belongs in the trailers. Only an HTTP/2 upstream's heads are looked at: a gRPC
+/// service's backends speak HTTP/2 (``RoutingTable``), and an HTTP/1.1 upstream's
+/// `grpc-status` field, in the answer to a plain HTTP request, is forwarded where it came.
 enum GRPCTrailersOnly {
     /// The gRPC status fields a response head carries, taken out of it; nil when it carries
     /// none (an ordinary response head).
