@@ -92,14 +92,7 @@ enum HeaderName {
     /// Whether `name` is `lowercase` (given in lower case), ignoring ASCII case.
     @inline(__always)
     static func `is`(_ name: some StringProtocol, _ lowercase: StaticString) -> Bool {
-        lowercase.withUTF8Buffer { expected in
-            guard name.utf8.count == expected.count else { return false }
-            for (byte, wanted) in zip(name.utf8, expected) {
-                let lower = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
-                guard lower == wanted else { return false }
-            }
-            return true
-        }
+        HeaderText.equalsIgnoringCase(name.utf8, lowercase)
     }
 }
 

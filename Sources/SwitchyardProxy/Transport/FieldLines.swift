@@ -117,9 +117,8 @@ struct FieldLines: Equatable, Sendable {
         bytes = kept
     }
 
-    /// Removes every field named `name` (given in lower case).
+    /// Removes every field named `name` (given in lower case); copies nothing when none is.
     mutating func remove(name: StaticString) {
-        guard contains(name: name) else { return }
         name.withUTF8Buffer { name in removeAll { HeaderText.equalsIgnoringCase($0, name) } }
     }
 
@@ -180,7 +179,10 @@ extension FieldLines {
         /// The fields kept, given the head's bytes (`readHead`'s answer).
         func fields(of headBytes: consuming ByteBuffer) -> FieldLines {
             if let copied { return copied }
-            guard let run, run.upperBound <= headBytes.readableBytes else { return FieldLines() }
+            guard let run, run.upperBound <= headBytes.readableBytes else {
+                assert(run == nil, "a run past the head it came from")
+                return FieldLines()
+            }
             headBytes.moveWriterIndex(to: headBytes.readerIndex + run.upperBound)
             headBytes.moveReaderIndex(forwardBy: run.lowerBound)
             return FieldLines(checkedLines: headBytes)
