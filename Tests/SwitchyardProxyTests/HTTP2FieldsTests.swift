@@ -8,8 +8,8 @@ import Testing
 /// HTTP/2 field blocks to and from the heads the rest of the proxy speaks (``HTTP2Fields``).
 @Suite("HTTP/2 fields")
 struct HTTP2FieldsTests {
-    static func block(_ fields: [(String, String)]) -> HPACKHeaders {
-        HPACKHeaders(fields)
+    static func block(_ fields: [(String, String)]) -> HTTP2ReceivedFields {
+        HTTP2ReceivedFields(fields)
     }
 
     /// `block` as it goes out: encoded, then decoded as a peer would, as "name: value" lines.

@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHPACK
 import NIOHTTP2
 
 /// An upstream HTTP/2 connection (RFC 9113, client side), with no HTTP/2 handler before it:

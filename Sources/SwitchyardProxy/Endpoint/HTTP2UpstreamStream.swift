@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHPACK
 import NIOHTTP1
 import NIOHTTP2
 
@@ -187,7 +186,7 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream, HTTP2SendingS
 
     /// A field block: an interim or final head (and the end, with END_STREAM), or trailers.
     /// A malformed block fails the exchange (502), whose end resets the stream.
-    func received(_ block: HPACKHeaders, endStream: Bool) {
+    func received(_ block: HTTP2ReceivedFields, endStream: Bool) {
         heardBack = true
         if endStream { responseEnded = true }
         do {

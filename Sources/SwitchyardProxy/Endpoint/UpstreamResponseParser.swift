@@ -177,7 +177,7 @@ extension UpstreamResponseParser {
         /// Parses `HTTP/1.x SP 3DIGIT [SP reason]`.
         init(_ line: UnsafeRawBufferPointer) throws(MalformedHTTP1) {
             guard let version = HTTP1MessageReader.version(UnsafeRawBufferPointer(rebasing: line.prefix(8))) else {
-                throw HTTP1MessageReader.equals(UnsafeRawBufferPointer(rebasing: line.prefix(5)), "HTTP/") ? .version : .statusLine
+                throw HeaderText.equals(UnsafeRawBufferPointer(rebasing: line.prefix(5)), "HTTP/") ? .version : .statusLine
             }
             guard line.count >= 12, line[8] == UInt8(ascii: " "), line.count == 12 || line[12] == UInt8(ascii: " ") else { throw .statusLine }
             var code = 0

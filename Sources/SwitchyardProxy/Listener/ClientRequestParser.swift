@@ -111,7 +111,7 @@ extension ClientRequestParser {
             let version = UnsafeRawBufferPointer(rebasing: line[(targetEnd + 1)...])
             guard method.allSatisfy(HeaderText.isTokenByte), target.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { throw .requestLine }
             guard let parsed = HTTP1MessageReader.version(version) else {
-                throw HTTP1MessageReader.equals(UnsafeRawBufferPointer(rebasing: version.prefix(5)), "HTTP/") ? .version : .requestLine
+                throw HeaderText.equals(UnsafeRawBufferPointer(rebasing: version.prefix(5)), "HTTP/") ? .version : .requestLine
             }
             self.version = parsed
             self.method = Self.method(method)
@@ -120,11 +120,11 @@ extension ClientRequestParser {
 
         /// The common methods without making a String first.
         private static func method(_ bytes: UnsafeRawBufferPointer) -> HTTPMethod {
-            if HTTP1MessageReader.equals(bytes, "GET") { return .GET }
-            if HTTP1MessageReader.equals(bytes, "POST") { return .POST }
-            if HTTP1MessageReader.equals(bytes, "PUT") { return .PUT }
-            if HTTP1MessageReader.equals(bytes, "HEAD") { return .HEAD }
-            if HTTP1MessageReader.equals(bytes, "DELETE") { return .DELETE }
+            if HeaderText.equals(bytes, "GET") { return .GET }
+            if HeaderText.equals(bytes, "POST") { return .POST }
+            if HeaderText.equals(bytes, "PUT") { return .PUT }
+            if HeaderText.equals(bytes, "HEAD") { return .HEAD }
+            if HeaderText.equals(bytes, "DELETE") { return .DELETE }
             return HTTPMethod(rawValue: String(decoding: bytes, as: UTF8.self))
         }
     }

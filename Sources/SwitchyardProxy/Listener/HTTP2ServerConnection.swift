@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHPACK
 import NIOHTTP2
 
 /// A client's HTTP/2 connection (RFC 9113, server side), with no HTTP/2 handler before it: it
@@ -192,7 +191,7 @@ final class HTTP2ServerConnection: HTTP2ConnectionHandler {
 
     /// Opens the client's stream `id` with its first field block, or refuses it past the
     /// concurrency limit or once the connection is going away.
-    private func open(_ id: HTTP2StreamID, _ block: HPACKHeaders, endStream: Bool) {
+    private func open(_ id: HTTP2StreamID, _ block: HTTP2ReceivedFields, endStream: Bool) {
         lastStreamID = Int32(id)
         guard lifetime.phase != .draining, streams.count < BuiltInLimits.http2ConcurrentStreams else {
             writeFrames { $0.writeHTTP2Reset(.refusedStream, stream: id) }

@@ -1,6 +1,5 @@
 import NIOCore
 import NIOHTTP1
-import NIOHPACK
 import NIOHTTP2
 
 /// One stream of a client's HTTP/2 connection: its ``HTTP2ServerConnection`` hands it the
@@ -65,7 +64,7 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream, HTTP2SendingStre
     /// A field block: the request's head (and its end, with END_STREAM), or its trailers. A
     /// malformed block resets the stream with PROTOCOL_ERROR (RFC 9113 §8.1.1): a head is never
     /// routed, and malformed trailers end the exchange. The connection counts them.
-    func received(_ block: HPACKHeaders, endStream: Bool) {
+    func received(_ block: HTTP2ReceivedFields, endStream: Bool) {
         guard !isClosed else { return }
         if endStream { requestOpen = false }
         do {

@@ -291,17 +291,10 @@ struct HTTP1MessageReader {
         return base.distance(to: UnsafeRawPointer(found))
     }
 
-    /// Whether `bytes` are `text`, byte for byte.
-    @inline(__always)
-    static func equals(_ bytes: UnsafeRawBufferPointer, _ text: StaticString) -> Bool {
-        guard bytes.count == text.utf8CodeUnitCount, let base = bytes.baseAddress else { return false }
-        return memcmp(base, text.utf8Start, bytes.count) == 0
-    }
-
     /// `HTTP/1.1` or `HTTP/1.0`; nil for anything else.
     static func version(_ bytes: UnsafeRawBufferPointer) -> HTTPVersion? {
-        if equals(bytes, "HTTP/1.1") { return .http1_1 }
-        if equals(bytes, "HTTP/1.0") { return .http1_0 }
+        if HeaderText.equals(bytes, "HTTP/1.1") { return .http1_1 }
+        if HeaderText.equals(bytes, "HTTP/1.0") { return .http1_0 }
         return nil
     }
 

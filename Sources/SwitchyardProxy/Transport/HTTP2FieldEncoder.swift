@@ -81,7 +81,7 @@ struct HTTP2FieldEncoder {
 
     /// A field from its bytes, its name in lower case.
     static func append(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, to buffer: inout ByteBuffer) {
-        let index = staticIndex(of: name)
+        let index = HPACKStaticTable.index(ofName: name)
         let most = (index == nil ? 1 + FieldBytes.integerBytes + name.count : FieldBytes.integerBytes) + FieldBytes.integerBytes + value.count
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: most) { target in
             var out = FieldBytes(target)
@@ -165,44 +165,5 @@ struct HTTP2FieldEncoder {
         case 23, 32, 49, 55: true
         default: false
         }
-    }
-
-    /// The index of the static table's entry named `name` (compared in lower case), if any.
-    static func staticIndex(of name: UnsafeRawBufferPointer) -> Int? {
-        guard name.count < staticNamesByLength.count else { return nil }
-        for index in staticNamesByLength[name.count] {
-            let candidate = staticNames[index - 1].utf8
-            if zip(name, candidate).allSatisfy({ lowercase($0) == $1 }) { return index }
-        }
-        return nil
-    }
-
-    /// The static table's names, entry 1 first (RFC 7541 Appendix A).
-    static let staticNames: [StaticString] = [
-        ":authority", ":method", ":method", ":path", ":path", ":scheme", ":scheme", ":status", ":status", ":status",
-        ":status", ":status", ":status", ":status", "accept-charset", "accept-encoding", "accept-language",
-        "accept-ranges", "accept", "access-control-allow-origin", "age", "allow", "authorization", "cache-control",
-        "content-disposition", "content-encoding", "content-language", "content-length", "content-location",
-        "content-range", "content-type", "cookie", "date", "etag", "expect", "expires", "from", "host", "if-match",
-        "if-modified-since", "if-none-match", "if-range", "if-unmodified-since", "last-modified", "link", "location",
-        "max-forwards", "proxy-authenticate", "proxy-authorization", "range", "referer", "refresh", "retry-after",
-        "server", "set-cookie", "strict-transport-security", "transfer-encoding", "user-agent", "vary", "via",
-        "www-authenticate",
-    ]
-
-    /// The static table's entries by the length of their names (the first of each name only).
-    private static let staticNamesByLength: [[Int]] = {
-        var byLength = [[Int]](repeating: [], count: 28)
-        for (offset, name) in staticNames.enumerated() where offset == 0 || staticNames[offset - 1].description != name.description {
-            byLength[name.utf8CodeUnitCount].append(offset + 1)
-        }
-        return byLength
-    }()
-}
-
-extension StaticString {
-    /// The string's UTF-8 bytes.
-    fileprivate var utf8: UnsafeBufferPointer<UInt8> {
-        UnsafeBufferPointer(start: utf8Start, count: utf8CodeUnitCount)
     }
 }

@@ -5,49 +5,45 @@
 /// fails with 502 (an upstream's).
 enum HTTP2FieldRules {
     /// A regular field's name: a token in lower case (§8.2.1, RFC 9110 §5.6.2).
-    static func isName(_ name: String) -> Bool {
-        var name = name
-        return name.withUTF8 { bytes in !bytes.isEmpty && bytes.allSatisfy(lowercaseToken.contains) }
+    static func isName(_ name: UnsafeRawBufferPointer) -> Bool {
+        !name.isEmpty && name.allSatisfy(lowercaseToken.contains)
     }
 
     /// A regular field's value: no space or tab first or last, and no NUL, LF or CR anywhere
     /// (§8.2.1's MUSTs), nor any other control character but tab (its SHOULD: RFC 9110 §5.5
     /// admits none, the proxy's HTTP/1.1 side refuses them, and HTTP/2 peers such as nghttp2
     /// reset a stream that carries one).
-    static func isValue(_ value: String) -> Bool {
-        var value = value
-        return value.withUTF8 { bytes in
-            guard let first = bytes.first, let last = bytes.last else { return true }
-            return first != 0x20 && first != 0x09 && last != 0x20 && last != 0x09 && HeaderText.isValue(UnsafeRawBufferPointer(bytes))
-        }
+    static func isValue(_ value: UnsafeRawBufferPointer) -> Bool {
+        guard let first = value.first, let last = value.last else { return true }
+        return first != 0x20 && first != 0x09 && last != 0x20 && last != 0x09 && HeaderText.isValue(value)
     }
 
     /// A pseudo-field's value: no control character, space or DEL (none of the pseudo-fields'
     /// grammars admits one, and each becomes part of an HTTP/1.1 request or status line).
-    static func isPseudoValue(_ value: String) -> Bool {
-        !value.utf8.contains { $0 <= 0x20 || $0 == 0x7F }
+    static func isPseudoValue(_ value: UnsafeRawBufferPointer) -> Bool {
+        !value.contains { $0 <= 0x20 || $0 == 0x7F }
     }
 
     /// A connection-specific field, which HTTP/2 forbids (§8.2.2). `te` is checked apart: a
     /// request may carry `te: trailers`.
-    static func isConnectionSpecific(_ name: String) -> Bool {
-        // Most names have none of the five lengths: no string comparison for them.
-        switch name.utf8.count {
-        case 7, 10, 16, 17: break
-        default: return false
-        }
-        switch name {
-        case "connection", "proxy-connection", "keep-alive", "transfer-encoding", "upgrade": return true
-        default: return false
+    static func isConnectionSpecific(_ name: UnsafeRawBufferPointer) -> Bool {
+        // Most names have none of the five lengths: no comparison for them.
+        switch name.count {
+        case 7: HeaderText.equals(name, "upgrade")
+        case 10: HeaderText.equals(name, "connection") || HeaderText.equals(name, "keep-alive")
+        case 16: HeaderText.equals(name, "proxy-connection")
+        case 17: HeaderText.equals(name, "transfer-encoding")
+        default: false
         }
     }
 
     /// Checks a regular field (`request`: a request's, where `te` may only be `trailers`).
-    static func checkField(_ name: String, _ value: String, request: Bool) throws(HTTP2Fields.MalformedBlock) {
-        guard isName(name) else { throw .init("field name \"\(HeaderText.sanitized(name))\" is not a lowercase token") }
-        guard isValue(value) else { throw .init("field \(name) has a control character, or a space or tab at an end, in its value") }
-        guard !isConnectionSpecific(name) else { throw .init("connection-specific field \(name)") }
-        if request, name == "te", value != "trailers" { throw .init("te other than trailers") }
+    static func checkField(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, request: Bool) throws(HTTP2Fields.MalformedBlock) {
+        guard isName(name) else { throw .init("field name \"\(HeaderText.sanitized(String(decoding: name, as: UTF8.self)))\" is not a lowercase token") }
+        let printable = { String(decoding: name, as: UTF8.self) }  // a lowercase token, from here on
+        guard isValue(value) else { throw .init("field \(printable()) has a control character, or a space or tab at an end, in its value") }
+        guard !isConnectionSpecific(name) else { throw .init("connection-specific field \(printable())") }
+        if request, HeaderText.equals(name, "te"), !HeaderText.equals(value, "trailers") { throw .init("te other than trailers") }
     }
 
     /// The bytes of a lowercase token: RFC 9110's `tchar` without `A`-`Z`.

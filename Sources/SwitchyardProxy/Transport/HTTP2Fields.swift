@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHPACK
 import NIOHTTP1
 import NIOHTTP2
 
@@ -22,7 +21,7 @@ enum HTTP2Fields {
     /// request whose method may carry a body and whose block ends the stream without a
     /// `content-length` gets `content-length: 0` (an HTTP/1.1 server may want a length). A
     /// well-formed CONNECT (`:method` and `:authority` only, §8.5) has its authority as target.
-    static func requestHead(_ block: HPACKHeaders, endStream: Bool) throws(MalformedBlock) -> HTTPRequestHead {
+    static func requestHead(_ block: HTTP2ReceivedFields, endStream: Bool) throws(MalformedBlock) -> HTTPRequestHead {
         var method: String?
         var scheme = false
         var path: String?
@@ -32,34 +31,41 @@ enum HTTP2Fields {
         var authority = false
         var hasLength = false
         var cookie: Int?
-        for (name, value, _) in block {
-            guard name.utf8.first == UInt8(ascii: ":") else {
+        try block.forEach { (name, value) throws(MalformedBlock) in
+            guard name.first == UInt8(ascii: ":") else {
                 try HTTP2FieldRules.checkField(name, value, request: true)
-                if !hasLength, name == "content-length" { hasLength = true }
-                if name == "cookie" {
+                if !hasLength, HeaderText.equals(name, "content-length") { hasLength = true }
+                let value = String(decoding: value, as: UTF8.self)
+                if HeaderText.equals(name, "cookie") {
                     // RFC 9113 §8.2.3: crumbs are joined with "; " before HTTP/1.1 sees them.
                     if let cookie {
                         fields[cookie].1 += "; " + value
-                        continue
+                        return
                     }
                     cookie = fields.count
                 }
-                fields.append((name, value))
-                continue
+                fields.append((String(decoding: name, as: UTF8.self), value))
+                return
             }
-            guard fields.count == 1 else { throw .init("pseudo-field \(name) after a field") }
-            guard HTTP2FieldRules.isPseudoValue(value) else { throw .init("\(name) has a control character or space") }
-            switch name {
-            case ":method" where method == nil:
-                guard !value.isEmpty, value.utf8.allSatisfy(HeaderText.isTokenByte) else { throw .init(":method is not a token") }
-                method = value
-            case ":scheme" where !scheme: scheme = true
-            case ":path" where path == nil: path = value
-            case ":authority" where !authority:
+            let printable = { HeaderText.sanitized(String(decoding: name, as: UTF8.self)) }
+            guard fields.count == 1 else { throw .init("pseudo-field \(printable()) after a field") }
+            guard HTTP2FieldRules.isPseudoValue(value) else { throw .init("\(printable()) has a control character or space") }
+            if HeaderText.equals(name, ":method") {
+                guard method == nil else { throw .init(":method twice") }
+                guard HeaderText.isToken(value) else { throw .init(":method is not a token") }
+                method = String(decoding: value, as: UTF8.self)
+            } else if HeaderText.equals(name, ":scheme") {
+                guard !scheme else { throw .init(":scheme twice") }
+                scheme = true
+            } else if HeaderText.equals(name, ":path") {
+                guard path == nil else { throw .init(":path twice") }
+                path = String(decoding: value, as: UTF8.self)
+            } else if HeaderText.equals(name, ":authority") {
+                guard !authority else { throw .init(":authority twice") }
                 authority = true
-                fields[0].1 = value
-            case ":method", ":scheme", ":path", ":authority": throw .init("\(name) twice")
-            default: throw .init("pseudo-field \(HeaderText.sanitized(name)) in a request")
+                fields[0].1 = String(decoding: value, as: UTF8.self)
+            } else {
+                throw .init("pseudo-field \(printable()) in a request")
             }
         }
         guard let method else { throw .init("no :method") }
@@ -82,13 +88,13 @@ enum HTTP2Fields {
 
     /// A trailer section's fields (a block after a message's head, which ends the stream): no
     /// pseudo-fields (§8.1).
-    static func trailers(_ block: HPACKHeaders) throws(MalformedBlock) -> HTTPHeaders {
+    static func trailers(_ block: HTTP2ReceivedFields) throws(MalformedBlock) -> HTTPHeaders {
         var fields: [(String, String)] = []
         fields.reserveCapacity(block.count)
-        for (name, value, _) in block {
-            guard name.utf8.first != UInt8(ascii: ":") else { throw .init("pseudo-field \(HeaderText.sanitized(name)) in trailers") }
+        try block.forEach { (name, value) throws(MalformedBlock) in
+            guard name.first != UInt8(ascii: ":") else { throw .init("pseudo-field \(HeaderText.sanitized(String(decoding: name, as: UTF8.self))) in trailers") }
             try HTTP2FieldRules.checkField(name, value, request: false)
-            fields.append((name, value))
+            fields.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
         }
         return HTTPHeaders(fields)
     }
@@ -131,30 +137,23 @@ enum HTTP2Fields {
     /// pseudo-fields, a three-digit code (§8.3.2). Hop-by-hop fields HTTP/2 still lets through
     /// (`proxy-authenticate`, `trailer`, ...) are dropped, as an HTTP/1.1 upstream's parser
     /// drops them (`te` too: it means nothing in a response): the head is the one to forward.
-    static func responseHead(_ block: HPACKHeaders) throws(MalformedBlock) -> ResponseHead {
+    static func responseHead(_ block: HTTP2ReceivedFields) throws(MalformedBlock) -> ResponseHead {
         var status: Int?
         var fields = FieldLines(capacity: 32 * block.count)
         var hopByHop = HopByHop.Tally()
         var sawField = false  // a dropped field counts: pseudo-fields come before every field
-        for (name, value, _) in block {
-            guard name.utf8.first == UInt8(ascii: ":") else {
+        try block.forEach { (name, value) throws(MalformedBlock) in
+            guard name.first == UInt8(ascii: ":") else {
                 try HTTP2FieldRules.checkField(name, value, request: false)
                 sawField = true
-                var name = name
-                var value = value
-                name.withUTF8 { name in
-                    value.withUTF8 { value in
-                        let name = UnsafeRawBufferPointer(name)
-                        let value = UnsafeRawBufferPointer(value)
-                        if hopByHop.keep(name: name, value: value) { fields.appendChecked(name: name, value: value) }
-                    }
-                }
-                continue
+                if hopByHop.keep(name: name, value: value) { fields.appendChecked(name: name, value: value) }
+                return
             }
-            guard name == ":status", status == nil, !sawField else { throw .init("pseudo-field \(HeaderText.sanitized(name)) out of place") }
-            guard value.utf8.count == 3, value.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), let code = Int(value), code >= 100
+            guard HeaderText.equals(name, ":status"), status == nil, !sawField
+            else { throw .init("pseudo-field \(HeaderText.sanitized(String(decoding: name, as: UTF8.self))) out of place") }
+            guard value.count == 3, value.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), value[0] >= UInt8(ascii: "1")
             else { throw .init(":status is not a three-digit code") }
-            status = code
+            status = value.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
         }
         guard let status else { throw .init("no :status") }
         hopByHop.dropListed(from: &fields)

@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHPACK
 import NIOHTTP2
 
 /// An HTTP/2 connection error (RFC 9113 §5.4.1): the code of the GOAWAY that ends the
@@ -22,8 +21,9 @@ enum HTTP2InboundFrame {
     /// DATA: `bytes` is its data; `flowControlled` what it takes of the receive windows (its
     /// whole payload, padding included, RFC 9113 §6.9.1).
     case data(stream: HTTP2StreamID, bytes: ByteBuffer, endStream: Bool, flowControlled: Int)
-    /// HEADERS and any CONTINUATIONs: the field block, decoded.
-    case headers(stream: HTTP2StreamID, fields: HPACKHeaders, endStream: Bool)
+    /// HEADERS and any CONTINUATIONs: the field block, decoded (its storage is the reader's
+    /// again once the frame is let go).
+    case headers(stream: HTTP2StreamID, fields: HTTP2ReceivedFields, endStream: Bool)
     case rstStream(stream: HTTP2StreamID, code: HTTP2ErrorCode)
     /// PRIORITY: nothing in it matters to the proxy (RFC 9113 §5.3.2), but a peer may send
     /// too many.
@@ -96,7 +96,7 @@ struct HTTP2FrameReader {
     private var expectsPreface: Bool
     /// Set once the peer's first frame, its SETTINGS, came.
     private var settingsRead = false
-    private var decoder = HPACKDecoder(allocator: ByteBufferAllocator(), maxDynamicTableSize: HPACKDecoder.maxDynamicTableSize, maxHeaderListSize: BuiltInLimits.http2HeaderListBytes)
+    private var decoder = HTTP2FieldDecoder(maxListSize: BuiltInLimits.http2HeaderListBytes)
     /// What the peer may still send on the connection.
     private var receiveWindow = HTTP2ReceiveWindow.connection
 
@@ -244,10 +244,9 @@ struct HTTP2FrameReader {
     }
 
     /// A whole header block's fields.
-    private mutating func decode(_ block: ByteBuffer) throws(HTTP2ConnectionError) -> HPACKHeaders {
-        var block = block
+    private mutating func decode(_ block: ByteBuffer) throws(HTTP2ConnectionError) -> HTTP2ReceivedFields {
         do {
-            return try decoder.decodeHeaders(from: &block)
+            return try decoder.decode(block)
         } catch {
             throw .init(.compressionError, "a field block did not decode: \(error)")
         }

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// What may appear in a header the proxy writes (RFC 9110 §5.1, §5.5; RFC 9112 §3.2).
 enum HeaderText {
     /// A `tchar`: the bytes of a token such as a header name or a method.
@@ -53,6 +61,13 @@ enum HeaderText {
         }
         for index in offset..<bytes.count where !isValueByte(bytes[index]) { return false }
         return true
+    }
+
+    /// Whether `bytes` are `text`, byte for byte.
+    @inline(__always)
+    static func equals(_ bytes: UnsafeRawBufferPointer, _ text: StaticString) -> Bool {
+        guard bytes.count == text.utf8CodeUnitCount, let base = bytes.baseAddress else { return false }
+        return memcmp(base, text.utf8Start, bytes.count) == 0
     }
 
     /// Whether `bytes` spell `lowercase` (lower-case ASCII), ignoring ASCII case: header names

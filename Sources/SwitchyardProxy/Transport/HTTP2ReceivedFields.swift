@@ -1,0 +1,65 @@
+import NIOCore
+
+/// A received field block, decoded (``HTTP2FieldDecoder``): its fields in the order they came,
+/// their names' and values' bytes one after another in one buffer. The decoder reuses the
+/// storage for its next block once the last one is let go, so a block costs no allocation
+/// after the first; ``HTTP2Fields`` turns it into the head the rest of the proxy speaks.
+struct HTTP2ReceivedFields {
+    /// A field's place in ``bytes``: its name, then its value right after.
+    private struct Field {
+        var start: Int
+        var nameCount: Int
+        var valueCount: Int
+    }
+
+    private var bytes = ByteBuffer()
+    private var fields: [Field] = []
+
+    /// The number of fields.
+    var count: Int { fields.count }
+
+    /// Empties the block, keeping its storage.
+    mutating func removeAll() {
+        bytes.clear()
+        fields.removeAll(keepingCapacity: true)
+    }
+
+    /// Appends a field whose name and value `write` appends to the buffer it is given, each
+    /// returning the bytes it wrote; returns the field's name and value byte counts.
+    mutating func append<Failure: Error>(
+        name: (inout ByteBuffer) throws(Failure) -> Int,
+        value: (inout ByteBuffer) throws(Failure) -> Int
+    ) throws(Failure) -> (nameCount: Int, valueCount: Int) {
+        let start = bytes.writerIndex
+        let nameCount = try name(&bytes)
+        let valueCount = try value(&bytes)
+        fields.append(Field(start: start, nameCount: nameCount, valueCount: valueCount))
+        return (nameCount, valueCount)
+    }
+
+    /// Calls `body` with the name and value of the field at `index`.
+    func withField<Result, Failure: Error>(
+        at index: Int,
+        _ body: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        let field = fields[index]
+        let start = field.start - bytes.readerIndex
+        return try bytes.withUnsafeReadableBytes { (all) throws(Failure) -> Result in
+            try body(
+                UnsafeRawBufferPointer(rebasing: all[start..<start + field.nameCount]),
+                UnsafeRawBufferPointer(rebasing: all[start + field.nameCount..<start + field.nameCount + field.valueCount]))
+        }
+    }
+
+    /// Calls `body` with each field's name and value, in order.
+    func forEach<Failure: Error>(_ body: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws(Failure) -> Void) throws(Failure) {
+        try bytes.withUnsafeReadableBytes { (all) throws(Failure) in
+            for field in fields {
+                let start = field.start - bytes.readerIndex
+                try body(
+                    UnsafeRawBufferPointer(rebasing: all[start..<start + field.nameCount]),
+                    UnsafeRawBufferPointer(rebasing: all[start + field.nameCount..<start + field.nameCount + field.valueCount]))
+            }
+        }
+    }
+}
