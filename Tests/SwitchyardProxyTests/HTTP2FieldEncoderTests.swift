@@ -35,6 +35,21 @@ struct HTTP2FieldEncoderTests {
         }
     }
 
+    @Test("the static table's names each have a slot of their own, and a name only like one of them (its length, first and last bytes) is not found")
+    func staticSlots() {
+        var slots: [Int: String] = [:]
+        for (offset, name) in HPACKStaticTable.names.enumerated() where slots.values.contains(name.description) == false {
+            let bytes = name.bytes
+            let slot = HPACKStaticTable.slot(length: bytes.count, first: bytes[0], last: bytes[bytes.count - 1])
+            #expect(slots[slot] == nil, "\(name) and \(slots[slot] ?? "")")
+            slots[slot] = name.description
+            #expect(name.description.utf8.withContiguousStorageIfAvailable { HPACKStaticTable.index(ofName: UnsafeRawBufferPointer($0)) } == offset + 1)
+        }
+        for other in ["content-lenxth", "dote", "", "x", ":statuses", "set-cookie2"] {
+            #expect(other.utf8.withContiguousStorageIfAvailable { HPACKStaticTable.index(ofName: UnsafeRawBufferPointer($0)) } == .some(nil), "\(other)")
+        }
+    }
+
     @Test("a name outside the table goes as a literal in lower case; a value of any length keeps its bytes (lengths past 127 and 16,383 take more bytes)")
     func literals() throws {
         for length in [0, 1, 126, 127, 128, 16_383, 16_384, 70_000] {

@@ -169,7 +169,7 @@ extension FieldLines {
             var lines = copied ?? FieldLines(capacity: head.count)
             copied = nil  // keeps the storage uniquely referenced while it grows
             if let run {
-                lines.bytes.writeBytes(UnsafeRawBufferPointer(rebasing: head[run]))
+                lines.bytes.writeCopy(of: UnsafeRawBufferPointer(rebasing: head[run]))
                 self.run = nil
             }
             lines.appendChecked(name: name, value: value)

@@ -66,8 +66,8 @@ struct HPACKDynamicTable {
             for index in entries.indices { entries[index].start -= moved }
         }
         let start = bytes.writerIndex
-        bytes.writeBytes(name)
-        bytes.writeBytes(value)
+        bytes.writeCopy(of: name)
+        bytes.writeCopy(of: value)
         entries.append(Entry(start: start, nameCount: name.count, valueCount: value.count))
         self.size += size
     }

@@ -25,19 +25,30 @@ enum HPACKStaticTable {
         "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "",
     ]
 
-    /// The index of the first entry named `name` (compared in lower case), if any.
+    /// The index of the first entry named `name` (compared in lower case), if any: the one
+    /// entry ``slot(length:first:last:)`` names, compared once.
     static func index(ofName name: UnsafeRawBufferPointer) -> Int? {
-        guard name.count < namesByLength.count else { return nil }
-        return namesByLength[name.count].first { HeaderText.equalsIgnoringCase(name, names[$0 - 1]) }
+        guard let first = name.first, let last = name.last else { return nil }
+        let index = Int(indexBySlot[slot(length: name.count, first: HeaderText.lowercased(first), last: HeaderText.lowercased(last))])
+        guard index > 0, HeaderText.equalsIgnoringCase(name, names[index - 1]) else { return nil }
+        return index
     }
 
-    /// The entries by the length of their names (the first of each name only).
-    private static let namesByLength: [[Int]] = {
-        var byLength = [[Int]](repeating: [], count: 28)
-        for (offset, name) in names.enumerated() where offset == 0 || names[offset - 1].description != name.description {
-            byLength[name.utf8CodeUnitCount].append(offset + 1)
+    /// A hash of a name's length and its first and last bytes that no two of the table's 52
+    /// names share (`HTTP2FieldEncoderTests` checks it).
+    @inline(__always)
+    static func slot(length: Int, first: UInt8, last: UInt8) -> Int {
+        (length &* 11 &+ Int(first) &+ Int(last) &* 37) & 0xFF
+    }
+
+    /// The first entry of each name by its ``slot(length:first:last:)``; 0 where none is.
+    private static let indexBySlot: [UInt8] = {
+        var table = [UInt8](repeating: 0, count: 256)
+        for (offset, name) in names.enumerated().reversed() {
+            let bytes = name.bytes
+            table[slot(length: bytes.count, first: bytes[0], last: bytes[bytes.count - 1])] = UInt8(offset + 1)
         }
-        return byLength
+        return table
     }()
 }
 

@@ -100,7 +100,7 @@ extension ByteBuffer {
         var text = text
         let written = text.withUTF8 { bytes in
             guard allowEmpty || !bytes.isEmpty, bytes.allSatisfy(allowed) else { return false }
-            writeBytes(UnsafeRawBufferPointer(bytes))
+            writeCopy(of: UnsafeRawBufferPointer(bytes))
             return true
         }
         guard written else { throw UnsendableHead(part: part) }

@@ -94,10 +94,10 @@ struct HTTP2FieldDecoder {
     private static func copy(_ index: Int, from table: HPACKDynamicTable, into out: inout ByteBuffer, part: Part) throws(Failure) -> Int {
         guard index > 0 else { throw Failure("index 0") }
         if index <= HPACKStaticTable.count {
-            return out.writeBytes(part == .name ? HPACKStaticTable.names[index - 1].bytes : HPACKStaticTable.values[index - 1].bytes)
+            return out.writeCopy(of: part == .name ? HPACKStaticTable.names[index - 1].bytes : HPACKStaticTable.values[index - 1].bytes)
         }
         let written = try table.withEntry(index - HPACKStaticTable.count) { (name, value) throws(Failure) in
-            out.writeBytes(part == .name ? name : value)
+            out.writeCopy(of: part == .name ? name : value)
         }
         guard let written else { throw Failure("index \(index), past the tables' \(HPACKStaticTable.count + table.count) entries") }
         return written
@@ -143,7 +143,7 @@ struct HTTP2FieldDecoder {
             guard length <= bytes.count - offset else { throw Failure("a string of \(length) bytes past the block's end") }
             let raw = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length])
             offset += length
-            guard huffman else { return out.writeBytes(raw) }
+            guard huffman else { return out.writeCopy(of: raw) }
             do {
                 return try out.writeWithUnsafeMutableBytes(minimumWritableBytes: HPACKHuffman.maxDecodedBytes(length)) { (target) throws(HPACKHuffman.InvalidCode) in
                     try HPACKHuffman.decode(raw, into: target)

@@ -145,16 +145,12 @@ struct HTTP2FieldEncoder {
 
         mutating func bytes(_ bytes: UnsafeRawBufferPointer, lowercasing: Bool) {
             if lowercasing {
-                for source in bytes { byte(HTTP2FieldEncoder.lowercase(source)) }
+                for source in bytes { byte(HeaderText.lowercased(source)) }
             } else if let base = bytes.baseAddress, let into = target.baseAddress {
                 (into + count).copyMemory(from: base, byteCount: bytes.count)
                 count += bytes.count
             }
         }
-    }
-
-    fileprivate static func lowercase(_ byte: UInt8) -> UInt8 {
-        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
     }
 
     /// The entries whose fields go as literals never indexed (§6.2.3: an intermediary keeps

@@ -70,6 +70,12 @@ enum HeaderText {
         return memcmp(base, text.utf8Start, bytes.count) == 0
     }
 
+    /// `byte` with `A`-`Z` in lower case.
+    @inline(__always)
+    static func lowercased(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+    }
+
     /// Whether `bytes` spell `lowercase` (lower-case ASCII), ignoring ASCII case: header names
     /// and list elements read in place (the parsers, ``FieldLines``, ``HopByHop``).
     @inline(__always)
@@ -77,8 +83,7 @@ enum HeaderText {
         guard bytes.count == lowercase.count else { return false }
         var offset = 0
         for byte in bytes {
-            let lower = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
-            guard lower == lowercase[offset] else { return false }
+            guard lowercased(byte) == lowercase[offset] else { return false }
             offset += 1
         }
         return true
