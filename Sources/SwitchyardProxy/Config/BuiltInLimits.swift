@@ -16,6 +16,10 @@ enum BuiltInLimits {
     static let http1HeaderBytes = 80 * 1024
     /// SETTINGS_MAX_HEADER_LIST_SIZE the proxy announces, and the header block it decodes.
     static let http2HeaderListBytes = 16 * 1024
+    /// The HPACK dynamic table a peer's encoder may fill (RFC 7541 §4.2): SETTINGS_HEADER_TABLE_SIZE
+    /// at its initial value, which the proxy leaves as it is (a larger size update is the
+    /// connection's COMPRESSION_ERROR).
+    static let http2HeaderTableBytes = 4_096
     /// SETTINGS_MAX_CONCURRENT_STREAMS the proxy announces to HTTP/2 clients.
     static let http2ConcurrentStreams = 100
     /// Malformed field blocks a client may send on one HTTP/2 connection (each resets its
@@ -58,6 +62,7 @@ enum BuiltInLimits {
             ("pipelinedParts", "\(pipelinedParts)"),
             ("http1HeaderBytes", "\(http1HeaderBytes)"),
             ("http2HeaderListBytes", "\(http2HeaderListBytes)"),
+            ("http2HeaderTableBytes", "\(http2HeaderTableBytes)"),
             ("http2ConcurrentStreams", "\(http2ConcurrentStreams)"),
             ("http2ContinuationFrames", "\(http2ContinuationFrames)"),
             ("http2BufferedControlFrames", "\(http2BufferedControlFrames)"),

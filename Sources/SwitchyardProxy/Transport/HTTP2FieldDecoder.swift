@@ -30,10 +30,9 @@ struct HTTP2FieldDecoder {
     private var decoded = HTTP2ReceivedFields()
 
     /// - Parameters:
-    ///   - maxTableSize: the proxy's SETTINGS_HEADER_TABLE_SIZE, which it leaves at its
-    ///     initial 4,096 (RFC 9113 §6.5.2).
+    ///   - maxTableSize: the proxy's SETTINGS_HEADER_TABLE_SIZE (RFC 9113 §6.5.2).
     ///   - maxListSize: the most a block's fields may add up to.
-    init(maxTableSize: Int = 4_096, maxListSize: Int) {
+    init(maxTableSize: Int = BuiltInLimits.http2HeaderTableBytes, maxListSize: Int) {
         table = HPACKDynamicTable(maxSize: maxTableSize)
         self.maxTableSize = maxTableSize
         self.maxListSize = maxListSize
