@@ -157,6 +157,18 @@ struct HTTP2FieldDecoderTests {
         #expect(throws: HTTP2FieldDecoder.Failure.self) { try decoder.decode(ByteBuffer(bytes: Array(repeating: 0x82, count: 100))) }
     }
 
+    @Test("the decoder keeps a small block's storage for the next, and lets a large one's go (an idle connection does not hold a peer's largest block)")
+    func keptStorage() throws {
+        var decoder = HTTP2FieldDecoder(maxListSize: 1 << 16)
+        _ = try decoder.decode(ByteBuffer(bytes: [0x82, 0x84]))
+        let small = decoder.keptBytes
+        #expect(small > 0 && small <= HTTP2FieldDecoder.keptStorageBytes)
+        let large = try decoder.decode(ByteBuffer(bytes: [0x00, 1, UInt8(ascii: "x"), 0x7F, 0x81, 0x3F] + Array(repeating: UInt8(ascii: "v"), count: 8_192)))
+        #expect(large.lines == ["x: \(String(repeating: "v", count: 8_192))"], "the block handed on is whole")
+        #expect(decoder.keptBytes == 0)
+        #expect(try decoder.decode(ByteBuffer(bytes: [0x82])).lines == [":method: GET"])
+    }
+
     @Test("random bytes never trap the decoder: each block decodes or fails, and the next still decodes")
     func randomBlocks() throws {
         var random = SplitMix(seed: 11)

@@ -26,8 +26,15 @@ struct HTTP2FieldDecoder {
     /// The largest dynamic table the peer may ask for: the proxy's SETTINGS_HEADER_TABLE_SIZE.
     private let maxTableSize: Int
     private let maxListSize: Int
-    /// The last block decoded, its storage reused for the next.
+    /// The last block decoded, its storage reused for the next unless it grew past
+    /// ``keptStorageBytes``.
     private var decoded = HTTP2ReceivedFields()
+    /// The most storage the decoder keeps between blocks: a peer's one large block does not
+    /// stay in an idle connection's memory.
+    static let keptStorageBytes = 4_096
+
+    /// The storage kept for the next block.
+    var keptBytes: Int { decoded.storageBytes }
 
     /// - Parameters:
     ///   - maxTableSize: the proxy's SETTINGS_HEADER_TABLE_SIZE (RFC 9113 §6.5.2).
@@ -45,6 +52,8 @@ struct HTTP2FieldDecoder {
             var reader = Reader(bytes)
             try Self.decode(&reader, table: &table, maxTableSize: maxTableSize, maxListSize: maxListSize, into: &decoded)
         }
+        guard decoded.storageBytes > Self.keptStorageBytes else { return decoded }
+        defer { decoded = HTTP2ReceivedFields() }
         return decoded
     }
 

@@ -18,6 +18,9 @@ struct HTTP2ReceivedFields {
     /// The number of fields.
     var count: Int { fields.count }
 
+    /// The bytes its storage takes, roughly: its buffer's and its list's capacity.
+    var storageBytes: Int { bytes.capacity + fields.capacity * MemoryLayout<Field>.stride }
+
     /// Empties the block, keeping its storage.
     mutating func removeAll() {
         bytes.clear()
