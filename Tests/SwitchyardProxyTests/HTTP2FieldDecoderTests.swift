@@ -130,6 +130,7 @@ struct HTTP2FieldDecoderTests {
             ("a name's length cut off", [0x00]),
             ("a size update over 4,096", [0x3F, 0xE2, 0x1F]),
             ("a size update after a field", [0x82, 0x20]),
+            ("three size updates in a row", [0x20, 0x3F, 0x01, 0x20, 0x82]),
             ("EOS in a Huffman-coded string", [0x00, 0x01, 0x61, 0x84, 0xFF, 0xFF, 0xFF, 0xFF]),
             ("Huffman padding of 11 bits", [0x00, 0x01, 0x61, 0x82, 0x1F, 0xFF]),
             ("Huffman padding that is not all ones", [0x00, 0x01, 0x61, 0x81, 0x18]),
@@ -143,6 +144,7 @@ struct HTTP2FieldDecoderTests {
     func mendedBlocks() throws {
         var decoder = HTTP2FieldDecoder(maxListSize: 1 << 16)
         #expect(try decoder.decode(ByteBuffer(bytes: [0x20, 0x82])).lines == [":method: GET"])
+        #expect(try decoder.decode(ByteBuffer(bytes: [0x20, 0x3F, 0x01, 0x82])).lines == [":method: GET"], "two size updates: the smallest, then the final")
         #expect(try decoder.decode(ByteBuffer(bytes: [0x00, 0x01, 0x61, 0x81, 0x1F])).lines == ["a: a"], "'a' is 00011, then three bits of padding")
     }
 

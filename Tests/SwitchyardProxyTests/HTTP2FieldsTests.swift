@@ -117,6 +117,20 @@ struct HTTP2FieldsTests {
         #expect(throws: Never.self) { try HTTP2Fields.requestHead(Self.block(Self.get(("x", "a\tb c"), ("y", ""), ("z", "é"))), endStream: true) }
     }
 
+    @Test("a refusal names a hostile name in at most 64 bytes, its control characters as spaces")
+    func refusalNamesBriefly() throws {
+        let long = ":" + String(repeating: "x\u{1}", count: 5_000)
+        for fields in [[(long, "1")], [(":method", "GET"), ("a", "1"), (long, "1")], [(String(repeating: "X", count: 9_000), "1")]] {
+            do {
+                _ = try HTTP2Fields.requestHead(Self.block(fields), endStream: true)
+                Issue.record("accepted")
+            } catch {
+                #expect(error.description.count < 200, "\(error.description.prefix(300))")
+                #expect(!error.description.contains("\u{1}"))
+            }
+        }
+    }
+
     @Test("a malformed response or trailer block is refused; te is no request field there, and passes")
     func malformedResponse() throws {
         for fields in [

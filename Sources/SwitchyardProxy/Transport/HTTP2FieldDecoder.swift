@@ -8,7 +8,7 @@ import NIOCore
 /// COMPRESSION_ERROR, RFC 9113 §4.3): an index of 0 or past the tables (§2.3.3), an integer
 /// over 2^28 or a string past the block's end (§5.1, §5.2), a Huffman code that does not
 /// decode (§5.2: EOS, or padding over 7 bits or not all ones), a dynamic table size update
-/// over the size the proxy allows or after a field (§4.2, §6.3), and a block whose fields
+/// over the size the proxy allows, after a field or a third in a row (§4.2, §6.3), and a block whose fields
 /// add up, as SETTINGS_MAX_HEADER_LIST_SIZE counts them (RFC 9113 §6.5.2: each name and
 /// value and 32), past `maxListSize`. So a block's decoded bytes stay within that limit
 /// (and a field's size) whatever its indexes repeat.
@@ -59,6 +59,7 @@ struct HTTP2FieldDecoder {
 
     private static func decode(_ reader: inout Reader, table: inout HPACKDynamicTable, maxTableSize: Int, maxListSize: Int, into fields: inout HTTP2ReceivedFields) throws(Failure) {
         var listSize = 0
+        var sizeUpdates = 0
         while let first = reader.peek() {
             let field: (nameCount: Int, valueCount: Int)
             switch first {
@@ -71,6 +72,9 @@ struct HTTP2FieldDecoder {
                 }
             case 0x20..<0x40:  // a dynamic table size update (§6.3), only before the fields (§4.2)
                 guard fields.count == 0 else { throw Failure("a dynamic table size update after a field") }
+                // §4.2: the smallest size since the last block, then the final one.
+                sizeUpdates += 1
+                guard sizeUpdates <= 2 else { throw Failure("more than two dynamic table size updates") }
                 let size = try reader.integer(prefixBits: 5)
                 guard size <= maxTableSize else { throw Failure("a dynamic table size update to \(size), over \(maxTableSize)") }
                 table.resize(to: size)

@@ -39,12 +39,21 @@ enum HTTP2FieldRules {
 
     /// Checks a regular field (`request`: a request's, where `te` may only be `trailers`).
     static func checkField(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, request: Bool) throws(HTTP2Fields.MalformedBlock) {
-        guard isName(name) else { throw .init("field name \"\(HeaderText.sanitized(String(decoding: name, as: UTF8.self)))\" is not a lowercase token") }
-        let printable = { String(decoding: name, as: UTF8.self) }  // a lowercase token, from here on
-        guard isValue(value) else { throw .init("field \(printable()) has a control character, or a space or tab at an end, in its value") }
-        guard !isConnectionSpecific(name) else { throw .init("connection-specific field \(printable())") }
+        guard isName(name) else { throw .init("field name \"\(printable(name))\" is not a lowercase token") }
+        guard isValue(value) else { throw .init("field \(printable(name)) has a control character, or a space or tab at an end, in its value") }
+        guard !isConnectionSpecific(name) else { throw .init("connection-specific field \(printable(name))") }
         if request, HeaderText.equals(name, "te"), !HeaderText.equals(value, "trailers") { throw .init("te other than trailers") }
     }
+
+    /// A received name as a log may show it: control characters as spaces, and at most
+    /// ``printedNameBytes`` bytes (a peer's name may be 16 KiB long).
+    static func printable(_ name: UnsafeRawBufferPointer) -> String {
+        let shown = HeaderText.sanitized(String(decoding: name.prefix(printedNameBytes), as: UTF8.self))
+        return name.count > printedNameBytes ? shown + "..." : shown
+    }
+
+    /// The most bytes of a received name an error message shows.
+    static let printedNameBytes = 64
 
     /// The bytes of a lowercase token: RFC 9110's `tchar` without `A`-`Z`.
     private static let lowercaseToken = ASCIISet { HeaderText.isTokenByte($0) && !(UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }

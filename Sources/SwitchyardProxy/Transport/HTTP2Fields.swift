@@ -47,9 +47,8 @@ enum HTTP2Fields {
                 fields.append((String(decoding: name, as: UTF8.self), value))
                 return
             }
-            let printable = { HeaderText.sanitized(String(decoding: name, as: UTF8.self)) }
-            guard fields.count == 1 else { throw .init("pseudo-field \(printable()) after a field") }
-            guard HTTP2FieldRules.isPseudoValue(value) else { throw .init("\(printable()) has a control character or space") }
+            guard fields.count == 1 else { throw .init("pseudo-field \(HTTP2FieldRules.printable(name)) after a field") }
+            guard HTTP2FieldRules.isPseudoValue(value) else { throw .init("\(HTTP2FieldRules.printable(name)) has a control character or space") }
             if HeaderText.equals(name, ":method") {
                 guard method == nil else { throw .init(":method twice") }
                 guard HeaderText.isToken(value) else { throw .init(":method is not a token") }
@@ -65,7 +64,7 @@ enum HTTP2Fields {
                 authority = true
                 fields[0].1 = String(decoding: value, as: UTF8.self)
             } else {
-                throw .init("pseudo-field \(printable()) in a request")
+                throw .init("pseudo-field \(HTTP2FieldRules.printable(name)) in a request")
             }
         }
         guard let method else { throw .init("no :method") }
@@ -92,7 +91,7 @@ enum HTTP2Fields {
         var fields: [(String, String)] = []
         fields.reserveCapacity(block.count)
         try block.forEach { (name, value) throws(MalformedBlock) in
-            guard name.first != UInt8(ascii: ":") else { throw .init("pseudo-field \(HeaderText.sanitized(String(decoding: name, as: UTF8.self))) in trailers") }
+            guard name.first != UInt8(ascii: ":") else { throw .init("pseudo-field \(HTTP2FieldRules.printable(name)) in trailers") }
             try HTTP2FieldRules.checkField(name, value, request: false)
             fields.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
         }
@@ -150,7 +149,7 @@ enum HTTP2Fields {
                 return
             }
             guard HeaderText.equals(name, ":status"), status == nil, !sawField
-            else { throw .init("pseudo-field \(HeaderText.sanitized(String(decoding: name, as: UTF8.self))) out of place") }
+            else { throw .init("pseudo-field \(HTTP2FieldRules.printable(name)) out of place") }
             guard value.count == 3, value.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), value[0] >= UInt8(ascii: "1")
             else { throw .init(":status is not a three-digit code") }
             status = value.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
