@@ -74,7 +74,7 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
             }
             var size = context.channel.allocator.buffer(capacity: 18)
             size.writeString(String(body.readableBytes, radix: 16))
-            size.writeStaticString("\r\n")
+            size.writeCopy(of: "\r\n")
             context.write(wrapOutboundOut(.byteBuffer(size)), promise: nil)
             context.write(wrapOutboundOut(body), promise: nil)
             context.write(wrapOutboundOut(.byteBuffer(Self.crlf)), promise: promise)
@@ -89,7 +89,7 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
                 return
             }
             var end = context.channel.allocator.buffer(capacity: 256)
-            end.writeStaticString("0\r\n")
+            end.writeCopy(of: "0\r\n")
             do {
                 try end.writeHeaderFields(trailers)
             } catch {

@@ -132,7 +132,7 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
             }
             var buffer = staged ?? scratch.take(allocator: context.channel.allocator)
             staged = nil
-            buffer.writeStaticString("0\r\n")
+            buffer.writeCopy(of: "0\r\n")
             do {
                 try buffer.writeHeaderFields(trailers ?? [:])
             } catch {
@@ -161,7 +161,7 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
             staged = nil  // the buffer is not shared while it grows
             if framing == .chunked { writeChunkSize(size, into: &buffer) }
             buffer.writeBuffer(&bytes)
-            if framing == .chunked { buffer.writeStaticString("\r\n") }
+            if framing == .chunked { buffer.writeCopy(of: "\r\n") }
             staged = buffer
             return
         }
@@ -179,7 +179,7 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
 
     private func writeChunkSize(_ size: Int, into buffer: inout ByteBuffer) {
         buffer.writeString(String(size, radix: 16))
-        buffer.writeStaticString("\r\n")
+        buffer.writeCopy(of: "\r\n")
     }
 
     /// Writes what is staged (if anything) to the channel.

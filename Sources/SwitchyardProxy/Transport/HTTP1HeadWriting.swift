@@ -19,9 +19,9 @@ extension ByteBuffer {
     /// `METHOD target HTTP/1.1`, the header lines and the blank line.
     mutating func writeRequestHead(_ head: HTTPRequestHead) throws(UnsendableHead) {
         try writeChecked(head.method.rawValue, part: "method", HeaderText.isTokenByte)
-        writeStaticString(" ")
+        writeCopy(of: " ")
         try writeChecked(head.uri, part: "request target", HeaderText.isTargetByte)
-        writeStaticString(" HTTP/1.1\r\n")
+        writeCopy(of: " HTTP/1.1\r\n")
         try writeHeaderFields(head.headers)
     }
 
@@ -29,32 +29,32 @@ extension ByteBuffer {
     /// they were made (``FieldLines``): one copy writes them all.
     mutating func writeResponseHead(_ head: ResponseHead) throws(UnsendableHead) {
         switch (head.version.major, head.version.minor) {
-        case (1, 1): writeStaticString("HTTP/1.1 ")
-        case (1, 0): writeStaticString("HTTP/1.0 ")
+        case (1, 1): writeCopy(of: "HTTP/1.1 ")
+        case (1, 0): writeCopy(of: "HTTP/1.0 ")
         case (let major, let minor): writeString("HTTP/\(major).\(minor) ")
         }
         if head.status == .ok {
-            writeStaticString("200 OK\r\n")
+            writeCopy(of: "200 OK\r\n")
         } else {
             // A status is three digits (RFC 9110 §15); NIO's type holds any UInt.
             guard (100...999).contains(head.status.code) else { throw UnsendableHead(part: "status code") }
             let code = Int(head.status.code)
-            writeInteger(UInt8(ascii: "0") + UInt8(code / 100))
-            writeInteger(UInt8(ascii: "0") + UInt8(code / 10 % 10))
-            writeInteger(UInt8(ascii: "0") + UInt8(code % 10))
-            writeStaticString(" ")
+            writeByte(UInt8(ascii: "0") + UInt8(code / 100))
+            writeByte(UInt8(ascii: "0") + UInt8(code / 10 % 10))
+            writeByte(UInt8(ascii: "0") + UInt8(code % 10))
+            writeCopy(of: " ")
             try writeChecked(head.status.reasonPhrase, part: "reason phrase", allowEmpty: true, HeaderText.isValueByte)
-            writeStaticString("\r\n")
+            writeCopy(of: "\r\n")
         }
         writeImmutableBuffer(head.fields.bytes)
-        writeStaticString("\r\n")
+        writeCopy(of: "\r\n")
     }
 
     /// Each field as `name: value`, then the blank line (a head's fields, or a chunked body's
     /// trailers).
     mutating func writeHeaderFields(_ headers: HTTPHeaders) throws(UnsendableHead) {
         for (name, value) in headers { try writeCheckedField(name: name, value: value) }
-        writeStaticString("\r\n")
+        writeCopy(of: "\r\n")
     }
 
     /// `name: value\r\n` once both are checked; throws, writing nothing, when the name is not a
@@ -79,7 +79,7 @@ extension ByteBuffer {
     @inline(__always)
     mutating func writeFieldLine(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         let size = name.count + value.count + 4
-        writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+        writeInPlace(minimumWritableBytes: size) { target in
             guard let base = target.baseAddress else { return 0 }
             if let source = name.baseAddress { base.copyMemory(from: source, byteCount: name.count) }
             base.storeBytes(of: UInt8(ascii: ":"), toByteOffset: name.count, as: UInt8.self)

@@ -157,7 +157,7 @@ struct HTTP2FieldDecoder {
             offset += length
             guard huffman else { return out.writeCopy(of: raw) }
             do {
-                return try out.writeWithUnsafeMutableBytes(minimumWritableBytes: HPACKHuffman.maxDecodedBytes(length)) { (target) throws(HPACKHuffman.InvalidCode) in
+                return try out.writeInPlace(minimumWritableBytes: HPACKHuffman.maxDecodedBytes(length)) { (target) throws(HPACKHuffman.InvalidCode) in
                     try HPACKHuffman.decode(raw, into: target)
                 }
             } catch {

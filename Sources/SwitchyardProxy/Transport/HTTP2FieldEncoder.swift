@@ -25,7 +25,7 @@ struct HTTP2FieldEncoder {
     mutating func begin(_ buffer: inout ByteBuffer) {
         guard owesSizeUpdate else { return }
         owesSizeUpdate = false
-        buffer.writeInteger(UInt8(0x20))  // dynamic table size update: 0
+        buffer.writeByte(0x20)  // dynamic table size update: 0
     }
 
     /// `:status`, as the whole static field when the table has it (§6.1).
@@ -42,28 +42,28 @@ struct HTTP2FieldEncoder {
             default: nil
             }
         if let whole {
-            buffer.writeInteger(0x80 | whole)
+            buffer.writeByte(0x80 | whole)
             return
         }
-        buffer.writeInteger(UInt8(8))  // literal without indexing, name :status
-        buffer.writeInteger(UInt8(3))
+        buffer.writeByte(8)  // literal without indexing, name :status
+        buffer.writeByte(3)
         let digits = min(max(code, 0), 999)
-        buffer.writeInteger(UInt8(ascii: "0") + UInt8(digits / 100))
-        buffer.writeInteger(UInt8(ascii: "0") + UInt8(digits / 10 % 10))
-        buffer.writeInteger(UInt8(ascii: "0") + UInt8(digits % 10))
+        buffer.writeByte(UInt8(ascii: "0") + UInt8(digits / 100))
+        buffer.writeByte(UInt8(ascii: "0") + UInt8(digits / 10 % 10))
+        buffer.writeByte(UInt8(ascii: "0") + UInt8(digits % 10))
     }
 
     /// A request's pseudo-fields (`:scheme` is `http`), the common ones as whole static fields.
     static func appendRequestLine(method: String, authority: String, path: String, to buffer: inout ByteBuffer) {
         switch method {
-        case "GET": buffer.writeInteger(UInt8(0x82))
-        case "POST": buffer.writeInteger(UInt8(0x83))
+        case "GET": buffer.writeByte(0x82)
+        case "POST": buffer.writeByte(0x83)
         default: appendLiteral(index: 2, value: method, to: &buffer)
         }
-        buffer.writeInteger(UInt8(0x86))  // :scheme: http
+        buffer.writeByte(0x86)  // :scheme: http
         appendLiteral(index: 1, value: authority, to: &buffer)
         if path == "/" {
-            buffer.writeInteger(UInt8(0x84))
+            buffer.writeByte(0x84)
         } else {
             appendLiteral(index: 4, value: path, to: &buffer)
         }
@@ -83,7 +83,7 @@ struct HTTP2FieldEncoder {
     static func append(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, to buffer: inout ByteBuffer) {
         let index = HPACKStaticTable.index(ofName: name)
         let most = (index == nil ? 1 + FieldBytes.integerBytes + name.count : FieldBytes.integerBytes) + FieldBytes.integerBytes + value.count
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: most) { target in
+        buffer.writeInPlace(minimumWritableBytes: most) { target in
             var out = FieldBytes(target)
             if let index {
                 out.integer(index, prefixBits: 4, flags: isNeverIndexed(index) ? 0x10 : 0)
@@ -102,7 +102,7 @@ struct HTTP2FieldEncoder {
     private static func appendLiteral(index: Int, value: String, to buffer: inout ByteBuffer) {
         var value = value
         value.withUTF8 { value in
-            _ = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 2 * FieldBytes.integerBytes + value.count) { target in
+            _ = buffer.writeInPlace(minimumWritableBytes: 2 * FieldBytes.integerBytes + value.count) { target in
                 var out = FieldBytes(target)
                 out.integer(index, prefixBits: 4, flags: 0)
                 out.integer(value.count, prefixBits: 7, flags: 0)

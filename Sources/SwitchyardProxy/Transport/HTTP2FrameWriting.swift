@@ -9,9 +9,22 @@ extension ByteBuffer {
 
     /// A frame's 9-byte header.
     mutating func writeHTTP2FrameHeader(length: Int, type: UInt8, flags: UInt8 = 0, stream: HTTP2StreamID = .rootStream) {
-        writeInteger(UInt32(length) << 8 | UInt32(type))
-        writeInteger(flags)
-        writeInteger(UInt32(Int32(stream)))
+        writeInPlace(minimumWritableBytes: Self.http2FrameHeaderBytes) { target in
+            guard let base = target.baseAddress else { return 0 }
+            Self.storeHTTP2FrameHeader(at: base, length: length, type: type, flags: flags, stream: stream)
+            return Self.http2FrameHeaderBytes
+        }
+    }
+
+    private static let http2FrameHeaderBytes = 9
+
+    /// Stores a frame header's bytes at `target`: the length (24 bits) and type, the flags, the
+    /// stream ID, in network byte order.
+    @inline(__always)
+    private static func storeHTTP2FrameHeader(at target: UnsafeMutableRawPointer, length: Int, type: UInt8, flags: UInt8, stream: HTTP2StreamID) {
+        target.storeBytes(of: (UInt32(length) << 8 | UInt32(type)).bigEndian, as: UInt32.self)
+        target.storeBytes(of: flags, toByteOffset: 4, as: UInt8.self)
+        target.storeBytes(of: UInt32(Int32(stream)).bigEndian, toByteOffset: 5, as: UInt32.self)
     }
 
     /// A SETTINGS frame with `settings` (identifier, value) in order.
@@ -71,20 +84,21 @@ extension ByteBuffer {
         _ block: HTTP2FieldBlock, endStream: Bool, stream: HTTP2StreamID, encoder: inout HTTP2FieldEncoder, maxFrameBytes: Int
     ) {
         let start = writerIndex
-        writeRepeatingByte(0, count: 9)  // the header, set once the block's length is known
+        writeHTTP2FrameHeader(length: 0, type: 0x1, stream: stream)  // set once the block's length is known
         encoder.begin(&self)
         block.append(to: &self)
-        let length = writerIndex - start - 9
+        let length = writerIndex - start - Self.http2FrameHeaderBytes
         let endStreamFlag: UInt8 = endStream ? 0x1 : 0
         guard length > maxFrameBytes else {
-            setInteger(UInt32(length) << 8 | 0x1, at: start)
-            setInteger(endStreamFlag | 0x4, at: start + 4)
-            setInteger(UInt32(Int32(stream)), at: start + 5)
+            withVeryUnsafeMutableBytes { storage in
+                guard let base = storage.baseAddress else { return }
+                Self.storeHTTP2FrameHeader(at: base + start, length: length, type: 0x1, flags: endStreamFlag | 0x4, stream: stream)
+            }
             return
         }
         // Rare: the block is split. The slice keeps the encoded bytes while they are framed
         // again over them (the first write copies this buffer's storage).
-        guard var encoded = getSlice(at: start + 9, length: length) else { return }
+        guard var encoded = getSlice(at: start + Self.http2FrameHeaderBytes, length: length) else { return }
         moveWriterIndex(to: start)
         var type: UInt8 = 0x1
         while encoded.readableBytes > 0, let fragment = encoded.readSlice(length: Swift.min(maxFrameBytes, encoded.readableBytes)) {
