@@ -21,9 +21,9 @@ struct HPACKDynamicTable {
     /// Oldest first.
     private var entries = CircularBuffer<Entry>(initialCapacity: 8)
     /// The entries' size (§4.1).
-    private(set) var size = 0
+    private var size = 0
     /// The most the entries may take, as the peer last set it.
-    private(set) var maxSize: Int
+    private var maxSize: Int
 
     init(maxSize: Int) {
         self.maxSize = maxSize

@@ -8,10 +8,10 @@ import NIOCore
 /// COMPRESSION_ERROR, RFC 9113 §4.3): an index of 0 or past the tables (§2.3.3), an integer
 /// over 2^28 or a string past the block's end (§5.1, §5.2), a Huffman code that does not
 /// decode (§5.2: EOS, or padding over 7 bits or not all ones), a dynamic table size update
-/// over the size the proxy allows, after a field or a third in a row (§4.2, §6.3), and a block whose fields
-/// add up, as SETTINGS_MAX_HEADER_LIST_SIZE counts them (RFC 9113 §6.5.2: each name and
-/// value and 32), past `maxListSize`. So a block's decoded bytes stay within that limit
-/// (and a field's size) whatever its indexes repeat.
+/// over the size the proxy allows, after a field, or a third in a row (§4.2, §6.3), and a
+/// block whose fields add up, as SETTINGS_MAX_HEADER_LIST_SIZE counts them (RFC 9113 §6.5.2:
+/// each name and value and 32), past `maxListSize`. So a block's decoded bytes stay within
+/// that limit (and a field's size) whatever its indexes repeat.
 struct HTTP2FieldDecoder {
     /// Why a block did not decode.
     struct Failure: Error, CustomStringConvertible {

@@ -27,8 +27,8 @@ struct HTTP2ReceivedFields {
         fields.removeAll(keepingCapacity: true)
     }
 
-    /// Appends a field whose name and value `write` appends to the buffer it is given, each
-    /// returning the bytes it wrote; returns the field's name and value byte counts.
+    /// Appends a field whose `name` and `value` closures append its bytes to the buffer they
+    /// are given, each returning how many it appended; returns both counts.
     mutating func append<Failure: Error>(
         name: (inout ByteBuffer) throws(Failure) -> Int,
         value: (inout ByteBuffer) throws(Failure) -> Int
@@ -45,12 +45,9 @@ struct HTTP2ReceivedFields {
         at index: Int,
         _ body: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        let field = fields[index]
-        let start = field.start - bytes.readerIndex
-        return try bytes.withUnsafeReadableBytes { (all) throws(Failure) -> Result in
-            try body(
-                UnsafeRawBufferPointer(rebasing: all[start..<start + field.nameCount]),
-                UnsafeRawBufferPointer(rebasing: all[start + field.nameCount..<start + field.nameCount + field.valueCount]))
+        try bytes.withUnsafeReadableBytes { (all) throws(Failure) -> Result in
+            let (name, value) = parts(of: fields[index], in: all)
+            return try body(name, value)
         }
     }
 
@@ -58,11 +55,17 @@ struct HTTP2ReceivedFields {
     func forEach<Failure: Error>(_ body: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws(Failure) -> Void) throws(Failure) {
         try bytes.withUnsafeReadableBytes { (all) throws(Failure) in
             for field in fields {
-                let start = field.start - bytes.readerIndex
-                try body(
-                    UnsafeRawBufferPointer(rebasing: all[start..<start + field.nameCount]),
-                    UnsafeRawBufferPointer(rebasing: all[start + field.nameCount..<start + field.nameCount + field.valueCount]))
+                let (name, value) = parts(of: field, in: all)
+                try body(name, value)
             }
         }
+    }
+
+    /// `field`'s name and value in `all`, the buffer's readable bytes.
+    @inline(__always)
+    private func parts(of field: Field, in all: UnsafeRawBufferPointer) -> (UnsafeRawBufferPointer, UnsafeRawBufferPointer) {
+        let start = field.start - bytes.readerIndex
+        let valueStart = start + field.nameCount
+        return (UnsafeRawBufferPointer(rebasing: all[start..<valueStart]), UnsafeRawBufferPointer(rebasing: all[valueStart..<valueStart + field.valueCount]))
     }
 }
