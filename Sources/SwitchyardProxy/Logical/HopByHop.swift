@@ -80,6 +80,15 @@ enum HopByHop {
 
         /// Notes a `Connection` value: its keep-alive tokens and the names it lists.
         mutating func noteConnection<Bytes: BidirectionalCollection<UInt8>>(_ value: Bytes) {
+            // Nearly every peer sends one token alone (nginx's every response: `keep-alive`).
+            if HeaderText.equalsIgnoringCase(value, "keep-alive") {
+                keepAlives += 1
+                return
+            }
+            if HeaderText.equalsIgnoringCase(value, "close") {
+                closes = true
+                return
+            }
             HopByHop.forEachElement(of: value) { token in
                 if equalsIgnoringCase(token, "close") {
                     closes = true
