@@ -257,11 +257,16 @@ def h2_stream(port, host, kind):
     - stalled-download:PATH: a GET for PATH whose response the client never opens window
       for beyond the initial 64 KiB; reads for 4 s (the proxy must hold the upstream back);
     - headers-first: two requests in turn whose HEADERS do not end them, each waiting for its
-      response first (reports `statuses` only)."""
+      response first (reports `statuses` only);
+    - closed-window: a GET from a client whose SETTINGS make every stream's window 0 and that
+      never sends WINDOW_UPDATE, so the response's body can never go out; reads for up to 10 s
+      (`elapsed`: the seconds until the proxy reset the stream)."""
     import hpack
     kind, _, path = kind.partition(":")
     s = connect(port)
-    s.sendall(PREFACE + frame(SETTINGS, 0, 0))
+    # SETTINGS_INITIAL_WINDOW_SIZE (0x4) 0 for closed-window.
+    s.sendall(PREFACE + frame(SETTINGS, 0, 0, struct.pack(">HI", 0x4, 0) if kind == "closed-window" else b""))
+    started = time.monotonic()
     enc, dec = encoder(), hpack.Decoder()
     if kind == "headers-first":
         # Streams 1 and 3, each a request whose HEADERS do not end it: the upstream answers
@@ -292,8 +297,8 @@ def h2_stream(port, host, kind):
         s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, block))
     elif kind == "host-mismatch":
         s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, request_block(enc, host, extra=[("host", "other.test")])))
-    elif kind == "stalled-download":
-        s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, request_block(enc, host, path)))
+    elif kind in ("stalled-download", "closed-window"):
+        s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, request_block(enc, host, path or "/")))
     else:
         raise SystemExit(f"unknown h2-stream case {kind}")
     result = {"status": 0, "ended": False, "reset": None, "data": 0}
@@ -316,9 +321,10 @@ def h2_stream(port, host, kind):
             result["data"] += len(payload)
         elif kind_ == RST_STREAM:
             result["reset"] = struct.unpack(">I", payload[:4])[0]
+            result["elapsed"] = round(time.monotonic() - started, 2)
         if kind_ in (HEADERS, DATA) and flags & END_STREAM:
             result["ended"] = True
-    if kind != "stalled-download":
+    if kind not in ("stalled-download", "closed-window"):
         s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 3, request_block(enc, host)))
         frames, _ = read_frames(s, 10, until=lambda f: f[2] == 3 and f[0] == HEADERS)
         blocks = [(f[2], dict(dec.decode(f[3]))) for f in frames if f[0] == HEADERS]

@@ -63,6 +63,17 @@ final class TimeoutTests {
         #expect(report["closed"] as? Bool == true)
     }
 
+    @Test("an HTTP/2 client that never opens its window for an ended response: the stream is reset (CANCEL) after keepAlive")
+    func http2ClosedWindow() throws {
+        // The upstream's answer ends at once, so no exchange bounds the wait for the window.
+        let report = try Attacks.run("h2-stream", port: port, host: Self.web, "closed-window")
+        #expect(report["status"] as? Int == 200, "\(report)")
+        #expect(report["data"] as? Int == 0, "the client opened no window: \(report)")
+        #expect(report["reset"] as? Int == 0x8, "CANCEL: \(report)")
+        let elapsed = report["elapsed"] as? Double ?? 0
+        #expect(elapsed >= 1.5 && elapsed < 9, "keepAlive is 2 s: \(report)")
+    }
+
     @Test("a gRPC request's grpc-timeout bounds it: DEADLINE_EXCEEDED, never counted against the endpoint")
     func grpcTimeout() throws {
         for timeout in ["500m", "1n", "1n"] {

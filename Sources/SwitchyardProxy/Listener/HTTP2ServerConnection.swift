@@ -27,7 +27,8 @@ import NIOHTTP2
 ///   after `timeouts.keepAlive` with no stream open, and on a drain, which the client has
 ///   `timeouts.keepAlive` from when the first GOAWAY reaches the socket to acknowledge. Once
 ///   its last stream ends it closes its output after the last bytes, and closes when the
-///   client does.
+///   client does. A stream whose ended response waits for the client's window with none of it
+///   going out is reset after `timeouts.keepAlive` (``HTTP2ServerStream``).
 final class HTTP2ServerConnection: HTTP2ConnectionHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -69,8 +70,10 @@ final class HTTP2ServerConnection: HTTP2ConnectionHandler {
 
     private var lifetime: HTTP2ServerLifetimeStateMachine
     private var timer: Scheduled<Void>?
-    /// How long the client has to acknowledge a graceful shutdown's PING.
-    private let ackTimeout: TimeAmount
+    /// `timeouts.keepAlive`: how long the client has to acknowledge a graceful shutdown's PING,
+    /// and how long a stream's ended response may wait for the client's window with none of it
+    /// going out (``HTTP2ServerStream``).
+    let keepAlive: TimeAmount
     private var ackTimer: Scheduled<Void>?
     /// Set once the client acknowledged a graceful shutdown.
     private var acknowledged = false
@@ -82,9 +85,8 @@ final class HTTP2ServerConnection: HTTP2ConnectionHandler {
         self.slot = slot
         self.flushes = flushes
         writableAgain = EndOfPass(eventLoop: slot.state.eventLoop) { $0.writableAgain() }
-        let keepAlive = TimeAmount(slot.state.table.config.timeouts.keepAlive)
+        keepAlive = TimeAmount(slot.state.table.config.timeouts.keepAlive)
         lifetime = HTTP2ServerLifetimeStateMachine(idle: keepAlive)
-        ackTimeout = keepAlive
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -350,7 +352,7 @@ final class HTTP2ServerConnection: HTTP2ConnectionHandler {
             }
         case .sendGoAwayAndPing(let ping):
             // RFC 9113 §6.8: streams the client opens before it sees this GOAWAY are still
-            // served; the client has ackTimeout from when it reaches the socket to say it saw it.
+            // served; the client has keepAlive from when it reaches the socket to say it saw it.
             guard let context else { return }
             writeFrames {
                 $0.writeHTTP2GoAway(lastStreamID: HTTP2StreamID(Int32.max), code: .noError)
@@ -360,7 +362,7 @@ final class HTTP2ServerConnection: HTTP2ConnectionHandler {
             let written = eventLoop.makePromise(of: Void.self)
             written.futureResult.assumeIsolated().whenSuccess { [self] in
                 guard ackTimer == nil, !acknowledged, let context = self.context else { return }
-                ackTimer = eventLoop.assumeIsolated().scheduleTask(in: ackTimeout) { context.close(promise: nil) }
+                ackTimer = eventLoop.assumeIsolated().scheduleTask(in: keepAlive) { context.close(promise: nil) }
             }
             context.writeAndFlush(wrapOutboundOut(frames), promise: written)
         case .sendGoAway(let lastStreamID, let close):
@@ -378,13 +380,13 @@ final class HTTP2ServerConnection: HTTP2ConnectionHandler {
     /// so the kernel sends every byte it holds and a FIN after them, and the client closes
     /// once it has read them (closing the socket outright would reset it, dropping what the
     /// kernel still held for a slow reader, as soon as the client sent another frame).
-    /// `ackTimeout` bounds a client that never closes.
+    /// `keepAlive` bounds a client that never closes.
     private func closeWhenWritten() {
         guard let context else { return }
         let written = eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(writer.take() ?? ByteBuffer()), promise: written)
         writer.flushed()
-        let bound = eventLoop.assumeIsolated().scheduleTask(in: ackTimeout) { context.close(promise: nil) }
+        let bound = eventLoop.assumeIsolated().scheduleTask(in: keepAlive) { context.close(promise: nil) }
         context.channel.closeFuture.assumeIsolated().whenComplete { _ in bound.cancel() }
         written.futureResult.assumeIsolated().whenComplete { result in
             guard case .success = result else { return context.close(promise: nil) }
