@@ -148,11 +148,12 @@ struct HTTP1WireTests {
     }
 
     @Test(
-        "an upstream response framed two ways, or not a response at all, is a 502 that says why; the next request gets a new connection",
+        "an upstream response framed two ways, with a coding the proxy cannot take off, or not a response at all, is a 502 that says why; the next request gets a new connection",
         arguments: [
             ("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "both Content-Length and Transfer-Encoding"),
             ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n", "101 Switching Protocols nobody asked for"),
             ("SSH-2.0-OpenSSH_9.2\r\n\r\n", "invalid status line"),
+            ("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nzipped", "unsupported Transfer-Encoding (only chunked is)"),
         ])
     func malformedResponse(answer: String, reason: String) throws {
         let peers = try DataPathTests.BytePeers()

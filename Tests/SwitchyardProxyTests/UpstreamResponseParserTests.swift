@@ -53,7 +53,7 @@ struct UpstreamResponseParserTests {
             ("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", .POST, false,
              ["100 Continue []", "103 Early Hints [\"Link=</a>\"]", "200 OK [\"Content-Length=0\"]", "end  []"]),
             ("HTTP/1.0 200 OK\r\n\r\nuntil the close", .GET, true, ["200 OK []", "end until the close []", "spent"]),
-            ("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nzipped", .GET, true, ["200 OK []", "end zipped []", "spent"]),
+            ("HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", .GET, false, ["200 OK []", "end ok []"]),
             ("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", .GET, false, ["200 OK [\"Content-Length=2\"]", "end ok []", "spent"]),
             ("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok", .GET, false, ["200 OK [\"Content-Length=2\"]", "end ok []"]),
             ("HTTP/1.1 299 Custom Thing\r\nContent-Length: 0\r\n\r\n", .GET, false, ["299 Custom Thing [\"Content-Length=0\"]", "end  []"]),
@@ -81,6 +81,12 @@ struct UpstreamResponseParserTests {
             ("ICY 200 OK\r\n\r\n", .statusLine),
             ("HTTP/1.1 200 OK\r\nX-Split: a\r\nb: c\n\r\n", .bareLineFeed),
             ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n", .chunk),
+            // A coding the proxy cannot take off would reach the client unannounced.
+            ("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nzipped", .transferCoding),
+            ("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", .transferCoding),
+            ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\nzipped", .transferCoding),
+            ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", .transferCoding),
+            ("HTTP/1.1 200 OK\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n", .transferCoding),
         ])
     func refused(input: String, reason: MalformedHTTP1) {
         #expect(Self.parse(input).1 == reason)

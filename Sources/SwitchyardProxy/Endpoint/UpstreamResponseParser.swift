@@ -11,11 +11,12 @@ import NIOHTTP1
 /// - A 1xx other than 101 is interim: its head goes up alone and the final response follows.
 ///   A 101 is refused: the proxy never asks to switch protocols (it drops `Upgrade`).
 /// - A response to HEAD, a 204 and a 304 have no body (RFC 9112 §6.3); otherwise the body is
-///   chunked when the last `transfer-encoding` coding is `chunked`, runs until the connection
-///   closes when another coding is last, is `content-length` bytes (every `content-length` the
-///   same integer), or without either runs until the connection closes (``inputEnded()``).
-///   Both a `content-length` and a `transfer-encoding` are refused: a response framed two ways
-///   is how smuggling starts.
+///   chunked when its `transfer-encoding` is `chunked`, is `content-length` bytes (every
+///   `content-length` the same integer), or without either runs until the connection closes
+///   (``inputEnded()``). Both a `content-length` and a `transfer-encoding` are refused (a
+///   response framed two ways is how smuggling starts), and so is any other transfer coding:
+///   the proxy re-frames the body, so a coding it cannot take off would reach the client as
+///   bytes nobody said were coded (nginx and Envoy refuse them too).
 /// - Hop-by-hop fields and the names `Connection` lists are dropped as they are read
 ///   (``HopByHop/Tally``): the head that goes up is the one to forward.
 /// - Bytes that are not a response, and any byte while no request waits for one (a response
@@ -149,7 +150,8 @@ struct UpstreamResponseParser {
         if framing.lengthIsBad { throw .contentLength }
         if framing.hasCoding {
             if framing.length != nil { throw .lengthAndCoding }
-            reader.startBody(framing.chunkedIsLast ? .chunked : .untilClose)
+            guard framing.isChunkedAlone else { throw .transferCoding }
+            reader.startBody(.chunked)
             phase = .body
         } else if let length = framing.length {
             if length == 0 {

@@ -31,6 +31,9 @@ enum MalformedHTTP1: Error, Equatable, CustomStringConvertible {
     case contentLength
     /// A response with both `content-length` and `transfer-encoding`.
     case lengthAndCoding
+    /// A response whose `transfer-encoding` is not `chunked` alone: a coding the proxy cannot
+    /// take off would reach the client unannounced (nginx and Envoy refuse it too).
+    case transferCoding
     /// A 101 Switching Protocols, which the proxy never asks for.
     case switchingProtocols
     /// Bytes from an upstream while no request waits for a response.
@@ -50,6 +53,7 @@ enum MalformedHTTP1: Error, Equatable, CustomStringConvertible {
         case .headTooLarge: "head over \(BuiltInLimits.http1HeaderBytes / 1024) KiB"
         case .contentLength: "invalid Content-Length"
         case .lengthAndCoding: "both Content-Length and Transfer-Encoding"
+        case .transferCoding: "unsupported Transfer-Encoding (only chunked is)"
         case .switchingProtocols: "101 Switching Protocols nobody asked for"
         case .unsolicited: "bytes when no response was due"
         case .chunk: "invalid chunk"
@@ -432,6 +436,9 @@ struct FramingFields {
     private(set) var hasCoding = false
     /// Whether the last coding listed is `chunked`.
     private(set) var chunkedIsLast = false
+    /// Whether one `transfer-encoding` came and says `chunked` alone: the one coding the proxy
+    /// takes off and puts on again, and so the only one it can pass on without losing it.
+    private(set) var isChunkedAlone = false
     /// Whether an `upgrade` came: the sender asks to switch protocols.
     private(set) var asksUpgrade = false
 
@@ -444,8 +451,11 @@ struct FramingFields {
             }
             length = parsed
         } else if name.count == 17, HeaderText.equalsIgnoringCase(name, "transfer-encoding") {
+            let last = Self.lastElement(value)
+            if let last { chunkedIsLast = HeaderText.equalsIgnoringCase(last, "chunked") }
+            // A second field, or a list, is more than one coding.
+            isChunkedAlone = !hasCoding && !value.contains(UInt8(ascii: ",")) && last != nil && chunkedIsLast
             hasCoding = true
-            if let last = Self.lastElement(value) { chunkedIsLast = HeaderText.equalsIgnoringCase(last, "chunked") }
         } else if name.count == 7, HeaderText.equalsIgnoringCase(name, "upgrade") {
             asksUpgrade = true
         }
