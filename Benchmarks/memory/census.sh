@@ -16,37 +16,25 @@ bin="${SWITCHYARD_BIN:-$root/.build/release/switchyard}"
 count="${N:-2000}"
 work="$(mktemp -d /tmp/switchyard-census-XXXXXX)"
 source "$root/Benchmarks/lib/processes.sh"
+source "$root/Benchmarks/memory/idle.sh"
 command -v heaptrack >/dev/null || { echo "census.sh needs heaptrack (apt-get install -y heaptrack)" >&2; exit 1; }
 
 start "$work/backend.out" python3 -u "$root/Benchmarks/balancing/delay_backend.py" 0 --max-seconds=900
 backend=$(wait_line "$work/backend.out" 'ready ' | awk '{print $2}')
 port=$(free_port)
-cat >"$work/switchyard.yaml" <<YAML
-listen: 127.0.0.1:$port
-limits: { connections: $((count + 100)) }
-timeouts: { keepAlive: 300s }
-services: [{ authority: 127.0.0.1:$port }]
-backends: [{ authority: 127.0.0.1:$port, endpoints: [{ address: 127.0.0.1:$backend }] }]
-YAML
+idle_config "$work/switchyard.yaml" "$port" "$backend" "$count"
 start "$work/heaptrack.log" heaptrack -o "$work/heap" "$bin" run --config "$work/switchyard.yaml" --threads 1 --log-level warning --admin 127.0.0.1:0
 wait_http "$port"
 proxy=$(pgrep -P "$started" -f ' run --config ' | head -1)
 [ -n "$proxy" ] || { echo "census.sh: the proxy's PID under heaptrack was not found" >&2; exit 1; }
 for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$port/"; done
 
-mkfifo "$work/hold"
-python3 -u "$root/Benchmarks/memory/idle_clients.py" "$port" "$count" --hold=300 <"$work/hold" >"$work/clients" 2>&1 &
-clients=$!
-pids+=("$clients")
-exec 3>"$work/hold"
-for _ in $(seq 1 600); do grep -q '^idle ' "$work/clients" 2>/dev/null && break; sleep 0.1; done  # 60 s
-grep -q "^idle $count" "$work/clients" || { echo "clients did not all connect: $(cat "$work/clients")" >&2; exit 1; }
+hold_idle_clients "$work" switchyard "$port" "$count"
 sleep 2  # let the proxy settle: nothing is in flight, no timer is due for 300 s
 echo "proxy RSS with $count idle connections: $(awk '/^VmRSS:/ {print $2}' "/proc/$proxy/status") KiB (heaptrack's own included)"
 kill -9 "$proxy"
 reap "$started" || true  # heaptrack writes its file when the proxy is gone
-exec 3>&-
-stop "$clients"
+release_idle_clients
 
 heaptrack_print -f "$work/heap.zst" --flamegraph-cost-type leaked -F "$work/leaked.stacks" >/dev/null 2>&1
 python3 "$root/Benchmarks/memory/census.py" "$work/leaked.stacks" "$count"

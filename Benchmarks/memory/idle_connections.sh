@@ -14,6 +14,7 @@ bin="${SWITCHYARD_BIN:-$root/.build/release/switchyard}"
 count="${N:-10000}"
 work="$(mktemp -d /tmp/switchyard-memory-XXXXXX)"
 source "$root/Benchmarks/lib/processes.sh"
+source "$root/Benchmarks/memory/idle.sh"
 # rss PID... -> the summed VmRSS of the processes, in KiB
 rss() { local total=0; for pid in "$@"; do total=$((total + $(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status"))); done; echo "$total"; }
 
@@ -25,18 +26,10 @@ measure() {
     local name=$1 port=$2; shift 2
     wait_http "$port"
     local before; before=$(rss "$@")
-    mkfifo "$work/$name.hold"
-    # Its stdin is the FIFO: closing our end lets the clients go.
-    python3 -u "$root/Benchmarks/memory/idle_clients.py" "$port" "$count" --hold=300 ${COOKIE_BYTES:+--cookie-bytes=$COOKIE_BYTES} <"$work/$name.hold" >"$work/$name.clients" 2>&1 &
-    local clients=$!
-    pids+=("$clients")
-    exec 3>"$work/$name.hold"
-    for _ in $(seq 1 600); do grep -q '^idle ' "$work/$name.clients" 2>/dev/null && break; sleep 0.1; done  # 60 s: N connects
-    grep -q "^idle $count" "$work/$name.clients" || { echo "$name: clients did not all connect: $(cat "$work/$name.clients")" >&2; exit 1; }
+    hold_idle_clients "$work" "$name" "$port" "$count"
     sleep 2  # let the proxy settle (nothing is in flight; no timer is due for 300 s)
     local after; after=$(rss "$@")
-    exec 3>&-
-    stop "$clients"
+    release_idle_clients
     local per=$(( (after - before) * 1024 / count ))
     printf "%-11s %10s %10s %12s\n" "$name" "$before" "$after" "$per"
     echo "$per" >"$work/$name.per"
@@ -45,13 +38,7 @@ measure() {
 printf "%-11s %10s %10s %12s\n" proxy rss0_kib rssN_kib bytes_per_conn
 
 port=$(free_port)
-cat >"$work/switchyard.yaml" <<YAML
-listen: 127.0.0.1:$port
-limits: { connections: $((count + 100)) }
-timeouts: { keepAlive: 300s }
-services: [{ authority: 127.0.0.1:$port }]
-backends: [{ authority: 127.0.0.1:$port, endpoints: [{ address: 127.0.0.1:$backend }] }]
-YAML
+idle_config "$work/switchyard.yaml" "$port" "$backend" "$count"
 start "$work/switchyard.log" "$bin" run --config "$work/switchyard.yaml" --threads 1 --log-level warning --admin 127.0.0.1:0
 sy=$started
 measure switchyard "$port" "$sy"
