@@ -260,12 +260,15 @@ def h2_stream(port, host, kind):
       response first (reports `statuses` only);
     - closed-window: a GET from a client whose SETTINGS make every stream's window 0 and that
       never sends WINDOW_UPDATE, so the response's body can never go out; reads for up to 10 s
-      (`elapsed`: the seconds until the proxy reset the stream)."""
+      (`elapsed`: the seconds until the proxy reset the stream);
+    - trickle-window:PATH: the same for PATH, but the client opens the stream's window by one
+      byte every 0.5 s, so the body goes out a byte at a time."""
     import hpack
     kind, _, path = kind.partition(":")
     s = connect(port)
     # SETTINGS_INITIAL_WINDOW_SIZE (0x4) 0 for closed-window.
-    s.sendall(PREFACE + frame(SETTINGS, 0, 0, struct.pack(">HI", 0x4, 0) if kind == "closed-window" else b""))
+    windowless = kind in ("closed-window", "trickle-window")
+    s.sendall(PREFACE + frame(SETTINGS, 0, 0, struct.pack(">HI", 0x4, 0) if windowless else b""))
     started = time.monotonic()
     enc, dec = encoder(), hpack.Decoder()
     if kind == "headers-first":
@@ -297,7 +300,7 @@ def h2_stream(port, host, kind):
         s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, block))
     elif kind == "host-mismatch":
         s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, request_block(enc, host, extra=[("host", "other.test")])))
-    elif kind in ("stalled-download", "closed-window"):
+    elif kind == "stalled-download" or windowless:
         s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, request_block(enc, host, path or "/")))
     else:
         raise SystemExit(f"unknown h2-stream case {kind}")
@@ -306,7 +309,16 @@ def h2_stream(port, host, kind):
 
     def stream_done(f):
         return f[2] == 1 and (f[0] == RST_STREAM or (kind != "early-answer" and f[1] & END_STREAM))
-    frames, _ = read_frames(s, seconds, until=stream_done)
+    if kind == "trickle-window":
+        frames, deadline = [], time.monotonic() + seconds
+        while time.monotonic() < deadline and not any(stream_done(f) for f in frames):
+            more, closed = read_frames(s, 0.5, until=stream_done)
+            frames += more
+            if closed:
+                break
+            s.sendall(frame(WINDOW_UPDATE, 0, 1, struct.pack(">I", 1)))
+    else:
+        frames, _ = read_frames(s, seconds, until=stream_done)
     if kind == "early-answer" and not any(f[0] == RST_STREAM and f[2] == 1 for f in frames):
         more, _ = read_frames(s, 2, until=lambda f: f[0] == RST_STREAM and f[2] == 1)
         frames += more
@@ -324,7 +336,7 @@ def h2_stream(port, host, kind):
             result["elapsed"] = round(time.monotonic() - started, 2)
         if kind_ in (HEADERS, DATA) and flags & END_STREAM:
             result["ended"] = True
-    if kind not in ("stalled-download", "closed-window"):
+    if kind != "stalled-download" and not windowless:
         s.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 3, request_block(enc, host)))
         frames, _ = read_frames(s, 10, until=lambda f: f[2] == 3 and f[0] == HEADERS)
         blocks = [(f[2], dict(dec.decode(f[3]))) for f in frames if f[0] == HEADERS]

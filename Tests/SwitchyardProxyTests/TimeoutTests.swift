@@ -74,6 +74,16 @@ final class TimeoutTests {
         #expect(elapsed >= 1.5 && elapsed < 9, "keepAlive is 2 s: \(report)")
     }
 
+    @Test("an HTTP/2 client that opens its window a byte at a time cannot stretch that bound")
+    func http2TrickledWindow() throws {
+        let report = try Attacks.run("h2-stream", port: port, host: Self.web, "trickle-window:/download?bytes=1000")
+        #expect(report["status"] as? Int == 200, "\(report)")
+        #expect((report["data"] as? Int ?? 0) >= 2, "bytes went out as the window opened: \(report)")
+        #expect(report["reset"] as? Int == 0x8, "CANCEL: \(report)")
+        let elapsed = report["elapsed"] as? Double ?? 0
+        #expect(elapsed >= 1.5 && elapsed < 9, "keepAlive is 2 s: \(report)")
+    }
+
     @Test("a gRPC request's grpc-timeout bounds it: DEADLINE_EXCEEDED, never counted against the endpoint")
     func grpcTimeout() throws {
         for timeout in ["500m", "1n", "1n"] {

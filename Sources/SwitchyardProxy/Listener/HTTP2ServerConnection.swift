@@ -27,8 +27,8 @@ import NIOHTTP2
 ///   after `timeouts.keepAlive` with no stream open, and on a drain, which the client has
 ///   `timeouts.keepAlive` from when the first GOAWAY reaches the socket to acknowledge. Once
 ///   its last stream ends it closes its output after the last bytes, and closes when the
-///   client does. A stream whose ended response waits for the client's window with none of it
-///   going out is reset after `timeouts.keepAlive` (``HTTP2ServerStream``).
+///   client does. A stream whose ended response has waited `timeouts.keepAlive` for the
+///   client's window is reset (``responseEndWaits(since:)``).
 final class HTTP2ServerConnection: HTTP2ConnectionHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -71,10 +71,15 @@ final class HTTP2ServerConnection: HTTP2ConnectionHandler {
     private var lifetime: HTTP2ServerLifetimeStateMachine
     private var timer: Scheduled<Void>?
     /// `timeouts.keepAlive`: how long the client has to acknowledge a graceful shutdown's PING,
-    /// and how long a stream's ended response may wait for the client's window with none of it
-    /// going out (``HTTP2ServerStream``).
-    let keepAlive: TimeAmount
+    /// and how long a stream's ended response may wait for the client's window.
+    private let keepAlive: TimeAmount
     private var ackTimer: Scheduled<Void>?
+    /// The one timer for streams whose ended response waits for the client's window, armed for
+    /// the first of their deadlines. It is lazy: a stream whose end goes out leaves it armed,
+    /// and when it fires it checks every stream and re-arms for the next; deadlines only grow,
+    /// so nothing is cancelled while the connection lives (NIO's cancel searches the loop's
+    /// timers).
+    private var windowTimer: (timer: Scheduled<Void>, deadline: NIODeadline)?
     /// Set once the client acknowledged a graceful shutdown.
     private var acknowledged = false
 
@@ -402,5 +407,41 @@ final class HTTP2ServerConnection: HTTP2ConnectionHandler {
         timer = nil
         ackTimer?.cancel()
         ackTimer = nil
+        windowTimer?.timer.cancel()
+        windowTimer = nil
+    }
+
+    // MARK: Responses waiting for the client's window
+
+    /// A stream's response ended at `since`, but its end waits for the client's window: the
+    /// stream is reset (CANCEL) once it has waited `timeouts.keepAlive`, as an HTTP/1.1
+    /// connection whose client does not read its answered response closes after `keepAlive`
+    /// (DESIGN.md §13). A client that opens its window a byte at a time cannot stretch it.
+    func responseEndWaits(since: NIODeadline) {
+        armWindowTimer(since + keepAlive)
+    }
+
+    private func armWindowTimer(_ deadline: NIODeadline) {
+        if let armed = windowTimer?.deadline, armed <= deadline { return }
+        windowTimer?.timer.cancel()
+        // Strong: a weak reference would give the connection a side table. Removal and close
+        // cancel the timer.
+        let timer = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            windowTimer = nil
+            resetStreamsWaitingTooLong(now: eventLoop.now)
+        }
+        windowTimer = (timer, deadline)
+    }
+
+    private func resetStreamsWaitingTooLong(now: NIODeadline) {
+        var expired: [HTTP2ServerStream] = []
+        var next: NIODeadline?
+        streams.forEach { stream in
+            guard let since = stream.endWaitingSince else { return }
+            let deadline = since + keepAlive
+            if deadline <= now { expired.append(stream) } else { next = min(next ?? deadline, deadline) }
+        }
+        for stream in expired { stream.reset(.cancel) }
+        if let next { armWindowTimer(next) }
     }
 }

@@ -52,10 +52,11 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream, HTTP2SendingStre
     /// Response body written and not yet on the wire: in `pendingBody`, or in NIO's
     /// flow-control buffer waiting for the client's window.
     private var watermark = HTTP2SendWatermark()
-    /// Set while the response has ended but its end waits for the client's window: the timer
-    /// that resets the stream once none of it went out for `timeouts.keepAlive`, and when some
-    /// last did. Nothing else bounds that wait: the exchange is over (``awaitWindow(since:)``).
-    private var windowWait: (timer: Scheduled<Void>, lastSent: NIODeadline)?
+    /// Since when the response's end waits for the client's window (nil once it went out):
+    /// the connection resets the stream when that wait reaches `timeouts.keepAlive`
+    /// (``HTTP2ServerConnection/responseEndWaits(since:)``). Nothing else bounds it: the
+    /// exchange is over.
+    private(set) var endWaitingSince: NIODeadline?
 
     init(id: HTTP2StreamID, connection: HTTP2ServerConnection, window: Int) {
         self.id = id
@@ -162,8 +163,6 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream, HTTP2SendingStre
         isClosed = true
         held = nil
         pendingBody = nil
-        windowWait?.timer.cancel()
-        windowWait = nil
         guard let exchange else { return }
         self.exchange = nil
         exchange.clientGone()
@@ -174,16 +173,9 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream, HTTP2SendingStre
     /// ``writableAgain()``). An answer that ended before its request did resets the stream
     /// now, with NO_ERROR (RFC 9113 §8.1): the answer is whole, the rest of the body unwanted.
     func sent(bytes: Int, endStream: Bool) -> Bool {
-        if windowWait != nil {
-            if endStream {
-                windowWait?.timer.cancel()
-                windowWait = nil
-            } else if bytes > 0 {
-                windowWait?.lastSent = connection.now()
-            }
-        }
         if endStream {
             responseEndSent = true
+            endWaitingSince = nil
             if resetWhenEnded, requestOpen { reset(.noError) }
         }
         return watermark.sent(bytes)
@@ -252,27 +244,14 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream, HTTP2SendingStre
             pendingBody = nil
             connection.send(.data(body, endStream: true), on: self)
         }
-        if !responseEndSent, !isClosed { awaitWindow(since: connection.now()) }
-        connection.flushResponseEnd()
-    }
-
-    /// The response's end waits for the client's window (RFC 9113 §5.2): a client that never
-    /// opens it would hold the stream, and the response's bytes, for as long as the connection
-    /// lives. So the stream is reset (CANCEL) once none of it has gone out for
-    /// `timeouts.keepAlive`, as an HTTP/1.1 connection whose client does not read its answered
-    /// response closes after `keepAlive` (DESIGN.md §13).
-    private func awaitWindow(since lastSent: NIODeadline) {
-        // Strong: a weak reference would give the stream a side table. Its close cancels it.
-        let timer = connection.eventLoop.assumeIsolated().scheduleTask(deadline: lastSent + connection.keepAlive) { [self] in
-            guard let wait = windowWait else { return }
-            windowWait = nil
-            if connection.eventLoop.now < wait.lastSent + connection.keepAlive {
-                awaitWindow(since: wait.lastSent)
-            } else {
-                reset(.cancel)
-            }
+        if !responseEndSent, !isClosed {
+            // The end waits for the client's window (RFC 9113 §5.2): a client that never opens
+            // it would hold the stream, and the response's bytes, for the connection's life.
+            let now = connection.now()
+            endWaitingSince = now
+            connection.responseEndWaits(since: now)
         }
-        windowWait = (timer, lastSent)
+        connection.flushResponseEnd()
     }
 
     func flushResponse() {
