@@ -16,7 +16,7 @@ import NIOHTTP1
 ///   (``inputEnded()``). Both a `content-length` and a `transfer-encoding` are refused (a
 ///   response framed two ways is how smuggling starts), and so is any other transfer coding:
 ///   the proxy re-frames the body, so a coding it cannot take off would reach the client as
-///   bytes nobody said were coded (nginx and Envoy refuse them too).
+///   bytes nobody said were coded (nginx and Apache Traffic Server refuse them too).
 /// - Hop-by-hop fields and the names `Connection` lists are dropped as they are read
 ///   (``HopByHop/Tally``): the head that goes up is the one to forward.
 /// - Bytes that are not a response, and any byte while no request waits for one (a response

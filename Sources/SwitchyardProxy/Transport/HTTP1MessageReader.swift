@@ -32,7 +32,8 @@ enum MalformedHTTP1: Error, Equatable, CustomStringConvertible {
     /// A response with both `content-length` and `transfer-encoding`.
     case lengthAndCoding
     /// A response whose `transfer-encoding` is not `chunked` alone: a coding the proxy cannot
-    /// take off would reach the client unannounced (nginx and Envoy refuse it too).
+    /// take off would reach the client unannounced (nginx and Apache Traffic Server refuse it
+    /// too).
     case transferCoding
     /// A 101 Switching Protocols, which the proxy never asks for.
     case switchingProtocols
