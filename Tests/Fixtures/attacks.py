@@ -266,7 +266,7 @@ def h2_stream(port, host, kind):
     import hpack
     kind, _, path = kind.partition(":")
     s = connect(port)
-    # SETTINGS_INITIAL_WINDOW_SIZE (0x4) 0 for closed-window.
+    # SETTINGS_INITIAL_WINDOW_SIZE (0x4) 0 for closed-window and trickle-window.
     windowless = kind in ("closed-window", "trickle-window")
     s.sendall(PREFACE + frame(SETTINGS, 0, 0, struct.pack(">HI", 0x4, 0) if windowless else b""))
     started = time.monotonic()

@@ -453,9 +453,10 @@ struct FramingFields {
             length = parsed
         } else if name.count == 17, HeaderText.equalsIgnoringCase(name, "transfer-encoding") {
             let last = Self.lastElement(value)
-            if let last { chunkedIsLast = HeaderText.equalsIgnoringCase(last, "chunked") }
+            let lastIsChunked = last.map { HeaderText.equalsIgnoringCase($0, "chunked") } ?? false
+            if last != nil { chunkedIsLast = lastIsChunked }
             // A second field, or a list, is more than one coding.
-            isChunkedAlone = !hasCoding && !value.contains(UInt8(ascii: ",")) && last != nil && chunkedIsLast
+            isChunkedAlone = !hasCoding && lastIsChunked && !value.contains(UInt8(ascii: ","))
             hasCoding = true
         } else if name.count == 7, HeaderText.equalsIgnoringCase(name, "upgrade") {
             asksUpgrade = true
