@@ -1,21 +1,27 @@
+import Glibc
 import NIOCore
 import NIOHPACK
 import NIOPosix
 
-// The floor of an HTTP/2 proxy on SwiftNIO's channel pipeline, for issue 12's h2c rows (see
-// ../README.md): an h2c (prior knowledge) to HTTP/1.1 relay with an HTTP/2 layer of its own,
-// no NIOHTTP2Handler. One handler per client connection parses frames in place, decodes field
-// blocks with NIOHPACK, writes each stream's request to an idle keep-alive upstream connection
-// (round-robin over the backends, pooled per process), reads the response's head and
-// `content-length` body, and answers with a HEADERS and a DATA frame; the frames of every
-// stream answered in one event-loop pass go out in one flush, as Switchyard's do.
+// The floor of an HTTP proxy on SwiftNIO's channel pipeline, for issue 12's rows (see
+// ../README.md): an h2c (prior knowledge) or HTTP/1.1 to HTTP/1.1 relay with an HTTP/2 layer
+// of its own, no NIOHTTP2Handler. One handler per client connection parses frames in place,
+// decodes field blocks with NIOHPACK, writes each stream's request to an idle keep-alive
+// upstream connection (round-robin over the backends, pooled per process), reads the
+// response's head and `content-length` body, and answers with a HEADERS and a DATA frame; the
+// frames of every stream answered in one event-loop pass go out in one flush, as Switchyard's do.
+//
+// An HTTP/1.1 client connection is relayed a request at a time: the head found in place (up to
+// its blank line), written as it came to an idle upstream connection taken round-robin per
+// request, and the upstream's head and `content-length` body written back as they came, in
+// one write and flush (`../shared/bench/nio-splice` is the byte splice with no HTTP at all).
 //
 // It is a measuring instrument, not a proxy: it serves bodiless requests (END_STREAM on
-// HEADERS) and `content-length` responses whose body fits the peer's windows, keeps no
-// stream states beyond the in-flight table, and closes a connection on anything else. It has
-// the I/O path Switchyard has (NIO channels, a pipeline per connection, NIOHPACK) and none of
-// the work of a real proxy (routing, validation, limits, timeouts, metrics, balancing by load).
-// An HTTP/1.x client connection is spliced to one backend, as `nio-splice` does.
+// HEADERS; `GET` or `HEAD` over HTTP/1.1) and `content-length` responses whose body fits the
+// peer's windows, keeps no stream states beyond the in-flight table, and closes a connection
+// on anything else. It has the I/O path Switchyard has (NIO channels, a pipeline per
+// connection, NIOHPACK) and none of the work of a real proxy (routing, validation, limits,
+// timeouts, metrics, balancing by load).
 //
 //   H2Relay PORT 127.0.0.1:18081,127.0.0.1:18082,127.0.0.1:18083
 
@@ -43,6 +49,14 @@ final class UpstreamPool: @unchecked Sendable {
     }
 }
 
+/// A response as an upstream sent it: its fields (made only for an HTTP/2 client) and its
+/// bytes, head and body.
+struct RelayResponse {
+    var fields: HPACKHeaders
+    var message: ByteBuffer
+    var body: ByteBuffer
+}
+
 /// One HTTP/1.1 keep-alive upstream connection: a request out, a response's head and
 /// `content-length` body in.
 final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
@@ -56,7 +70,10 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
     private var client: RelayConnection?
     private var stream: UInt32 = 0
     private var received: ByteBuffer?
+    /// Whether the client wants the response's fields (HTTP/2), not only its bytes.
+    private var wantsFields = true
     private var head: HPACKHeaders?
+    private var headLength = 0
     private var bodyLength = 0
 
     init(pool: UpstreamPool, backend: Int, loop: EventLoop) {
@@ -82,6 +99,7 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
     func start(_ request: ByteBuffer, for stream: UInt32, of client: RelayConnection) {
         self.client = client
         self.stream = stream
+        wantsFields = client.isHTTP2
         if let context { context.writeAndFlush(NIOAny(request), promise: nil) } else { pending = request }
     }
 
@@ -89,41 +107,45 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
         var bytes = unwrapInboundIn(data)
         if received == nil { received = bytes } else { received!.writeBuffer(&bytes) }
         if head == nil, !readHead() { return }
-        guard let head, var body = received, body.readableBytes >= bodyLength else { return }
-        let content = body.readSlice(length: bodyLength)!
+        guard let head, let bytes = received, bytes.readableBytes >= headLength + bodyLength else { return }
+        let response = RelayResponse(
+            fields: head, message: bytes.getSlice(at: bytes.readerIndex, length: headLength + bodyLength)!,
+            body: bytes.getSlice(at: bytes.readerIndex + headLength, length: bodyLength)!)
         received = nil
         self.head = nil
         let (client, stream) = (self.client, self.stream)
         self.client = nil
         pool.release(self)
-        client?.respond(to: stream, head: head, body: content)
+        client?.respond(to: stream, with: response)
     }
 
-    /// Parses the response head when it is whole: `:status` and the fields HTTP/2 keeps.
+    /// Parses the response head when it is whole: its length, its `content-length`, and for an
+    /// HTTP/2 client `:status` and the fields HTTP/2 keeps.
     private func readHead() -> Bool {
-        guard var bytes = received else { return false }
+        guard let bytes = received else { return false }
+        let wantsFields = wantsFields
         let parsed = bytes.withUnsafeReadableBytes { raw -> (Int, HPACKHeaders, Int)? in
             var lineStart = 0
             var fields = HPACKHeaders()
             var length = 0
-            var index = 0
-            while index + 1 < raw.count {
-                guard raw[index] == 0x0D, raw[index + 1] == 0x0A else {
-                    index += 1
-                    continue
-                }
-                let line = UnsafeRawBufferPointer(rebasing: raw[lineStart..<index])
-                index += 2
-                lineStart = index
-                if line.isEmpty { return (index, fields, length) }
-                if fields.isEmpty {  // the status line: "HTTP/1.1 200 OK"
+            while let line = Self.line(in: raw, from: lineStart) {
+                let isStatusLine = lineStart == 0  // "HTTP/1.1 200 OK"
+                lineStart += line.count + 2
+                if line.isEmpty { return (lineStart, fields, length) }
+                if isStatusLine {
                     guard line.count >= 12 else { return nil }
-                    fields.add(name: ":status", value: String(decoding: line[9..<12], as: UTF8.self))
+                    if wantsFields { fields.add(name: ":status", value: String(decoding: line[9..<12], as: UTF8.self)) }
                     continue
                 }
                 guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
                 var valueStart = colon + 1
                 while valueStart < line.count, line[valueStart] == 0x20 || line[valueStart] == 0x09 { valueStart += 1 }
+                guard wantsFields else {
+                    if Self.isContentLength(UnsafeRawBufferPointer(rebasing: line[..<colon])) {
+                        length = line[valueStart...].reduce(0) { $0 &* 10 &+ Int($1 &- 0x30) }
+                    }
+                    continue
+                }
                 let name = String(unsafeUninitializedCapacity: colon) { name in
                     for offset in 0..<colon { name[offset] = line[offset] | (line[offset] &- 0x41 < 26 ? 0x20 : 0) }
                     return colon
@@ -139,10 +161,27 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
             return nil
         }
         guard let (headLength, fields, length) = parsed else { return false }
-        bytes.moveReaderIndex(forwardBy: headLength)
         head = fields
+        self.headLength = headLength
         bodyLength = length
-        received = bytes
+        return true
+    }
+
+    /// The line starting at `start` (up to its CRLF, found with `memchr`), or nil when it is not
+    /// whole.
+    static func line(in raw: UnsafeRawBufferPointer, from start: Int) -> UnsafeRawBufferPointer? {
+        guard let base = raw.baseAddress, start < raw.count, let found = memchr(base + start, 0x0A, raw.count - start) else { return nil }
+        let end = base.distance(to: UnsafeRawPointer(found))
+        guard end > start, raw[end - 1] == 0x0D else { return nil }
+        return UnsafeRawBufferPointer(rebasing: raw[start..<end - 1])
+    }
+
+    private static let contentLength = Array("content-length".utf8)
+
+    /// Whether a field's name is `content-length`, in any case.
+    private static func isContentLength(_ name: UnsafeRawBufferPointer) -> Bool {
+        guard name.count == contentLength.count else { return false }
+        for index in 0..<name.count where name[index] | 0x20 != contentLength[index] { return false }
         return true
     }
 
@@ -155,13 +194,16 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
 }
 
 /// One client connection: detects h2c by its preface, then relays its streams; anything else is
-/// spliced to one backend.
+/// relayed as HTTP/1.1 a request at a time.
 final class RelayConnection: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
 
     private static let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
 
-    private enum Mode { case detecting, http2, splice }
+    private enum Mode { case detecting, http2, http1 }
+
+    /// The longest HTTP/1.1 request head relayed.
+    private static let maxHead = 8192
 
     private let pool: UpstreamPool
     private var context: ChannelHandlerContext?
@@ -173,7 +215,10 @@ final class RelayConnection: ChannelInboundHandler, @unchecked Sendable {
     private var connectionWindow = 65_535
     private var streamWindow = 65_535
     private var flushScheduled = false
-    private var splice: Splice?
+    /// Whether an HTTP/1.1 request is at an upstream: the next one waits for its response.
+    private var awaitingResponse = false
+
+    var isHTTP2: Bool { mode == .http2 }
 
     init(pool: UpstreamPool, allocator: ByteBufferAllocator) {
         self.pool = pool
@@ -185,15 +230,13 @@ final class RelayConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
-        if mode == .splice { return splice!.forward(bytes) }
         if inbound == nil || inbound!.readableBytes == 0 { inbound = bytes } else { inbound!.writeBuffer(&bytes) }
+        if mode == .http1 { return relayNextRequest(context: context) }
         if mode == .detecting {
             guard inbound!.readableBytes >= Self.preface.count else { return }
             guard inbound!.readableBytesView.starts(with: Self.preface) else {
-                mode = .splice
-                splice = Splice(client: context, to: pool.backends[0], first: inbound!)
-                inbound = nil
-                return
+                mode = .http1
+                return relayNextRequest(context: context)
             }
             inbound!.moveReaderIndex(forwardBy: Self.preface.count)
             mode = .http2
@@ -207,6 +250,33 @@ final class RelayConnection: ChannelInboundHandler, @unchecked Sendable {
         while let frame = nextFrame() {
             guard handle(frame, context: context) else { return close() }
         }
+    }
+
+    /// Sends the next whole HTTP/1.1 request head to an upstream, unless one is there already.
+    private func relayNextRequest(context: ChannelHandlerContext) {
+        guard !awaitingResponse, var buffer = inbound else { return }
+        // The head's length once its blank line came, and whether it is a GET or a HEAD.
+        let found = buffer.withUnsafeReadableBytes { raw -> (length: Int, bodiless: Bool)? in
+            var start = 0
+            while let line = UpstreamLink.line(in: raw, from: start) {
+                start += line.count + 2
+                if line.isEmpty {
+                    let bodiless = raw.starts(with: [0x47, 0x45, 0x54, 0x20]) || raw.starts(with: [0x48, 0x45, 0x41, 0x44, 0x20])
+                    return (start, bodiless)
+                }
+            }
+            return nil
+        }
+        guard let found else {
+            if buffer.readableBytes > Self.maxHead { close() }
+            return
+        }
+        guard found.bodiless else { return close() }
+        let headLength = found.length
+        let head = buffer.readSlice(length: headLength)!
+        inbound = buffer
+        awaitingResponse = true
+        pool.send(head, for: 0, of: self, on: context.eventLoop)
     }
 
     private struct Frame {
@@ -289,9 +359,16 @@ final class RelayConnection: ChannelInboundHandler, @unchecked Sendable {
         return buffer
     }
 
-    /// Answers `stream` with a HEADERS and a DATA frame.
-    func respond(to stream: UInt32, head: HPACKHeaders, body: ByteBuffer) {
+    /// Answers an HTTP/1.1 client with the response's bytes as they came, or `stream` with a
+    /// HEADERS and a DATA frame.
+    func respond(to stream: UInt32, with response: RelayResponse) {
         guard let context else { return }
+        guard mode == .http2 else {
+            context.writeAndFlush(NIOAny(response.message), promise: nil)
+            awaitingResponse = false
+            return relayNextRequest(context: context)
+        }
+        let (head, body) = (response.fields, response.body)
         let length = body.readableBytes
         guard length <= min(connectionWindow, streamWindow) else { return close() }
         connectionWindow -= length
@@ -333,59 +410,11 @@ final class RelayConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func channelInactive(context: ChannelHandlerContext) {
         self.context = nil
-        splice?.close()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         context.close(promise: nil)
     }
-}
-
-/// An HTTP/1.x client connection's bytes, both ways, with one backend (as `nio-splice`).
-final class Splice: ChannelInboundHandler, @unchecked Sendable {
-    typealias InboundIn = ByteBuffer
-
-    private let client: ChannelHandlerContext
-    private var upstream: ChannelHandlerContext?
-    private var pending: ByteBuffer?
-
-    init(client: ChannelHandlerContext, to backend: SocketAddress, first: ByteBuffer) {
-        self.client = client
-        pending = first
-        ClientBootstrap(group: client.eventLoop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(self) }
-            }
-            .connect(to: backend)
-            .whenFailure { _ in self.client.close(promise: nil) }
-    }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        upstream = context
-        if let pending {
-            self.pending = nil
-            context.writeAndFlush(NIOAny(pending), promise: nil)
-        }
-    }
-
-    /// Client bytes, to the backend.
-    func forward(_ bytes: ByteBuffer) {
-        guard let upstream else {
-            var bytes = bytes
-            pending!.writeBuffer(&bytes)
-            return
-        }
-        upstream.writeAndFlush(NIOAny(bytes), promise: nil)
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        client.write(data, promise: nil)
-    }
-
-    func channelReadComplete(context: ChannelHandlerContext) { client.flush() }
-    func channelInactive(context: ChannelHandlerContext) { client.close(promise: nil) }
-    func close() { upstream?.close(promise: nil) }
 }
 
 let arguments = CommandLine.arguments
