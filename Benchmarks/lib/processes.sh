@@ -67,32 +67,38 @@ cpu_ticks() {
     echo "$total"
 }
 
+# both_ticks PID: "cpu_ticks user_ticks" for PID, the ticks measure_wrk and measure_h2load take.
+both_ticks() { echo "$(cpu_ticks "$1") $(CPU=user cpu_ticks "$1")"; }
+
 # measure_wrk PID PORT CONNS DURATION [PREFIX...]: once 127.0.0.1:PORT answers, wrk against
 # it, 1 s to warm up and DURATION s measured, each run under PREFIX (e.g. taskset -c 1) with
-# WRK_THREADS (1) threads; prints "req/s requests cpu_seconds", the last what PID used meanwhile.
+# WRK_THREADS (1) threads; prints "req/s requests cpu_seconds user_seconds": what PID used
+# meanwhile (cpu_ticks'), then its user time alone.
 measure_wrk() {
     local pid=$1 port=$2 conns=$3 duration=$4 before after out
     shift 4
     wait_http "$port" >&2 || return 1
     "$@" wrk -t"${WRK_THREADS:-1}" -c"$conns" -d1s "http://127.0.0.1:$port/" >/dev/null
-    before="$(cpu_ticks "$pid")"
+    before="$(both_ticks "$pid")"
     out="$("$@" wrk -t"${WRK_THREADS:-1}" -c"$conns" -d"${duration}s" "http://127.0.0.1:$port/")"
-    after="$(cpu_ticks "$pid")"
-    awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" \
-        '/Requests\/sec/ {rps = $2} /requests in/ {n = $1} END {printf "%s %s %.3f\n", rps, n, t / hz}' <<<"$out"
+    after="$(both_ticks "$pid")"
+    awk -v t="$before $after" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN {split(t, k, " ")} /Requests\/sec/ {rps = $2} /requests in/ {n = $1}
+         END {printf "%s %s %.3f %.3f\n", rps, n, (k[3] - k[1]) / hz, (k[4] - k[2]) / hz}' <<<"$out"
 }
 
 # measure_h2load PID PORT CLIENTSxSTREAMS DURATION [PREFIX...]: measure_wrk's h2c twin, with
 # h2load's prior-knowledge HTTP/2 (CLIENTS connections, STREAMS concurrent streams each); prints
-# "req/s requests cpu_seconds".
+# "req/s requests cpu_seconds user_seconds".
 measure_h2load() {
     local pid=$1 port=$2 clients=${3%x*} streams=${3#*x} duration=$4 before after out
     shift 4
     for _ in $(seq 1 100); do curl -sf --http2-prior-knowledge --max-time 2 -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
     "$@" h2load -c"$clients" -m"$streams" -D 1 "http://127.0.0.1:$port/" >/dev/null
-    before="$(cpu_ticks "$pid")"
+    before="$(both_ticks "$pid")"
     out="$("$@" h2load -c"$clients" -m"$streams" -D "$duration" "http://127.0.0.1:$port/")"
-    after="$(cpu_ticks "$pid")"
-    awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" \
-        '/finished in/ {rps = $4} /^requests:/ {n = $8} END {printf "%s %s %.3f\n", rps, n, t / hz}' <<<"$out"
+    after="$(both_ticks "$pid")"
+    awk -v t="$before $after" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN {split(t, k, " ")} /finished in/ {rps = $4} /^requests:/ {n = $8}
+         END {printf "%s %s %.3f %.3f\n", rps, n, (k[3] - k[1]) / hz, (k[4] - k[2]) / hz}' <<<"$out"
 }

@@ -11,12 +11,13 @@
 #   Benchmarks/loopback/count-calls.sh .build/release/switchyard
 #   H2=4x16 Benchmarks/loopback/count-calls.sh /path/to/old/switchyard
 #   Benchmarks/loopback/count-calls.sh ../shared/bench/nio-splice/.build/release/nio-splice   # NIO alone (HTTP/1.1)
+#   Benchmarks/loopback/count-calls.sh Benchmarks/.build/release/H2Relay   # the floor of an HTTP proxy on NIO
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 shared="$root/../shared/bench"
 source "$root/Benchmarks/lib/processes.sh"
 source "$root/Benchmarks/lib/backends.sh"
-[ "$#" -eq 1 ] || { echo "usage: $0 SWITCHYARD_BINARY|NIO_SPLICE_BINARY" >&2; exit 2; }
+[ "$#" -eq 1 ] || { echo "usage: $0 SWITCHYARD_BINARY|NIO_SPLICE_BINARY|H2RELAY_BINARY" >&2; exit 2; }
 binary=$1 h2="${H2:-}"
 
 swift_core="$(ldd "$binary" | awk '/libswiftCore.so/ {print $3}')"
@@ -30,9 +31,10 @@ trap 'cleanup; perf probe -q -d "probe_libswiftCore:*" -d "probe_libc:*" || true
 start_backends "$work" taskset -c 1
 port="$(free_port)"
 switchyard_config "$work/switchyard.yaml" "$port"
-if [ "$(basename "$binary")" = nio-splice ]; then
-    # The bare NIO byte splice of ../shared/bench, for NIO's own share of a request.
-    start "$work/splice.log" taskset -c 0 "$binary" "$port" 127.0.0.1:18081,127.0.0.1:18082,127.0.0.1:18083
+if [ "$(basename "$binary")" = nio-splice ] || [ "$(basename "$binary")" = H2Relay ]; then
+    # The bare NIO byte splice of ../shared/bench, for NIO's own share of a request, or the
+    # minimal HTTP relay of ../h2relay, for what a proxy on NIO cannot do without.
+    start "$work/floor.log" taskset -c 0 "$binary" "$port" 127.0.0.1:18081,127.0.0.1:18082,127.0.0.1:18083
 else
     start "$work/switchyard.log" taskset -c 0 "$binary" run --config "$work/switchyard.yaml" --threads 1 --log-level warning --admin 127.0.0.1:0
 fi

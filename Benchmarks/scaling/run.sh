@@ -43,7 +43,7 @@ for round in $(seq 1 "$rounds"); do
             target_port="$port"
         fi
         proxy=$started
-        read -r rps _ seconds < <(WRK_THREADS=2 measure_wrk "$proxy" "$target_port" "$conns" "$duration")
+        read -r rps _ seconds _ < <(WRK_THREADS=2 measure_wrk "$proxy" "$target_port" "$conns" "$duration")
         stop "$proxy"
         cpu="$(awk -v s="$seconds" -v d="$duration" 'BEGIN {printf "%.2f", s / d}')"
         echo "$round $target $rps $cpu" | tee -a "$work/runs.txt"
