@@ -71,12 +71,13 @@ struct RequestHeadFuzzTests {
             switch RequestValidation.validate(&head, maxHeaders: 100) {
             case .failure(let answer):
                 #expect([400, 431, 501].contains(answer.status.code), "\(answer)")
-            case .success(let framing):
+            case .success(let valid):
                 let hosts = head.headers["host"]
                 #expect(hosts.count == 1 || (hosts.isEmpty && head.version == .http1_0), "\(head)")
+                #expect(valid.host == hosts.first && valid.hasExpect == head.headers.contains(name: "expect"), "\(head)")
                 #expect(!(head.headers.contains(name: "content-length") && head.headers.contains(name: "transfer-encoding")), "\(head)")
                 var headers = head.headers
-                framing.apply(to: &headers, http1: true)
+                valid.framing.apply(to: &headers, http1: true)
                 #expect(headers["content-length"].count + headers["transfer-encoding"].count <= 1, "\(headers)")
                 _ = Self.router.route(RequestView(head))
             }

@@ -50,7 +50,14 @@ public struct Router: Sendable {
 
     /// The rule `request` takes, or nil for "no route".
     public func route(_ request: some RoutableRequest) -> Selection? {
-        if let catchAll, request.path.utf8.first == UInt8(ascii: "/") { return catchAll }
+        route(pathStart: request.path.utf8.first, request)
+    }
+
+    /// The rule `request` takes, or nil for "no route", where `pathStart` is its path's first
+    /// byte: the request is made only when that is not enough (the catch-all needs no more).
+    public func route<Request: RoutableRequest>(pathStart: UInt8?, _ request: @autoclosure () -> Request) -> Selection? {
+        if let catchAll, pathStart == UInt8(ascii: "/") { return catchAll }
+        let request = request()
         for (candidate, selection) in candidates {
             switch candidate {
             case .http(let match): if match.matches(request) { return selection }

@@ -78,17 +78,18 @@ final class RequestRouter {
     /// What becomes of a request with head `received`.
     func route(_ received: HTTPRequestHead) -> RouteDecision {
         var head = received
-        let framing: RequestBodyFraming
+        let valid: RequestValidation.Valid
         switch RequestValidation.validate(&head, maxHeaders: maxHeaders) {
-        case .success(let valid): framing = valid
+        case .success(let validated): valid = validated
         case .failure(let refusal): return .answer(refusal, isGRPC: Self.asksForGRPC(received), closeConnection: true)
         }
-        guard let service = service(named: head.headers.first(name: "host")) else {
-            let message = "no service for authority \(head.headers.first(name: "host") ?? "(none)")"
+        guard let service = service(named: valid.host) else {
+            let message = "no service for authority \(valid.host ?? "(none)")"
             return .answer(.notFound(message), isGRPC: Self.asksForGRPC(head), closeConnection: false)
         }
         let isGRPC = service.isGRPC
-        guard let selection = service.router.route(RequestView(head)) else {
+        // A target's path starts where the target does (an absolute form was made origin form).
+        guard let selection = service.router.route(pathStart: head.uri.utf8.first, RequestView(head)) else {
             return .answer(.notFound(service.parent.meta.describe(error: "no route")), isGRPC: isGRPC, closeConnection: false)
         }
         let route = service.routes[selection.route]
@@ -106,12 +107,14 @@ final class RequestRouter {
             target.countResponse(status: -1, error: answer.cause)
             return .answer(answer, isGRPC: isGRPC, closeConnection: false)
         case .backend(let backend):
-            let expectsContinue = head.headers.first(name: "expect")?.lowercased() == "100-continue"
+            // A filter may have added or removed one since validation.
+            let mayExpect = valid.hasExpect || !rule.filters.isEmpty
+            let expectsContinue = mayExpect && head.headers.first(name: "expect")?.lowercased() == "100-continue"
             if expectsContinue { head.headers.remove(name: "expect") }
             let timeouts = isGRPC ? GRPCTimeout.applying(head.headers.first(name: "grpc-timeout"), to: route.timeouts) : route.timeouts
             return .dispatch(
                 RouteDispatch(
-                    head: head, framing: framing, target: target, backend: backend, isGRPC: isGRPC, timeouts: timeouts,
+                    head: head, framing: valid.framing, target: target, backend: backend, isGRPC: isGRPC, timeouts: timeouts,
                     clientChoseDeadline: timeouts.request != route.timeouts.request, expectsContinue: expectsContinue))
         }
     }

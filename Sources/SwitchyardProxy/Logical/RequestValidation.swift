@@ -6,11 +6,21 @@ import SwitchyardCore
 /// request that fails is answered 400 (431 for too many headers, 501 for a transfer coding
 /// other than chunked) and never reaches an upstream; its connection closes.
 enum RequestValidation {
+    /// What validation learnt of a head, so routing need not search its fields again.
+    struct Valid {
+        /// How its body is framed.
+        var framing: RequestBodyFraming
+        /// Its `host` (nil only for an HTTP/1.0 request without one).
+        var host: String?
+        /// Whether it has an `expect` field.
+        var hasExpect: Bool
+    }
+
     /// Checks `head` against `maxHeaders` and makes it the head to route (an absolute-form
     /// target rewritten to origin form, a repeated identical HTTP/2 `host` folded); returns
-    /// its body framing, or the answer. One pass over the headers, no allocation for an
+    /// what it learnt, or the answer. One pass over the headers, no allocation for an
     /// ordinary request, and no copy of the head.
-    static func validate(_ head: inout HTTPRequestHead, maxHeaders: Int) -> Result<RequestBodyFraming, SyntheticError> {
+    static func validate(_ head: inout HTTPRequestHead, maxHeaders: Int) -> Result<Valid, SyntheticError> {
         if head.headers.count > maxHeaders {
             return .failure(.invalidRequest(.requestHeaderFieldsTooLarge, "too many request headers (more than \(maxHeaders))"))
         }
@@ -19,6 +29,7 @@ enum RequestValidation {
         var hostsDiffer = false
         var hasLength = false
         var hasCoding = false
+        var hasExpect = false
         for (name, value) in head.headers {
             if HeaderName.is(name, "host") {
                 hosts += 1
@@ -29,6 +40,8 @@ enum RequestValidation {
                 hasLength = true
             } else if HeaderName.is(name, "transfer-encoding") {
                 hasCoding = true
+            } else if HeaderName.is(name, "expect") {
+                hasExpect = true
             }
         }
         switch hosts {
@@ -67,7 +80,7 @@ enum RequestValidation {
         guard let framing = hasLength || hasCoding ? RequestBodyFraming(clientHead: head) : .unframed(head.version) else {
             return .failure(.invalidRequest(.badRequest, "malformed Content-Length"))
         }
-        return .success(framing)
+        return .success(Valid(framing: framing, host: host, hasExpect: hasExpect))
     }
 }
 
