@@ -4,24 +4,26 @@ import NIOHPACK
 import NIOPosix
 
 // The floor of an HTTP proxy on SwiftNIO's channel pipeline, for issue 12's rows (see
-// ../README.md): an h2c (prior knowledge) or HTTP/1.1 to HTTP/1.1 relay with an HTTP/2 layer
-// of its own, no NIOHTTP2Handler. One handler per client connection parses frames in place,
-// decodes field blocks with NIOHPACK, writes each stream's request to an idle keep-alive
-// upstream connection (round-robin over the backends, pooled per process), reads the
-// response's head and `content-length` body, and answers with a HEADERS and a DATA frame; the
-// frames of every stream answered in one event-loop pass go out in one flush, as Switchyard's do.
+// ../README.md): a relay from h2c (prior knowledge) or HTTP/1.1 clients to HTTP/1.1 upstreams.
+// Each request goes to an idle keep-alive upstream connection (round-robin over the backends for
+// every request, pooled per process), and the response's head and `content-length` body are
+// read whole before they go back.
 //
-// An HTTP/1.1 client connection is relayed a request at a time: the head found in place (up to
-// its blank line), written as it came to an idle upstream connection taken round-robin per
-// request, and the upstream's head and `content-length` body written back as they came, in
-// one write and flush (`../shared/bench/nio-splice` is the byte splice with no HTTP at all).
+// - h2c: an HTTP/2 layer of its own, no NIOHTTP2Handler. One handler per client connection parses
+//   frames in place and decodes field blocks with NIOHPACK; a stream's answer is a HEADERS and a
+//   DATA frame, and the frames of every stream answered in one event-loop pass go out in one
+//   flush, as Switchyard's do.
+// - HTTP/1.1: a request at a time. Its head is found in place (up to its blank line) and written
+//   upstream as it came; the response's bytes go back as they came, in one write and flush. (The
+//   byte splice with no HTTP at all is the harness's `nio-splice`, ../../../shared/bench.)
 //
-// It is a measuring instrument, not a proxy: it serves bodiless requests (END_STREAM on
-// HEADERS; `GET` or `HEAD` over HTTP/1.1) and `content-length` responses whose body fits the
-// peer's windows, keeps no stream states beyond the in-flight table, and closes a connection
-// on anything else. It has the I/O path Switchyard has (NIO channels, a pipeline per
-// connection, NIOHPACK) and none of the work of a real proxy (routing, validation, limits,
-// timeouts, metrics, balancing by load).
+// It is a measuring instrument, not a proxy. It serves bodiless requests (HEADERS with
+// END_STREAM; an HTTP/1.1 `GET` or `HEAD` without a length) and responses framed by
+// `content-length` (or without a body: a HEAD's, a 204, a 304) whose body fits the peer's
+// windows. It closes the connection on the rest it notices (`Unrelayable`), and keeps no stream
+// states beyond the in-flight table. It has the I/O path Switchyard has (NIO channels, a pipeline
+// per connection, NIOHPACK) and none of a real proxy's work: no checks of the bytes it forwards,
+// no rewritten heads, no routing, limits, timeouts, metrics or balancing by load.
 //
 //   H2Relay PORT 127.0.0.1:18081,127.0.0.1:18082,127.0.0.1:18083
 
@@ -36,31 +38,47 @@ final class UpstreamPool: @unchecked Sendable {
         self.idle = Array(repeating: [], count: backends.count)
     }
 
-    /// Sends `request` to the next backend, on an idle connection or a new one.
-    func send(_ request: ByteBuffer, for stream: UInt32, of client: RelayConnection, on loop: EventLoop) {
+    /// Sends `request` to the next backend, on an idle connection or a new one; `bodiless` when
+    /// its response has no body whatever its `content-length` says (a HEAD request's).
+    func send(_ request: ByteBuffer, bodiless: Bool, for stream: UInt32, of client: RelayConnection, on loop: EventLoop) {
         let index = next
         next = (next + 1) % backends.count
         let link = idle[index].popLast() ?? UpstreamLink(pool: self, backend: index, loop: loop)
-        link.start(request, for: stream, of: client)
+        link.start(request, bodiless: bodiless, for: stream, of: client)
     }
 
     func release(_ link: UpstreamLink) {
         idle[link.backend].append(link)
     }
+
+    /// Forgets a link whose connection closed.
+    func remove(_ link: UpstreamLink) {
+        idle[link.backend].removeAll { $0 === link }
+    }
 }
 
-/// A response as an upstream sent it: its fields (made only for an HTTP/2 client) and its
-/// bytes, head and body.
-struct RelayResponse {
-    var fields: HPACKHeaders
-    var message: ByteBuffer
-    var body: ByteBuffer
+/// A response as an upstream sent it, as its client wants it: an HTTP/1.1 client its bytes,
+/// head and body; an HTTP/2 client its fields and its body.
+enum RelayResponse {
+    case http1(ByteBuffer)
+    case http2(fields: HPACKHeaders, body: ByteBuffer)
 }
+
+/// A message the relay does not handle: a request other than a bodiless HTTP/1.1 `GET` or
+/// `HEAD`; a response without `content-length` (where it needs one), with a transfer coding or
+/// an interim status, or with a malformed or overlong head. Its connection closes (an
+/// upstream's, with its client's).
+struct Unrelayable: Error {}
 
 /// One HTTP/1.1 keep-alive upstream connection: a request out, a response's head and
-/// `content-length` body in.
+/// `content-length` body in. It goes back to the pool only when the response left it clean
+/// (whole, nothing after it, no `connection: close`); it closes, and its client with it, on a
+/// response it does not handle.
 final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
+
+    /// The longest response head read.
+    private static let maxHead = 16_384
 
     let backend: Int
     private let pool: UpstreamPool
@@ -72,9 +90,17 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
     private var received: ByteBuffer?
     /// Whether the client wants the response's fields (HTTP/2), not only its bytes.
     private var wantsFields = true
-    private var head: HPACKHeaders?
-    private var headLength = 0
-    private var bodyLength = 0
+    /// Whether the response has no body, whatever its `content-length` says.
+    private var bodiless = false
+    private var head: ResponseHead?
+
+    /// What a response head says.
+    private struct ResponseHead {
+        var length: Int
+        var fields: HPACKHeaders
+        var bodyLength: Int
+        var keepsAlive: Bool
+    }
 
     init(pool: UpstreamPool, backend: Int, loop: EventLoop) {
         self.pool = pool
@@ -96,96 +122,141 @@ final class UpstreamLink: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    func start(_ request: ByteBuffer, for stream: UInt32, of client: RelayConnection) {
+    func start(_ request: ByteBuffer, bodiless: Bool, for stream: UInt32, of client: RelayConnection) {
         self.client = client
         self.stream = stream
+        self.bodiless = bodiless
         wantsFields = client.isHTTP2
         if let context { context.writeAndFlush(NIOAny(request), promise: nil) } else { pending = request }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let client else { return context.close(promise: nil) }  // bytes nothing asked for
         var bytes = unwrapInboundIn(data)
         if received == nil { received = bytes } else { received!.writeBuffer(&bytes) }
-        if head == nil, !readHead() { return }
-        guard let head, let bytes = received, bytes.readableBytes >= headLength + bodyLength else { return }
-        let response = RelayResponse(
-            fields: head, message: bytes.getSlice(at: bytes.readerIndex, length: headLength + bodyLength)!,
-            body: bytes.getSlice(at: bytes.readerIndex + headLength, length: bodyLength)!)
-        received = nil
-        self.head = nil
-        let (client, stream) = (self.client, self.stream)
-        self.client = nil
-        pool.release(self)
-        client?.respond(to: stream, with: response)
+        do {
+            if self.head == nil { self.head = try readHead() }
+            guard let head, let bytes = received, bytes.readableBytes >= head.length + head.bodyLength else { return }
+            let response: RelayResponse =
+                wantsFields
+                ? .http2(fields: head.fields, body: bytes.getSlice(at: bytes.readerIndex + head.length, length: head.bodyLength)!)
+                : .http1(bytes.getSlice(at: bytes.readerIndex, length: head.length + head.bodyLength)!)
+            let clean = head.keepsAlive && bytes.readableBytes == head.length + head.bodyLength
+            received = nil
+            self.head = nil
+            self.client = nil
+            if clean { pool.release(self) } else { context.close(promise: nil) }
+            client.respond(to: stream, with: response)
+        } catch {
+            context.close(promise: nil)
+        }
     }
 
-    /// Parses the response head when it is whole: its length, its `content-length`, and for an
-    /// HTTP/2 client `:status` and the fields HTTP/2 keeps.
-    private func readHead() -> Bool {
-        guard let bytes = received else { return false }
-        let wantsFields = wantsFields
-        let parsed = bytes.withUnsafeReadableBytes { raw -> (Int, HPACKHeaders, Int)? in
+    /// Parses the response head when it is whole (nil until then): its length, its body's, and
+    /// for an HTTP/2 client `:status` and the fields HTTP/2 keeps.
+    private func readHead() throws(Unrelayable) -> ResponseHead? {
+        guard let bytes = received else { return nil }
+        let (wantsFields, bodiless) = (wantsFields, bodiless)
+        let parsed = try bytes.withUnsafeReadableBytes { raw throws(Unrelayable) -> ResponseHead? in
             var lineStart = 0
-            var fields = HPACKHeaders()
-            var length = 0
-            while let line = Self.line(in: raw, from: lineStart) {
-                let isStatusLine = lineStart == 0  // "HTTP/1.1 200 OK"
+            var head = ResponseHead(length: 0, fields: HPACKHeaders(), bodyLength: 0, keepsAlive: true)
+            var status = 0
+            var length: Int?
+            while let line = try Self.line(in: raw, from: lineStart) {
+                let isStatusLine = lineStart == 0
                 lineStart += line.count + 2
-                if line.isEmpty { return (lineStart, fields, length) }
-                if isStatusLine {
-                    guard line.count >= 12 else { return nil }
-                    if wantsFields { fields.add(name: ":status", value: String(decoding: line[9..<12], as: UTF8.self)) }
+                if isStatusLine {  // "HTTP/1.1 200 OK"
+                    guard line.count >= 12, line.starts(with: Self.version),
+                        let code = Self.decimal(UnsafeRawBufferPointer(rebasing: line[9..<12])), code >= 200
+                    else { throw Unrelayable() }
+                    status = code
+                    if wantsFields { head.fields.add(name: ":status", value: String(decoding: line[9..<12], as: UTF8.self)) }
                     continue
                 }
-                guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
-                var valueStart = colon + 1
-                while valueStart < line.count, line[valueStart] == 0x20 || line[valueStart] == 0x09 { valueStart += 1 }
-                guard wantsFields else {
-                    if Self.isContentLength(UnsafeRawBufferPointer(rebasing: line[..<colon])) {
-                        length = line[valueStart...].reduce(0) { $0 &* 10 &+ Int($1 &- 0x30) }
+                if line.isEmpty {
+                    head.length = lineStart
+                    if bodiless || status == 204 || status == 304 {
+                        head.bodyLength = 0
+                    } else if let length {
+                        head.bodyLength = length
+                    } else {
+                        throw Unrelayable()  // chunked or to the close
                     }
+                    return head
+                }
+                guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { throw Unrelayable() }
+                let name = UnsafeRawBufferPointer(rebasing: line[..<colon])
+                var valueStart = colon + 1
+                var valueEnd = line.count
+                while valueStart < valueEnd, line[valueStart] == 0x20 || line[valueStart] == 0x09 { valueStart += 1 }
+                while valueEnd > valueStart, line[valueEnd - 1] == 0x20 || line[valueEnd - 1] == 0x09 { valueEnd -= 1 }
+                let value = UnsafeRawBufferPointer(rebasing: line[valueStart..<valueEnd])
+                if Self.equalsIgnoringCase(name, Self.contentLength) {
+                    guard length == nil, let parsed = Self.decimal(value) else { throw Unrelayable() }
+                    length = parsed
+                    if wantsFields { head.fields.add(name: "content-length", value: String(parsed)) }
                     continue
                 }
-                let name = String(unsafeUninitializedCapacity: colon) { name in
-                    for offset in 0..<colon { name[offset] = line[offset] | (line[offset] &- 0x41 < 26 ? 0x20 : 0) }
-                    return colon
+                if Self.equalsIgnoringCase(name, Self.transferEncoding) { throw Unrelayable() }
+                if Self.equalsIgnoringCase(name, Self.connection) {
+                    if Self.equalsIgnoringCase(value, Self.close) { head.keepsAlive = false }
+                    continue
                 }
-                let value = String(decoding: line[valueStart...], as: UTF8.self)
-                switch name {
-                case "connection", "keep-alive", "transfer-encoding": continue
-                case "content-length": length = Int(value) ?? 0
-                default: break
+                if wantsFields, !Self.equalsIgnoringCase(name, Self.keepAlive) {
+                    let lowercased = String(unsafeUninitializedCapacity: name.count) { target in
+                        for offset in 0..<name.count { target[offset] = name[offset] | (name[offset] &- 0x41 < 26 ? 0x20 : 0) }
+                        return name.count
+                    }
+                    head.fields.add(name: lowercased, value: String(decoding: value, as: UTF8.self))
                 }
-                fields.add(name: name, value: value)
             }
+            guard raw.count <= Self.maxHead else { throw Unrelayable() }
             return nil
         }
-        guard let (headLength, fields, length) = parsed else { return false }
-        head = fields
-        self.headLength = headLength
-        bodyLength = length
-        return true
+        return parsed
     }
 
     /// The line starting at `start` (up to its CRLF, found with `memchr`), or nil when it is not
-    /// whole.
-    static func line(in raw: UnsafeRawBufferPointer, from start: Int) -> UnsafeRawBufferPointer? {
-        guard let base = raw.baseAddress, start < raw.count, let found = memchr(base + start, 0x0A, raw.count - start) else { return nil }
+    /// whole; throws on a line feed without its carriage return.
+    static func line(in raw: UnsafeRawBufferPointer, from start: Int) throws(Unrelayable) -> UnsafeRawBufferPointer? {
+        guard let base = raw.baseAddress, start < raw.count, let found = memchr(base + start, 0x0A, raw.count - start) else {
+            return nil
+        }
         let end = base.distance(to: UnsafeRawPointer(found))
-        guard end > start, raw[end - 1] == 0x0D else { return nil }
+        guard end > start, raw[end - 1] == 0x0D else { throw Unrelayable() }
         return UnsafeRawBufferPointer(rebasing: raw[start..<end - 1])
     }
 
-    private static let contentLength = Array("content-length".utf8)
+    private static let version = Array("HTTP/1.1 ".utf8)
+    static let contentLength = Array("content-length".utf8)
+    static let transferEncoding = Array("transfer-encoding".utf8)
+    private static let connection = Array("connection".utf8)
+    private static let keepAlive = Array("keep-alive".utf8)
+    private static let close = Array("close".utf8)
 
-    /// Whether a field's name is `content-length`, in any case.
-    private static func isContentLength(_ name: UnsafeRawBufferPointer) -> Bool {
-        guard name.count == contentLength.count else { return false }
-        for index in 0..<name.count where name[index] | 0x20 != contentLength[index] { return false }
+    /// Whether `bytes` spell `lowercase` (lower-case ASCII letters and dashes), in any case.
+    static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ lowercase: [UInt8]) -> Bool {
+        guard bytes.count == lowercase.count else { return false }
+        for index in 0..<bytes.count where bytes[index] | 0x20 != lowercase[index] { return false }
         return true
     }
 
-    func channelInactive(context: ChannelHandlerContext) { fail() }
+    /// `bytes` as a decimal number: one to 18 digits and nothing else.
+    static func decimal(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        guard !bytes.isEmpty, bytes.count <= 18 else { return nil }
+        var value = 0
+        for byte in bytes {
+            guard byte >= 0x30, byte <= 0x39 else { return nil }
+            value = value * 10 + Int(byte - 0x30)
+        }
+        return value
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.context = nil
+        pool.remove(self)
+        fail()
+    }
 
     private func fail() {
         client?.close()
@@ -202,8 +273,11 @@ final class RelayConnection: ChannelInboundHandler, @unchecked Sendable {
 
     private enum Mode { case detecting, http2, http1 }
 
-    /// The longest HTTP/1.1 request head relayed.
+    /// The longest HTTP/1.1 request head read.
     private static let maxHead = 8192
+    private static let get = Array("GET ".utf8)
+    private static let headMethod = Array("HEAD ".utf8)
+    private static let version = Array(" HTTP/1.1".utf8)
 
     private let pool: UpstreamPool
     private var context: ChannelHandlerContext?
@@ -233,7 +307,12 @@ final class RelayConnection: ChannelInboundHandler, @unchecked Sendable {
         if inbound == nil || inbound!.readableBytes == 0 { inbound = bytes } else { inbound!.writeBuffer(&bytes) }
         if mode == .http1 { return relayNextRequest(context: context) }
         if mode == .detecting {
-            guard inbound!.readableBytes >= Self.preface.count else { return }
+            let received = inbound!.readableBytesView.prefix(Self.preface.count)
+            guard received.elementsEqual(Self.preface.prefix(received.count)) else {
+                mode = .http1
+                return relayNextRequest(context: context)
+            }
+            guard received.count == Self.preface.count else { return }
             guard inbound!.readableBytesView.starts(with: Self.preface) else {
                 mode = .http1
                 return relayNextRequest(context: context)
@@ -253,30 +332,43 @@ final class RelayConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// Sends the next whole HTTP/1.1 request head to an upstream, unless one is there already.
+    /// Only an HTTP/1.1 `GET` or `HEAD` without a body is relayed; anything else closes.
     private func relayNextRequest(context: ChannelHandlerContext) {
         guard !awaitingResponse, var buffer = inbound else { return }
-        // The head's length once its blank line came, and whether it is a GET or a HEAD.
-        let found = buffer.withUnsafeReadableBytes { raw -> (length: Int, bodiless: Bool)? in
-            var start = 0
-            while let line = UpstreamLink.line(in: raw, from: start) {
-                start += line.count + 2
-                if line.isEmpty {
-                    let bodiless = raw.starts(with: [0x47, 0x45, 0x54, 0x20]) || raw.starts(with: [0x48, 0x45, 0x41, 0x44, 0x20])
-                    return (start, bodiless)
-                }
-            }
-            return nil
+        let head: (length: Int, isHead: Bool)?
+        do {
+            head = try buffer.withUnsafeReadableBytes { raw throws(Unrelayable) in try Self.requestHead(in: raw) }
+        } catch {
+            return close()
         }
-        guard let found else {
-            if buffer.readableBytes > Self.maxHead { close() }
-            return
-        }
-        guard found.bodiless else { return close() }
-        let headLength = found.length
-        let head = buffer.readSlice(length: headLength)!
+        guard head.map({ $0.length <= Self.maxHead }) ?? (buffer.readableBytes <= Self.maxHead) else { return close() }
+        guard let (length, isHead) = head else { return }
+        let request = buffer.readSlice(length: length)!
         inbound = buffer
         awaitingResponse = true
-        pool.send(head, for: 0, of: self, on: context.eventLoop)
+        // A dummy stream number: an HTTP/1.1 connection has one request at a time.
+        pool.send(request, bodiless: isHead, for: 0, of: self, on: context.eventLoop)
+    }
+
+    /// The length of the request head at the start of `raw` once its blank line came (nil
+    /// until then), and whether it is a HEAD's; throws on what is not a bodiless HTTP/1.1 `GET`
+    /// or `HEAD`.
+    private static func requestHead(in raw: UnsafeRawBufferPointer) throws(Unrelayable) -> (length: Int, isHead: Bool)? {
+        var start = 0
+        while let line = try UpstreamLink.line(in: raw, from: start) {
+            if start == 0 {  // "GET / HTTP/1.1"
+                guard line.starts(with: get) || line.starts(with: headMethod), line.suffix(version.count).elementsEqual(version)
+                else { throw Unrelayable() }
+            }
+            start += line.count + 2
+            if line.isEmpty { return (start, raw.starts(with: headMethod)) }
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
+            let name = UnsafeRawBufferPointer(rebasing: line[..<colon])
+            for framing in [UpstreamLink.contentLength, UpstreamLink.transferEncoding] where UpstreamLink.equalsIgnoringCase(name, framing) {
+                throw Unrelayable()  // a body
+            }
+        }
+        return nil
     }
 
     private struct Frame {
@@ -311,7 +403,8 @@ final class RelayConnection: ChannelInboundHandler, @unchecked Sendable {
             }
             if frame.flags & 0x20 != 0 { payload.moveReaderIndex(forwardBy: 5) }
             guard let fields = try? decoder.decodeHeaders(from: &payload) else { return false }
-            pool.send(request(fields, allocator: context.channel.allocator), for: frame.stream, of: self, on: context.eventLoop)
+            let request = request(fields, allocator: context.channel.allocator)
+            pool.send(request, bodiless: fields.first(name: ":method") == "HEAD", for: frame.stream, of: self, on: context.eventLoop)
         case 0x4:  // SETTINGS
             guard frame.flags & 0x1 == 0 else { return true }
             while payload.readableBytes >= 6 {
@@ -363,12 +456,15 @@ final class RelayConnection: ChannelInboundHandler, @unchecked Sendable {
     /// HEADERS and a DATA frame.
     func respond(to stream: UInt32, with response: RelayResponse) {
         guard let context else { return }
-        guard mode == .http2 else {
-            context.writeAndFlush(NIOAny(response.message), promise: nil)
+        let (head, body): (HPACKHeaders, ByteBuffer)
+        switch response {
+        case .http1(let message):
+            context.writeAndFlush(NIOAny(message), promise: nil)
             awaitingResponse = false
             return relayNextRequest(context: context)
+        case .http2(let fields, let content):
+            (head, body) = (fields, content)
         }
-        let (head, body) = (response.fields, response.body)
         let length = body.readableBytes
         guard length <= min(connectionWindow, streamWindow) else { return close() }
         connectionWindow -= length
