@@ -73,7 +73,7 @@ both_ticks() { echo "$(cpu_ticks "$1") $(CPU=user cpu_ticks "$1")"; }
 # measure_wrk PID PORT CONNS DURATION [PREFIX...]: once 127.0.0.1:PORT answers, wrk against
 # it, 1 s to warm up and DURATION s measured, each run under PREFIX (e.g. taskset -c 1) with
 # WRK_THREADS (1) threads; prints "req/s requests cpu_seconds user_seconds": what PID used
-# meanwhile (cpu_ticks'), then its user time alone.
+# meanwhile (cpu_ticks'), then its user time alone. wrk's error lines go to stderr.
 measure_wrk() {
     local pid=$1 port=$2 conns=$3 duration=$4 before after out
     shift 4
@@ -82,6 +82,7 @@ measure_wrk() {
     before="$(both_ticks "$pid")"
     out="$("$@" wrk -t"${WRK_THREADS:-1}" -c"$conns" -d"${duration}s" "http://127.0.0.1:$port/")"
     after="$(both_ticks "$pid")"
+    grep -E "Socket errors|Non-2xx" <<<"$out" >&2 || true
     awk -v t="$before $after" -v hz="$(getconf CLK_TCK)" \
         'BEGIN {split(t, k, " ")} /Requests\/sec/ {rps = $2} /requests in/ {n = $1}
          END {printf "%s %s %.3f %.3f\n", rps, n, (k[3] - k[1]) / hz, (k[4] - k[2]) / hz}' <<<"$out"
@@ -89,7 +90,7 @@ measure_wrk() {
 
 # measure_h2load PID PORT CLIENTSxSTREAMS DURATION [PREFIX...]: measure_wrk's h2c twin, with
 # h2load's prior-knowledge HTTP/2 (CLIENTS connections, STREAMS concurrent streams each); prints
-# "req/s requests cpu_seconds user_seconds".
+# "req/s requests cpu_seconds user_seconds", and its requests line to stderr when any failed.
 measure_h2load() {
     local pid=$1 port=$2 clients=${3%x*} streams=${3#*x} duration=$4 before after out
     shift 4
@@ -98,6 +99,7 @@ measure_h2load() {
     before="$(both_ticks "$pid")"
     out="$("$@" h2load -c"$clients" -m"$streams" -D "$duration" "http://127.0.0.1:$port/")"
     after="$(both_ticks "$pid")"
+    awk '/^requests:/ && $10 + $12 + $14 > 0' <<<"$out" >&2
     awk -v t="$before $after" -v hz="$(getconf CLK_TCK)" \
         'BEGIN {split(t, k, " ")} /finished in/ {rps = $4} /^requests:/ {n = $8}
          END {printf "%s %s %.3f %.3f\n", rps, n, (k[3] - k[1]) / hz, (k[4] - k[2]) / hz}' <<<"$out"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Alternates proxies in front of the harness's three nginx backends, one after the other in each
-# round, so two builds of Switchyard (before and after a change) and nginx share the machine's
-# moods: the proxy on CPU 0, wrk and the backends on CPU 1, one worker or event loop each,
+# round, so two builds of Switchyard (before and after a change), the peers and the floors share
+# the machine's moods: the proxy on CPU 0, wrk and the backends on CPU 1, one worker or event loop each,
 # Switchyard with p2c-peak-ewma and metrics on. Prints each run, then each target's median and
 # its ratio to the peer's (HAProxy's at h2c when it ran, else nginx's), and the median CPU the
 # proxy spent per request, all of it and user time alone, from /proc over the measured run:
@@ -15,8 +15,8 @@
 #   H2=16x1 Benchmarks/loopback/alternate.sh haproxy Benchmarks/.build/release/H2Relay .build/release/switchyard
 #
 # A target is `nginx`, `haproxy` (../shared/bench's configs, one worker), a floor binary named
-# `nio-splice` or `H2Relay` (../h2relay/README.md), or a Switchyard release binary with its
-# plugins beside it. ROUNDS (4), CONNS (16)
+# `nio-splice` (HTTP/1.1 only) or `H2Relay` (../h2relay/README.md), or a Switchyard release binary
+# with its plugins beside it. ROUNDS (4), CONNS (16)
 # and DURATION (4 s) change the runs; H2=CLIENTSxSTREAMS (e.g. 4x16) loads h2c with h2load
 # instead of HTTP/1.1 with wrk; CPU=user counts the proxy's user time alone (the kernel's
 # share of a request swings more between runs than a change to the proxy's code moves it). Uses
@@ -45,8 +45,9 @@ for round in $(seq 1 "$rounds"); do
             HAPROXY_NBTHREAD=1 start "$work/haproxy.log" taskset -c 0 haproxy -db -f "$shared/haproxy.cfg"
             target_port=$([ -n "$h2" ] && echo 18191 || echo 18091) ;;
         nio-splice | H2Relay)
+            [ -z "$h2" ] || [ "$(basename "$target")" = H2Relay ] || { echo "nio-splice splices bytes: HTTP/1.1 only" >&2; exit 2; }
             target_port="$(free_port)"
-            start "$work/floor.log" taskset -c 0 "$target" "$target_port" 127.0.0.1:18081,127.0.0.1:18082,127.0.0.1:18083 ;;
+            start "$work/$(basename "$target").log" taskset -c 0 "$target" "$target_port" 127.0.0.1:18081,127.0.0.1:18082,127.0.0.1:18083 ;;
         *)
             start "$work/switchyard.log" taskset -c 0 "$target" run --config "$work/switchyard.yaml" --threads 1 --log-level warning --admin 127.0.0.1:0
             target_port="$port" ;;
