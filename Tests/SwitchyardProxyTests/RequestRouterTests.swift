@@ -39,6 +39,12 @@ struct RequestRouterTests {
                       - matches: [{ path: { prefix: /hdr } }]
                         filters: [{ requestHeaderModifier: { set: { x-routed: "yes" }, add: { x-added: "1" }, remove: [x-drop] } }]
                         backends: [\(to("a"))]
+                      - matches: [{ path: { prefix: /expect-set } }]
+                        filters: [{ requestHeaderModifier: { set: { expect: 100-continue } } }]
+                        backends: [\(to("a"))]
+                      - matches: [{ path: { prefix: /expect-drop } }]
+                        filters: [{ requestHeaderModifier: { remove: [expect] } }]
+                        backends: [\(to("a"))]
                       - matches: [{ path: { prefix: /split } }]
                         backends: [\(to("a", weight: 90)), \(to("b", weight: 10))]
                       - matches: [{ path: { prefix: /first } }]
@@ -110,6 +116,20 @@ struct RequestRouterTests {
         #expect(backend("/api/v2/exact/") == "b")  // not the exact path: the longest prefix
         #expect(backend("/api/v2x") == "a")  // /api/v2 is no prefix of it, /api is
         #expect(backend("/api/v2/exact?q=2") == "c")
+    }
+
+    @Test("Expect: 100-continue is the client's, or a filter's that sets it; a filter that removes it wins")
+    func expectContinue() {
+        func expects(_ path: String, _ headers: [(String, String)] = []) -> Bool? {
+            guard case .dispatch(let dispatch) = decide(path, headers: headers) else { return nil }
+            #expect(!dispatch.head.headers.contains(name: "expect"), "the proxy answers it: it does not go upstream")
+            return dispatch.expectsContinue
+        }
+        #expect(expects("/api/x") == false)
+        #expect(expects("/api/x", [("Expect", "100-continue")]) == true)
+        #expect(expects("/api/x", [("EXPECT", "100-Continue")]) == true)
+        #expect(expects("/expect-set") == true)
+        #expect(expects("/expect-drop", [("expect", "100-continue")]) == false)
     }
 
     @Test("the header modifier sets, adds and removes; the head goes on with the route's timeouts")

@@ -88,7 +88,8 @@ final class RequestRouter {
             return .answer(.notFound(message), isGRPC: Self.asksForGRPC(head), closeConnection: false)
         }
         let isGRPC = service.isGRPC
-        // A target's path starts where the target does (an absolute form was made origin form).
+        // A path starts with the target's first byte (an absolute form was made origin form); a
+        // target without a leading `/` (`*`, `?q`) is not the catch-all's either way.
         guard let selection = service.router.route(pathStart: head.uri.utf8.first, RequestView(head)) else {
             return .answer(.notFound(service.parent.meta.describe(error: "no route")), isGRPC: isGRPC, closeConnection: false)
         }
