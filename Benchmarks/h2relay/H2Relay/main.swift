@@ -307,16 +307,13 @@ final class RelayConnection: ChannelInboundHandler, @unchecked Sendable {
         if inbound == nil || inbound!.readableBytes == 0 { inbound = bytes } else { inbound!.writeBuffer(&bytes) }
         if mode == .http1 { return relayNextRequest(context: context) }
         if mode == .detecting {
+            // The preface's bytes so far: anything else is HTTP/1.1; all of them, HTTP/2.
             let received = inbound!.readableBytesView.prefix(Self.preface.count)
             guard received.elementsEqual(Self.preface.prefix(received.count)) else {
                 mode = .http1
                 return relayNextRequest(context: context)
             }
             guard received.count == Self.preface.count else { return }
-            guard inbound!.readableBytesView.starts(with: Self.preface) else {
-                mode = .http1
-                return relayNextRequest(context: context)
-            }
             inbound!.moveReaderIndex(forwardBy: Self.preface.count)
             mode = .http2
             var settings = context.channel.allocator.buffer(capacity: 15)
