@@ -29,7 +29,7 @@ struct ClientRequestParserTests {
                 while let part = try parser.next() {
                     switch part {
                     case .head(let head):
-                        let fields = head.headers.map { "\($0.name)=\($0.value)" }.joined(separator: ",")
+                        let fields = head.fields.headers.map { "\($0.name)=\($0.value)" }.joined(separator: ",")
                         parsed.parts.append("\(head.method.rawValue) \(head.uri) \(head.version) [\(fields)]")
                     case .body(let buffer):
                         body += String(buffer: buffer)
@@ -155,7 +155,7 @@ struct ClientRequestParserTests {
     /// first head it delivers `reentering` to the pipeline from inside its own read, as NIO
     /// does when a flush fails and it reads the socket before closing.
     final class Reentering: ChannelInboundHandler {
-        typealias InboundIn = HTTPServerRequestPart
+        typealias InboundIn = RequestPart
         var reentering: ByteBuffer?
         var parts: [String] = []
         var nested = false

@@ -96,9 +96,9 @@ final class InProcessProxy {
 /// An upstream channel's side of the exchange, in HTTP parts.
 extension EmbeddedChannel {
     /// The request parts the proxy wrote to this upstream so far.
-    func requestParts() throws -> [HTTPClientRequestPart] {
-        var parts: [HTTPClientRequestPart] = []
-        while let part = try readOutbound(as: HTTPClientRequestPart.self) { parts.append(part) }
+    func requestParts() throws -> [RequestPart] {
+        var parts: [RequestPart] = []
+        while let part = try readOutbound(as: RequestPart.self) { parts.append(part) }
         return parts
     }
 
@@ -112,9 +112,9 @@ extension EmbeddedChannel {
     }
 }
 
-extension [HTTPClientRequestPart] {
+extension [RequestPart] {
     /// The head among the parts.
-    var head: HTTPRequestHead? {
+    var head: RequestHead? {
         for part in self { if case .head(let head) = part { return head } }
         return nil
     }

@@ -10,7 +10,7 @@ struct RequestReplayTests {
     static func bytes(_ count: Int) -> ByteBuffer { ByteBuffer(repeating: UInt8(ascii: "x"), count: count) }
 
     /// The body bytes and trailers of `parts`, in order.
-    static func contents(_ parts: CircularBuffer<HTTPServerRequestPart>) -> (body: [Int], trailers: HTTPHeaders??) {
+    static func contents(_ parts: CircularBuffer<RequestPart>) -> (body: [Int], trailers: HTTPHeaders??) {
         var body: [Int] = []
         var trailers: HTTPHeaders??
         for part in parts {

@@ -178,7 +178,7 @@ final class BackendRuntime {
     /// here too, and the balancer picks again.
     private func pick(for exchange: Exchange) -> (EndpointRuntime, probe: Bool)? {
         var hash: UInt64?
-        if let header = config.hashHeader, let value = exchange.requestHead.headers.first(name: header) {
+        if let header = config.hashHeader, let value = exchange.requestHead.fields.first(named: header) {
             hash = StableHash.hash(value)
         }
         while balancer.readyCount > 0, let index = balancer.pick(hash: hash) {

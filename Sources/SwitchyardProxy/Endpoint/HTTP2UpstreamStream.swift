@@ -75,7 +75,7 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream, HTTP2SendingS
     var unanswered: UnansweredRequest { unserved && !heardBack ? .notProcessed : .mayHaveProcessed }
     var isWritable: Bool { watermark.isBelow && !isClosed && connection.isWritable }
 
-    func write(_ part: HTTPClientRequestPart, flush: Bool) {
+    func write(_ part: RequestPart, flush: Bool) {
         guard !isClosed, !requestEndWritten else { return }
         switch part {
         case .head(let head):
@@ -86,12 +86,10 @@ final class HTTP2UpstreamStream: UpstreamStream, HTTP2TableStream, HTTP2SendingS
                 exchange?.requestUnsendable(error)
                 return
             }
-        case .body(.byteBuffer(let bytes)):
+        case .body(let bytes):
             writePending()
             pendingBody = bytes
             watermark.queued(bytes.readableBytes)
-        case .body(.fileRegion):
-            break  // the proxy reads bodies from sockets only
         case .end(let trailers):
             requestEndWritten = true
             if let trailers {

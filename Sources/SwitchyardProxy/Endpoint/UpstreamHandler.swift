@@ -6,8 +6,8 @@ import NIOHTTP1
 /// cannot take more (backpressure).
 final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, UpstreamStream {
     typealias InboundIn = UpstreamResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias OutboundIn = RequestPart
+    typealias OutboundOut = RequestPart
 
     /// The exchange using the channel now; nil while it idles in a pool.
     var exchange: Exchange?
@@ -144,7 +144,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
 
     /// Writes a request part (flushing when asked). Failures surface as errors and closes on
     /// the channel.
-    func write(_ part: HTTPClientRequestPart, flush: Bool) {
+    func write(_ part: RequestPart, flush: Bool) {
         guard let context else { return }
         writing = true
         if let encoder {

@@ -6,11 +6,12 @@ import NIOHTTP1
 /// `transfer-encoding: chunked`, or neither: no body), so the encoder only follows it: it never
 /// edits the headers (NIO's would copy them to), and it writes each head into one scratch
 /// buffer that it reuses once the socket has written the last one, so a request head costs no
-/// allocation. Each part is checked as it is copied (``HTTP1HeadWriting``): a head or trailers
-/// that would split the message fail the write and the channel with ``UnsendableHead``, which
-/// the exchange answers as an unsendable request.
+/// allocation. Each part is checked as it is copied (``HTTP1HeadWriting``; a head's fields were
+/// checked as they became lines): a request line or trailers that would split the message fail
+/// the write and the channel with ``UnsendableHead``, which the exchange answers as an
+/// unsendable request.
 final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHandler, DirectlyWritten {
-    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundIn = RequestPart
     typealias OutboundOut = IOData
 
     /// The framing of the request being written: chunked bodies get chunk framing.
@@ -52,11 +53,11 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
         write(unwrapOutboundIn(data), context: context, promise: promise)
     }
 
-    func write(_ part: HTTPClientRequestPart, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+    func write(_ part: RequestPart, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
         switch part {
         case .head(let head):
             responses?.requestSent(head.method)
-            chunked = head.headers.contains(name: "transfer-encoding")
+            chunked = head.fields.contains(name: "transfer-encoding")
             scratch.clear()  // reuses the storage unless a write still holds it
             do {
                 try scratch.writeRequestHead(head)
@@ -69,14 +70,14 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
         case .body(let body):
             guard chunked, body.readableBytes > 0 else {
                 // An empty chunk would end the body: it only carries the promise along.
-                context.write(wrapOutboundOut(body), promise: promise)
+                context.write(wrapOutboundOut(.byteBuffer(body)), promise: promise)
                 return
             }
             var size = context.channel.allocator.buffer(capacity: 18)
             size.writeString(String(body.readableBytes, radix: 16))
             size.writeCopy(of: "\r\n")
             context.write(wrapOutboundOut(.byteBuffer(size)), promise: nil)
-            context.write(wrapOutboundOut(body), promise: nil)
+            context.write(wrapOutboundOut(.byteBuffer(body)), promise: nil)
             context.write(wrapOutboundOut(.byteBuffer(Self.crlf)), promise: promise)
         case .end(let trailers):
             guard chunked else {

@@ -16,7 +16,7 @@ protocol UpstreamStream: AnyObject {
     /// the response came: whether the request may go again.
     var unanswered: UnansweredRequest { get }
     /// Writes a request part, and flushes when asked.
-    func write(_ part: HTTPClientRequestPart, flush: Bool)
+    func write(_ part: RequestPart, flush: Bool)
     /// Flushes the request parts written so far.
     func flush()
     /// Stops or resumes reading the response (backpressure from the client).

@@ -8,7 +8,7 @@ import NIOHTTP1
 /// follows them.
 final class ClientRequestDecoder: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
-    typealias InboundOut = HTTPServerRequestPart
+    typealias InboundOut = RequestPart
 
     private var parser = ClientRequestParser()
     /// The connection's handler, given each part straight (no pipeline hop or boxing); without

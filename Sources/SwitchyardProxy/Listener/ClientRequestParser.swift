@@ -4,7 +4,8 @@ import NIOHTTP1
 /// Parses an HTTP/1.x client's bytes into request parts (RFC 9112), in place of NIO's
 /// `HTTPRequestDecoder` and its `ByteToMessageHandler`: bytes in (``feed(_:)``), parts out
 /// (``next()``), no channel. Lines, fields and bodies are read by an ``HTTP1MessageReader``;
-/// this decides what a request's head says and how its body is framed.
+/// this decides what a request's head says and how its body is framed. A head's fields are a
+/// slice of the bytes they came in when every line is in ``FieldLines``' form (``FieldLines/Builder``).
 ///
 /// - A request line is `method SP target SP HTTP/1.0|HTTP/1.1`: the method a token, the target
 ///   visible ASCII. Empty lines before it are skipped (RFC 9112 §2.2).
@@ -28,7 +29,7 @@ struct ClientRequestParser {
     }
 
     /// The next request part the fed bytes hold, or nil when more bytes are needed.
-    mutating func next() throws(MalformedHTTP1) -> HTTPServerRequestPart? {
+    mutating func next() throws(MalformedHTTP1) -> RequestPart? {
         do {
             let part = try parse()
             reader.releaseIfRead()
@@ -39,20 +40,23 @@ struct ClientRequestParser {
         }
     }
 
-    private mutating func parse() throws(MalformedHTTP1) -> HTTPServerRequestPart? {
+    private mutating func parse() throws(MalformedHTTP1) -> RequestPart? {
         guard !reader.isStopped else { return nil }
         switch phase {
         case .head:
             var line = RequestLine()
             var framing = FramingFields()
-            var fields: [(String, String)] = []
+            var kept: FieldLines.Builder?
             guard
-                try reader.readHead(
-                    skippingEmptyLines: true, startLine: { (bytes, _) throws(MalformedHTTP1) in line = try RequestLine(bytes) },
-                    field: { name, value, _ in
+                let headBytes = try reader.readHeadKeepingBytes(
+                    skippingEmptyLines: true,
+                    startLine: { (bytes, length) throws(MalformedHTTP1) in
+                        line = try RequestLine(bytes)
+                        kept = FieldLines.Builder(startLine: bytes, length: length)
+                    },
+                    field: { name, value, inForm in
                         framing.note(name: name, value: value)
-                        if fields.isEmpty { fields.reserveCapacity(8) }
-                        fields.append(HTTP1MessageReader.strings(name, value))
+                        kept?.keep(name: name, value: value, inForm: inForm)
                     })
             else { return nil }
             stopsAfterRequest = framing.asksUpgrade
@@ -71,7 +75,8 @@ struct ClientRequestParser {
             } else {
                 phase = .end
             }
-            return .head(HTTPRequestHead(version: line.version, method: line.method, uri: line.target, headers: HTTPHeaders(fields)))
+            let fields = kept?.fields(of: headBytes) ?? FieldLines()
+            return .head(RequestHead(version: line.version, method: line.method, uri: line.target, fields: fields))
         case .body:
             switch try reader.readBody() {
             case .data(let bytes): return .body(bytes)
@@ -85,7 +90,7 @@ struct ClientRequestParser {
     }
 
     /// The request's end; then the next head, or nothing after a `CONNECT` or an upgrade.
-    private mutating func ended(_ trailers: HTTPHeaders?) -> HTTPServerRequestPart {
+    private mutating func ended(_ trailers: HTTPHeaders?) -> RequestPart {
         phase = .head
         if stopsAfterRequest { reader.stop() }
         return .end(trailers)
@@ -114,18 +119,8 @@ extension ClientRequestParser {
                 throw HeaderText.equals(UnsafeRawBufferPointer(rebasing: version.prefix(5)), "HTTP/") ? .version : .requestLine
             }
             self.version = parsed
-            self.method = Self.method(method)
+            self.method = HTTPMethod(token: method)
             self.target = String(decoding: target, as: UTF8.self)
-        }
-
-        /// The common methods without making a String first.
-        private static func method(_ bytes: UnsafeRawBufferPointer) -> HTTPMethod {
-            if HeaderText.equals(bytes, "GET") { return .GET }
-            if HeaderText.equals(bytes, "POST") { return .POST }
-            if HeaderText.equals(bytes, "PUT") { return .PUT }
-            if HeaderText.equals(bytes, "HEAD") { return .HEAD }
-            if HeaderText.equals(bytes, "DELETE") { return .DELETE }
-            return HTTPMethod(rawValue: String(decoding: bytes, as: UTF8.self))
         }
     }
 }

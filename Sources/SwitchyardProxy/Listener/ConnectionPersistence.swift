@@ -10,14 +10,14 @@ import NIOHTTP1
 enum ConnectionPersistence {
     /// The `Connection` value to set on `response` to `request` (nil: leave it alone) and
     /// whether the connection must close after it.
-    static func decide(request: HTTPRequestHead, response: ResponseHead, draining: Bool) -> (connection: StaticString?, close: Bool) {
+    static func decide(request: RequestHead, response: ResponseHead, draining: Bool) -> (connection: StaticString?, close: Bool) {
         guard request.version.major == 1 else { return (nil, false) }
         if case .CONNECT = request.method { return ("close", true) }
-        if draining || request.headers.contains(name: "upgrade") { return ("close", true) }
+        if draining || request.fields.contains(name: "upgrade") { return ("close", true) }
         guard request.version == .http1_0 else { return (nil, false) }
-        if request.headers.contains(name: "transfer-encoding") { return ("close", true) }
+        if request.fields.contains(name: "transfer-encoding") { return ("close", true) }
         let framed = response.fields.contains(name: "content-length") || response.status == .noContent || response.status == .notModified
         if !framed { return ("close", true) }
-        return (HopByHop.keepsAlive(request.headers, version: request.version) ? "keep-alive" : nil, false)
+        return (HopByHop.keepsAlive(request.fields, version: request.version) ? "keep-alive" : nil, false)
     }
 }

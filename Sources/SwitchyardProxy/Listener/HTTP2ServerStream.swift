@@ -43,7 +43,7 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream, HTTP2SendingStre
     private(set) var isClosed = false
     /// Request parts the exchange could not take yet, in order, with each DATA frame's
     /// flow-controlled bytes; made on the first (most requests never wait).
-    private var held: CircularBuffer<(part: HTTPServerRequestPart, bytes: Int)>?
+    private var held: CircularBuffer<(part: RequestPart, bytes: Int)>?
     /// The stream's receive window as the client sees it, `held`'s bytes kept out of it.
     private var receiveWindow = HTTP2StreamReceiveWindow()
     /// Response body kept back until the next part or flush, so the response's end can ride
@@ -80,7 +80,7 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream, HTTP2SendingStre
             }
             headRead = true
             let head = try HTTP2Fields.requestHead(block, endStream: endStream)
-            if case .length(let length) = RequestBodyFraming.contentLength(of: head.headers) {
+            if case .length(let length) = RequestBodyFraming.contentLength(of: head.fields) {
                 contentLength = HTTP2ContentLength(length)
                 guard contentLength.received(0, end: endStream) else { return malformed() }
             }
@@ -103,7 +103,7 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream, HTTP2SendingStre
         guard !isClosed else { return }
         guard !receiveWindow.isOverdrawn else { return connection.streamError(self, .flowControlError) }
         guard contentLength.received(bytes.readableBytes, end: endStream) else { return malformed() }
-        let parts: (first: HTTPServerRequestPart, second: HTTPServerRequestPart?) = HTTP2Fields.parts(of: bytes, endStream: endStream)
+        let parts: (first: RequestPart, second: RequestPart?) = HTTP2Fields.parts(of: bytes, endStream: endStream)
         receivedParts(parts.first, parts.second, bytes: flowControlled)
     }
 
@@ -115,7 +115,7 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream, HTTP2SendingStre
 
     /// The parts one frame carried: handled now, or held behind what waits already (or while
     /// the exchange cannot take a body). A frame's parts are never split.
-    private func receivedParts(_ first: HTTPServerRequestPart, _ second: HTTPServerRequestPart?, bytes: Int) {
+    private func receivedParts(_ first: RequestPart, _ second: RequestPart?, bytes: Int) {
         if held?.isEmpty == false || (exchange?.holdsClientReads ?? false) {
             if held == nil { held = CircularBuffer(initialCapacity: 4) }
             held?.append((first, bytes))
@@ -128,7 +128,7 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream, HTTP2SendingStre
         returnWindow()
     }
 
-    private func handle(_ part: HTTPServerRequestPart) {
+    private func handle(_ part: RequestPart) {
         guard !isClosed else { return }
         switch part {
         case .head(let head):
@@ -286,7 +286,7 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream, HTTP2SendingStre
 
     func resumeReadsIfPossible() {
         guard let first = held?.first, !(exchange?.holdsClientReads ?? false) else { return }
-        var next: (part: HTTPServerRequestPart, bytes: Int)? = first
+        var next: (part: RequestPart, bytes: Int)? = first
         while let part = next {
             held?.removeFirst()
             receiveWindow.take(part.bytes)

@@ -7,7 +7,7 @@ import NIOHTTP1
 /// ``Exchange`` at its backend; pipelined requests wait until the response before them ends.
 /// It knows nothing of routes.
 final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
-    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundIn = RequestPart
     typealias OutboundIn = ClientResponsePart
     typealias OutboundOut = ClientResponsePart
 
@@ -16,7 +16,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
     private var exchange: Exchange?
     /// The head of the request being answered (for keep-alive); dropped once its response
     /// ended, so an idle keep-alive connection holds no request's headers.
-    private var requestHead: HTTPRequestHead?
+    private var requestHead: RequestHead?
     /// The HTTP version of the last request (responses, and answers between requests, use it).
     private(set) var version: HTTPVersion = .http1_1
     /// True from a request's head until its end was read.
@@ -32,7 +32,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
     private(set) var isReading = false
     /// Pipelined request parts that arrived while an earlier response was still going.
     /// Made on the first (an empty NIO `CircularBuffer` allocates).
-    private var backlog: CircularBuffer<HTTPServerRequestPart>?
+    private var backlog: CircularBuffer<RequestPart>?
     /// The connection's client-side timeouts (``ProxyServerHandler+Timeouts``), told of each
     /// read, request and response.
     var timeouts: ClientTimeoutStateMachine
@@ -76,7 +76,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
 
     /// A request part: from the pipeline, or straight from the connection's
     /// ``ClientRequestDecoder`` over HTTP/1.x (no pipeline hop or boxing).
-    func received(_ part: HTTPServerRequestPart) {
+    func received(_ part: RequestPart) {
         isReading = true
         if backlog?.isEmpty == false || (exchange != nil && Self.isHead(part)) {
             if backlog == nil { backlog = CircularBuffer(initialCapacity: 4) }
@@ -86,12 +86,12 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
         }
     }
 
-    private static func isHead(_ part: HTTPServerRequestPart) -> Bool {
+    private static func isHead(_ part: RequestPart) -> Bool {
         if case .head = part { return true }
         return false
     }
 
-    private func handle(_ part: HTTPServerRequestPart) {
+    private func handle(_ part: RequestPart) {
         guard !isClosed else { return }
         switch part {
         case .head(let head):
@@ -110,7 +110,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
     }
 
     /// Routes a request and answers it or hands it to an exchange.
-    private func start(_ head: HTTPRequestHead) {
+    private func start(_ head: RequestHead) {
         // Marked before the answer is written: writing its end decides whether the connection closes.
         guard let exchange = route(head, on: slot, willClose: { closeAfterResponse = true }) else { return }
         self.exchange = exchange
@@ -303,7 +303,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
     /// must, or waits for the next.
     private func finishResponse(at now: NIODeadline? = nil) {
         guard let requestHead else { return }
-        if closeAfterResponse || !HopByHop.keepsAlive(requestHead.headers, version: requestHead.version) {
+        if closeAfterResponse || !HopByHop.keepsAlive(requestHead.fields, version: requestHead.version) {
             context?.close(promise: nil)
         } else {
             timeoutsSaw(.responseEnded, at: now)

@@ -14,7 +14,7 @@ extension RequestOrigin {
     /// back (`willClose` is called first when the connection must close after it). A dispatch comes
     /// back as a new ``Exchange`` (`100 Continue` sent first when the client asked for it) for
     /// the caller to keep, then ``Exchange/begin()``: its backend may answer at once.
-    func route(_ head: HTTPRequestHead, on slot: LoopSlot, willClose: () -> Void = {}) -> Exchange? {
+    func route(_ head: RequestHead, on slot: LoopSlot, willClose: () -> Void = {}) -> Exchange? {
         let state = slot.state
         switch state.router.route(head) {
         case .answer(let error, let isGRPC, let close):
@@ -28,7 +28,7 @@ extension RequestOrigin {
     }
 
     /// Answers `head` with `error` in place of a backend, and logs it in `slot`'s access log.
-    func answer(_ head: HTTPRequestHead, with error: SyntheticError, isGRPC: Bool, on slot: LoopSlot) {
+    func answer(_ head: RequestHead, with error: SyntheticError, isGRPC: Bool, on slot: LoopSlot) {
         respond(with: error, isGRPC: isGRPC)
         slot.state.accessLog?.append(
             AccessLogEntry(

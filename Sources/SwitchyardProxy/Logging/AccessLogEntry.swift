@@ -34,7 +34,7 @@ struct AccessLogEntry {
     /// An entry for `request`, answered by the proxy with `answer` (HTTP status for HTTP, a
     /// 200 with the gRPC status for gRPC).
     init(
-        request: HTTPRequestHead, client: String, answer: SyntheticError, isGRPC: Bool, error: ResponseError, route: String?,
+        request: RequestHead, client: String, answer: SyntheticError, isGRPC: Bool, error: ResponseError, route: String?,
         backend: String?, endpoint: String?, requestBytes: Int, responseBytes: Int, durationNanoseconds: UInt64,
         upstreamNanoseconds: UInt64?
     ) {
@@ -46,12 +46,12 @@ struct AccessLogEntry {
 
     /// An entry for `request`.
     init(
-        request: HTTPRequestHead, client: String, status: Int?, grpcStatus: Int?, error: ResponseError, route: String?, backend: String?,
+        request: RequestHead, client: String, status: Int?, grpcStatus: Int?, error: ResponseError, route: String?, backend: String?,
         endpoint: String?, requestBytes: Int, responseBytes: Int, durationNanoseconds: UInt64, upstreamNanoseconds: UInt64?
     ) {
         self.client = client
         self.method = request.method.rawValue
-        self.authority = request.headers.first(name: "host") ?? "-"
+        self.authority = request.fields.first(name: "host") ?? "-"
         self.path = request.uri
         self.version = request.version
         self.status = status

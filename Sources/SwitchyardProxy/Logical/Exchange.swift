@@ -18,7 +18,7 @@ final class Exchange {
     /// The request head as it will be sent upstream (filters applied, hop-by-hop removed;
     /// framing headers are written by ``framing`` when it is sent). Its version stays the
     /// client's: each upstream side writes its own (`HTTP/1.1`, or none on HTTP/2).
-    private(set) var requestHead: HTTPRequestHead
+    private(set) var requestHead: RequestHead
     /// How the body goes upstream.
     private var framing: RequestBodyFraming
     /// Whether the head went upstream (an HTTP/2 request without a length waits for its
@@ -30,7 +30,7 @@ final class Exchange {
     private var machine: StateMachine
     /// Request parts that came before an upstream channel did; made on the first (most
     /// requests reach their upstream first, and an empty buffer still allocates).
-    private var pending: CircularBuffer<HTTPServerRequestPart>?
+    private var pending: CircularBuffer<RequestPart>?
     private var upstream: (any UpstreamStream)?
     /// The loop's watchdog, and this exchange's slot there while its bounds run.
     private let watchdog: ExchangeWatchdog
@@ -64,7 +64,7 @@ final class Exchange {
         // A body is kept when a second attempt could use it: an HTTP/2 upstream's refusal lets
         // any request go again, a stale HTTP/1.1 connection only an idempotent one.
         self.replay = RequestReplay(keepsBody: dispatch.backend.config.proto != .http1 || dispatch.head.method.isIdempotent)
-        HopByHop.strip(&self.requestHead.headers)
+        HopByHop.strip(&self.requestHead.fields)
         if let next = machine.nextDeadline { watchSlot = watchdog.watch(self, until: next.deadline) }
     }
 
@@ -152,7 +152,7 @@ final class Exchange {
     // MARK: Request side
 
     /// A body part or the end of the request, from the client.
-    func requestPart(_ part: HTTPServerRequestPart) {
+    func requestPart(_ part: RequestPart) {
         guard !machine.requestEnded, !machine.isDone else { return }
         let client = self.client  // one strong load for the method, not one a use
         var ended = false
@@ -175,16 +175,16 @@ final class Exchange {
     private func sendHead(to upstream: any UpstreamStream) {
         headSent = true
         var head = requestHead
-        framing.apply(to: &head.headers, http1: upstream.isHTTP1)
+        framing.apply(to: &head.fields, http1: upstream.isHTTP1)
         upstream.write(.head(head), flush: false)
     }
 
-    private func forward(_ part: HTTPServerRequestPart, to upstream: any UpstreamStream, flush: Bool) {
+    private func forward(_ part: RequestPart, to upstream: any UpstreamStream, flush: Bool) {
         switch part {
         case .head: break
         case .body(let bytes):
             // A body the framing says is not there (no length, no chunking) never goes upstream.
-            if framing != .none { upstream.write(.body(.byteBuffer(bytes)), flush: flush) }
+            if framing != .none { upstream.write(.body(bytes), flush: flush) }
         case .end(let trailers):
             upstream.write(.end(TrailerFields.forwarded(trailers)), flush: flush)
         }

@@ -13,45 +13,39 @@ enum HopByHop {
     /// (`transfer-encoding` goes anyway, as hop-by-hop; the proxy frames every body itself.)
     private static let protected = ["host", "content-length"]
 
-    /// Removes hop-by-hop headers and those the `Connection` header names, except framing
-    /// headers and `Host`. `te: trailers`, the one TE value HTTP/2 allows and gRPC needs, is kept.
+    /// Removes hop-by-hop fields and those the `Connection` field names, except framing fields
+    /// and `Host`, from a request's. `te: trailers`, the one TE value HTTP/2 allows and gRPC
+    /// needs, is kept.
     ///
-    /// One pass finds what is there without allocating; most messages carry none of them, and
-    /// the common `Connection: keep-alive` costs one removal (a removal copies the headers'
-    /// storage when it is shared).
-    static func strip(_ headers: inout HTTPHeaders) {
+    /// One pass finds what is there without allocating; most requests carry none of them, and
+    /// the common `Connection: keep-alive` costs one removal (one copy of the lines).
+    static func strip(_ fields: inout FieldLines) {
         var found: UInt16 = 0  // bit i: names[i] is present
         var keepsTrailers = false
         var teFields = 0
         var tally = Tally()
-        for (name, value) in headers {
-            var name = name
-            guard let index = name.withUTF8({ index(of: $0) }) else { continue }
+        fields.forEach { name, value in
+            guard let index = index(of: name) else { return }
             found |= 1 << index
             if index == 1 {
                 teFields += 1
-                if !keepsTrailers { keepsTrailers = equalsIgnoringCase(trimmed(value.utf8), "trailers") }
+                if !keepsTrailers { keepsTrailers = HeaderText.equalsIgnoringCase(trimmed(value), "trailers") }
             }
-            if index == 0 { tally.noteConnection(value.utf8) }
+            if index == 0 { tally.noteConnection(value) }
         }
         // Nothing, or only the one `te: trailers` every gRPC request carries: nothing to remove.
         guard found != 0, found != 1 << 1 || teFields != 1 || !keepsTrailers else { return }
-        for (index, name) in names.enumerated() where found & (1 << index) != 0 {
-            headers.remove(name: name.description)
-        }
-        for name in tally.listed where headers.contains(name: name) {
-            headers.remove(name: name)
-        }
-        if keepsTrailers { headers.add(name: "te", value: "trailers") }
+        fields.removeAll { name in index(of: name) != nil || tally.listed.contains { equalsIgnoringCase(name, $0) } }
+        if keepsTrailers { fields.replaceOrAdd(name: "te", value: "trailers") }
     }
 
-    /// Whether a message of `version` with `headers` leaves its connection open (RFC 9112 §9.3),
+    /// Whether a message of `version` with `fields` leaves its connection open (RFC 9112 §9.3),
     /// as NIO's `isKeepAlive` reads it (see ``Tally/keepsAlive(version:)``). One pass and no
     /// allocation, where NIO's splits the `Connection` values into an array on every call.
-    static func keepsAlive(_ headers: HTTPHeaders, version: HTTPVersion) -> Bool {
+    static func keepsAlive(_ fields: FieldLines, version: HTTPVersion) -> Bool {
         var tally = Tally()
-        for (name, value) in headers where HeaderName.is(name, "connection") {
-            tally.noteConnection(value.utf8)
+        fields.forEach { name, value in
+            if HeaderText.equalsIgnoringCase(name, "connection") { tally.noteConnection(value) }
         }
         return tally.keepsAlive(version: version)
     }

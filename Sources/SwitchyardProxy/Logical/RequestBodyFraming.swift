@@ -18,14 +18,14 @@ enum RequestBodyFraming: Equatable {
     /// The framing of a client's request head, read before hop-by-hop headers are removed;
     /// nil when its `content-length` is malformed (not one non-negative integer, or values
     /// that disagree: RFC 9110 §8.6).
-    init?(clientHead head: HTTPRequestHead) {
-        switch Self.contentLength(of: head.headers) {
+    init?(clientHead head: RequestHead) {
+        switch Self.contentLength(of: head.fields) {
         case .malformed:
             return nil
         case .length(let length):
             self = .length(length)
         case .absent:
-            if head.version.major < 2, head.headers.contains(name: "transfer-encoding") {
+            if head.version.major < 2, head.fields.contains(name: "transfer-encoding") {
                 // The HTTP/1.1 parser reads a body only after a final `chunked` and never beside a
                 // content-length (validation refuses the rest): a body of unknown length.
                 self = .stream
@@ -50,16 +50,6 @@ enum RequestBodyFraming: Equatable {
 
     /// Reads every `content-length` field's comma-separated elements in place (no list or
     /// substring is built): all must be the same decimal number (RFC 9110 §8.6).
-    static func contentLength(of headers: HTTPHeaders) -> LengthFields {
-        var length: Int?
-        for (name, value) in headers where HeaderName.is(name, "content-length") {
-            var value = value
-            guard value.withUTF8({ note(UnsafeRawBufferPointer($0), into: &length) }) else { return .malformed }
-        }
-        return length.map { .length($0) } ?? .absent
-    }
-
-    /// The `content-length` fields of a response head's lines, as ``contentLength(of:)-(HTTPHeaders)`` reads them.
     static func contentLength(of fields: FieldLines) -> LengthFields {
         var length: Int?
         var agrees = true
@@ -94,35 +84,51 @@ enum RequestBodyFraming: Equatable {
     }
 
     /// Decides an ``undecided`` framing from the request's first part after the head.
-    mutating func decide(firstPart part: HTTPServerRequestPart) {
+    mutating func decide(firstPart part: RequestPart) {
         guard self == .undecided else { return }
         if case .end = part { self = .none } else { self = .stream }
     }
 
-    /// Writes this framing into the head sent upstream (over HTTP/1.1 when `http1`).
-    func apply(to headers: inout HTTPHeaders, http1: Bool) {
+    /// Writes this framing into the fields of the head sent upstream (over HTTP/1.1 when
+    /// `http1`).
+    func apply(to fields: inout FieldLines, http1: Bool) {
         // The common case, a client's one `content-length` as the proxy would write it, stays.
-        if case .length(let length) = self, Self.holdsOnly(length, headers) { return }
-        // Removing copies the headers: only when there is something to remove.
-        if headers.contains(name: "content-length") { headers.remove(name: "content-length") }
-        if headers.contains(name: "transfer-encoding") { headers.remove(name: "transfer-encoding") }
+        if case .length(let length) = self, Self.holdsOnly(length, fields) { return }
+        // Removing copies the lines: only when there is something to remove.
+        fields.remove(name: "content-length")
+        fields.remove(name: "transfer-encoding")
         switch self {
-        case .length(let length): headers.add(name: "content-length", value: String(length))
-        case .stream where http1: headers.add(name: "transfer-encoding", value: "chunked")
+        case .length(let length):
+            var digits = String(length)
+            digits.withUTF8 { fields.appendChecked(name: "content-length", value: UnsafeRawBufferPointer($0)) }
+        case .stream where http1: fields.replaceOrAdd(name: "transfer-encoding", value: "chunked")
         case .stream, .none, .undecided: break
         }
     }
 
-    /// Whether `headers` frame a body only with one `content-length` of `length` in plain
+    /// Whether `fields` frame a body only with one `content-length` of `length` in plain
     /// decimal.
-    private static func holdsOnly(_ length: Int, _ headers: HTTPHeaders) -> Bool {
+    private static func holdsOnly(_ length: Int, _ fields: FieldLines) -> Bool {
         var lengths = 0
-        for (name, value) in headers {
-            if HeaderName.is(name, "transfer-encoding") { return false }
-            guard HeaderName.is(name, "content-length") else { continue }
+        var plain = true
+        fields.forEach { name, value in
+            if HeaderText.equalsIgnoringCase(name, "transfer-encoding") { plain = false }
+            guard HeaderText.equalsIgnoringCase(name, "content-length") else { return }
             lengths += 1
-            guard lengths == 1, value == String(length) else { return false }
+            if lengths > 1 || !Self.spells(length, value) { plain = false }
         }
-        return lengths == 1
+        return plain && lengths == 1
+    }
+
+    /// Whether `bytes` are `length` in decimal, without a leading zero (but `0` itself).
+    private static func spells(_ length: Int, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        var rest = length
+        var index = bytes.count
+        repeat {
+            index -= 1
+            guard index >= 0, bytes[index] == UInt8(ascii: "0") + UInt8(rest % 10) else { return false }
+            rest /= 10
+        } while rest > 0
+        return index == 0
     }
 }

@@ -23,7 +23,7 @@ struct RequestReplay {
     }
 
     /// A part went upstream (or waits to): keep what a second attempt would need.
-    mutating func record(_ part: HTTPServerRequestPart) {
+    mutating func record(_ part: RequestPart) {
         switch part {
         case .head:
             break
@@ -50,8 +50,8 @@ struct RequestReplay {
     }
 
     /// The parts that follow the head on a second attempt: the body (if any) and the end.
-    var parts: CircularBuffer<HTTPServerRequestPart> {
-        var parts = CircularBuffer<HTTPServerRequestPart>(initialCapacity: 2)
+    var parts: CircularBuffer<RequestPart> {
+        var parts = CircularBuffer<RequestPart>(initialCapacity: 2)
         if let body { parts.append(.body(body)) }
         parts.append(.end(trailers))
         return parts

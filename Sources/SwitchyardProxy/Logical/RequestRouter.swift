@@ -76,7 +76,7 @@ final class RequestRouter {
     }
 
     /// What becomes of a request with head `received`.
-    func route(_ received: HTTPRequestHead) -> RouteDecision {
+    func route(_ received: RequestHead) -> RouteDecision {
         var head = received
         let valid: RequestValidation.Valid
         switch RequestValidation.validate(&head, maxHeaders: maxHeaders) {
@@ -110,9 +110,9 @@ final class RequestRouter {
         case .backend(let backend):
             // A filter may have added or removed one since validation.
             let mayExpect = valid.hasExpect || !rule.filters.isEmpty
-            let expectsContinue = mayExpect && head.headers.first(name: "expect")?.lowercased() == "100-continue"
-            if expectsContinue { head.headers.remove(name: "expect") }
-            let timeouts = isGRPC ? GRPCTimeout.applying(head.headers.first(name: "grpc-timeout"), to: route.timeouts) : route.timeouts
+            let expectsContinue = mayExpect && head.fields.first(name: "expect")?.lowercased() == "100-continue"
+            if expectsContinue { head.fields.remove(name: "expect") }
+            let timeouts = isGRPC ? GRPCTimeout.applying(head.fields.first(name: "grpc-timeout"), to: route.timeouts) : route.timeouts
             return .dispatch(
                 RouteDispatch(
                     head: head, framing: valid.framing, target: target, backend: backend, isGRPC: isGRPC, timeouts: timeouts,
@@ -121,8 +121,8 @@ final class RequestRouter {
     }
 
     /// Whether a request no service claims should be answered in gRPC form.
-    private static func asksForGRPC(_ head: HTTPRequestHead) -> Bool {
-        head.headers.first(name: "content-type")?.hasPrefix("application/grpc") ?? false
+    private static func asksForGRPC(_ head: RequestHead) -> Bool {
+        head.fields.first(name: "content-type")?.hasPrefix("application/grpc") ?? false
     }
 
     /// The service a Host header names (port 80 when it has none).

@@ -18,31 +18,42 @@ enum RequestValidation {
 
     /// Checks `head` against `maxHeaders` and makes it the head to route (an absolute-form
     /// target rewritten to origin form, a repeated identical HTTP/2 `host` folded); returns
-    /// what it learnt, or the answer. One pass over the headers, no allocation for an
-    /// ordinary request, and no copy of the head.
-    static func validate(_ head: inout HTTPRequestHead, maxHeaders: Int) -> Result<Valid, SyntheticError> {
-        if head.headers.count > maxHeaders {
-            return .failure(.invalidRequest(.requestHeaderFieldsTooLarge, "too many request headers (more than \(maxHeaders))"))
-        }
+    /// what it learnt, or the answer. One pass over the fields where they lie, no allocation
+    /// for an ordinary request, and no copy of the head.
+    static func validate(_ head: inout RequestHead, maxHeaders: Int) -> Result<Valid, SyntheticError> {
+        var fields = 0
         var host: String?
         var hosts = 0
         var hostsDiffer = false
         var hasLength = false
         var hasCoding = false
+        var codings = 0  // elements of every `transfer-encoding`
+        var codingIsChunked = false  // whether the first is `chunked`
         var hasExpect = false
-        for (name, value) in head.headers {
-            if HeaderName.is(name, "host") {
+        head.fields.forEach { name, value in
+            fields += 1
+            if HeaderText.equalsIgnoringCase(name, "host") {
                 hosts += 1
-                // Host names are case-insensitive (an HTTP/2 `:authority` and `host` may differ so).
-                if let host, host != value, host.lowercased() != value.lowercased() { hostsDiffer = true }
-                host = host ?? value
-            } else if HeaderName.is(name, "content-length") {
+                if let host {
+                    // Host names are case-insensitive (an HTTP/2 `:authority` and `host` may differ so).
+                    if !Self.equalIgnoringCase(host, value) { hostsDiffer = true }
+                } else {
+                    host = String(decoding: value, as: UTF8.self)
+                }
+            } else if HeaderText.equalsIgnoringCase(name, "content-length") {
                 hasLength = true
-            } else if HeaderName.is(name, "transfer-encoding") {
+            } else if HeaderText.equalsIgnoringCase(name, "transfer-encoding") {
                 hasCoding = true
-            } else if HeaderName.is(name, "expect") {
+                Self.forEachCoding(in: value) { coding in
+                    if codings == 0 { codingIsChunked = HeaderText.equalsIgnoringCase(coding, "chunked") }
+                    codings += 1
+                }
+            } else if HeaderText.equalsIgnoringCase(name, "expect") {
                 hasExpect = true
             }
+        }
+        if fields > maxHeaders {
+            return .failure(.invalidRequest(.requestHeaderFieldsTooLarge, "too many request headers (more than \(maxHeaders))"))
         }
         switch hosts {
         case 0 where head.version == .http1_0:
@@ -53,10 +64,15 @@ enum RequestValidation {
             break
         default:
             // HTTP/2 may carry `:authority` and an identical `host`; HTTP/1.1 may not repeat it.
-            guard head.version.major >= 2, !hostsDiffer, let host else {
+            guard head.version.major >= 2, !hostsDiffer else {
                 return .failure(.invalidRequest(.badRequest, "more than one Host header"))
             }
-            head.headers.replaceOrAdd(name: "host", value: host)
+            var first = true  // the first stays where it is (`:authority`'s, when it came)
+            head.fields.removeAll { name in
+                guard HeaderText.equalsIgnoringCase(name, "host") else { return false }
+                defer { first = false }
+                return !first
+            }
         }
         if head.uri.utf8.first != UInt8(ascii: "/"), let target = AbsoluteTarget(head.uri) {
             guard let host, target.names(host) else {
@@ -70,10 +86,9 @@ enum RequestValidation {
             if hasLength {
                 return .failure(.invalidRequest(.badRequest, "both Content-Length and Transfer-Encoding"))
             }
-            let codings = head.headers[canonicalForm: "transfer-encoding"]
             // Bytes, not Unicode: "chunKed" with a Kelvin sign (U+212A) lowercases to
             // "chunked", and the parser, which frames the body, reads bytes.
-            guard codings.count == 1, HeaderName.is(codings[0], "chunked") else {
+            guard codings == 1, codingIsChunked else {
                 return .failure(.invalidRequest(.notImplemented, "unsupported Transfer-Encoding (only chunked is)"))
             }
         }
@@ -81,6 +96,28 @@ enum RequestValidation {
             return .failure(.invalidRequest(.badRequest, "malformed Content-Length"))
         }
         return .success(Valid(framing: framing, host: host, hasExpect: hasExpect))
+    }
+
+    /// Whether a field's value spells `text`, ignoring ASCII case.
+    private static func equalIgnoringCase(_ text: String, _ value: UnsafeRawBufferPointer) -> Bool {
+        guard text.utf8.count == value.count else { return false }
+        return zip(text.utf8, value).allSatisfy { HeaderText.lowercased($0) == HeaderText.lowercased($1) }
+    }
+
+    /// Calls `body` with each element of a `transfer-encoding` list: the pieces between commas
+    /// that are not empty, without spaces and tabs around them (a piece of spaces alone is one).
+    private static func forEachCoding(in list: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Void) {
+        var start = 0
+        while start <= list.count {
+            let end = HTTP1MessageReader.index(of: UInt8(ascii: ","), in: list, from: start) ?? list.count
+            if end > start {
+                var (from, to) = (start, end)
+                while from < to, HTTP1MessageReader.isSpace(list[from]) { from += 1 }
+                while to > from, HTTP1MessageReader.isSpace(list[to - 1]) { to -= 1 }
+                body(UnsafeRawBufferPointer(rebasing: list[from..<to]))
+            }
+            start = end + 1
+        }
     }
 }
 

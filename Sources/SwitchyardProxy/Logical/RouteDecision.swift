@@ -14,7 +14,7 @@ enum RouteDecision {
 /// A request on its way to a backend.
 struct RouteDispatch {
     /// The head as it goes upstream (validated, filters applied, `Expect` taken out).
-    var head: HTTPRequestHead
+    var head: RequestHead
     /// How its body is read from the client and framed upstream.
     let framing: RequestBodyFraming
     /// The route backend it counts in.

@@ -6,13 +6,14 @@ enum RouteFilters {
     /// Applies `filters` to `head`; returns the answer of the first filter that answers instead
     /// (a redirect, an injected failure), or nil when the request goes on. `roll` draws a
     /// number in [0, 1) for a failure injector.
-    static func apply(_ filters: [RouteFilter], to head: inout HTTPRequestHead, roll: () -> Double) -> SyntheticError? {
+    static func apply(_ filters: [RouteFilter], to head: inout RequestHead, roll: () -> Double) -> SyntheticError? {
         for filter in filters {
             switch filter {
             case .requestHeaderModifier(let modifier):
-                for name in modifier.remove { head.headers.remove(name: name) }
-                for (name, value) in modifier.set { head.headers.replaceOrAdd(name: name, value: value) }
-                for (name, value) in modifier.add { head.headers.add(name: name, value: value) }
+                // Names and values were checked as the config was read: none is refused here.
+                for name in modifier.remove { head.fields.remove(named: name) }
+                for (name, value) in modifier.set { try? head.fields.replaceOrAdd(named: name, value: value) }
+                for (name, value) in modifier.add { try? head.fields.append(name: name, value: value) }
             case .failureInjector(let injector):
                 if roll() < injector.ratio { return .injected(status: injector.status, message: injector.message) }
             case .requestRedirect(let redirect):
@@ -24,8 +25,8 @@ enum RouteFilters {
 
     /// Where a redirect sends `head`: its scheme, host and port (the request's own when not
     /// given; a port is dropped when it is the scheme's default) and path.
-    static func location(of redirect: RouteFilter.Redirect, for head: HTTPRequestHead) -> String {
-        let authority = try? Authority(parsing: head.headers.first(name: "host") ?? "", defaultPort: 80)
+    static func location(of redirect: RouteFilter.Redirect, for head: RequestHead) -> String {
+        let authority = try? Authority(parsing: head.fields.first(name: "host") ?? "", defaultPort: 80)
         let host = redirect.hostname ?? authority?.host ?? "localhost"
         let scheme = redirect.scheme ?? "http"
         let port = redirect.port ?? (redirect.hostname == nil ? authority.map { Int($0.port) } : nil)

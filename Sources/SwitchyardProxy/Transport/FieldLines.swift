@@ -1,10 +1,10 @@
 import NIOCore
 
 /// A head's fields as HTTP/1.1 field lines in one buffer, `name: value` and CRLF each, in the
-/// order they came: how a response head crosses the proxy (``ResponseHead``). An HTTP/1.1
-/// upstream's parser keeps them where it read them when they came in this form, else copies
-/// each field it keeps straight in (``Builder``; no String per field, no array of them), and an
-/// HTTP/1.x client's encoder writes them all with one copy. HTTP/2 blocks are
+/// order they came: how a head crosses the proxy either way (``RequestHead``,
+/// ``ResponseHead``). An HTTP/1.1 parser keeps them where it read them when they came in this
+/// form, else copies each field it keeps straight in (``Builder``; no String per field, no
+/// array of them), and an HTTP/1.x encoder writes them all with one copy. HTTP/2 blocks are
 /// made into lines and encoded from them field by field.
 ///
 /// Every line is checked on its way in: a name is a token, a value holds no control character
@@ -29,6 +29,11 @@ struct FieldLines: Equatable, Sendable {
     mutating func appendChecked(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         assert(HeaderText.isToken(name) && HeaderText.isValue(value), "an unchecked field")
         bytes.writeFieldLine(name: name, value: value)
+    }
+
+    /// Appends a field the proxy names (a lower-case token) with a value a parser checked.
+    mutating func appendChecked(name: StaticString, value: UnsafeRawBufferPointer) {
+        name.withUTF8Buffer { name in appendChecked(name: UnsafeRawBufferPointer(name), value: value) }
     }
 
     /// Appends a field once it is checked: throws, appending nothing, when the name is not a
@@ -77,6 +82,31 @@ struct FieldLines: Equatable, Sendable {
         }
     }
 
+    /// The value of the first field named `name` (given in lower case), ignoring case.
+    func first(name: StaticString) -> String? {
+        name.withUTF8Buffer { first(lowercased: $0) }
+    }
+
+    /// The value of the first field named `name` (any case), a name only known at run time: a
+    /// route's header match, a balancer's hash header.
+    func first(named name: String) -> String? {
+        withLowercased(name) { first(lowercased: $0) }
+    }
+
+    private func first(lowercased name: UnsafeBufferPointer<UInt8>) -> String? {
+        var value: String?
+        forEach { field, fieldValue in
+            if value == nil, HeaderText.equalsIgnoringCase(field, name) { value = String(decoding: fieldValue, as: UTF8.self) }
+        }
+        return value
+    }
+
+    /// Calls `body` with `name`'s bytes in lower case (header names are ASCII tokens).
+    private func withLowercased<Result>(_ name: String, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        var name = HeaderName.lowercased(name)
+        return name.withUTF8(body)
+    }
+
     /// Whether a `content-length` and whether a `transfer-encoding` is among the fields, in one
     /// pass (how a response's encoder frames its body).
     var framingFields: (length: Bool, coding: Bool) {
@@ -120,6 +150,22 @@ struct FieldLines: Equatable, Sendable {
     /// Removes every field named `name` (given in lower case); copies nothing when none is.
     mutating func remove(name: StaticString) {
         name.withUTF8Buffer { name in removeAll { HeaderText.equalsIgnoringCase($0, name) } }
+    }
+
+    /// Removes every field named `name` (any case, known at run time: a route filter's);
+    /// copies nothing when none is.
+    mutating func remove(named name: String) {
+        withLowercased(name) { name in removeAll { HeaderText.equalsIgnoringCase($0, name) } }
+    }
+
+    /// Sets the one field named `name` to `value` once both are checked (a route filter's):
+    /// throws, changing nothing, when the name is not a token or the value holds a control
+    /// character other than tab.
+    mutating func replaceOrAdd(named name: String, value: String) throws(UnsendableHead) {
+        var line = FieldLines()
+        try line.append(name: name, value: value)
+        remove(named: name)
+        bytes.writeImmutableBuffer(line.bytes)
     }
 
     /// Sets the one field named `name` (lower case, a token) to `value` (a checked value):

@@ -10,19 +10,21 @@ struct UnsendableHead: Error, CustomStringConvertible {
     var description: String { "a \(part) holds a byte HTTP/1.1 does not allow there" }
 }
 
-/// HTTP/1.x heads written as bytes, each part checked as it is copied (a response's fields were
-/// checked as they became ``FieldLines``): header names and
-/// methods are tokens, values and reason phrases have no control character but tab, a request
-/// target has only the bytes RFC 3986 lets it carry unencoded (what NIO's header validators
-/// check, without a pass of their own or a pipeline hop).
+/// HTTP/1.x heads written as bytes, each part checked as it is copied (a head's fields were
+/// checked as they became ``FieldLines``; a chunked body's trailers are checked here): header
+/// names and methods are tokens, values and reason phrases have no control character but tab,
+/// a request target has only the bytes RFC 3986 lets it carry unencoded (what NIO's header
+/// validators check, without a pass of their own or a pipeline hop).
 extension ByteBuffer {
-    /// `METHOD target HTTP/1.1`, the header lines and the blank line.
-    mutating func writeRequestHead(_ head: HTTPRequestHead) throws(UnsendableHead) {
+    /// `METHOD target HTTP/1.1`, the header lines and the blank line. The lines were checked
+    /// as they were made (``FieldLines``): one copy writes them all.
+    mutating func writeRequestHead(_ head: RequestHead) throws(UnsendableHead) {
         try writeChecked(head.method.rawValue, part: "method", HeaderText.isTokenByte)
         writeCopy(of: " ")
         try writeChecked(head.uri, part: "request target", HeaderText.isTargetByte)
         writeCopy(of: " HTTP/1.1\r\n")
-        try writeHeaderFields(head.headers)
+        writeImmutableBuffer(head.fields.bytes)
+        writeCopy(of: "\r\n")
     }
 
     /// `HTTP/1.x CODE reason`, the header lines and the blank line. The lines were checked as

@@ -154,26 +154,13 @@ struct HTTP1MessageReader {
 
     // MARK: Heads
 
-    /// Reads the next head: its first line goes to `startLine` (with the head's length, for
-    /// what would hold its fields), then each field's name and value (checked, spaces around
-    /// the value dropped) to `field`, in place in the read buffer, with whether its line is
-    /// ``FieldLines``' form already (`name: value`, one space after the colon and none at the
-    /// end); the parser keeps what it wants in the form it wants. Returns false, reading
-    /// nothing, until the head has come whole. With `skippingEmptyLines`, empty lines before it
-    /// are consumed (RFC 9112 §2.2).
-    mutating func readHead(
-        skippingEmptyLines: Bool,
-        startLine: (UnsafeRawBufferPointer, Int) throws(MalformedHTTP1) -> Void,
-        field: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, Bool) -> Void
-    ) throws(MalformedHTTP1) -> Bool {
-        guard let length = try sectionLength(skippingEmptyLines: skippingEmptyLines) else { return false }
-        _ = try readSection(length: length, hasStartLine: true, keepingBytes: false, startLine: startLine, field: field)
-        return true
-    }
-
-    /// Reads the next head as ``readHead(skippingEmptyLines:startLine:field:)`` does, and
-    /// returns its bytes: a slice of the read buffer, which the pointers given to `field`
-    /// pointed into. Nil, reading nothing, until the head has come whole.
+    /// Reads the next head and returns its bytes, a slice of the read buffer: its first line
+    /// goes to `startLine` (with the head's length, for what would hold its fields), then each
+    /// field's name and value (checked, spaces around the value dropped) to `field`, pointing
+    /// into those bytes, with whether its line is ``FieldLines``' form already (`name: value`,
+    /// one space after the colon and none at the end); the parser keeps what it wants in the
+    /// form it wants. Nil, reading nothing, until the head has come whole. With
+    /// `skippingEmptyLines`, empty lines before it are consumed (RFC 9112 §2.2).
     mutating func readHeadKeepingBytes(
         skippingEmptyLines: Bool,
         startLine: (UnsafeRawBufferPointer, Int) throws(MalformedHTTP1) -> Void,

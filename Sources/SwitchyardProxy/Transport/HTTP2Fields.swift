@@ -21,38 +21,40 @@ enum HTTP2Fields {
     /// request whose method may carry a body and whose block ends the stream without a
     /// `content-length` gets `content-length: 0` (an HTTP/1.1 server may want a length). A
     /// well-formed CONNECT (`:method` and `:authority` only, §8.5) has its authority as target.
-    static func requestHead(_ block: HTTP2ReceivedFields, endStream: Bool) throws(MalformedBlock) -> HTTPRequestHead {
-        var method: String?
+    /// The fields become lines as they are checked, with no String for any of them.
+    static func requestHead(_ block: HTTP2ReceivedFields, endStream: Bool) throws(MalformedBlock) -> RequestHead {
+        var method: HTTPMethod?
         var scheme = false
         var path: String?
-        var fields: [(String, String)] = []
-        fields.reserveCapacity(block.count + 1)
-        fields.append(("host", ""))
-        var authority = false
+        var authority: String?
+        var fields = FieldLines(capacity: 32 * block.count)
+        var sawField = false
         var hasLength = false
-        var cookie: Int?
+        var cookies = 0
+        var cookie = ""  // the crumbs joined, once a second came
         try block.forEach { (name, value) throws(MalformedBlock) in
             guard name.first == UInt8(ascii: ":") else {
                 try HTTP2FieldRules.checkField(name, value, request: true)
+                sawField = true
                 if !hasLength, HeaderText.equals(name, "content-length") { hasLength = true }
-                let value = String(decoding: value, as: UTF8.self)
                 if HeaderText.equals(name, "cookie") {
                     // RFC 9113 §8.2.3: crumbs are joined with "; " before HTTP/1.1 sees them.
-                    if let cookie {
-                        fields[cookie].1 += "; " + value
+                    cookies += 1
+                    if cookies > 1 {
+                        cookie += "; " + String(decoding: value, as: UTF8.self)
                         return
                     }
-                    cookie = fields.count
+                    cookie = String(decoding: value, as: UTF8.self)
                 }
-                fields.append((String(decoding: name, as: UTF8.self), value))
+                fields.appendChecked(name: name, value: value)
                 return
             }
-            guard fields.count == 1 else { throw .init("pseudo-field \(HTTP2FieldRules.printable(name)) after a field") }
+            guard !sawField else { throw .init("pseudo-field \(HTTP2FieldRules.printable(name)) after a field") }
             guard HTTP2FieldRules.isPseudoValue(value) else { throw .init("\(HTTP2FieldRules.printable(name)) has a control character or space") }
             if HeaderText.equals(name, ":method") {
                 guard method == nil else { throw .init(":method twice") }
                 guard HeaderText.isToken(value) else { throw .init(":method is not a token") }
-                method = String(decoding: value, as: UTF8.self)
+                method = HTTPMethod(token: value)
             } else if HeaderText.equals(name, ":scheme") {
                 guard !scheme else { throw .init(":scheme twice") }
                 scheme = true
@@ -60,23 +62,35 @@ enum HTTP2Fields {
                 guard path == nil else { throw .init(":path twice") }
                 path = String(decoding: value, as: UTF8.self)
             } else if HeaderText.equals(name, ":authority") {
-                guard !authority else { throw .init(":authority twice") }
-                authority = true
-                fields[0].1 = String(decoding: value, as: UTF8.self)
+                guard authority == nil else { throw .init(":authority twice") }
+                authority = String(decoding: value, as: UTF8.self)
+                // Pseudo-fields come first: it is the first line.
+                if !value.isEmpty { fields.appendChecked(name: "host", value: value) }
             } else {
                 throw .init("pseudo-field \(HTTP2FieldRules.printable(name)) in a request")
             }
         }
         guard let method else { throw .init("no :method") }
-        guard method != "CONNECT" else {
-            guard authority, !scheme, path == nil else { throw .init("a CONNECT needs :authority and no :scheme or :path") }
-            return HTTPRequestHead(version: .http2, method: .CONNECT, uri: fields[0].1, headers: HTTPHeaders(fields))
+        if cookies > 1 { fields = joiningCookies(fields, cookie) }
+        guard !method.isCONNECT else {
+            guard let authority, !scheme, path == nil else { throw .init("a CONNECT needs :authority and no :scheme or :path") }
+            return RequestHead(version: .http2, method: .CONNECT, uri: authority, fields: fields)
         }
         guard scheme, let path, !path.isEmpty else { throw .init("no :scheme, or no :path") }
-        if fields[0].1.isEmpty { fields.removeFirst() }
-        let parsed = HTTPMethod(rawValue: method)
-        if endStream, !hasLength, parsed.mayCarryBody { fields.append(("content-length", "0")) }
-        return HTTPRequestHead(version: .http2, method: parsed, uri: path, headers: HTTPHeaders(fields))
+        if endStream, !hasLength, method.mayCarryBody { fields.replaceOrAdd(name: "content-length", value: "0") }
+        return RequestHead(version: .http2, method: method, uri: path, fields: fields)
+    }
+
+    /// `fields` with the value of its one `cookie` line made `crumbs`, the block's crumbs joined.
+    private static func joiningCookies(_ fields: FieldLines, _ crumbs: String) -> FieldLines {
+        var joined = FieldLines(capacity: fields.bytes.readableBytes + crumbs.utf8.count)
+        var crumbs = crumbs
+        crumbs.withUTF8 { crumbs in
+            fields.forEach { name, value in
+                joined.appendChecked(name: name, value: HeaderText.equals(name, "cookie") ? UnsafeRawBufferPointer(crumbs) : value)
+            }
+        }
+        return joined
     }
 
     /// The message parts a DATA frame's `bytes` carry: its body, its end (END_STREAM), or both.
@@ -101,10 +115,10 @@ enum HTTP2Fields {
     /// A request's field block for an upstream: `:method`, `:scheme` (`http`), `:authority`
     /// from the `host` field, `:path`, then the other fields with names in lower case. Throws
     /// for a request without a host (HTTP/2 needs an authority; an HTTP/1.0 client may omit it).
-    static func requestBlock(_ head: HTTPRequestHead) throws -> HTTP2FieldBlock {
+    static func requestBlock(_ head: RequestHead) throws -> HTTP2FieldBlock {
         // An HTTP/2 CONNECT has another form (§8.5), and the proxy carries no tunnels.
         guard !head.method.isCONNECT else { throw UnsendableConnect() }
-        guard let host = head.headers.first(name: "host") else { throw MissingAuthority() }
+        guard let host = head.fields.first(name: "host") else { throw MissingAuthority() }
         // An HTTP/1.1 Host may hold what no authority can (a space, a control): it is refused
         // before the stream takes an ID.
         guard !host.isEmpty, !host.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else { throw InvalidAuthority() }
@@ -175,7 +189,7 @@ enum HTTP2Fields {
 /// the order blocks go out (no list of fields is built in between).
 enum HTTP2FieldBlock {
     /// A checked request head and its authority (``HTTP2Fields/requestBlock(_:)``).
-    case request(HTTPRequestHead, authority: String)
+    case request(RequestHead, authority: String)
     /// A response head.
     case response(ResponseHead)
     /// A trailer section.
@@ -186,7 +200,16 @@ enum HTTP2FieldBlock {
         switch self {
         case .request(let head, let authority):
             HTTP2FieldEncoder.appendRequestLine(method: head.method.rawValue, authority: authority, path: head.uri, to: &buffer)
-            Self.appendLowercased(head.headers, to: &buffer, request: true)
+            head.fields.forEach { name, value in
+                // Without `host` (it became `:authority`), and with `te` only as `te: trailers`,
+                // the one form HTTP/2 allows (an HTTP/1.1 client may have written `TE: Trailers`).
+                if HeaderText.equalsIgnoringCase(name, "host") { return }
+                if HeaderText.equalsIgnoringCase(name, "te") {
+                    if HeaderText.equalsIgnoringCase(value, "trailers") { HTTP2FieldEncoder.append(name: "te", value: "trailers", to: &buffer) }
+                    return
+                }
+                HTTP2FieldEncoder.append(name: name, value: value, to: &buffer)
+            }
         case .response(let head):
             HTTP2FieldEncoder.appendStatus(Int(head.status.code), to: &buffer)
             head.fields.forEach { name, value in HTTP2FieldEncoder.append(name: name, value: value, to: &buffer) }
@@ -195,17 +218,8 @@ enum HTTP2FieldBlock {
         }
     }
 
-    /// Appends `headers` with their names in lower case. A request's (`request`) go without
-    /// `host` (it became `:authority`), and with `te` only as `te: trailers`, the one form
-    /// HTTP/2 allows (an HTTP/1.1 client may have written `TE: Trailers`).
-    private static func appendLowercased(_ headers: HTTPHeaders, to buffer: inout ByteBuffer, request: Bool = false) {
-        for (name, value) in headers {
-            if request, HeaderName.is(name, "host") { continue }
-            if request, HeaderName.is(name, "te") {
-                if HeaderName.is(value, "trailers") { HTTP2FieldEncoder.append(name: "te", value: "trailers", to: &buffer) }
-                continue
-            }
-            HTTP2FieldEncoder.append(name: name, value: value, to: &buffer)
-        }
+    /// Appends `headers` with their names in lower case.
+    private static func appendLowercased(_ headers: HTTPHeaders, to buffer: inout ByteBuffer) {
+        for (name, value) in headers { HTTP2FieldEncoder.append(name: name, value: value, to: &buffer) }
     }
 }

@@ -9,6 +9,13 @@ extension ResponseHead {
     }
 }
 
+extension RequestHead {
+    /// NIO's head as the proxy's, its fields checked into lines (tests build heads NIO's way).
+    init(_ head: HTTPRequestHead) throws {
+        self.init(version: head.version, method: head.method, uri: head.uri, fields: try FieldLines(head.headers))
+    }
+}
+
 extension FieldLines {
     /// The fields of `headers`, each checked; throws for the first that may not be sent.
     init(_ headers: HTTPHeaders) throws(UnsendableHead) {
