@@ -94,9 +94,10 @@ enum RequestBodyFraming: Equatable {
     func apply(to fields: inout FieldLines, http1: Bool) {
         // The common case, a client's one `content-length` as the proxy would write it, stays.
         if case .length(let length) = self, Self.holdsOnly(length, fields) { return }
-        // Removing copies the lines: only when there is something to remove.
-        fields.remove(name: "content-length")
-        fields.remove(name: "transfer-encoding")
+        // One pass; the lines are copied only when one goes.
+        fields.removeAll { name in
+            HeaderText.equalsIgnoringCase(name, "content-length") || HeaderText.equalsIgnoringCase(name, "transfer-encoding")
+        }
         switch self {
         case .length(let length):
             var digits = String(length)
