@@ -326,7 +326,8 @@ struct HTTP1WireTests {
             for version in [HTTPVersion.http1_0, .http1_1] {
                 let headers = HTTPHeaders([("host", "a")] + connection.map { ("Connection", $0) })
                 let nio = HTTPRequestHead(version: version, method: .GET, uri: "/", headers: headers).isKeepAlive
-                #expect(HopByHop.keepsAlive(try FieldLines(headers), version: version) == nio, "\(connection) \(version)")
+                let request = try RequestHead(HTTPRequestHead(version: version, method: .GET, uri: "/", headers: headers))
+                #expect(ConnectionPersistence(request: request).requestKeepsAlive == nio, "\(connection) \(version)")
             }
         }
     }

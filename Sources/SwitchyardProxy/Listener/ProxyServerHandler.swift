@@ -14,9 +14,9 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
     let slot: LoopSlot
     private var context: ChannelHandlerContext?
     private var exchange: Exchange?
-    /// The head of the request being answered (for keep-alive); dropped once its response
-    /// ended, so an idle keep-alive connection holds no request's headers.
-    private var requestHead: RequestHead?
+    /// What the connection's persistence needs of the request being answered; dropped once
+    /// its response ended.
+    private var persistence: ConnectionPersistence?
     /// The HTTP version of the last request (responses, and answers between requests, use it).
     private(set) var version: HTTPVersion = .http1_1
     /// True from a request's head until its end was read.
@@ -95,7 +95,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
         guard !isClosed else { return }
         switch part {
         case .head(let head):
-            requestHead = head
+            persistence = ConnectionPersistence(request: head)
             version = head.version
             requestOpen = true
             timeoutsSaw(.started)
@@ -191,7 +191,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
     /// Answers `answer` with `Connection: close` where no request is being answered (the
     /// caller closes).
     private func answerBetweenRequests(_ answer: SyntheticError) {
-        requestHead = nil
+        persistence = nil
         closeAfterResponse = true
         var answer = answer
         answer.headers = [("connection", "close")]
@@ -239,11 +239,11 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
     /// (``ConnectionPersistence``).
     func writeResponseHead(_ head: ResponseHead) {
         var head = head
-        if let requestHead {
-            responseEncoder.answering(requestHead.method)
-            let persistence = ConnectionPersistence.decide(request: requestHead, response: head, draining: draining)
-            if let connection = persistence.connection { head.fields.replaceOrAdd(name: "connection", value: connection) }
-            if persistence.close { closeAfterResponse = true }
+        if let persistence {
+            responseEncoder.answering(persistence.method)
+            let decision = persistence.decide(response: head, draining: draining)
+            if let connection = decision.connection { head.fields.replaceOrAdd(name: "connection", value: connection) }
+            if decision.close { closeAfterResponse = true }
         }
         send(.head(head))
     }
@@ -302,12 +302,12 @@ final class ProxyServerHandler: ChannelDuplexHandler, RequestOrigin {
     /// A response ended (at `now`, when the caller knows it): the connection closes when it
     /// must, or waits for the next.
     private func finishResponse(at now: NIODeadline? = nil) {
-        guard let requestHead else { return }
-        if closeAfterResponse || !HopByHop.keepsAlive(requestHead.fields, version: requestHead.version) {
+        guard let persistence else { return }
+        if closeAfterResponse || !persistence.requestKeepsAlive {
             context?.close(promise: nil)
         } else {
             timeoutsSaw(.responseEnded, at: now)
-            self.requestHead = nil
+            self.persistence = nil
         }
     }
 }

@@ -39,17 +39,6 @@ enum HopByHop {
         if keepsTrailers { fields.replaceOrAdd(name: "te", value: "trailers") }
     }
 
-    /// Whether a message of `version` with `fields` leaves its connection open (RFC 9112 §9.3),
-    /// as NIO's `isKeepAlive` reads it (see ``Tally/keepsAlive(version:)``). One pass and no
-    /// allocation, where NIO's splits the `Connection` values into an array on every call.
-    static func keepsAlive(_ fields: FieldLines, version: HTTPVersion) -> Bool {
-        var tally = Tally()
-        fields.forEach { name, value in
-            if HeaderText.equalsIgnoringCase(name, "connection") { tally.noteConnection(value) }
-        }
-        return tally.keepsAlive(version: version)
-    }
-
     /// The hop-by-hop fields of a response head (HTTP/1.1, or the few HTTP/2 lets through),
     /// noted as its parser reads its fields, so they never become lines (only the names
     /// `Connection` lists may need removing after, as it may come last): which
