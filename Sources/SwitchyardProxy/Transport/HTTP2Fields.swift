@@ -26,7 +26,7 @@ enum HTTP2Fields {
         var method: HTTPMethod?
         var scheme = false
         var path: String?
-        var authority: String?
+        var authority = false
         var fields = FieldLines(capacity: 32 * block.count)
         var sawField = false
         var hasLength = false
@@ -39,12 +39,13 @@ enum HTTP2Fields {
                 if !hasLength, HeaderText.equals(name, "content-length") { hasLength = true }
                 if HeaderText.equals(name, "cookie") {
                     // RFC 9113 §8.2.3: crumbs are joined with "; " before HTTP/1.1 sees them.
+                    // The first stays a line as it came; a second starts the joined value.
                     cookies += 1
                     if cookies > 1 {
+                        if cookies == 2 { cookie = fields.first(name: "cookie") ?? "" }
                         cookie += "; " + String(decoding: value, as: UTF8.self)
                         return
                     }
-                    cookie = String(decoding: value, as: UTF8.self)
                 }
                 fields.appendChecked(name: name, value: value)
                 return
@@ -62,8 +63,8 @@ enum HTTP2Fields {
                 guard path == nil else { throw .init(":path twice") }
                 path = String(decoding: value, as: UTF8.self)
             } else if HeaderText.equals(name, ":authority") {
-                guard authority == nil else { throw .init(":authority twice") }
-                authority = String(decoding: value, as: UTF8.self)
+                guard !authority else { throw .init(":authority twice") }
+                authority = true
                 // Pseudo-fields come first: it is the first line.
                 if !value.isEmpty { fields.appendChecked(name: "host", value: value) }
             } else {
@@ -73,8 +74,8 @@ enum HTTP2Fields {
         guard let method else { throw .init("no :method") }
         if cookies > 1 { fields = joiningCookies(fields, cookie) }
         guard !method.isCONNECT else {
-            guard let authority, !scheme, path == nil else { throw .init("a CONNECT needs :authority and no :scheme or :path") }
-            return RequestHead(version: .http2, method: .CONNECT, uri: authority, fields: fields)
+            guard authority, !scheme, path == nil else { throw .init("a CONNECT needs :authority and no :scheme or :path") }
+            return RequestHead(version: .http2, method: .CONNECT, uri: fields.first(name: "host") ?? "", fields: fields)
         }
         guard scheme, let path, !path.isEmpty else { throw .init("no :scheme, or no :path") }
         if endStream, !hasLength, method.mayCarryBody { fields.replaceOrAdd(name: "content-length", value: "0") }
