@@ -96,20 +96,14 @@ struct UpstreamResponseParser {
             var line = StatusLine()
             var framing = FramingFields()
             var hopByHop = HopByHop.Tally()
-            var kept: FieldLines.Builder?
             guard
-                let headBytes = try reader.readHeadKeepingBytes(
-                    skippingEmptyLines: true,
-                    startLine: { (bytes, length) throws(MalformedHTTP1) in
-                        line = try StatusLine(bytes)
-                        kept = FieldLines.Builder(startLine: bytes, length: length)
-                    },
-                    field: { name, value, inForm in
+                var fields = try reader.readHeadLines(
+                    startLine: { (bytes) throws(MalformedHTTP1) in line = try StatusLine(bytes) },
+                    keeping: { name, value in
                         framing.note(name: name, value: value)
-                        if hopByHop.keep(name: name, value: value) { kept?.keep(name: name, value: value, inForm: inForm) }
+                        return hopByHop.keep(name: name, value: value)
                     })
             else { return nil }
-            var fields = kept?.fields(of: headBytes) ?? FieldLines()
             hopByHop.dropListed(from: &fields)
             let head = ResponseHead(version: line.version, status: line.status, fields: fields)
             let code = line.status.code

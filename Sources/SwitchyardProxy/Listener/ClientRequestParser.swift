@@ -46,17 +46,12 @@ struct ClientRequestParser {
         case .head:
             var line = RequestLine()
             var framing = FramingFields()
-            var kept: FieldLines.Builder?
             guard
-                let headBytes = try reader.readHeadKeepingBytes(
-                    skippingEmptyLines: true,
-                    startLine: { (bytes, length) throws(MalformedHTTP1) in
-                        line = try RequestLine(bytes)
-                        kept = FieldLines.Builder(startLine: bytes, length: length)
-                    },
-                    field: { name, value, inForm in
+                let fields = try reader.readHeadLines(
+                    startLine: { (bytes) throws(MalformedHTTP1) in line = try RequestLine(bytes) },
+                    keeping: { name, value in
                         framing.note(name: name, value: value)
-                        kept?.keep(name: name, value: value, inForm: inForm)
+                        return true
                     })
             else { return nil }
             stopsAfterRequest = framing.asksUpgrade
@@ -75,7 +70,6 @@ struct ClientRequestParser {
             } else {
                 phase = .end
             }
-            let fields = kept?.fields(of: headBytes) ?? FieldLines()
             return .head(RequestHead(version: line.version, method: line.method, uri: line.target, fields: fields))
         case .body:
             switch try reader.readBody() {

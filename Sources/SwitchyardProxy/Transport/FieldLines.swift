@@ -187,8 +187,8 @@ extension FieldLines {
     /// field left out) starts a buffer, sized to the head, of copies.
     ///
     /// The pointers it is given must all point into one head's bytes, as
-    /// ``HTTP1MessageReader/readHeadKeepingBytes(skippingEmptyLines:startLine:field:)`` gives
-    /// them, and ``fields(of:)`` must be given those bytes.
+    /// ``HTTP1MessageReader/readHeadLines(startLine:keeping:)`` gives them, and ``fields(of:)``
+    /// must be given those bytes.
     struct Builder {
         /// Where the head's bytes begin, and how many there are.
         private let head: UnsafeRawBufferPointer

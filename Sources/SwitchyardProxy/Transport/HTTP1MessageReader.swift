@@ -154,20 +154,29 @@ struct HTTP1MessageReader {
 
     // MARK: Heads
 
-    /// Reads the next head and returns its bytes, a slice of the read buffer: its first line
-    /// goes to `startLine` (with the head's length, for what would hold its fields), then each
-    /// field's name and value (checked, spaces around the value dropped) to `field`, pointing
-    /// into those bytes, with whether its line is ``FieldLines``' form already (`name: value`,
-    /// one space after the colon and none at the end); the parser keeps what it wants in the
-    /// form it wants. Nil, reading nothing, until the head has come whole. With
-    /// `skippingEmptyLines`, empty lines before it are consumed (RFC 9112 §2.2).
-    mutating func readHeadKeepingBytes(
-        skippingEmptyLines: Bool,
-        startLine: (UnsafeRawBufferPointer, Int) throws(MalformedHTTP1) -> Void,
-        field: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, Bool) -> Void
-    ) throws(MalformedHTTP1) -> ByteBuffer? {
-        guard let length = try sectionLength(skippingEmptyLines: skippingEmptyLines) else { return nil }
-        return try readSection(length: length, hasStartLine: true, keepingBytes: true, startLine: startLine, field: field)
+    /// Reads the next head (empty lines before it consumed, RFC 9112 §2.2): its first line goes
+    /// to `startLine`, then each field's name and value (checked, spaces around the value
+    /// dropped) to `keeping`, which says whether the field is kept. Returns the fields kept, as
+    /// lines: a slice of the read buffer while they are in ``FieldLines``' form and follow one
+    /// another there, copies otherwise (``FieldLines/Builder``). Nil, reading nothing, until the
+    /// head has come whole.
+    mutating func readHeadLines(
+        startLine: (UnsafeRawBufferPointer) throws(MalformedHTTP1) -> Void,
+        keeping: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool
+    ) throws(MalformedHTTP1) -> FieldLines? {
+        guard let length = try sectionLength(skippingEmptyLines: true) else { return nil }
+        var kept: FieldLines.Builder?
+        let headBytes = try readSection(
+            length: length, hasStartLine: true, keepingBytes: true,
+            startLine: { (line, length) throws(MalformedHTTP1) in
+                try startLine(line)
+                kept = FieldLines.Builder(startLine: line, length: length)
+            },
+            field: { name, value, inForm in
+                if keeping(name, value) { kept?.keep(name: name, value: value, inForm: inForm) }
+            })
+        guard let kept, let headBytes else { return FieldLines() }
+        return kept.fields(of: headBytes)
     }
 
     /// The length of the head (or trailer section) at the start of the buffer, its final CRLF
