@@ -139,6 +139,39 @@ struct ClientRequestParserTests {
         #expect(Self.parse(trailers).error == .headTooLarge)
     }
 
+    @Test("a head's fields keep a small read buffer they lie in, never a large one: a request in flight holds at most a few KiB of what was read")
+    func fieldsHoldLittle() throws {
+        for capacity in [1024, 64 * 1024] {
+            var bytes = ByteBufferAllocator().buffer(capacity: capacity)
+            bytes.writeString("GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n\r\n")
+            var parser = ClientRequestParser()
+            parser.feed(bytes)
+            guard case .head(let head)? = try parser.next() else {
+                Issue.record("no head")
+                return
+            }
+            #expect(String(buffer: head.fields.bytes) == "Host: a\r\nX-A: 1\r\n")
+            #expect(head.fields.bytes.storageCapacity <= FieldLines.Builder.largestSharedStorage, "read buffer of \(capacity)")
+        }
+    }
+
+    @Test("pipelined requests whose heads are all still held, read in pieces that end inside the next: each read keeps only the unread bytes, and the storage stays small")
+    func feedKeepsOnlyUnread() throws {
+        let request = "GET /x HTTP/1.1\r\nHost: a\r\n\r\n"
+        let all = Array(String(repeating: request, count: 200).utf8)
+        var parser = ClientRequestParser()
+        var held: [RequestHead] = []  // as a pipelined backlog holds them
+        for start in stride(from: 0, to: all.count, by: 37) {
+            parser.feed(ByteBuffer(bytes: all[start..<min(start + 37, all.count)]))
+            while let part = try parser.next() {
+                if case .head(let head) = part { held.append(head) }
+            }
+        }
+        #expect(held.count == 200)
+        let largest = held.map(\.fields.bytes.storageCapacity).max() ?? 0
+        #expect(largest < 1024, "\(largest) bytes of storage behind a head of \(request.utf8.count)")
+    }
+
     @Test("a head whose body cannot be framed goes up alone, for validation to refuse, and nothing after it is parsed; nor is anything after a CONNECT or an upgrade request")
     func stops() {
         let both = Self.parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\nabcGET /smuggled HTTP/1.1\r\n\r\n")

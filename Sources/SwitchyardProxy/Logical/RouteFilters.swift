@@ -10,10 +10,14 @@ enum RouteFilters {
         for filter in filters {
             switch filter {
             case .requestHeaderModifier(let modifier):
-                // Names and values were checked as the config was read: none is refused here.
                 for name in modifier.remove { head.fields.remove(named: name) }
-                for (name, value) in modifier.set { try? head.fields.replaceOrAdd(named: name, value: value) }
-                for (name, value) in modifier.add { try? head.fields.append(name: name, value: value) }
+                do {
+                    for (name, value) in modifier.set { try head.fields.replaceOrAdd(named: name, value: value) }
+                    for (name, value) in modifier.add { try head.fields.append(name: name, value: value) }
+                } catch {
+                    // The config's reader checked every name and value: none can be refused here.
+                    assertionFailure("a filter's field the config allowed was refused: \(error)")
+                }
             case .failureInjector(let injector):
                 if roll() < injector.ratio { return .injected(status: injector.status, message: injector.message) }
             case .requestRedirect(let redirect):

@@ -190,6 +190,11 @@ extension FieldLines {
     /// ``HTTP1MessageReader/readHeadLines(startLine:keeping:)`` gives them, and ``fields(of:)``
     /// must be given those bytes.
     struct Builder {
+        /// The largest read buffer whose storage the fields keep (their slice of it keeps it
+        /// all while the request is in flight); the lines of a head read into a larger one are
+        /// copied into a buffer of their own.
+        static let largestSharedStorage = 16 * 1024
+
         /// Where the head's bytes begin, and how many there are.
         private let head: UnsafeRawBufferPointer
         /// The lines kept so far, as offsets into the head, while they are one run in form.
@@ -228,6 +233,11 @@ extension FieldLines {
             guard let run, run.upperBound <= headBytes.readableBytes else {
                 assert(run == nil, "a run past the head it came from")
                 return FieldLines()
+            }
+            if headBytes.storageCapacity > Self.largestSharedStorage {
+                var lines = FieldLines(capacity: run.count)
+                lines.bytes.writeCopy(of: UnsafeRawBufferPointer(rebasing: head[run]))
+                return lines
             }
             headBytes.moveWriterIndex(to: headBytes.readerIndex + run.upperBound)
             headBytes.moveReaderIndex(forwardBy: run.lowerBound)

@@ -52,8 +52,7 @@ extension ByteBuffer {
         writeCopy(of: "\r\n")
     }
 
-    /// Each field as `name: value`, then the blank line (a head's fields, or a chunked body's
-    /// trailers).
+    /// Each field as `name: value`, then the blank line: a chunked body's trailers.
     mutating func writeHeaderFields(_ headers: HTTPHeaders) throws(UnsendableHead) {
         for (name, value) in headers { try writeCheckedField(name: name, value: value) }
         writeCopy(of: "\r\n")

@@ -131,12 +131,17 @@ struct HTTP1MessageReader {
         body = nil
     }
 
-    /// Adds bytes read from the connection (dropped once stopped).
+    /// Adds bytes read from the connection (dropped once stopped). Bytes already read are
+    /// dropped first: a head or body part read from the buffer may still hold its storage, and
+    /// appending to shared storage would copy every byte before the unread ones, every read.
     mutating func feed(_ bytes: ByteBuffer) {
         if isStopped { return }
         if var buffer, buffer.readableBytes > 0 {
             var bytes = bytes
             self.buffer = nil  // keeps the storage uniquely referenced while appending
+            // Moves (or, when shared, copies) only the unread bytes: once a message was read,
+            // not on every read of one that has not come whole (its bytes are all unread).
+            buffer.discardReadBytes()
             buffer.writeBuffer(&bytes)
             self.buffer = buffer
         } else {
@@ -254,7 +259,7 @@ struct HTTP1MessageReader {
         return bytes
     }
 
-    /// A field as Strings, for the parsers that keep them so.
+    /// A field as Strings: a trailer section's (``readBody()``).
     static func strings(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> (String, String) {
         (String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
     }

@@ -21,7 +21,8 @@ enum HTTP2Fields {
     /// request whose method may carry a body and whose block ends the stream without a
     /// `content-length` gets `content-length: 0` (an HTTP/1.1 server may want a length). A
     /// well-formed CONNECT (`:method` and `:authority` only, §8.5) has its authority as target.
-    /// The fields become lines as they are checked, with no String for any of them.
+    /// The fields become lines as they are checked; the only Strings made are the path, the
+    /// cookie crumbs joined when there are two or more, and a CONNECT's target.
     static func requestHead(_ block: HTTP2ReceivedFields, endStream: Bool) throws(MalformedBlock) -> RequestHead {
         var method: HTTPMethod?
         var scheme = false
@@ -120,9 +121,9 @@ enum HTTP2Fields {
         // An HTTP/2 CONNECT has another form (§8.5), and the proxy carries no tunnels.
         guard !head.method.isCONNECT else { throw UnsendableConnect() }
         guard let host = head.fields.first(name: "host") else { throw MissingAuthority() }
-        // An HTTP/1.1 Host may hold what no authority can (a space, a control): it is refused
-        // before the stream takes an ID.
-        guard !host.isEmpty, !host.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else { throw InvalidAuthority() }
+        // An HTTP/1.1 Host may hold what no authority can (a space or a tab; a line holds no
+        // other control): it is refused before the stream takes an ID.
+        guard !host.isEmpty, !host.utf8.contains(where: { $0 <= 0x20 }) else { throw InvalidAuthority() }
         return .request(head, authority: host)
     }
 
