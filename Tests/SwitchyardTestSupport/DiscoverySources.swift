@@ -35,6 +35,8 @@ public enum DiscoverySources {
         public func start() throws {
             let dnsmasq = FileManager.default.isExecutableFile(atPath: "/usr/sbin/dnsmasq") ? "/usr/sbin/dnsmasq" : "dnsmasq"
             let pidFile = folder.appendingPathComponent("dnsmasq.pid").path
+            // A restart must not read the stopped server's pid: the new one would be left running.
+            try? FileManager.default.removeItem(atPath: pidFile)
             let result = try Subprocess.run(
                 "/usr/bin/env",
                 [
@@ -42,10 +44,24 @@ public enum DiscoverySources {
                     "--bind-interfaces", "--no-resolv", "--no-hosts", "--no-poll", "--local=/test/", "--local-ttl=1",
                     "--hostsdir=\(folder.path)/hosts.d", "--log-facility=\(folder.path)/dnsmasq.log",
                 ] + (getuid() == 0 ? ["--user=root"] : []) + srv.map { "--srv-host=\($0)" }, timeout: 30)
-            guard result.status == 0, let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
-                let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines))
-            else { throw FixtureError(message: "dnsmasq did not start (\(result.status)): \(result.standardError)") }
+            guard result.status == 0, let pid = Self.daemonPID(in: pidFile) else {
+                throw FixtureError(message: "dnsmasq did not start (\(result.status)): \(result.standardError)")
+            }
             self.pid = pid
+        }
+
+        /// The pid the daemon wrote to `pidFile`, once it has (within 5 s), if it is running.
+        private static func daemonPID(in pidFile: String) -> pid_t? {
+            let deadline = Date().addingTimeInterval(5)
+            repeat {
+                if let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+                    let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, 0) == 0
+                {
+                    return pid
+                }
+                Thread.sleep(forTimeInterval: 0.01)
+            } while Date() < deadline
+            return nil
         }
 
         /// Stops the server (DNS down).
