@@ -191,8 +191,8 @@ extension FieldLines {
     /// must be given those bytes.
     struct Builder {
         /// The largest read buffer whose storage the fields keep (their slice of it keeps it
-        /// all while the request is in flight); the lines of a head read into a larger one are
-        /// copied into a buffer of their own.
+        /// all while the message is in flight: a request until its exchange ends); the lines of
+        /// a head read into a larger one are copied into a buffer of their own.
         static let largestSharedStorage = 16 * 1024
 
         /// Where the head's bytes begin, and how many there are.
