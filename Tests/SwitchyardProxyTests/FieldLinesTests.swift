@@ -62,6 +62,25 @@ struct FieldLinesTests {
         #expect(Self.text(all) == "a: 1\r\nB: 2\r\na: 3\r\nc: 4\r\nA: 5\r\n")
     }
 
+    @Test("a filter's set takes every earlier field of its name, in any case, and comes last; a name or value that is refused changes nothing")
+    func filterSet() throws {
+        let all = try Self.fields([("a", "1"), ("B", "2"), ("A", "3"), ("c", "4")])
+        var fields = all
+        try fields.replaceOrAdd(named: "A", value: "x")
+        #expect(Self.text(fields) == "B: 2\r\nc: 4\r\nA: x\r\n")
+        fields = all
+        try fields.replaceOrAdd(named: "d", value: "y")
+        #expect(Self.text(fields) == "a: 1\r\nB: 2\r\nA: 3\r\nc: 4\r\nd: y\r\n")
+        for (name, value) in [("a", "1\r\nx-injected: 1"), ("a b", "1"), ("", "1")] {
+            fields = all
+            #expect(throws: UnsendableHead.self, "\(name): \(value)") { try fields.replaceOrAdd(named: name, value: value) }
+            #expect(fields == all)
+        }
+        fields = all
+        fields.remove(named: "A")
+        #expect(Self.text(fields) == "B: 2\r\nc: 4\r\n" && fields.first(named: "b") == "2" && all.first(named: "A") == "1")
+    }
+
     @Test("an upstream's head becomes lines as its parser reads it: spaces around values dropped, one space after each colon, hop-by-hop and listed fields left out")
     func fromTheParser() throws {
         var parser = UpstreamResponseParser()

@@ -90,7 +90,7 @@ struct FieldLines: Equatable, Sendable {
     /// The value of the first field named `name` (any case), a name only known at run time: a
     /// route's header match, a balancer's hash header.
     func first(named name: String) -> String? {
-        withLowercased(name) { first(lowercased: $0) }
+        Self.withLowercased(name) { first(lowercased: $0) }
     }
 
     private func first(lowercased name: UnsafeBufferPointer<UInt8>) -> String? {
@@ -102,7 +102,7 @@ struct FieldLines: Equatable, Sendable {
     }
 
     /// Calls `body` with `name`'s bytes in lower case (header names are ASCII tokens).
-    private func withLowercased<Result>(_ name: String, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+    private static func withLowercased<Result>(_ name: String, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
         var name = HeaderName.lowercased(name)
         return name.withUTF8(body)
     }
@@ -155,17 +155,26 @@ struct FieldLines: Equatable, Sendable {
     /// Removes every field named `name` (any case, known at run time: a route filter's);
     /// copies nothing when none is.
     mutating func remove(named name: String) {
-        withLowercased(name) { name in removeAll { HeaderText.equalsIgnoringCase($0, name) } }
+        Self.withLowercased(name) { name in removeAll { HeaderText.equalsIgnoringCase($0, name) } }
     }
 
-    /// Sets the one field named `name` to `value` once both are checked (a route filter's):
-    /// throws, changing nothing, when the name is not a token or the value holds a control
-    /// character other than tab.
+    /// Sets the one field named `name` to `value` once both are checked (a route filter's): the
+    /// earlier ones, in any case, go and it comes last, with no buffer of its own. Throws,
+    /// changing nothing, when the name is not a token or the value holds a control character
+    /// other than tab.
     mutating func replaceOrAdd(named name: String, value: String) throws(UnsendableHead) {
-        var line = FieldLines()
-        try line.append(name: name, value: value)
-        remove(named: name)
-        bytes.writeImmutableBuffer(line.bytes)
+        var earlier = 0
+        Self.withLowercased(name) { name in forEach { field, _ in if HeaderText.equalsIgnoringCase(field, name) { earlier += 1 } } }
+        // Appended first, as `append` checks it: a refusal leaves the lines as they were.
+        try append(name: name, value: value)
+        guard earlier > 0 else { return }
+        Self.withLowercased(name) { name in
+            removeAll { field in
+                guard earlier > 0, HeaderText.equalsIgnoringCase(field, name) else { return false }
+                earlier -= 1
+                return true
+            }
+        }
     }
 
     /// Sets the one field named `name` (lower case, a token) to `value` (a checked value):

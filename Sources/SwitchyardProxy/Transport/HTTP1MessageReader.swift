@@ -172,7 +172,7 @@ struct HTTP1MessageReader {
         guard let length = try sectionLength(skippingEmptyLines: true) else { return nil }
         var kept: FieldLines.Builder?
         let headBytes = try readSection(
-            length: length, hasStartLine: true, keepingBytes: true,
+            length: length, hasStartLine: true,
             startLine: { (line, length) throws(MalformedHTTP1) in
                 try startLine(line)
                 kept = FieldLines.Builder(startLine: line, length: length)
@@ -222,11 +222,11 @@ struct HTTP1MessageReader {
 
     /// Parses the first `length` bytes of the buffer, a section ``sectionLength`` found, and
     /// consumes them: a head (its first line given to `startLine`) or, without
-    /// `hasStartLine`, a trailer section. Returns the section's bytes when `keepingBytes`.
+    /// `hasStartLine`, a trailer section. Returns a head's bytes (a slice of the buffer, which
+    /// the pointers given to `startLine` and `field` point into); nil for a trailer section.
     private mutating func readSection(
         length: Int,
         hasStartLine: Bool,
-        keepingBytes: Bool,
         startLine: (UnsafeRawBufferPointer, Int) throws(MalformedHTTP1) -> Void,
         field: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, Bool) -> Void
     ) throws(MalformedHTTP1) -> ByteBuffer? {
@@ -250,7 +250,7 @@ struct HTTP1MessageReader {
             }
         }
         var bytes: ByteBuffer?
-        if keepingBytes {
+        if hasStartLine {
             bytes = buffer.readSlice(length: length)
         } else {
             buffer.moveReaderIndex(forwardBy: length)
@@ -348,7 +348,7 @@ struct HTTP1MessageReader {
                 guard let length = try sectionLength(skippingEmptyLines: false) else { return nil }
                 var fields: [(String, String)] = []
                 _ = try readSection(
-                    length: length, hasStartLine: false, keepingBytes: false, startLine: { _, _ throws(MalformedHTTP1) in },
+                    length: length, hasStartLine: false, startLine: { _, _ throws(MalformedHTTP1) in },
                     field: { name, value, _ in fields.append(Self.strings(name, value)) })
                 body = nil
                 return .end(fields.isEmpty ? nil : HTTPHeaders(fields))
