@@ -3,9 +3,12 @@
 SCREENSHOT`. Loads the page, waits until it lists both endpoints, sends requests through the
 proxy until the flaky endpoint's breaker trips, waits for the page to show that endpoint
 pending and the transition, waits for the route's rate to show, saves a screenshot, and prints
-a JSON report. Every wait is bounded."""
+a JSON report. Every wait is bounded. Chromium's profile and singleton socket go in a folder of
+their own, removed at the end."""
 import json
+import os
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -16,6 +19,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 admin, proxy, host, flaky, screenshot = sys.argv[1:6]
+scratch = tempfile.TemporaryDirectory(prefix="switchyard-chromium-")
+os.environ["TMPDIR"] = scratch.name  # chromedriver and Chromium inherit it
 options = Options()
 for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000"):
     options.add_argument(argument)
@@ -50,4 +55,5 @@ try:
     report["ok"] = True
 finally:
     driver.quit()
+    scratch.cleanup()
 print(json.dumps(report))

@@ -20,7 +20,7 @@ struct LoaderErrorTests {
 
     @Test("a relative name that leads out of the plugin folder is refused before the file is opened")
     func outsidePluginFolder() throws {
-        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-marker-\(UUID().uuidString)").path
+        let marker = Scratch.path("marker")
         let library = try FixturePlugin.build(["CONSTRUCTOR_MARKER=\"\(marker)\""])
         let folder = URL(fileURLWithPath: library).deletingLastPathComponent()
         let pluginFolder = folder.appendingPathComponent("plugins").path

@@ -28,7 +28,7 @@ struct DashboardTests {
         let admin = try Peers.adminPort(of: proxy)
         let screenshot =
             ProcessInfo.processInfo.environment["SWITCHYARD_DASHBOARD_SCREENSHOT"]
-            ?? FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-dashboard-\(UUID().uuidString).png").path
+            ?? Scratch.path("dashboard") + ".png"
         let flaky = "127.0.0.1:\(ports["flaky"]!)"
         let result = try Subprocess.run(
             "/usr/bin/env",

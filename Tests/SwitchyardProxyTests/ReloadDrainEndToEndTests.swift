@@ -310,11 +310,8 @@ struct ReloadDrainEndToEndTests {
         let (upstreams, ports) = try Peers.httpUpstreams(["web-a", "web-b"])
         defer { upstreams.stop() }
         // Kubernetes' layout: switchyard.yaml -> ..data/switchyard.yaml, ..data -> <version>/.
-        let first = try FixturePlugin.writeFile(named: "switchyard.yaml", contents: config(backend: "web-a", ports: ports))
-        let volume = URL(fileURLWithPath: first).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("volume-\(UUID().uuidString)").path
+        let volume = try Scratch.folder("volume").path
         let files = FileManager.default
-        try files.createDirectory(atPath: volume, withIntermediateDirectories: true)
         func publish(_ version: String, _ contents: String) throws {
             try files.createDirectory(atPath: "\(volume)/\(version)", withIntermediateDirectories: true)
             try contents.write(toFile: "\(volume)/\(version)/switchyard.yaml", atomically: true, encoding: .utf8)

@@ -15,7 +15,7 @@ public enum DiscoverySources {
         /// Starts dnsmasq with `hosts` lines (`127.0.0.1 web.test`) and `srv` records
         /// (`_http._tcp.web.test,web-0.test,18081,0,10`).
         public init(hosts: [String], srv: [String] = []) throws {
-            folder = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-dns-\(UUID().uuidString)")
+            folder = try Scratch.folder("dns")
             try FileManager.default.createDirectory(at: folder.appendingPathComponent("hosts.d"), withIntermediateDirectories: true)
             try "".write(to: folder.appendingPathComponent("empty.conf"), atomically: true, encoding: .utf8)
             // dnsmasq drops privileges: what it reads must be world-readable.
@@ -100,11 +100,14 @@ public enum DiscoverySources {
         public init() throws {
             clientPort = try Peers.freePort()
             peerPort = try Peers.freePort()
-            dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-etcd-\(UUID().uuidString)").path
+            dataDirectory = Scratch.path("etcd")
             try start()
         }
 
-        deinit { stop() }
+        deinit {
+            stop()
+            try? FileManager.default.removeItem(atPath: dataDirectory)
+        }
 
         /// `http://127.0.0.1:PORT`.
         public var url: String { "http://127.0.0.1:\(clientPort)" }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Builds variants of `Tests/Fixtures/fixture_plugin.c` with the system C compiler, the way a
-/// plugin author would (`cc -shared`), each into a fresh temporary folder.
+/// plugin author would (`cc -shared`), each into a fresh folder in ``Scratch``.
 public enum FixturePlugin {
     /// Compiles a variant and returns the `.so` path.
     /// - Parameters:
@@ -11,8 +11,7 @@ public enum FixturePlugin {
     ///     default; `Tests/Fixtures/abi-1.0` is the frozen ABI 1.0 copy).
     public static func build(_ defines: [String] = [], source: String = "fixture_plugin.c", header: String? = nil) throws -> String {
         let root = BuildProducts.repositoryRoot
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-fixture-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try Scratch.folder("fixture")
         let output = folder.appendingPathComponent("libfixture.so").path
         let arguments = ["-shared", "-fPIC", "-Wall", "-Werror", "-I", header ?? "\(root)/Sources/CSwitchyardPlugin/include"]
             + defines.map { "-D\($0)" } + ["-o", output, "\(root)/\(sourcePath(source))"]
@@ -27,10 +26,9 @@ public enum FixturePlugin {
         source.hasPrefix("examples/") ? source : "Tests/Fixtures/\(source)"
     }
 
-    /// Writes `contents` to a fresh temporary file named `name` and returns its path.
+    /// Writes `contents` to a file in a fresh folder of ``Scratch`` named `name` and returns its path.
     public static func writeFile(named name: String, contents: String) throws -> String {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-fixture-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try Scratch.folder("fixture")
         let path = folder.appendingPathComponent(name).path
         try contents.write(toFile: path, atomically: true, encoding: .utf8)
         return path
