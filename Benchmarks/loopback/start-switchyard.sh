@@ -12,7 +12,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 port="${BENCH_LISTEN_PORT:?run me from bench/run.sh}"
-config="$(mktemp /tmp/switchyard-bench-XXXXXX.yaml)"
+config="${TMPDIR:-/tmp}/switchyard-bench-$port.yaml"  # one file a port, rewritten each start
 {
     echo "listen: 127.0.0.1:$port"
     if [ -n "${SWITCHYARD_ACCESS_LOG:-}" ]; then
