@@ -112,8 +112,10 @@ struct HTTP1MessageReader {
         case untilClose
     }
 
-    /// Bytes fed and not read yet; nil when there are none (an idle connection holds none).
-    private var buffer: ByteBuffer?
+    /// Bytes fed and not read yet. Read in place (no copy of the buffer, so no reference
+    /// counted per use); once every byte was read it is NIO's empty buffer, which holds no
+    /// storage of its own (an idle connection holds none).
+    private var buffer = ByteBuffer()
     /// How far into ``buffer`` the lines of an incomplete head or trailer section have been
     /// checked: the start of the line whose end has not come yet.
     private var scanned = 0
@@ -127,7 +129,7 @@ struct HTTP1MessageReader {
     /// Reads nothing more, and forgets what was fed.
     mutating func stop() {
         isStopped = true
-        buffer = nil
+        buffer = ByteBuffer()
         body = nil
     }
 
@@ -136,25 +138,23 @@ struct HTTP1MessageReader {
     /// appending to shared storage would copy every byte before the unread ones, every read.
     mutating func feed(_ bytes: ByteBuffer) {
         if isStopped { return }
-        if var buffer, buffer.readableBytes > 0 {
+        if buffer.readableBytes > 0 {
             var bytes = bytes
-            self.buffer = nil  // keeps the storage uniquely referenced while appending
             // Moves (or, when shared, copies) only the unread bytes: once a message was read,
             // not on every read of one that has not come whole (its bytes are all unread).
             buffer.discardReadBytes()
             buffer.writeBuffer(&bytes)
-            self.buffer = buffer
         } else {
             buffer = bytes
         }
     }
 
     /// Whether bytes were fed that have not been read.
-    var hasUnreadBytes: Bool { (buffer?.readableBytes ?? 0) > 0 }
+    var hasUnreadBytes: Bool { buffer.readableBytes > 0 }
 
     /// Forgets the storage once every byte fed was read (an idle connection holds none).
     mutating func releaseIfRead() {
-        if buffer?.readableBytes == 0 { buffer = nil }
+        if buffer.readableBytes == 0, buffer.capacity > 0 { buffer = ByteBuffer() }
     }
 
     // MARK: Heads
@@ -188,8 +188,6 @@ struct HTTP1MessageReader {
     /// included; nil when its end has not come yet. Checks that every line ends in CRLF, and
     /// the size limit; searches only bytes it has not searched before.
     private mutating func sectionLength(skippingEmptyLines: Bool) throws(MalformedHTTP1) -> Int? {
-        guard var buffer else { return nil }
-        defer { self.buffer = buffer }
         while true {
             guard let end = try Self.sectionEnd(in: buffer, from: &scanned) else {
                 if buffer.readableBytes > BuiltInLimits.http1HeaderBytes { throw .headTooLarge }
@@ -230,7 +228,6 @@ struct HTTP1MessageReader {
         startLine: (UnsafeRawBufferPointer, Int) throws(MalformedHTTP1) -> Void,
         field: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, Bool) -> Void
     ) throws(MalformedHTTP1) -> ByteBuffer? {
-        guard var buffer else { return nil }
         try buffer.withUnsafeReadableBytes { (all) throws(MalformedHTTP1) in
             let section = UnsafeRawBufferPointer(rebasing: all[0..<length - 2])  // without the empty line
             var lineStart = 0
@@ -255,7 +252,6 @@ struct HTTP1MessageReader {
         } else {
             buffer.moveReaderIndex(forwardBy: length)
         }
-        self.buffer = buffer
         return bytes
     }
 
@@ -340,9 +336,8 @@ struct HTTP1MessageReader {
                 body = left == 0 ? .chunkDataEnd : .chunkData(remaining: left)
                 return .data(slice)
             case .chunkDataEnd:
-                guard var buffer, buffer.readableBytes >= 2 else { return nil }
+                guard buffer.readableBytes >= 2 else { return nil }
                 guard buffer.readInteger(as: UInt16.self) == 0x0D0A else { throw .chunk }
-                self.buffer = buffer
                 body = .chunkSize
             case .trailers:
                 guard let length = try sectionLength(skippingEmptyLines: false) else { return nil }
@@ -372,16 +367,13 @@ struct HTTP1MessageReader {
 
     /// Up to `limit` body bytes, as a slice of the read buffer; nil when none are buffered.
     private mutating func readBytes(upTo limit: Int) -> ByteBuffer? {
-        guard var buffer, buffer.readableBytes > 0 else { return nil }
-        let slice = buffer.readSlice(length: min(limit, buffer.readableBytes))
-        self.buffer = buffer
-        return slice
+        guard buffer.readableBytes > 0 else { return nil }
+        return buffer.readSlice(length: min(limit, buffer.readableBytes))
     }
 
     /// The size of the next chunk, from its chunk-size line (extensions are checked and
     /// dropped), which it consumes; nil when the line has not come whole.
     private mutating func readChunkSize() throws(MalformedHTTP1) -> Int? {
-        guard var buffer else { return nil }
         let parsed = try buffer.withUnsafeReadableBytes { (bytes) throws(MalformedHTTP1) -> (size: Int, lineLength: Int)? in
             guard let lf = Self.index(of: 0x0A, in: bytes, from: 0) else {
                 if bytes.count > Self.chunkLineBytes { throw .chunk }
@@ -393,7 +385,6 @@ struct HTTP1MessageReader {
         }
         guard let parsed else { return nil }
         buffer.moveReaderIndex(forwardBy: parsed.lineLength)
-        self.buffer = buffer
         return parsed.size
     }
 
