@@ -204,6 +204,7 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream, HTTP2SendingStre
     var version: HTTPVersion { .http2 }
     /// Inside the connection's read (what the exchange defers then, the read's end flushes).
     var isReading: Bool {
+        let connection = self.connection  // one strong load for both uses, not one each
         guard connection.isReading else { return false }
         connection.readTouched(self)
         return true
@@ -235,6 +236,7 @@ final class HTTP2ServerStream: RequestOrigin, HTTP2TableStream, HTTP2SendingStre
     /// a reset any sooner would drop what still waits for the client's window.
     func writeResponseEnd(_ trailers: HTTPHeaders?) {
         guard !isClosed else { return }
+        let connection = self.connection  // one strong load for every use, not one each
         resetWhenEnded = requestOpen
         if let trailers {
             writePendingBody()
