@@ -19,7 +19,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 admin, proxy, host, flaky, screenshot = sys.argv[1:6]
-scratch = tempfile.TemporaryDirectory(prefix="switchyard-chromium-")
+scratch = tempfile.TemporaryDirectory(prefix="switchyard-chromium-", ignore_cleanup_errors=True)
 os.environ["TMPDIR"] = scratch.name  # chromedriver and Chromium inherit it
 options = Options()
 for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000"):

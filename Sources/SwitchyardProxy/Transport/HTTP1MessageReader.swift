@@ -112,10 +112,12 @@ struct HTTP1MessageReader {
         case untilClose
     }
 
-    /// Bytes fed and not read yet. Read in place (no copy of the buffer, so no reference
-    /// counted per use); once every byte was read it is NIO's empty buffer, which holds no
-    /// storage of its own (an idle connection holds none).
-    private var buffer = ByteBuffer()
+    /// Bytes fed and not read yet; nil once every byte was read (an idle connection holds
+    /// none). Read and moved in place through optional chaining: a copy taken out and stored
+    /// back costs a retain and a release each use. (NIO's empty `ByteBuffer()` is not an
+    /// empty buffer of its own but one storage the whole process shares: every loop would
+    /// count its references, contending for one cache line.)
+    private var buffer: ByteBuffer?
     /// How far into ``buffer`` the lines of an incomplete head or trailer section have been
     /// checked: the start of the line whose end has not come yet.
     private var scanned = 0
@@ -129,7 +131,7 @@ struct HTTP1MessageReader {
     /// Reads nothing more, and forgets what was fed.
     mutating func stop() {
         isStopped = true
-        buffer = ByteBuffer()
+        buffer = nil
         body = nil
     }
 
@@ -138,23 +140,23 @@ struct HTTP1MessageReader {
     /// appending to shared storage would copy every byte before the unread ones, every read.
     mutating func feed(_ bytes: ByteBuffer) {
         if isStopped { return }
-        if buffer.readableBytes > 0 {
+        if let unread = buffer?.readableBytes, unread > 0 {
             var bytes = bytes
             // Moves (or, when shared, copies) only the unread bytes: once a message was read,
             // not on every read of one that has not come whole (its bytes are all unread).
-            buffer.discardReadBytes()
-            buffer.writeBuffer(&bytes)
+            buffer?.discardReadBytes()
+            buffer?.writeBuffer(&bytes)
         } else {
             buffer = bytes
         }
     }
 
     /// Whether bytes were fed that have not been read.
-    var hasUnreadBytes: Bool { buffer.readableBytes > 0 }
+    var hasUnreadBytes: Bool { (buffer?.readableBytes ?? 0) > 0 }
 
     /// Forgets the storage once every byte fed was read (an idle connection holds none).
     mutating func releaseIfRead() {
-        if buffer.readableBytes == 0, buffer.capacity > 0 { buffer = ByteBuffer() }
+        if buffer?.readableBytes == 0 { buffer = nil }
     }
 
     // MARK: Heads
@@ -189,13 +191,18 @@ struct HTTP1MessageReader {
     /// the size limit; searches only bytes it has not searched before.
     private mutating func sectionLength(skippingEmptyLines: Bool) throws(MalformedHTTP1) -> Int? {
         while true {
-            guard let end = try Self.sectionEnd(in: buffer, from: &scanned) else {
-                if buffer.readableBytes > BuiltInLimits.http1HeaderBytes { throw .headTooLarge }
+            var lineStart = scanned
+            let end = try buffer?.withUnsafeReadableBytes { (bytes) throws(MalformedHTTP1) in
+                try Self.sectionEnd(in: bytes, from: &lineStart)
+            }
+            scanned = lineStart
+            guard let end else {
+                if (buffer?.readableBytes ?? 0) > BuiltInLimits.http1HeaderBytes { throw .headTooLarge }
                 return nil
             }
             scanned = 0
             if skippingEmptyLines, end == 2 {
-                buffer.moveReaderIndex(forwardBy: 2)
+                buffer?.moveReaderIndex(forwardBy: 2)
                 continue
             }
             if end > BuiltInLimits.http1HeaderBytes { throw .headTooLarge }
@@ -203,19 +210,15 @@ struct HTTP1MessageReader {
         }
     }
 
-    /// Where the first empty line of `buffer` ends, searching lines from `lineStart`; nil when
+    /// Where the first empty line of `bytes` ends, searching lines from `lineStart`; nil when
     /// none has come, with `lineStart` at the unfinished line.
-    private static func sectionEnd(in buffer: ByteBuffer, from lineStart: inout Int) throws(MalformedHTTP1) -> Int? {
-        var start = lineStart
-        defer { lineStart = start }
-        return try buffer.withUnsafeReadableBytes { (bytes) throws(MalformedHTTP1) -> Int? in
-            while let lf = index(of: 0x0A, in: bytes, from: start) {
-                guard lf > 0, bytes[lf - 1] == 0x0D else { throw .bareLineFeed }
-                if lf == start + 1 { return lf + 1 }
-                start = lf + 1
-            }
-            return nil
+    private static func sectionEnd(in bytes: UnsafeRawBufferPointer, from lineStart: inout Int) throws(MalformedHTTP1) -> Int? {
+        while let lf = index(of: 0x0A, in: bytes, from: lineStart) {
+            guard lf > 0, bytes[lf - 1] == 0x0D else { throw .bareLineFeed }
+            if lf == lineStart + 1 { return lf + 1 }
+            lineStart = lf + 1
         }
+        return nil
     }
 
     /// Parses the first `length` bytes of the buffer, a section ``sectionLength`` found, and
@@ -228,7 +231,7 @@ struct HTTP1MessageReader {
         startLine: (UnsafeRawBufferPointer, Int) throws(MalformedHTTP1) -> Void,
         field: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, Bool) -> Void
     ) throws(MalformedHTTP1) -> ByteBuffer? {
-        try buffer.withUnsafeReadableBytes { (all) throws(MalformedHTTP1) in
+        try buffer?.withUnsafeReadableBytes { (all) throws(MalformedHTTP1) in
             let section = UnsafeRawBufferPointer(rebasing: all[0..<length - 2])  // without the empty line
             var lineStart = 0
             var expectsStartLine = hasStartLine
@@ -246,13 +249,11 @@ struct HTTP1MessageReader {
                 field(name, value, line.count == name.count + 2 + value.count && line[name.count + 1] == UInt8(ascii: " "))
             }
         }
-        var bytes: ByteBuffer?
-        if hasStartLine {
-            bytes = buffer.readSlice(length: length)
-        } else {
-            buffer.moveReaderIndex(forwardBy: length)
+        guard hasStartLine else {
+            buffer?.moveReaderIndex(forwardBy: length)
+            return nil
         }
-        return bytes
+        return buffer?.readSlice(length: length)
     }
 
     /// A field as Strings: a trailer section's (``readBody()``).
@@ -336,8 +337,8 @@ struct HTTP1MessageReader {
                 body = left == 0 ? .chunkDataEnd : .chunkData(remaining: left)
                 return .data(slice)
             case .chunkDataEnd:
-                guard buffer.readableBytes >= 2 else { return nil }
-                guard buffer.readInteger(as: UInt16.self) == 0x0D0A else { throw .chunk }
+                guard let unread = buffer?.readableBytes, unread >= 2 else { return nil }
+                guard buffer?.readInteger(as: UInt16.self) == 0x0D0A else { throw .chunk }
                 body = .chunkSize
             case .trailers:
                 guard let length = try sectionLength(skippingEmptyLines: false) else { return nil }
@@ -367,14 +368,14 @@ struct HTTP1MessageReader {
 
     /// Up to `limit` body bytes, as a slice of the read buffer; nil when none are buffered.
     private mutating func readBytes(upTo limit: Int) -> ByteBuffer? {
-        guard buffer.readableBytes > 0 else { return nil }
-        return buffer.readSlice(length: min(limit, buffer.readableBytes))
+        guard let unread = buffer?.readableBytes, unread > 0 else { return nil }
+        return buffer?.readSlice(length: min(limit, unread))
     }
 
     /// The size of the next chunk, from its chunk-size line (extensions are checked and
     /// dropped), which it consumes; nil when the line has not come whole.
     private mutating func readChunkSize() throws(MalformedHTTP1) -> Int? {
-        let parsed = try buffer.withUnsafeReadableBytes { (bytes) throws(MalformedHTTP1) -> (size: Int, lineLength: Int)? in
+        let parsed = try buffer?.withUnsafeReadableBytes { (bytes) throws(MalformedHTTP1) -> (size: Int, lineLength: Int)? in
             guard let lf = Self.index(of: 0x0A, in: bytes, from: 0) else {
                 if bytes.count > Self.chunkLineBytes { throw .chunk }
                 return nil
@@ -384,7 +385,7 @@ struct HTTP1MessageReader {
             return (try Self.chunkSize(UnsafeRawBufferPointer(rebasing: bytes[0..<lf - 1])), lf + 1)
         }
         guard let parsed else { return nil }
-        buffer.moveReaderIndex(forwardBy: parsed.lineLength)
+        buffer?.moveReaderIndex(forwardBy: parsed.lineLength)
         return parsed.size
     }
 
