@@ -34,9 +34,9 @@ enum RequestValidation {
             fields += 1
             if HeaderText.equalsIgnoringCase(name, "host") {
                 hosts += 1
-                if let host {
+                if var host {
                     // Host names are case-insensitive (an HTTP/2 `:authority` and `host` may differ so).
-                    if !Self.equalIgnoringCase(host, value) { hostsDiffer = true }
+                    if !host.withUTF8({ HeaderText.equalsIgnoringCase(value, anyCase: $0) }) { hostsDiffer = true }
                 } else {
                     host = String(decoding: value, as: UTF8.self)
                 }
@@ -96,12 +96,6 @@ enum RequestValidation {
             return .failure(.invalidRequest(.badRequest, "malformed Content-Length"))
         }
         return .success(Valid(framing: framing, host: host, hasExpect: hasExpect))
-    }
-
-    /// Whether a field's value spells `text`, ignoring ASCII case.
-    private static func equalIgnoringCase(_ text: String, _ value: UnsafeRawBufferPointer) -> Bool {
-        guard text.utf8.count == value.count else { return false }
-        return zip(text.utf8, value).allSatisfy { HeaderText.lowercased($0) == HeaderText.lowercased($1) }
     }
 
     /// Calls `body` with each element of a `transfer-encoding` list: the pieces between commas

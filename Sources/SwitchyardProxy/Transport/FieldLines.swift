@@ -84,26 +84,27 @@ struct FieldLines: Equatable, Sendable {
 
     /// The value of the first field named `name` (given in lower case), ignoring case.
     func first(name: StaticString) -> String? {
-        name.withUTF8Buffer { first(lowercased: $0) }
+        name.withUTF8Buffer { name in first { HeaderText.equalsIgnoringCase($0, name) } }
     }
 
     /// The value of the first field named `name` (any case), a name only known at run time: a
     /// route's header match, a balancer's hash header.
     func first(named name: String) -> String? {
-        Self.withLowercased(name) { first(lowercased: $0) }
+        Self.withBytes(of: name) { name in first { HeaderText.equalsIgnoringCase($0, anyCase: name) } }
     }
 
-    private func first(lowercased name: UnsafeBufferPointer<UInt8>) -> String? {
+    private func first(where matches: (UnsafeRawBufferPointer) -> Bool) -> String? {
         var value: String?
         forEach { field, fieldValue in
-            if value == nil, HeaderText.equalsIgnoringCase(field, name) { value = String(decoding: fieldValue, as: UTF8.self) }
+            if value == nil, matches(field) { value = String(decoding: fieldValue, as: UTF8.self) }
         }
         return value
     }
 
-    /// Calls `body` with `name`'s bytes in lower case (header names are ASCII tokens).
-    private static func withLowercased<Result>(_ name: String, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
-        var name = HeaderName.lowercased(name)
+    /// Calls `body` with `name`'s bytes as they are: compared ignoring case in both, so a name
+    /// a config wrote with capitals costs no lowercased copy on each request.
+    private static func withBytes<Result>(of name: String, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        var name = name
         return name.withUTF8(body)
     }
 
@@ -155,7 +156,7 @@ struct FieldLines: Equatable, Sendable {
     /// Removes every field named `name` (any case, known at run time: a route filter's);
     /// copies nothing when none is.
     mutating func remove(named name: String) {
-        Self.withLowercased(name) { name in removeAll { HeaderText.equalsIgnoringCase($0, name) } }
+        Self.withBytes(of: name) { name in removeAll { HeaderText.equalsIgnoringCase($0, anyCase: name) } }
     }
 
     /// Sets the one field named `name` to `value` once both are checked (a route filter's): the
@@ -164,13 +165,13 @@ struct FieldLines: Equatable, Sendable {
     /// other than tab.
     mutating func replaceOrAdd(named name: String, value: String) throws(UnsendableHead) {
         var earlier = 0
-        Self.withLowercased(name) { name in forEach { field, _ in if HeaderText.equalsIgnoringCase(field, name) { earlier += 1 } } }
+        Self.withBytes(of: name) { name in forEach { field, _ in if HeaderText.equalsIgnoringCase(field, anyCase: name) { earlier += 1 } } }
         // Appended first, as `append` checks it: a refusal leaves the lines as they were.
         try append(name: name, value: value)
         guard earlier > 0 else { return }
-        Self.withLowercased(name) { name in
+        Self.withBytes(of: name) { name in
             removeAll { field in
-                guard earlier > 0, HeaderText.equalsIgnoringCase(field, name) else { return false }
+                guard earlier > 0, HeaderText.equalsIgnoringCase(field, anyCase: name) else { return false }
                 earlier -= 1
                 return true
             }

@@ -89,6 +89,15 @@ enum HeaderText {
         return true
     }
 
+    /// Whether `bytes` and `name` are the same text ignoring ASCII case in both: a header name
+    /// only known at run time (a config's), compared as it was written, or two `Host` values.
+    @inline(__always)
+    static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, anyCase name: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.count == name.count else { return false }
+        for offset in 0..<bytes.count where lowercased(bytes[offset]) != lowercased(name[offset]) { return false }
+        return true
+    }
+
     /// ``equalsIgnoringCase(_:_:)-(_,UnsafeBufferPointer<UInt8>)`` with a literal.
     @inline(__always)
     static func equalsIgnoringCase<Bytes: Collection<UInt8>>(_ bytes: Bytes, _ lowercase: StaticString) -> Bool {
