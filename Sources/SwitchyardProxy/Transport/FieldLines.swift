@@ -212,6 +212,11 @@ extension FieldLines {
         /// The lines kept so far, copied, once they are not.
         private var copied: FieldLines?
 
+        /// A builder with no head yet: what it keeps, it copies.
+        init() {
+            head = UnsafeRawBufferPointer(start: nil, count: 0)
+        }
+
         /// A builder for the head whose bytes begin where `startLine` does (the head is
         /// `length` bytes).
         init(startLine: UnsafeRawBufferPointer, length: Int) {
