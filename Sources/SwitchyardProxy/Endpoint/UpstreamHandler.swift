@@ -54,8 +54,8 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
     /// A response part: straight from the connection's ``UpstreamResponseDecoder`` (no pipeline
     /// hop or boxing), or from the pipeline in tests without it.
     func received(_ part: UpstreamResponsePart) {
-        if let exchange, let context {
-            exchange.upstreamResponse(part, now: clock.now(context.eventLoop))
+        if let exchange, context != nil {
+            exchange.upstreamResponse(part, now: clock.now(exchange.eventLoop))
         } else if case .head = part {
             // A response nobody asked for: the connection is out of step; drop it.
             context?.close(promise: nil)

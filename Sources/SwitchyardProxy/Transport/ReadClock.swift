@@ -23,9 +23,11 @@ struct ReadClock {
     }
 
     /// The read's time (read from the clock on first use), or the clock's outside a read.
-    mutating func now(_ eventLoop: EventLoop) -> NIODeadline {
+    /// `eventLoop` is only looked up when the clock is read: a caller's path to it costs a
+    /// retain and a release of each object on the way.
+    mutating func now(_ eventLoop: @autoclosure () -> EventLoop) -> NIODeadline {
         if let time { return time }
-        let now = eventLoop.now
+        let now = eventLoop().now
         if reading { time = now }
         return now
     }
