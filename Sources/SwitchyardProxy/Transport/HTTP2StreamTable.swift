@@ -16,7 +16,7 @@ protocol HTTP2TableStream: AnyObject {
 /// exchanges deferred a flush to its end, each once, so a read carrying many frames costs each
 /// exchange one flush.
 final class HTTP2StreamTable<Stream: HTTP2TableStream> {
-    private var streams: [HTTP2StreamID: Stream] = [:]
+    private var streams = HTTP2StreamsByID<Stream>()
     private(set) var isReading = false
     private var clock = ReadClock()
     /// A ring, not an array: an array's `removeAll(keepingCapacity:)` takes the generic
@@ -33,34 +33,27 @@ final class HTTP2StreamTable<Stream: HTTP2TableStream> {
 
     /// Takes the stream with `id` out, if it is here.
     func remove(_ id: HTTP2StreamID) -> Stream? {
-        streams.removeValue(forKey: id)
+        streams.remove(id)
     }
 
     /// Takes out every stream that satisfies `condition`.
     func remove(where condition: (HTTP2StreamID, Stream) -> Bool) -> [Stream] {
-        var removed: [Stream] = []
-        for (id, stream) in streams where condition(id, stream) {
-            streams[id] = nil
-            removed.append(stream)
-        }
-        return removed
+        streams.remove(where: condition)
     }
 
     /// Takes out every stream (the connection closed).
     func removeAll() -> [Stream] {
-        let all = Array(streams.values)
-        streams = [:]
-        return all
+        streams.removeAll()
     }
 
     /// Calls `body` with every stream.
     func forEach(_ body: (Stream) throws -> Void) rethrows {
-        for stream in streams.values { try body(stream) }
+        try streams.forEach(body)
     }
 
     /// Tells every stream the connection's socket became writable, or stopped being.
     func connectionWritabilityChanged(_ writable: Bool) {
-        for stream in streams.values { stream.connectionWritabilityChanged(writable) }
+        streams.forEach { $0.connectionWritabilityChanged(writable) }
     }
 
     /// A read began: its events share one time (``now(_:)``) until ``readReturned()``.
