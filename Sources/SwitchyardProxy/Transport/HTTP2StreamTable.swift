@@ -46,14 +46,16 @@ final class HTTP2StreamTable<Stream: HTTP2TableStream> {
         streams.removeAll()
     }
 
-    /// Calls `body` with every stream.
+    /// Calls `body` with every stream open when it is called, in no set order: over a copy,
+    /// so a stream `body` opens or closes (through the connection) leaves the walk as it was.
     func forEach(_ body: (Stream) throws -> Void) rethrows {
-        try streams.forEach(body)
+        let open = streams
+        try open.forEach(body)
     }
 
     /// Tells every stream the connection's socket became writable, or stopped being.
     func connectionWritabilityChanged(_ writable: Bool) {
-        streams.forEach { $0.connectionWritabilityChanged(writable) }
+        forEach { $0.connectionWritabilityChanged(writable) }
     }
 
     /// A read began: its events share one time (``now(_:)``) until ``readReturned()``.

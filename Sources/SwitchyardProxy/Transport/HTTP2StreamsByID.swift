@@ -64,7 +64,7 @@ struct HTTP2StreamsByID<Stream: AnyObject> {
 
     /// Takes out every stream.
     mutating func removeAll() -> [Stream] {
-        let all = filter { _, _ in true }.map(\.stream)
+        let all = hashed.map { Array($0.values) } ?? listed.map(\.stream)
         listed.removeAll()
         hashed = nil
         return all
