@@ -38,17 +38,19 @@ struct HTTP2Writer {
     /// Whether frames wait for the next flush.
     var needsFlush: Bool { out != nil || unflushed }
 
-    /// Writes frames into the frame buffer.
-    mutating func write(allocator: ByteBufferAllocator, _ body: (inout ByteBuffer) throws -> Void) rethrows {
-        var buffer = takeFrameBuffer(allocator: allocator)
+    /// Writes frames into the frame buffer. `allocator` is only asked for when a new buffer is
+    /// needed (a caller's way to its channel's costs a retain and a release of each object on
+    /// the way).
+    mutating func write(allocator: @autoclosure () -> ByteBufferAllocator, _ body: (inout ByteBuffer) throws -> Void) rethrows {
+        var buffer = takeFrameBuffer(allocator: allocator())
         defer { out = buffer }
         try body(&buffer)
     }
 
     /// A field block as HEADERS (and CONTINUATIONs), encoded now: blocks are encoded in the
     /// order they go out.
-    mutating func writeHeaders(_ block: HTTP2FieldBlock, endStream: Bool, stream: HTTP2StreamID, allocator: ByteBufferAllocator) {
-        var buffer = takeFrameBuffer(allocator: allocator)
+    mutating func writeHeaders(_ block: HTTP2FieldBlock, endStream: Bool, stream: HTTP2StreamID, allocator: @autoclosure () -> ByteBufferAllocator) {
+        var buffer = takeFrameBuffer(allocator: allocator())
         defer { out = buffer }
         buffer.writeHTTP2Headers(block, endStream: endStream, stream: stream, encoder: &encoder, maxFrameBytes: maxFrameBytes)
     }
@@ -56,7 +58,7 @@ struct HTTP2Writer {
     /// The buffer this pass's frames go into, taken out of `out` so its storage stays uniquely
     /// referenced while it is written: the pass's, else the one handed out last (emptied; new
     /// storage only if the channel still holds it), else a new one.
-    private mutating func takeFrameBuffer(allocator: ByteBufferAllocator) -> ByteBuffer {
+    private mutating func takeFrameBuffer(allocator: @autoclosure () -> ByteBufferAllocator) -> ByteBuffer {
         if let buffer = out {
             out = nil
             return buffer
@@ -66,7 +68,7 @@ struct HTTP2Writer {
             buffer.clear()
             return buffer
         }
-        return allocator.buffer(capacity: 512)
+        return allocator().buffer(capacity: 512)
     }
 
     /// Takes the frames written, for the channel (unflushed).

@@ -13,9 +13,10 @@ final class HeadScratch {
 
     init() {}
 
-    /// The buffer, cleared (or a new one when it is lent out).
-    func take(allocator: ByteBufferAllocator) -> ByteBuffer {
-        guard var buffer else { return allocator.buffer(capacity: 1024) }
+    /// The buffer, cleared (or a new one from `allocator`, only asked for then, when it is lent
+    /// out).
+    func take(allocator: @autoclosure () -> ByteBufferAllocator) -> ByteBuffer {
+        guard var buffer else { return allocator().buffer(capacity: 1024) }
         self.buffer = nil
         buffer.clear()
         return buffer
