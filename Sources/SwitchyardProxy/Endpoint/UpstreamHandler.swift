@@ -27,8 +27,10 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
     var onClose: (() -> Void)?
     private var context: ChannelHandlerContext?
     /// The connection's encoder, given each part straight (no pipeline hop or boxing); nil in
-    /// tests that read the parts from the pipeline.
-    private var encoder: UpstreamRequestEncoder?
+    /// tests that read the parts from the pipeline. A constant, so a write does not retain it
+    /// (the decoder and the encoder break the references between the three handlers as they
+    /// leave the pipeline).
+    private let encoder: UpstreamRequestEncoder?
     private var readsHeld = false
     private var readPending = false
     /// True while a request part is being written: an error raised then (the encoder's
@@ -44,7 +46,6 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
-        encoder = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -145,12 +146,12 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Upst
     /// Writes a request part (flushing when asked). Failures surface as errors and closes on
     /// the channel.
     func write(_ part: RequestPart, flush: Bool) {
-        guard let context else { return }
+        guard context != nil else { return }
         writing = true
         if let encoder {
             encoder.write(part, promise: nil)
             if flush { encoder.flush() }
-        } else {
+        } else if let context {
             context.write(wrapOutboundOut(part), promise: nil)
             if flush { context.flush() }
         }

@@ -45,17 +45,22 @@ final class UpstreamResponseDecoder: ChannelInboundHandler, RemovableChannelHand
         guard !decoding else { return }
         decoding = true
         defer { decoding = false }
+        if let reader { decode(to: reader, context: context) }
+        if parser.isSpent { context.close(promise: nil) }
+    }
+
+    /// Hands the parts the bytes hold to `reader`, the handler the read began for, while it is
+    /// there. (Given as an argument, it is not retained again for each part.)
+    private func decode(to reader: UpstreamHandler, context: ChannelHandlerContext) {
         do {
-            // Parts go to the handler the read began for, while it is there.
             while !closed, handler != nil, let part = try parser.next() {
                 // Before the end: the exchange pools the connection as that end settles it.
-                if parser.isSpent { reader?.spent() }
-                reader?.received(part)
+                if parser.isSpent { reader.spent() }
+                reader.received(part)
             }
         } catch {
             context.fireErrorCaught(error)
         }
-        if parser.isSpent { context.close(promise: nil) }
     }
 
     /// The end of a read batch goes straight to the handler too.

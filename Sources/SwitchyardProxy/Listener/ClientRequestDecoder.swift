@@ -48,9 +48,16 @@ final class ClientRequestDecoder: ChannelInboundHandler, RemovableChannelHandler
         guard !decoding else { return }
         decoding = true
         defer { decoding = false }
+        decode(to: reader, context: context)
+    }
+
+    /// Hands the parts the bytes hold to `reader`, the server the read began for, while it is
+    /// there (given as an argument, it is not retained again for each part), or down the
+    /// pipeline without one.
+    private func decode(to reader: ProxyServerHandler?, context: ChannelHandlerContext) {
         do {
             while !closed, let part = try parser.next() {
-                if let server { server.received(part) } else { context.fireChannelRead(wrapInboundOut(part)) }
+                if let reader, server != nil { reader.received(part) } else { context.fireChannelRead(wrapInboundOut(part)) }
             }
         } catch {
             context.fireErrorCaught(error)
