@@ -7,9 +7,12 @@ import Testing
 /// either way.
 @Suite("HTTP/2 streams by ID")
 struct HTTP2StreamsByIDTests {
-    final class Stream {
+    final class Stream: HTTP2TableStream {
         let id: Int
+        var isTouched = false
         init(_ id: Int) { self.id = id }
+        func readCompleted() {}
+        func connectionWritabilityChanged(_ writable: Bool) {}
     }
 
     private static func id(_ number: Int) -> HTTP2StreamID { HTTP2StreamID(2 * number + 1) }
@@ -68,5 +71,23 @@ struct HTTP2StreamsByIDTests {
         #expect(streams.removeAll().map(\.id).sorted() == Array(0..<20))
         #expect(streams.count == 0)
         #expect(streams[Self.id(3)] == nil)
+    }
+
+    @Test(
+        "a walk of the table visits the streams open when it began, once each, while its body closes and opens others",
+        arguments: [3, HTTP2StreamsByID<Stream>.listedLimit + 4])
+    func walkOverACopy(open: Int) {
+        let table = HTTP2StreamTable<Stream>()
+        for number in 0..<open { table[Self.id(number)] = Stream(number) }
+        var visited: [Int] = []
+        table.forEach { stream in
+            visited.append(stream.id)
+            // Closes a stream not visited yet (or one visited) and opens a new one, as a
+            // stream's callback may through its connection.
+            _ = table.remove(Self.id((stream.id + 1) % open))
+            table[Self.id(100 + stream.id)] = Stream(100 + stream.id)
+        }
+        #expect(visited.sorted() == Array(0..<open))
+        #expect(table.count == open)  // each step closed one of the first and opened one
     }
 }

@@ -25,6 +25,6 @@ enum TrailerFields {
     }
 
     private static func isDropped(_ name: String) -> Bool {
-        dropped.contains { HeaderName.is(name, $0) }
+        dropped.contains { HeaderText.equalsIgnoringCase(name.utf8, $0) }
     }
 }
