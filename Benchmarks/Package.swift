@@ -57,6 +57,18 @@ let package = Package(
             ],
             path: "h2relay/H2Relay"
         ),
+        // H2Relay's HTTP/1.1 relay below NIO: one epoll loop over plain sockets
+        // (epollrelay/README.md). No dependencies; outside Benchmarks/ for the same reason.
+        .executableTarget(
+            name: "EpollRelay",
+            dependencies: [
+                "CEpoll",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+            ],
+            path: "epollrelay/EpollRelay"
+        ),
+        .target(name: "CEpoll", path: "epollrelay/CEpoll"),
     ],
     swiftLanguageModes: [.v6]
 )
