@@ -51,11 +51,20 @@ let package = Package(
         .executableTarget(
             name: "H2Relay",
             dependencies: [
+                "RelayHandlers",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHPACK", package: "swift-nio-http2"),
             ],
             path: "h2relay/H2Relay"
+        ),
+        // The relay's channel handlers, for H2Relay (NIO's sockets) and ChannelRelay (its own).
+        .target(
+            name: "RelayHandlers",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+            ],
+            path: "h2relay/RelayHandlers"
         ),
         // H2Relay's HTTP/1.1 relay below NIO: one epoll loop over plain sockets
         // (epollrelay/README.md). No dependencies; outside Benchmarks/ for the same reason.
@@ -67,6 +76,17 @@ let package = Package(
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
             ],
             path: "epollrelay/EpollRelay"
+        ),
+        // H2Relay's handlers in NIO's pipeline on an epoll loop and channel of its own.
+        .executableTarget(
+            name: "ChannelRelay",
+            dependencies: [
+                "CEpoll",
+                "RelayHandlers",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "epollrelay/ChannelRelay"
         ),
         .target(name: "CEpoll", path: "epollrelay/CEpoll"),
     ],

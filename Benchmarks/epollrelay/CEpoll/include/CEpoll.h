@@ -1,2 +1,4 @@
-// The epoll interface for EpollRelay: Swift's Glibc module does not export <sys/epoll.h>.
+// The epoll and eventfd interfaces for EpollRelay and ChannelRelay: Swift's Glibc module does
+// not export <sys/epoll.h> or <sys/eventfd.h>.
 #include <sys/epoll.h>
+#include <sys/eventfd.h>

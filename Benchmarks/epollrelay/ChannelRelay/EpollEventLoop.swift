@@ -1,0 +1,175 @@
+import CEpoll
+import Dispatch
+import Glibc
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// A socket the loop polls: its readiness comes to `ready`.
+protocol PolledSocket: AnyObject {
+    func ready(readable: Bool, writable: Bool, failed: Bool)
+}
+
+/// One thread's `epoll` loop that is an `EventLoop` to NIO, so NIO's `ChannelPipeline`, futures
+/// and promises run on it unchanged. It runs on the thread that made it (`run()` never returns).
+///
+/// Each pass waits for readiness (or the next timer, or nothing when tasks wait), hands each
+/// ready socket its events, then runs the timers that are due and the tasks queued so far: NIO's
+/// order, so a flush a handler asks for "after this pass" gathers every read of the pass.
+final class EpollEventLoop: EventLoop, @unchecked Sendable {
+    private let poll: Int32
+    /// An `eventfd` that wakes the loop when another thread queues a task.
+    private let wakeup: Int32
+    private let thread = pthread_self()
+    /// Each polled socket, by descriptor.
+    private var sockets: [PolledSocket?] = []
+    /// Tasks queued on the loop's thread, and the batch running now.
+    private var tasks: [() -> Void] = []
+    private var running: [() -> Void] = []
+    private let foreignTasks = NIOLockedValueBox<[@Sendable () -> Void]>([])
+    /// Timers by deadline (a sorted array: a relay has few).
+    private var timers: [Timer] = []
+    private var nextTimerID: UInt64 = 0
+
+    init() {
+        poll = epoll_create1(Int32(EPOLL_CLOEXEC))
+        wakeup = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
+        guard poll >= 0, wakeup >= 0 else { fatalError("EpollEventLoop: \(String(cString: strerror(errno)))") }
+        var event = epoll_event(events: EPOLLIN.rawValue, data: epoll_data_t(fd: wakeup))
+        epoll_ctl(poll, EPOLL_CTL_ADD, wakeup, &event)
+    }
+
+    // MARK: Sockets
+
+    func add(_ fd: Int32, _ socket: PolledSocket, writable: Bool) {
+        while sockets.count <= Int(fd) { sockets.append(nil) }
+        sockets[Int(fd)] = socket
+        var event = epoll_event(events: EPOLLIN.rawValue | (writable ? EPOLLOUT.rawValue : 0), data: epoll_data_t(fd: fd))
+        epoll_ctl(poll, EPOLL_CTL_ADD, fd, &event)
+    }
+
+    /// Asks for writability too while `writable` (a short write is pending, or a connect).
+    func watch(_ fd: Int32, writable: Bool) {
+        var event = epoll_event(events: EPOLLIN.rawValue | (writable ? EPOLLOUT.rawValue : 0), data: epoll_data_t(fd: fd))
+        epoll_ctl(poll, EPOLL_CTL_MOD, fd, &event)
+    }
+
+    /// Forgets `fd` before it is closed (closing it leaves the epoll set).
+    func remove(_ fd: Int32) {
+        sockets[Int(fd)] = nil
+    }
+
+    // MARK: The loop
+
+    func run() -> Never {
+        let capacity: Int32 = 256
+        let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: Int(capacity))
+        while true {
+            let timeout: Int32
+            if !tasks.isEmpty {
+                timeout = 0
+            } else if let first = timers.first {
+                timeout = Int32(clamping: max(0, (first.deadline.uptimeNanoseconds &- NIODeadline.now().uptimeNanoseconds) / 1_000_000 + 1))
+            } else {
+                timeout = -1
+            }
+            let count = epoll_wait(poll, events, capacity, timeout)
+            guard count >= 0 || errno == EINTR else { fatalError("EpollEventLoop: epoll_wait: \(String(cString: strerror(errno)))") }
+            for index in 0..<Int(max(count, 0)) {
+                let event = events[index]
+                let fd = event.data.fd
+                if fd == wakeup {
+                    var value: UInt64 = 0
+                    _ = Glibc.read(wakeup, &value, 8)
+                    continue
+                }
+                guard Int(fd) < sockets.count, let socket = sockets[Int(fd)] else { continue }
+                socket.ready(
+                    readable: event.events & EPOLLIN.rawValue != 0,
+                    writable: event.events & EPOLLOUT.rawValue != 0,
+                    failed: event.events & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0
+                )
+            }
+            runTimers()
+            runTasks()
+        }
+    }
+
+    private func runTimers() {
+        guard let first = timers.first else { return }
+        let now = NIODeadline.now()
+        guard first.deadline <= now else { return }
+        let due = timers.prefix { $0.deadline <= now }
+        timers.removeFirst(due.count)
+        for timer in due { timer.run() }
+    }
+
+    private func runTasks() {
+        foreignTasks.withLockedValue { foreign in
+            for task in foreign { tasks.append(task) }
+            foreign.removeAll(keepingCapacity: true)
+        }
+        swap(&tasks, &running)
+        for task in running { task() }
+        running.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: EventLoop
+
+    var inEventLoop: Bool { pthread_equal(thread, pthread_self()) != 0 }
+
+    func execute(_ task: @escaping @Sendable () -> Void) {
+        if inEventLoop {
+            tasks.append(task)
+        } else {
+            foreignTasks.withLockedValue { $0.append(task) }
+            var one: UInt64 = 1
+            _ = Glibc.write(wakeup, &one, 8)
+        }
+    }
+
+    func scheduleTask<T>(deadline: NIODeadline, _ task: @escaping @Sendable () throws -> T) -> Scheduled<T> {
+        let promise: EventLoopPromise<T> = makePromise()
+        let id = nextTimerID
+        nextTimerID += 1
+        let timer = Timer(deadline: deadline, id: id) {
+            do { promise.assumeIsolated().succeed(try task()) } catch { promise.fail(error) }
+        }
+        if inEventLoop { insert(timer) } else { execute { self.insert(timer) } }
+        return Scheduled(promise: promise) {
+            self.execute { self.timers.removeAll { $0.id == id } }
+        }
+    }
+
+    /// A task to run at `deadline`; made and run on the loop's thread only.
+    private struct Timer: @unchecked Sendable {
+        var deadline: NIODeadline
+        var id: UInt64
+        var run: () -> Void
+    }
+
+    private func insert(_ timer: Timer) {
+        let index = timers.firstIndex { $0.deadline > timer.deadline } ?? timers.endIndex
+        timers.insert(timer, at: index)
+    }
+
+    func scheduleTask<T>(in delay: TimeAmount, _ task: @escaping @Sendable () throws -> T) -> Scheduled<T> {
+        scheduleTask(deadline: .now() + delay, task)
+    }
+
+    func preconditionInEventLoop(file: StaticString, line: UInt) {
+        precondition(inEventLoop, "not on the loop's thread", file: file, line: line)
+    }
+
+    func preconditionNotInEventLoop(file: StaticString, line: UInt) {
+        precondition(!inEventLoop, "on the loop's thread", file: file, line: line)
+    }
+
+    /// The relay runs until it is killed: there is nothing to shut down.
+    func shutdownGracefully(queue: DispatchQueue, _ callback: @escaping @Sendable (Error?) -> Void) {
+        queue.async { callback(EventLoopError.unsupportedOperation) }
+    }
+
+    func next() -> EventLoop { self }
+
+    func makeIterator() -> EventLoopIterator { EventLoopIterator([self]) }
+}

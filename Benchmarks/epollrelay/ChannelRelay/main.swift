@@ -1,0 +1,34 @@
+import Glibc
+import NIOCore
+import RelayHandlers
+
+// ChannelRelay: H2Relay's handlers (../../h2relay/RelayHandlers) in NIO's `ChannelPipeline`, on a
+// transport of its own: `EpollEventLoop` (an `EventLoop` to NIO) and `EpollSocketChannel` (a
+// `Channel` to NIO) in place of NIOPosix's. Beside H2Relay (the same handlers on NIOPosix) and
+// EpollRelay (the same relay with no NIO channel at all) it measures what NIO's socket channels
+// and event loop cost a request, apart from what its pipeline costs. See ../README.md.
+//
+//   ChannelRelay PORT 127.0.0.1:18081,127.0.0.1:18082,127.0.0.1:18083
+
+let arguments = CommandLine.arguments
+guard arguments.count == 3, let port = UInt16(arguments[1]) else {
+    fatalError("usage: ChannelRelay PORT 127.0.0.1:PORT[,127.0.0.1:PORT...]")
+}
+let backends = try arguments[2].split(separator: ",").map { address in
+    let parts = address.split(separator: ":")
+    return try SocketAddress(ipAddress: String(parts[0]), port: Int(parts[1]) ?? 0)
+}
+signal(SIGPIPE, SIG_IGN)
+let loop = EpollEventLoop()
+let pool = UpstreamPool(backends: backends) { address, eventLoop, handler in
+    guard case .v4(let v4) = address, let loop = eventLoop as? EpollEventLoop else {
+        return eventLoop.makeFailedFuture(ChannelError.operationUnsupported)
+    }
+    return EpollSocketChannel.connect(to: v4.address, on: loop) { channel in
+        try channel.pipeline.syncOperations.addHandler(handler)
+    }
+}
+let listener = EpollListener(port: port, on: loop) { channel in
+    try channel.pipeline.syncOperations.addHandler(RelayConnection(pool: pool, allocator: channel.allocator))
+}
+loop.run()
