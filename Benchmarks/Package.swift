@@ -81,12 +81,31 @@ let package = Package(
         .executableTarget(
             name: "ChannelRelay",
             dependencies: [
-                "CEpoll",
+                "EpollTransport",
                 "RelayHandlers",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "epollrelay/ChannelRelay"
+        ),
+        // Switchyard's own data path (its handlers, routing, balancing, metrics) on EpollTransport.
+        .executableTarget(
+            name: "SwitchyardOnEpoll",
+            dependencies: [
+                "EpollTransport",
+                .product(name: "SwitchyardProxy", package: "switchyard"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "epollrelay/SwitchyardOnEpoll"
+        ),
+        // An EventLoop and a Channel of its own under NIO's ChannelPipeline, on epoll.
+        .target(
+            name: "EpollTransport",
+            dependencies: [
+                "CEpoll",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
-            path: "epollrelay/ChannelRelay"
+            path: "epollrelay/EpollTransport"
         ),
         .target(name: "CEpoll", path: "epollrelay/CEpoll"),
     ],

@@ -7,4 +7,4 @@
 #   EXTRA_CMD="exec $PWD/Benchmarks/epollrelay/start.sh" ../shared/bench/run.sh
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
-exec "${EPOLLRELAY_BIN:-$here/.build/release/EpollRelay}" "${BENCH_LISTEN_PORT:?run me from bench/run.sh}" "${BENCH_BACKENDS:?}"
+exec "${RELAY_BIN:-$here/.build/release/EpollRelay}" "${BENCH_LISTEN_PORT:?run me from bench/run.sh}" "${BENCH_BACKENDS:?}"

@@ -44,7 +44,7 @@ for round in $(seq 1 "$rounds"); do
         haproxy)
             HAPROXY_NBTHREAD=1 start "$work/haproxy.log" taskset -c 0 haproxy -db -f "$shared/haproxy.cfg"
             target_port=$([ -n "$h2" ] && echo 18191 || echo 18091) ;;
-        nio-splice | H2Relay | EpollRelay | ChannelRelay)
+        nio-splice | H2Relay | EpollRelay | ChannelRelay | SwitchyardOnEpoll)
             [ -z "$h2" ] || [ "$(basename "$target")" != nio-splice ] || { echo "nio-splice splices bytes: HTTP/1.1 only" >&2; exit 2; }
             target_port="$(free_port)"
             start "$work/$(basename "$target").log" taskset -c 0 "$target" "$target_port" 127.0.0.1:18081,127.0.0.1:18082,127.0.0.1:18083 ;;

@@ -20,7 +20,7 @@ import NIOHTTP1
 public final class EmbeddedDataPath {
     /// The loop everything runs on.
     public let loop = EmbeddedEventLoop()
-    let exporter = MetricsExporter()
+    let exporter: MetricsExporter
     let generation: TableGeneration
     let slot: LoopSlot
     let upstreams: Upstreams
@@ -77,15 +77,10 @@ public final class EmbeddedDataPath {
         let connector = UpstreamConnector(
             connectHTTP1: { address, _ in upstreams.connect(address) },
             connectHTTP2: { _, _ in loop.makeFailedFuture(ChannelError.operationUnsupported) })
-        let logger = Logger(label: "switchyard.embedded")
-        let table = try RoutingTable(config: try ProxyConfig(yaml: yaml), pluginDirectory: pluginDirectory, logger: logger)
-        generation = TableGeneration(
-            table: table, exporter: exporter, previous: nil, environment: ProxyEnvironment(connector: connector, clock: { loop.now }),
-            accessLog: nil, loops: 1, logger: logger)
-        let state = try LoopState(eventLoop: loop, loopIndex: 0, generation: generation, seed: 1, connector: connector)
-        generation.activate()
-        slot = LoopSlot(state)
-        connections = ConnectionLimiter(limit: 1000, exporter: exporter)
+        let parts = try DataPathParts(
+            yaml: yaml, pluginDirectory: pluginDirectory, eventLoop: loop, connector: connector, clock: { loop.now },
+            logger: Logger(label: "switchyard.embedded"))
+        (exporter, generation, slot, connections) = (parts.exporter, parts.generation, parts.slot, parts.connections)
     }
 
     deinit {

@@ -4,12 +4,12 @@ import NIOCore
 
 /// A listening socket on the loop: each accepted connection becomes an `EpollSocketChannel` with
 /// the handlers `initialize` adds.
-final class EpollListener: PolledSocket {
+public final class EpollListener: PolledSocket {
     private let fd: Int32
     private let loop: EpollEventLoop
     private let initialize: (Channel) throws -> Void
 
-    init(port: UInt16, on loop: EpollEventLoop, initialize: @escaping (Channel) throws -> Void) {
+    public init(port: UInt16, on loop: EpollEventLoop, initialize: @escaping (Channel) throws -> Void) {
         self.loop = loop
         self.initialize = initialize
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
@@ -20,9 +20,9 @@ final class EpollListener: PolledSocket {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard fd >= 0, bound == 0, listen(fd, 1024) == 0 else {
-            fatalError("ChannelRelay: cannot listen on 127.0.0.1:\(port): \(String(cString: strerror(errno)))")
+            fatalError("EpollListener: cannot listen on 127.0.0.1:\(port): \(String(cString: strerror(errno)))")
         }
-        loop.add(fd, self, writable: false)
+        loop.add(fd, self, read: true, write: false)
     }
 
     func ready(readable: Bool, writable: Bool, failed: Bool) {

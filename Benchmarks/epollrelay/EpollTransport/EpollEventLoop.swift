@@ -15,7 +15,7 @@ protocol PolledSocket: AnyObject {
 /// Each pass waits for readiness (or the next timer, or nothing when tasks wait), hands each
 /// ready socket its events, then runs the timers that are due and the tasks queued so far: NIO's
 /// order, so a flush a handler asks for "after this pass" gathers every read of the pass.
-final class EpollEventLoop: EventLoop, @unchecked Sendable {
+public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     private let poll: Int32
     /// An `eventfd` that wakes the loop when another thread queues a task.
     private let wakeup: Int32
@@ -30,7 +30,7 @@ final class EpollEventLoop: EventLoop, @unchecked Sendable {
     private var timers: [Timer] = []
     private var nextTimerID: UInt64 = 0
 
-    init() {
+    public init() {
         poll = epoll_create1(Int32(EPOLL_CLOEXEC))
         wakeup = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
         guard poll >= 0, wakeup >= 0 else { fatalError("EpollEventLoop: \(String(cString: strerror(errno)))") }
@@ -40,17 +40,23 @@ final class EpollEventLoop: EventLoop, @unchecked Sendable {
 
     // MARK: Sockets
 
-    func add(_ fd: Int32, _ socket: PolledSocket, writable: Bool) {
+    /// Polls `fd` for `socket`: for readability when `read`, writability when `write` (errors
+    /// and hang-ups always).
+    func add(_ fd: Int32, _ socket: PolledSocket, read: Bool, write: Bool) {
         while sockets.count <= Int(fd) { sockets.append(nil) }
         sockets[Int(fd)] = socket
-        var event = epoll_event(events: EPOLLIN.rawValue | (writable ? EPOLLOUT.rawValue : 0), data: epoll_data_t(fd: fd))
+        var event = epoll_event(events: Self.events(read: read, write: write), data: epoll_data_t(fd: fd))
         epoll_ctl(poll, EPOLL_CTL_ADD, fd, &event)
     }
 
-    /// Asks for writability too while `writable` (a short write is pending, or a connect).
-    func watch(_ fd: Int32, writable: Bool) {
-        var event = epoll_event(events: EPOLLIN.rawValue | (writable ? EPOLLOUT.rawValue : 0), data: epoll_data_t(fd: fd))
+    /// Changes what is polled for on `fd`.
+    func watch(_ fd: Int32, read: Bool, write: Bool) {
+        var event = epoll_event(events: Self.events(read: read, write: write), data: epoll_data_t(fd: fd))
         epoll_ctl(poll, EPOLL_CTL_MOD, fd, &event)
+    }
+
+    private static func events(read: Bool, write: Bool) -> UInt32 {
+        (read ? EPOLLIN.rawValue : 0) | (write ? EPOLLOUT.rawValue : 0)
     }
 
     /// Forgets `fd` before it is closed (closing it leaves the epoll set).
@@ -60,7 +66,7 @@ final class EpollEventLoop: EventLoop, @unchecked Sendable {
 
     // MARK: The loop
 
-    func run() -> Never {
+    public func run() -> Never {
         let capacity: Int32 = 256
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: Int(capacity))
         while true {
@@ -115,9 +121,9 @@ final class EpollEventLoop: EventLoop, @unchecked Sendable {
 
     // MARK: EventLoop
 
-    var inEventLoop: Bool { pthread_equal(thread, pthread_self()) != 0 }
+    public var inEventLoop: Bool { pthread_equal(thread, pthread_self()) != 0 }
 
-    func execute(_ task: @escaping @Sendable () -> Void) {
+    public func execute(_ task: @escaping @Sendable () -> Void) {
         if inEventLoop {
             tasks.append(task)
         } else {
@@ -127,7 +133,7 @@ final class EpollEventLoop: EventLoop, @unchecked Sendable {
         }
     }
 
-    func scheduleTask<T>(deadline: NIODeadline, _ task: @escaping @Sendable () throws -> T) -> Scheduled<T> {
+    public func scheduleTask<T>(deadline: NIODeadline, _ task: @escaping @Sendable () throws -> T) -> Scheduled<T> {
         let promise: EventLoopPromise<T> = makePromise()
         let id = nextTimerID
         nextTimerID += 1
@@ -152,24 +158,24 @@ final class EpollEventLoop: EventLoop, @unchecked Sendable {
         timers.insert(timer, at: index)
     }
 
-    func scheduleTask<T>(in delay: TimeAmount, _ task: @escaping @Sendable () throws -> T) -> Scheduled<T> {
+    public func scheduleTask<T>(in delay: TimeAmount, _ task: @escaping @Sendable () throws -> T) -> Scheduled<T> {
         scheduleTask(deadline: .now() + delay, task)
     }
 
-    func preconditionInEventLoop(file: StaticString, line: UInt) {
+    public func preconditionInEventLoop(file: StaticString, line: UInt) {
         precondition(inEventLoop, "not on the loop's thread", file: file, line: line)
     }
 
-    func preconditionNotInEventLoop(file: StaticString, line: UInt) {
+    public func preconditionNotInEventLoop(file: StaticString, line: UInt) {
         precondition(!inEventLoop, "on the loop's thread", file: file, line: line)
     }
 
     /// The relay runs until it is killed: there is nothing to shut down.
-    func shutdownGracefully(queue: DispatchQueue, _ callback: @escaping @Sendable (Error?) -> Void) {
+    public func shutdownGracefully(queue: DispatchQueue, _ callback: @escaping @Sendable (Error?) -> Void) {
         queue.async { callback(EventLoopError.unsupportedOperation) }
     }
 
-    func next() -> EventLoop { self }
+    public func next() -> EventLoop { self }
 
-    func makeIterator() -> EventLoopIterator { EventLoopIterator([self]) }
+    public func makeIterator() -> EventLoopIterator { EventLoopIterator([self]) }
 }
