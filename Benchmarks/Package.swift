@@ -72,6 +72,7 @@ let package = Package(
             name: "EpollRelay",
             dependencies: [
                 "CEpoll",
+                "RelayHandlers",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
             ],

@@ -15,8 +15,9 @@
 #   H2=16x1 Benchmarks/loopback/alternate.sh haproxy Benchmarks/.build/release/H2Relay .build/release/switchyard
 #
 # A target is `nginx`, `haproxy` (../shared/bench's configs, one worker), a floor binary named
-# `nio-splice` (HTTP/1.1 only) or `H2Relay` (../h2relay/README.md), or a Switchyard release binary
-# with its plugins beside it. ROUNDS (4), CONNS (16)
+# `nio-splice` (HTTP/1.1 only), `H2Relay` (../h2relay/README.md), `EpollRelay`, `ChannelRelay` or
+# `SwitchyardOnEpoll` (../epollrelay/README.md; the last loads plugins from SWITCHYARD_PLUGIN_DIR
+# or beside it), or a Switchyard release binary with its plugins beside it. ROUNDS (4), CONNS (16)
 # and DURATION (4 s) change the runs; H2=CLIENTSxSTREAMS (e.g. 4x16) loads h2c with h2load
 # instead of HTTP/1.1 with wrk; CPU=user counts the proxy's user time alone (the kernel's
 # share of a request swings more between runs than a change to the proxy's code moves it). Uses

@@ -11,14 +11,7 @@ import RelayHandlers
 //
 //   ChannelRelay PORT 127.0.0.1:18081,127.0.0.1:18082,127.0.0.1:18083
 
-let arguments = CommandLine.arguments
-guard arguments.count == 3, let port = UInt16(arguments[1]) else {
-    fatalError("usage: ChannelRelay PORT 127.0.0.1:PORT[,127.0.0.1:PORT...]")
-}
-let backends = try arguments[2].split(separator: ",").map { address in
-    let parts = address.split(separator: ":")
-    return try SocketAddress(ipAddress: String(parts[0]), port: Int(parts[1]) ?? 0)
-}
+let (port, backends) = relayArguments("ChannelRelay")
 signal(SIGPIPE, SIG_IGN)
 let loop = EpollEventLoop()
 let pool = UpstreamPool(backends: backends) { address, eventLoop, handler in

@@ -2,6 +2,7 @@ import CEpoll
 import Glibc
 import NIOCore
 import NIOHPACK
+import RelayHandlers
 
 // The floor of an HTTP proxy below NIO's channels, for issue 12 (README.md): `H2Relay`
 // (../h2relay) on a transport of its own. One thread runs one `epoll` loop over nonblocking
@@ -234,25 +235,6 @@ enum HeadReader {
             value = (0x30...0x39).contains(byte) ? value.map { $0 * 10 + Int(byte - 0x30) } : nil
         }
     }
-
-    /// The HTTP/1.1 request for an HTTP/2 stream's fields.
-    static func request(for fields: HPACKHeaders) -> ByteBuffer {
-        var buffer = ByteBufferAllocator().buffer(capacity: 256)
-        buffer.writeString(fields.first(name: ":method") ?? "GET")
-        buffer.writeStaticString(" ")
-        buffer.writeString(fields.first(name: ":path") ?? "/")
-        buffer.writeStaticString(" HTTP/1.1\r\nhost: ")
-        buffer.writeString(fields.first(name: ":authority") ?? "")
-        buffer.writeStaticString("\r\n")
-        for field in fields where !field.name.hasPrefix(":") {
-            buffer.writeString(field.name)
-            buffer.writeStaticString(": ")
-            buffer.writeString(field.value)
-            buffer.writeStaticString("\r\n")
-        }
-        buffer.writeStaticString("\r\n")
-        return buffer
-    }
 }
 
 /// A client connection: HTTP/1.1 a request at a time, or h2c streams, each at an upstream.
@@ -483,7 +465,7 @@ final class Relay {
                 payload.moveReaderIndex(forwardBy: 5)
             }
             guard let fields = try? client.decoder.decodeHeaders(from: &payload) else { return false }
-            send(HeadReader.request(for: fields), bodiless: fields.first(name: ":method") == "HEAD", for: stream, of: client)
+            send(http1Request(for: fields, allocator: ByteBufferAllocator()), bodiless: fields.first(name: ":method") == "HEAD", for: stream, of: client)
         case 0x4:  // SETTINGS
             guard flags & 0x1 == 0 else { return true }
             while payload.readableBytes >= 6 {
@@ -639,15 +621,10 @@ final class Relay {
     }
 }
 
-let arguments = CommandLine.arguments
-guard arguments.count == 3, let port = UInt16(arguments[1]) else {
-    fatalError("usage: EpollRelay PORT 127.0.0.1:PORT[,127.0.0.1:PORT...]")
-}
-let backends = arguments[2].split(separator: ",").map { address -> sockaddr_in in
-    guard address.hasPrefix("127.0.0.1:"), let port = UInt16(address.dropFirst("127.0.0.1:".count)) else {
-        fatalError("EpollRelay: a backend is 127.0.0.1:PORT, not \(address)")
-    }
-    return Relay.loopback(port: port)
+let (port, backends) = relayArguments("EpollRelay")
+let addresses = backends.map { backend -> sockaddr_in in
+    guard case .v4(let v4) = backend else { fatalError("EpollRelay: a backend is an IPv4 address, not \(backend)") }
+    return v4.address
 }
 signal(SIGPIPE, SIG_IGN)
-Relay(port: port, backends: backends).run()
+Relay(port: port, backends: addresses).run()

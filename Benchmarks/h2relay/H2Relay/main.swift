@@ -7,14 +7,7 @@ import RelayHandlers
 //
 //   H2Relay PORT 127.0.0.1:18081,127.0.0.1:18082,127.0.0.1:18083
 
-let arguments = CommandLine.arguments
-guard arguments.count == 3, let port = Int(arguments[1]) else {
-    fatalError("usage: H2Relay PORT HOST:PORT[,HOST:PORT...]")
-}
-let backends = try arguments[2].split(separator: ",").map { address in
-    let parts = address.split(separator: ":")
-    return try SocketAddress(ipAddress: String(parts[0]), port: Int(parts[1]) ?? 0)
-}
+let (port, backends) = relayArguments("H2Relay")
 let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 let pool = UpstreamPool(backends: backends) { address, loop, handler in
     ClientBootstrap(group: loop)
@@ -34,6 +27,6 @@ let server = try ServerBootstrap(group: group)
             try channel.pipeline.syncOperations.addHandler(RelayConnection(pool: pool, allocator: channel.allocator))
         }
     }
-    .bind(host: "127.0.0.1", port: port)
+    .bind(host: "127.0.0.1", port: Int(port))
     .wait()
 try server.closeFuture.wait()

@@ -400,7 +400,7 @@ public final class RelayConnection: ChannelInboundHandler, @unchecked Sendable {
             }
             if frame.flags & 0x20 != 0 { payload.moveReaderIndex(forwardBy: 5) }
             guard let fields = try? decoder.decodeHeaders(from: &payload) else { return false }
-            let request = request(fields, allocator: context.channel.allocator)
+            let request = http1Request(for: fields, allocator: context.channel.allocator)
             pool.send(request, bodiless: fields.first(name: ":method") == "HEAD", for: frame.stream, of: self, on: context.eventLoop)
         case 0x4:  // SETTINGS
             guard frame.flags & 0x1 == 0 else { return true }
@@ -428,25 +428,6 @@ public final class RelayConnection: ChannelInboundHandler, @unchecked Sendable {
             break
         }
         return true
-    }
-
-    /// The HTTP/1.1 request for a stream's fields.
-    private func request(_ fields: HPACKHeaders, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 256)
-        buffer.writeString(fields.first(name: ":method") ?? "GET")
-        buffer.writeStaticString(" ")
-        buffer.writeString(fields.first(name: ":path") ?? "/")
-        buffer.writeStaticString(" HTTP/1.1\r\nhost: ")
-        buffer.writeString(fields.first(name: ":authority") ?? "")
-        buffer.writeStaticString("\r\n")
-        for field in fields where !field.name.hasPrefix(":") {
-            buffer.writeString(field.name)
-            buffer.writeStaticString(": ")
-            buffer.writeString(field.value)
-            buffer.writeStaticString("\r\n")
-        }
-        buffer.writeStaticString("\r\n")
-        return buffer
     }
 
     /// Answers an HTTP/1.1 client with the response's bytes as they came, or `stream` with a
@@ -508,4 +489,41 @@ public final class RelayConnection: ChannelInboundHandler, @unchecked Sendable {
     public func errorCaught(context: ChannelHandlerContext, error: Error) {
         context.close(promise: nil)
     }
+}
+
+/// The HTTP/1.1 request for an HTTP/2 stream's fields: its method, path and authority, then the
+/// other fields as they came.
+public func http1Request(for fields: HPACKHeaders, allocator: ByteBufferAllocator) -> ByteBuffer {
+    var buffer = allocator.buffer(capacity: 256)
+    buffer.writeString(fields.first(name: ":method") ?? "GET")
+    buffer.writeStaticString(" ")
+    buffer.writeString(fields.first(name: ":path") ?? "/")
+    buffer.writeStaticString(" HTTP/1.1\r\nhost: ")
+    buffer.writeString(fields.first(name: ":authority") ?? "")
+    buffer.writeStaticString("\r\n")
+    for field in fields where !field.name.hasPrefix(":") {
+        buffer.writeString(field.name)
+        buffer.writeStaticString(": ")
+        buffer.writeString(field.value)
+        buffer.writeStaticString("\r\n")
+    }
+    buffer.writeStaticString("\r\n")
+    return buffer
+}
+
+/// A relay's command line, `NAME PORT HOST:PORT[,HOST:PORT...]`: the port to listen on and the
+/// backends' addresses. Stops the program with its usage when it is anything else.
+public func relayArguments(_ name: String) -> (port: UInt16, backends: [SocketAddress]) {
+    let arguments = CommandLine.arguments
+    guard arguments.count == 3, let port = UInt16(arguments[1]) else {
+        fatalError("usage: \(name) PORT HOST:PORT[,HOST:PORT...]")
+    }
+    let backends = arguments[2].split(separator: ",").map { address in
+        let parts = address.split(separator: ":")
+        guard parts.count == 2, let port = Int(parts[1]), let backend = try? SocketAddress(ipAddress: String(parts[0]), port: port) else {
+            fatalError("\(name): a backend is HOST:PORT, not \(address)")
+        }
+        return backend
+    }
+    return (port, backends)
 }
