@@ -66,8 +66,8 @@ let package = Package(
             ],
             path: "h2relay/RelayHandlers"
         ),
-        // H2Relay's HTTP/1.1 relay below NIO: one epoll loop over plain sockets
-        // (epollrelay/README.md). No dependencies; outside Benchmarks/ for the same reason.
+        // H2Relay's relay (HTTP/1.1 and h2c) below NIO's channels: one epoll loop over plain
+        // sockets (epollrelay/README.md). Outside Benchmarks/ for the same reason.
         .executableTarget(
             name: "EpollRelay",
             dependencies: [

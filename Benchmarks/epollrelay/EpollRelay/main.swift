@@ -293,8 +293,11 @@ final class Relay {
 
     private let poll: Int32
     private let backends: [sockaddr_in]
-    /// Each open socket, by descriptor.
-    private var sockets: [Socket?] = []
+    /// Each open socket, by descriptor, with its registration: an event carries both
+    /// (`data.u64`), so one queued for a socket closed earlier in the same pass never reaches a
+    /// new socket that took its descriptor.
+    private var sockets: [(registration: UInt32, socket: Socket)?] = []
+    private var nextRegistration: UInt32 = 0
     private var idle: [[UpstreamConnection]]
     private var next = 0
     /// h2c clients with frames to write at the end of this pass.
@@ -336,8 +339,10 @@ final class Relay {
             }
             for index in 0..<Int(count) {
                 let event = events[index]
-                let fd = event.data.fd
-                guard Int(fd) < sockets.count, let socket = sockets[Int(fd)] else { continue }
+                let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: event.data.u64))
+                guard Int(fd) < sockets.count, let (registration, socket) = sockets[Int(fd)],
+                    registration == UInt32(truncatingIfNeeded: event.data.u64 >> 32)
+                else { continue }  // closed earlier in this pass
                 let failed = event.events & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0
                 let writable = event.events & EPOLLOUT.rawValue != 0
                 switch socket {
@@ -354,14 +359,20 @@ final class Relay {
 
     private func register(_ fd: Int32, as socket: Socket, events: UInt32) {
         while sockets.count <= Int(fd) { sockets.append(nil) }
-        sockets[Int(fd)] = socket
-        var event = epoll_event(events: events, data: epoll_data_t(fd: fd))
+        nextRegistration &+= 1
+        sockets[Int(fd)] = (nextRegistration, socket)
+        var event = epoll_event(events: events, data: data(fd))
         epoll_ctl(poll, EPOLL_CTL_ADD, fd, &event)
+    }
+
+    /// What an event on `fd` carries: its registration, then the descriptor.
+    private func data(_ fd: Int32) -> epoll_data_t {
+        epoll_data_t(u64: UInt64(sockets[Int(fd)]?.registration ?? 0) << 32 | UInt64(UInt32(bitPattern: fd)))
     }
 
     /// Asks for writability too while `wantsWrite` (a short write is pending, or a connect).
     private func watch(_ fd: Int32, wantsWrite: Bool) {
-        var event = epoll_event(events: EPOLLIN.rawValue | (wantsWrite ? EPOLLOUT.rawValue : 0), data: epoll_data_t(fd: fd))
+        var event = epoll_event(events: EPOLLIN.rawValue | (wantsWrite ? EPOLLOUT.rawValue : 0), data: data(fd))
         epoll_ctl(poll, EPOLL_CTL_MOD, fd, &event)
     }
 
@@ -564,6 +575,7 @@ final class Relay {
         next = (next + 1) % backends.count
         if let upstream = idle[backend].popLast() { return upstream }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { fatalError("EpollRelay: socket: \(String(cString: strerror(errno)))") }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         var address = backends[backend]
@@ -611,7 +623,7 @@ final class Relay {
     }
 
     private func closeUpstream(_ upstream: UpstreamConnection) {
-        guard case .upstream(let registered) = sockets[Int(upstream.fd)], registered === upstream else { return }
+        guard case .upstream(let registered) = sockets[Int(upstream.fd)]?.socket, registered === upstream else { return }
         forget(upstream.fd)
         idle[upstream.backend].removeAll { $0 === upstream }
         if let client = upstream.client {

@@ -13,28 +13,37 @@ protocol PolledSocket: AnyObject {
 /// and promises run on it unchanged. It runs on the thread that made it (`run()` never returns).
 ///
 /// Each pass waits for readiness (or the next timer, or nothing when tasks wait), hands each
-/// ready socket its events, then runs the timers that are due and the tasks queued so far: NIO's
-/// order, so a flush a handler asks for "after this pass" gathers every read of the pass.
+/// ready socket its events, then runs the timers that are due and then the tasks queued so far.
+/// So a flush a handler asks for "after this pass" gathers every read of the pass, as on NIO
+/// (which runs due timers and tasks in one batch, not timers first). A timer cancelled off the
+/// loop may still run if it is due before the cancellation reaches the loop.
 public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     private let poll: Int32
     /// An `eventfd` that wakes the loop when another thread queues a task.
     private let wakeup: Int32
     private let thread = pthread_self()
-    /// Each polled socket, by descriptor.
-    private var sockets: [PolledSocket?] = []
+    /// Each polled socket, by descriptor, with the registration it came with: an event carries
+    /// both (`data.u64`), so one queued for a socket closed earlier in the same pass never
+    /// reaches a new socket that took its descriptor.
+    private var sockets: [(registration: UInt32, socket: PolledSocket)?] = []
+    private var nextRegistration: UInt32 = 0
     /// Tasks queued on the loop's thread, and the batch running now.
     private var tasks: [() -> Void] = []
     private var running: [() -> Void] = []
     private let foreignTasks = NIOLockedValueBox<[@Sendable () -> Void]>([])
     /// Timers by deadline (a sorted array: a relay has few).
     private var timers: [Timer] = []
-    private var nextTimerID: UInt64 = 0
+    private let nextTimerID = NIOLockedValueBox<UInt64>(0)
+    /// The most buffers one `writev` takes, and the loop's vectors for it (one thread, one at a
+    /// time).
+    static let maxIOVectors = 64
+    let ioVectors = UnsafeMutableBufferPointer<iovec>.allocate(capacity: maxIOVectors)
 
     public init() {
         poll = epoll_create1(Int32(EPOLL_CLOEXEC))
         wakeup = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
         guard poll >= 0, wakeup >= 0 else { fatalError("EpollEventLoop: \(String(cString: strerror(errno)))") }
-        var event = epoll_event(events: EPOLLIN.rawValue, data: epoll_data_t(fd: wakeup))
+        var event = epoll_event(events: EPOLLIN.rawValue, data: epoll_data_t(u64: UInt64(UInt32(bitPattern: wakeup))))
         epoll_ctl(poll, EPOLL_CTL_ADD, wakeup, &event)
     }
 
@@ -44,15 +53,21 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     /// and hang-ups always).
     func add(_ fd: Int32, _ socket: PolledSocket, read: Bool, write: Bool) {
         while sockets.count <= Int(fd) { sockets.append(nil) }
-        sockets[Int(fd)] = socket
-        var event = epoll_event(events: Self.events(read: read, write: write), data: epoll_data_t(fd: fd))
+        nextRegistration &+= 1
+        sockets[Int(fd)] = (nextRegistration, socket)
+        var event = epoll_event(events: Self.events(read: read, write: write), data: data(fd))
         epoll_ctl(poll, EPOLL_CTL_ADD, fd, &event)
     }
 
     /// Changes what is polled for on `fd`.
     func watch(_ fd: Int32, read: Bool, write: Bool) {
-        var event = epoll_event(events: Self.events(read: read, write: write), data: epoll_data_t(fd: fd))
+        var event = epoll_event(events: Self.events(read: read, write: write), data: data(fd))
         epoll_ctl(poll, EPOLL_CTL_MOD, fd, &event)
+    }
+
+    /// What an event on `fd` carries: its registration, then the descriptor.
+    private func data(_ fd: Int32) -> epoll_data_t {
+        epoll_data_t(u64: UInt64(sockets[Int(fd)]?.registration ?? 0) << 32 | UInt64(UInt32(bitPattern: fd)))
     }
 
     private static func events(read: Bool, write: Bool) -> UInt32 {
@@ -74,7 +89,8 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
             if !tasks.isEmpty {
                 timeout = 0
             } else if let first = timers.first {
-                timeout = Int32(clamping: max(0, (first.deadline.uptimeNanoseconds &- NIODeadline.now().uptimeNanoseconds) / 1_000_000 + 1))
+                let now = NIODeadline.now()
+                timeout = first.deadline <= now ? 0 : Int32(clamping: (first.deadline - now).nanoseconds / 1_000_000 + 1)
             } else {
                 timeout = -1
             }
@@ -82,13 +98,15 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
             guard count >= 0 || errno == EINTR else { fatalError("EpollEventLoop: epoll_wait: \(String(cString: strerror(errno)))") }
             for index in 0..<Int(max(count, 0)) {
                 let event = events[index]
-                let fd = event.data.fd
+                let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: event.data.u64))
                 if fd == wakeup {
                     var value: UInt64 = 0
                     _ = Glibc.read(wakeup, &value, 8)
                     continue
                 }
-                guard Int(fd) < sockets.count, let socket = sockets[Int(fd)] else { continue }
+                guard Int(fd) < sockets.count, let (registration, socket) = sockets[Int(fd)],
+                    registration == UInt32(truncatingIfNeeded: event.data.u64 >> 32)
+                else { continue }  // closed earlier in this pass
                 socket.ready(
                     readable: event.events & EPOLLIN.rawValue != 0,
                     writable: event.events & EPOLLOUT.rawValue != 0,
@@ -135,14 +153,20 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
 
     public func scheduleTask<T>(deadline: NIODeadline, _ task: @escaping @Sendable () throws -> T) -> Scheduled<T> {
         let promise: EventLoopPromise<T> = makePromise()
-        let id = nextTimerID
-        nextTimerID += 1
+        let id = nextTimerID.withLockedValue { id in
+            id += 1
+            return id
+        }
         let timer = Timer(deadline: deadline, id: id) {
             do { promise.assumeIsolated().succeed(try task()) } catch { promise.fail(error) }
         }
         if inEventLoop { insert(timer) } else { execute { self.insert(timer) } }
         return Scheduled(promise: promise) {
-            self.execute { self.timers.removeAll { $0.id == id } }
+            if self.inEventLoop {
+                self.timers.removeAll { $0.id == id }
+            } else {
+                self.execute { self.timers.removeAll { $0.id == id } }
+            }
         }
     }
 

@@ -11,16 +11,20 @@ import NIOCore
 ///   stops the reading (the socket leaves the loop's read interest) until it lets one through.
 ///   Each read goes to the pipeline in a buffer the channel reuses when no handler kept the
 ///   last one.
-/// - **Writes** wait until a flush; then everything flushed goes out in one `write`. What the
-///   socket does not take waits for writability. Above 64 KiB waiting the channel is not
+/// - **Writes** wait until a flush; then what was flushed goes out in one `write`, or one
+///   `writev` of up to 64 buffers as they are. What the socket does not take waits for
+///   writability. Above 64 KiB waiting the channel is not
 ///   writable (`channelWritabilityChanged`), and below 32 KiB it is again: NIO's default marks.
 /// - **Closing** fails what waits to be written, fires `channelInactive`, and completes
 ///   `closeFuture`. The end of the peer's stream closes it (no half-closure).
 ///
 /// A measuring instrument's channel: no options (every `setOption` succeeds and does nothing),
-/// no local address, one read a readiness.
+/// no local address, no half-closure, one read of up to 2 KiB a readiness (NIO's grows to
+/// 64 KiB), and `isActive`, `isWritable` and `remoteAddress` meant to be read on the loop.
 public final class EpollSocketChannel: Channel, ChannelCore, PolledSocket, @unchecked Sendable {
-    private enum State { case connecting, active, closed }
+    /// `idle` while an accepted connection's handlers are added, before it is registered and
+    /// active.
+    private enum State { case idle, connecting, active, closed }
 
     private static let highWatermark = 64 * 1024
     private static let lowWatermark = 32 * 1024
@@ -48,13 +52,16 @@ public final class EpollSocketChannel: Channel, ChannelCore, PolledSocket, @unch
     private init(fd: Int32, loop: EpollEventLoop, connecting: Bool) {
         self.fd = fd
         self.loop = loop
-        state = connecting ? .connecting : .active
+        state = connecting ? .connecting : .idle
         interest = (read: false, write: connecting)
         closePromise = loop.makePromise()
         readBuffer = allocator.buffer(capacity: 2048)
         _pipeline = ChannelPipeline(channel: self)
         loop.add(fd, self, read: false, write: connecting)
     }
+
+    /// Whether `channelRegistered` fired (so `channelUnregistered` fires at the close).
+    private var registered = false
 
     /// Takes an accepted connection and runs `initialize` on it (to add its handlers).
     static func accepted(fd: Int32, on loop: EpollEventLoop, initialize: (Channel) throws -> Void) {
@@ -66,6 +73,7 @@ public final class EpollSocketChannel: Channel, ChannelCore, PolledSocket, @unch
             return channel.close0(error: error, mode: .all, promise: nil)
         }
         guard channel.state != .closed else { return }  // `initialize` turned it away
+        channel.registered = true
         channel.pipeline.syncOperations.fireChannelRegistered()
         channel.becomeActive()
     }
@@ -98,6 +106,8 @@ public final class EpollSocketChannel: Channel, ChannelCore, PolledSocket, @unch
             channel.close0(error: error, mode: .all, promise: nil)
             return connected.futureResult
         }
+        guard channel.state != .closed else { return connected.futureResult }
+        channel.registered = true
         channel.pipeline.syncOperations.fireChannelRegistered()
         return connected.futureResult
     }
@@ -109,9 +119,16 @@ public final class EpollSocketChannel: Channel, ChannelCore, PolledSocket, @unch
 
     private func becomeActive() {
         state = .active
+        connectPromise?.succeed(self)
+        connectPromise = nil
         pipeline.syncOperations.fireChannelActive()
-        pipeline.syncOperations.read()  // auto-read
+        readIfNeeded()
         updateInterest()
+    }
+
+    /// Auto-read: asks the pipeline for a read unless one is pending.
+    private func readIfNeeded() {
+        if state == .active, !readPending { pipeline.syncOperations.read() }
     }
 
     /// Tells the loop what to report: reads while one is pending, writes while bytes wait (or
@@ -128,10 +145,13 @@ public final class EpollSocketChannel: Channel, ChannelCore, PolledSocket, @unch
 
     func ready(readable: Bool, writable: Bool, failed: Bool) {
         if state == .connecting {
-            guard !failed else { return close0(error: IOError(errnoCode: ECONNREFUSED, reason: "connect"), mode: .all, promise: nil) }
+            var error: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
+            guard !failed, error == 0 else {
+                return close0(error: IOError(errnoCode: error == 0 ? ECONNREFUSED : error, reason: "connect"), mode: .all, promise: nil)
+            }
             guard writable else { return }
-            connectPromise?.succeed(self)
-            connectPromise = nil
             becomeActive()
         }
         if writable { writeFlushed() }
@@ -154,7 +174,7 @@ public final class EpollSocketChannel: Channel, ChannelCore, PolledSocket, @unch
         if result > 0 {
             pipeline.syncOperations.fireChannelRead(NIOAny(readBuffer))
             pipeline.syncOperations.fireChannelReadComplete()
-            if state == .active { pipeline.syncOperations.read() }  // auto-read
+            readIfNeeded()
         } else if result == 0 {
             return close0(error: ChannelError.eof, mode: .all, promise: nil)
         } else if result == -Int(EAGAIN) {
@@ -167,16 +187,24 @@ public final class EpollSocketChannel: Channel, ChannelCore, PolledSocket, @unch
         updateInterest()
     }
 
-    /// Writes what was flushed, in one `write`.
+    /// Writes what was flushed: one `write` for one buffer, one `writev` for up to
+    /// `EpollEventLoop.maxIOVectors` (the rest waits for the next writability).
     private func writeFlushed() {
         guard state == .active, !flushed.isEmpty else { return }
         var written: Int
         if flushed.count == 1 {
             written = flushed[0].0.withUnsafeReadableBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         } else {
-            var joined = allocator.buffer(capacity: flushed.reduce(0) { $0 + $1.0.readableBytes })
-            for (buffer, _) in flushed { joined.writeImmutableBuffer(buffer) }
-            written = joined.withUnsafeReadableBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            let count = min(flushed.count, EpollEventLoop.maxIOVectors)
+            let vectors = loop.ioVectors
+            for index in 0..<count {
+                // The pointer outlives the closure, not the buffer: `flushed` holds the buffer's
+                // storage, and nothing writes to it, until `writev` returns.
+                flushed[index].0.withUnsafeReadableBytes { bytes in
+                    vectors[index] = iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count)
+                }
+            }
+            written = Glibc.writev(fd, vectors.baseAddress, Int32(count))
         }
         if written < 0 {
             guard errno == EAGAIN else {
@@ -265,7 +293,12 @@ public final class EpollSocketChannel: Channel, ChannelCore, PolledSocket, @unch
         updateInterest()
     }
 
+    /// Closes the whole connection; closing one direction (`.output`, `.input`) is not offered
+    /// and fails, so a handler falls back to closing it whole. The handlers are removed and
+    /// `closeFuture` completes on the loop's next pass, as NIO does: the caller may still be
+    /// walking the pipeline.
     public func close0(error: Error, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        guard mode == .all else { return promise?.fail(ChannelError.operationUnsupported) ?? () }
         guard state != .closed else { return promise?.fail(ChannelError.alreadyClosed) ?? () }
         let wasActive = state == .active
         state = .closed
@@ -278,9 +311,12 @@ public final class EpollSocketChannel: Channel, ChannelCore, PolledSocket, @unch
         connectPromise?.fail(error)
         connectPromise = nil
         if wasActive { pipeline.syncOperations.fireChannelInactive() }
-        pipeline.syncOperations.fireChannelUnregistered()
+        if registered { pipeline.syncOperations.fireChannelUnregistered() }
         promise?.succeed()
-        closePromise.succeed()
+        loop.execute {
+            self.removeHandlers(pipeline: self.pipeline)
+            self.closePromise.succeed()
+        }
     }
 
     public func triggerUserOutboundEvent0(_ event: Any, promise: EventLoopPromise<Void>?) {
