@@ -13,8 +13,8 @@ import NIOCore
 ///   last one.
 /// - **Writes** wait until a flush; then what was flushed goes out in one `write`, or one
 ///   `writev` of up to 64 buffers as they are. What the socket does not take waits for
-///   writability. Above 64 KiB waiting the channel is not
-///   writable (`channelWritabilityChanged`), and below 32 KiB it is again: NIO's default marks.
+///   writability. Above 64 KiB waiting the channel is not writable (`channelWritabilityChanged`),
+///   and below 32 KiB it is again: NIO's default marks.
 /// - **Closing** fails what waits to be written, fires `channelInactive`, and completes
 ///   `closeFuture`. The end of the peer's stream closes it (no half-closure).
 ///
